@@ -1,0 +1,293 @@
+//! The one error type of the runtime.
+//!
+//! Every fallible operation returns [`Result<T>`]. Each variant carries what a user needs to act:
+//! the names involved, what was expected and what was found, and its `Display` says what to do.
+
+use std::fmt;
+use std::io;
+
+use crate::layout::Kind;
+
+/// What a name refers to: a whole segment or one structure inside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// A named POSIX shared-memory segment.
+    Segment,
+    /// A structure (array, queue, ...) in a segment's table.
+    Structure,
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Object::Segment => "segment",
+            Object::Structure => "structure",
+        })
+    }
+}
+
+/// Everything that can go wrong in zipc.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No segment or structure of that name exists.
+    NotFound {
+        /// Segment or structure.
+        object: Object,
+        /// The name looked up.
+        name: String,
+    },
+    /// A segment or structure of that name already exists.
+    AlreadyExists {
+        /// Segment or structure.
+        object: Object,
+        /// The name that is taken.
+        name: String,
+    },
+    /// A segment or structure name breaks the naming rules.
+    InvalidName {
+        /// Segment or structure.
+        object: Object,
+        /// The offending name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The segment's table has no free entry.
+    TableFull {
+        /// The segment.
+        segment: String,
+        /// How many entries the table holds (including zipc's reserved entry).
+        capacity: u32,
+    },
+    /// The segment has not enough free bytes for the structure.
+    SegmentFull {
+        /// The segment.
+        segment: String,
+        /// The structure that did not fit.
+        structure: String,
+        /// Bytes the structure needs (with alignment).
+        needed: u64,
+        /// Bytes still free at the end of the segment.
+        free: u64,
+    },
+    /// The structure exists but is of another kind.
+    KindMismatch {
+        /// The structure.
+        structure: String,
+        /// The kind the caller declared.
+        expected: Kind,
+        /// The kind recorded in the segment (`None`: the segment records no kind).
+        found: Option<Kind>,
+    },
+    /// The structure's element layout differs from the declared one.
+    LayoutMismatch {
+        /// The structure.
+        structure: String,
+        /// Canonical layout string of the declared element type.
+        expected: String,
+        /// Canonical layout string recorded in the segment.
+        found: String,
+    },
+    /// The structure's capacity differs from the declared one.
+    CapacityMismatch {
+        /// The structure.
+        structure: String,
+        /// The declared capacity.
+        expected: u64,
+        /// The capacity recorded in the segment.
+        found: u64,
+    },
+    /// A structure parameter other than kind, layout or capacity differs (a queue's policy, a
+    /// ring's overwrite mode, an atomic's value type, ...).
+    ParameterMismatch {
+        /// The structure.
+        structure: String,
+        /// The parameter, for example `"policy"`.
+        parameter: &'static str,
+        /// The declared value.
+        expected: String,
+        /// The value recorded in the segment.
+        found: String,
+    },
+    /// Several structures of a declared segment differ from what the segment holds; every
+    /// difference is listed.
+    Incompatible {
+        /// The segment.
+        segment: String,
+        /// One error per difference.
+        mismatches: Vec<Error>,
+    },
+    /// The segment's bytes are malformed. Nothing was touched beyond validation.
+    Corrupt {
+        /// The segment.
+        segment: String,
+        /// The field or structure at fault, for example `"header.entry_count"`.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The operating system refused access to the segment.
+    PermissionDenied {
+        /// The segment.
+        segment: String,
+        /// The system call that failed.
+        call: &'static str,
+    },
+    /// A declaration or argument is invalid (zero capacity, a size too small, ...).
+    InvalidArgument {
+        /// What is invalid.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+    /// An index or range is outside a structure.
+    IndexOutOfBounds {
+        /// The structure.
+        structure: String,
+        /// First index of the access.
+        index: u64,
+        /// Number of elements accessed.
+        count: u64,
+        /// The structure's length.
+        len: u64,
+    },
+    /// A blocking operation reached its timeout.
+    Timeout,
+    /// Any other operating-system error.
+    Os {
+        /// The system call that failed.
+        call: &'static str,
+        /// The segment it was applied to.
+        name: String,
+        /// The error the OS reported.
+        source: io::Error,
+    },
+}
+
+/// `Result` with zipc's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Builds a [`Error::Corrupt`].
+    pub(crate) fn corrupt(segment: &str, field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Corrupt { segment: segment.to_owned(), field: field.into(), detail: detail.into() }
+    }
+
+    /// Builds an [`Error::InvalidArgument`].
+    pub(crate) fn invalid(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::InvalidArgument { what: what.into(), detail: detail.into() }
+    }
+
+    /// Maps an OS error from `call` on segment `name` to the matching variant.
+    pub(crate) fn os(call: &'static str, name: &str, err: io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::NotFound => Error::NotFound { object: Object::Segment, name: name.to_owned() },
+            io::ErrorKind::AlreadyExists => Error::AlreadyExists { object: Object::Segment, name: name.to_owned() },
+            io::ErrorKind::PermissionDenied => Error::PermissionDenied { segment: name.to_owned(), call },
+            _ => Error::Os { call, name: name.to_owned(), source: err },
+        }
+    }
+
+    /// True for the mismatch variants that [`Error::Incompatible`] collects.
+    pub fn is_mismatch(&self) -> bool {
+        matches!(
+            self,
+            Error::KindMismatch { .. }
+                | Error::LayoutMismatch { .. }
+                | Error::CapacityMismatch { .. }
+                | Error::ParameterMismatch { .. }
+                | Error::NotFound { object: Object::Structure, .. }
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound { object: Object::Segment, name } => write!(
+                f,
+                "segment {name:?} does not exist: create it first, or check the name (`zipc-schema list` shows live segments)"
+            ),
+            Error::NotFound { object: Object::Structure, name } => write!(
+                f,
+                "structure {name:?} is not in the segment: create it first, or check the name (`zipc-schema inspect` lists the entries)"
+            ),
+            Error::AlreadyExists { object, name } => write!(
+                f,
+                "{object} {name:?} already exists: open it instead, use open_or_create, or remove the old one first"
+            ),
+            Error::InvalidName { object, name, reason } => {
+                write!(f, "invalid {object} name {name:?}: {reason}")
+            }
+            Error::TableFull { segment, capacity } => write!(
+                f,
+                "the table of segment {segment:?} is full ({capacity} entries, one reserved for zipc): create the segment with a larger max_entries"
+            ),
+            Error::SegmentFull { segment, structure, needed, free } => write!(
+                f,
+                "segment {segment:?} has no room for structure {structure:?}: it needs {needed} bytes but only {free} are free; create the segment larger"
+            ),
+            Error::KindMismatch { structure, expected, found: Some(found) } => write!(
+                f,
+                "structure {structure:?} is a {found}, not a {expected}: open it as a {found} or fix the declaration"
+            ),
+            Error::KindMismatch { structure, expected, found: None } => write!(
+                f,
+                "structure {structure:?} has no zipc self-description (made by ZeroIPC?), so it cannot be opened as a {expected}"
+            ),
+            Error::LayoutMismatch { structure, expected, found } => write!(
+                f,
+                "structure {structure:?} holds elements of another layout:\n  declared: {expected}\n  in segment: {found}\nboth sides must declare the same element type"
+            ),
+            Error::CapacityMismatch { structure, expected, found } => write!(
+                f,
+                "structure {structure:?} has capacity {found}, but {expected} was declared: fix the declaration or recreate the segment"
+            ),
+            Error::ParameterMismatch { structure, parameter, expected, found } => write!(
+                f,
+                "structure {structure:?} has {parameter} {found}, but {expected} was declared: fix the declaration or recreate the segment"
+            ),
+            Error::Incompatible { segment, mismatches } => {
+                write!(
+                    f,
+                    "segment {segment:?} does not match its declaration ({} difference{}):",
+                    mismatches.len(),
+                    if mismatches.len() == 1 { "" } else { "s" }
+                )?;
+                for m in mismatches {
+                    write!(f, "\n  - {}", m.to_string().replace('\n', "\n    "))?;
+                }
+                Ok(())
+            }
+            Error::Corrupt { segment, field, detail } => write!(
+                f,
+                "segment {segment:?} is corrupt at {field}: {detail}; it was not made by a compatible zipc or ZeroIPC, or was damaged (remove it with `zipc-schema rm`)"
+            ),
+            Error::PermissionDenied { segment, call } => write!(
+                f,
+                "permission denied by {call} for segment {segment:?}: run as the segment's owner, or create it with a wider mode"
+            ),
+            Error::InvalidArgument { what, detail } => write!(f, "invalid {what}: {detail}"),
+            Error::IndexOutOfBounds { structure, index, count: 1, len } => {
+                write!(f, "index {index} is out of bounds for structure {structure:?} of length {len}")
+            }
+            Error::IndexOutOfBounds { structure, index, count, len } => write!(
+                f,
+                "elements {index}..{} are out of bounds for structure {structure:?} of length {len}",
+                index.saturating_add(*count)
+            ),
+            Error::Timeout => f.write_str("the operation timed out"),
+            Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

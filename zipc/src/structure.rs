@@ -1,0 +1,75 @@
+//! [`Structure`]: what every kind of structure implements, so that a declared segment (derive or
+//! TOML) can create and open all of its fields the same way; plus the per-kind dispatch of header
+//! validation and flag descriptions.
+
+use crate::description::Descriptor;
+use crate::error::{Error, Result};
+use crate::layout::{self, Kind, StructureLayout, TypeLayout};
+use crate::region::Region;
+use crate::segment::Segment;
+
+/// A kind of structure that lives in a segment: [`Array`](crate::Array),
+/// [`Atomic`](crate::Atomic), and the queues, rings, pools and sync primitives.
+///
+/// The associated constants are the parts of a declaration fixed by the Rust type (kind, element
+/// type, type-level flags such as a queue's policy); the rest (name, capacity, initial values)
+/// comes from the declaration. `#[derive(ShmSegment)]` builds one [`StructureLayout`] per field
+/// from both and calls [`create_in`](Structure::create_in) / [`open_in`](Structure::open_in).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a zipc structure kind",
+    label = "not a structure",
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>"
+)]
+pub trait Structure: Sized + Send + Sync {
+    /// The kind.
+    const KIND: Kind;
+    /// The element type, for kinds that have one.
+    const ELEM: Option<TypeLayout<'static>>;
+    /// Flags fixed by the type (0 unless the kind has type-level parameters).
+    const FLAGS: u32;
+
+    /// Creates the structure `decl` describes in `segment`.
+    fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self>;
+
+    /// Opens structure `decl.name` in `segment`, checking kind, element layout, capacity and
+    /// parameters against `decl`.
+    fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self>;
+
+    /// The declaration of a structure of this type named `name`, with parameters 0.
+    fn declaration(name: &str) -> StructureLayout<'_> {
+        StructureLayout { flags: Self::FLAGS, ..StructureLayout::new(name, Self::KIND, Self::ELEM) }
+    }
+}
+
+/// Checks that `decl` declares a structure of type `S` (kind, element layout and type-level
+/// flags); a declaration built for another type is an error, never a mis-sized region.
+pub(crate) fn check_declaration<S: Structure>(decl: &StructureLayout<'_>) -> Result<()> {
+    let elem_matches = match (&decl.elem, &S::ELEM) {
+        (None, None) => true,
+        (Some(a), Some(b)) => layout::fingerprint(a) == layout::fingerprint(b) && a.size() == b.size(),
+        _ => false,
+    };
+    if decl.kind != S::KIND || !elem_matches || decl.flags != S::FLAGS {
+        return Err(Error::invalid(
+            format!("declaration of structure {:?}", decl.name),
+            format!("it declares a {} that the Rust type {} does not match", decl.kind, std::any::type_name::<S>()),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a structure's own header against its descriptor (run at open on every entry):
+/// whatever a kind reads from its header and then trusts must be checked here.
+pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
+    match desc.kind {
+        Kind::Array => crate::array::validate_header(region, desc),
+        Kind::Atomic => Ok(()),
+        _ => Ok(()),
+    }
+}
+
+/// Names a kind's flags and renders a flags value for messages: `("policy", "Spsc")`.
+pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
+    let _ = kind;
+    ("flags", format!("{flags:#x}"))
+}
