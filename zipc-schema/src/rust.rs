@@ -69,14 +69,15 @@ fn segment_def(schema: &Schema<'_>) -> String {
         if !params.is_empty() {
             let _ = writeln!(o, "    #[zipc({})]", params.join(", "));
         }
-        let _ = writeln!(o, "    pub {}: {},", s.name, rust_type(s));
+        let _ = writeln!(o, "    pub {}: {},", s.name, structure_type(s));
     }
     o.push_str("}\n");
     o
 }
 
-/// The structure's Rust type: `::zipc::Queue<Reading, ::zipc::Mpmc>`.
-pub(crate) fn rust_type(s: &StructureLayout<'_>) -> String {
+/// The Rust type of a structure: `::zipc::Array<Reading>`, `::zipc::Queue<Reading, ::zipc::Mpmc>`
+/// (type-level parameters such as a queue's policy become type arguments), `::zipc::Mutex`.
+pub fn structure_type(s: &StructureLayout<'_>) -> String {
     let kind = s.kind.name();
     let elem = s.elem.as_ref().map(TypeLayout::display_name);
     // Type-level parameters (a queue's policy) become type arguments named after their choice.
@@ -97,7 +98,7 @@ pub(crate) fn rust_type(s: &StructureLayout<'_>) -> String {
 
 /// The `#[zipc(...)]` attribute arguments of a structure: every parameter of its kind that is not
 /// type-level, read back from the layout slot it sets; optional ones only when not the default.
-pub(crate) fn attributes(s: &StructureLayout<'_>) -> Vec<String> {
+pub fn attributes(s: &StructureLayout<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for p in s.kind.parameters().iter().filter(|p| !p.type_level) {
         let raw: i64 = match p.slot {

@@ -45,6 +45,8 @@ pub(crate) fn read_structures<'a>(
         return Vec::new();
     };
     let mut out: Vec<(StructureLayout<'a>, StructureSpans)> = Vec::new();
+    // Every name seen, valid or not, so that a duplicate is reported even next to other errors.
+    let mut seen: Vec<String> = Vec::new();
     for item in items {
         let Value::Table(kv) = &item.value else {
             r.error(
@@ -54,20 +56,26 @@ pub(crate) fn read_structures<'a>(
             );
             continue;
         };
-        if let Some(s) = read_structure(item, kv, src, types, arena, r) {
-            let dup = out.iter().find(|(o, _)| o.name.eq_ignore_ascii_case(s.0.name));
-            match dup {
-                Some((o, _)) if o.name == s.0.name => r.error(
-                    &s.1.name,
-                    format!("two structures are named `{}`", s.0.name),
+        let mut duplicate = false;
+        if let Some((_, Node { span, value: Value::String(name) })) = kv.iter().find(|(k, _)| k.name == "name") {
+            match seen.iter().find(|o| o.eq_ignore_ascii_case(name)) {
+                Some(o) if o == name => r.error(
+                    span,
+                    format!("two structures are named `{name}`"),
                     Some("structure names are unique within a segment: rename one".to_owned()),
                 ),
-                Some((o, _)) => r.error(
-                    &s.1.name,
-                    format!("structures `{}` and `{}` differ only in case", o.name, s.0.name),
+                Some(o) => r.error(
+                    span,
+                    format!("structures `{o}` and `{name}` differ only in case"),
                     Some("their C constants would collide: rename one".to_owned()),
                 ),
-                None => out.push(s),
+                None => seen.push(name.clone()),
+            }
+            duplicate = seen.last() != Some(name);
+        }
+        if let Some(s) = read_structure(item, kv, src, types, arena, r) {
+            if !duplicate {
+                out.push(s);
             }
         }
     }

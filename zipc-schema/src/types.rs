@@ -365,9 +365,10 @@ impl<'a, 'x> TypeResolver<'a, 'x> {
         let c = layout::repr_c(types.iter().copied());
         for gap in &c.gaps {
             let before = c.offsets.iter().position(|&o| o == gap.offset + gap.len);
-            let (span, place) = match before {
-                Some(i) => (t.fields[i].span.clone(), format!("before `{}`", t.fields[i].name)),
-                None => (t.fields_span.clone(), "at the end".to_owned()),
+            let (span, place) = match (before, t.fields.last()) {
+                (Some(i), _) => (t.fields[i].span.clone(), format!("before `{}`", t.fields[i].name)),
+                (None, Some(last)) => (last.span.clone(), format!("after `{}`, at the end", last.name)),
+                (None, None) => (t.fields_span.clone(), "at the end".to_owned()),
             };
             let suggestion = gap.suggestion();
             let toml = match suggestion.split_once(": ") {
