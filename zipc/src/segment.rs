@@ -223,17 +223,24 @@ impl Segment {
             table::publish(map, 1, first.end);
             Ok(())
         })?;
-        Segment::from_mapping(map)
+        Segment::from_mapping(map, true)
     }
 
     /// Opens an existing segment. Its size and table capacity are read from the segment, and
     /// every header field, entry and descriptor is validated before use.
     pub fn open(name: &str) -> Result<Segment> {
         let map = mapping::open_existing(name, table::HEADER_SIZE)?;
-        Segment::from_mapping(map)
+        Segment::from_mapping(map, true)
     }
 
-    fn from_mapping(map: Mapping) -> Result<Segment> {
+    /// Opens an existing segment like [`open`](Self::open), but without joining its process
+    /// registry: for tools that inspect a segment and must not count as its users.
+    pub fn open_unattached(name: &str) -> Result<Segment> {
+        let map = mapping::open_existing(name, table::HEADER_SIZE)?;
+        Segment::from_mapping(map, false)
+    }
+
+    fn from_mapping(map: Mapping, register: bool) -> Result<Segment> {
         let header = table::read_header(&map)?;
         table::next_offset(&map, &header)?;
         let count = table::entry_count(&map, &header)?;
@@ -246,6 +253,9 @@ impl Segment {
         }
         let seg = Segment { inner: Arc::new(Inner { map: Arc::new(map), header, description }) };
         seg.validate_entries(count)?;
+        if let (true, Some(d)) = (register, &seg.inner.description) {
+            seg.inner.map.set_registration(crate::registry::attach(&seg.inner.map, d)?);
+        }
         Ok(seg)
     }
 
@@ -340,6 +350,20 @@ impl Segment {
             Some(d) => self.inner.map.u32_at(d.field(description::header::LOCK_RECOVERIES)).load(Ordering::Relaxed),
             None => 0,
         }
+    }
+
+    /// The processes attached to this segment (each holding it mapped), with liveness. Empty for
+    /// segments made by ZeroIPC, which keep no registry.
+    pub fn attached_processes(&self) -> Vec<crate::registry::Attached> {
+        match &self.inner.description {
+            Some(d) => crate::registry::attach_list(&self.inner.map, d),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether any live process other than this one's unattached handles has the segment mapped.
+    pub fn in_use(&self) -> bool {
+        self.attached_processes().iter().any(|a| a.alive)
     }
 
     /// The user structures in the table (zipc's reserved entry is left out), validated.
