@@ -22,7 +22,7 @@
 //! 68             4     u32 lock.recoveries dead owners recovered from
 //! 72             8     u64 lock.owner     owner pid << 40 | owner start time (40 bits)
 //! 80             48    reserved
-//! 128            16×p  process registry:  u32 pid, u32 state, u64 start time
+//! 128            16×p  process registry:  u32 pid, u32 refs, u64 start time
 //! D              64×n  descriptors, D = align_up(128 + 16×p, 64), one per table entry
 //! ```
 //!

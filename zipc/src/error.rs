@@ -60,6 +60,13 @@ pub enum Error {
         /// How many entries the table holds (including zipc's reserved entry).
         capacity: u32,
     },
+    /// Every slot of the segment's process registry is held by a live process.
+    RegistryFull {
+        /// The segment.
+        segment: String,
+        /// Registry slots (`max_processes`).
+        capacity: u32,
+    },
     /// The segment has not enough free bytes for the structure.
     SegmentFull {
         /// The segment.
@@ -223,6 +230,10 @@ impl fmt::Display for Error {
             Error::TableFull { segment, capacity } => write!(
                 f,
                 "the table of segment {segment:?} is full ({capacity} entries, one reserved for zipc): create the segment with a larger max_entries"
+            ),
+            Error::RegistryFull { segment, capacity } => write!(
+                f,
+                "segment {segment:?} already has {capacity} live processes attached, its max_processes: create it with a larger max_processes"
             ),
             Error::SegmentFull { segment, structure, needed, free } => write!(
                 f,

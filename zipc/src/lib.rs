@@ -52,6 +52,7 @@ pub mod description;
 pub mod error;
 pub mod layout;
 pub mod process;
+pub mod registry;
 pub mod segment;
 pub mod shm_type;
 pub mod structure;

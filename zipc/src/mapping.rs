@@ -75,6 +75,8 @@ pub fn page_size() -> u64 {
 pub(crate) struct Mapping {
     raw: MmapRaw,
     name: String,
+    /// This process's slot in the segment's process registry, freed on drop.
+    registration: std::sync::OnceLock<crate::registry::Registration>,
 }
 
 // SAFETY: the mapping is plain shared memory; every access goes through raw pointers or atomics,
@@ -87,7 +89,14 @@ impl Mapping {
     fn map(file: &File, len: u64, name: &str) -> Result<Mapping> {
         let len_usize = usize::try_from(len).map_err(|_| Error::invalid("segment size", "too large"))?;
         let raw = MmapOptions::new().len(len_usize).map_raw(file).map_err(|e| Error::os("mmap", name, e))?;
-        Ok(Mapping { raw, name: name.to_owned() })
+        Ok(Mapping { raw, name: name.to_owned(), registration: std::sync::OnceLock::new() })
+    }
+
+    /// Records this process's registry slot, to be freed when the mapping is dropped.
+    pub(crate) fn set_registration(&self, r: crate::registry::Registration) {
+        if let Err(r) = self.registration.set(r) {
+            crate::registry::detach(self, &r); // already registered: give the second claim back
+        }
     }
 
     /// The segment name this mapping was opened under.
@@ -155,6 +164,14 @@ impl Mapping {
         // SAFETY: in bounds (checked); the region is unpublished, so no other process reads it
         // under the protocol; `bytes` is a distinct allocation.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if let Some(r) = self.registration.take() {
+            crate::registry::detach(self, &r);
+        }
     }
 }
 

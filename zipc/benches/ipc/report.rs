@@ -1,0 +1,167 @@
+//! Results: the printed table with ratios, the JSON file, and the SVG latency chart.
+
+use std::fmt::Write as _;
+
+/// One measured figure.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub value: f64,
+    /// Extra figures (p99, samples, sizes), printed and written to the JSON.
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// Median and 99th percentile of samples (sorted in place).
+pub fn percentiles(samples: &mut [f64]) -> (f64, f64) {
+    assert!(!samples.is_empty(), "no samples");
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+pub fn find<'a>(results: &'a [Measurement], name: &str) -> Option<&'a Measurement> {
+    results.iter().find(|m| m.name == name)
+}
+
+/// The ratios the project's performance goals are stated in: (label, numerator, denominator,
+/// target, whether higher is better).
+pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
+    ("zipc SPSC / raw limit (latency)", "pingpong_zipc_spsc_ns", "pingpong_raw_atomic_ns", 1.5, false),
+    ("zipc MPMC / raw limit (latency)", "pingpong_zipc_mpmc_ns", "pingpong_raw_atomic_ns", 2.0, false),
+    ("UDS / zipc SPSC (latency)", "pingpong_uds_ns", "pingpong_zipc_spsc_ns", 0.0, true),
+    ("pipe / zipc SPSC (latency)", "pingpong_pipe_ns", "pingpong_zipc_spsc_ns", 0.0, true),
+    ("zipc SPSC / rtrb (throughput)", "throughput_zipc_spsc_msgs", "throughput_rtrb_msgs", 1.0, true),
+    ("zipc MPMC / crossbeam (throughput)", "throughput_zipc_mpmc_msgs", "throughput_crossbeam_msgs", 1.0, true),
+    ("ring bulk / ring single (throughput)", "throughput_zipc_ring_bulk_msgs", "throughput_zipc_ring_msgs", 3.0, true),
+    ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
+];
+
+pub fn print_table(results: &[Measurement]) {
+    println!();
+    println!("{:<34} {:>14} {:<8} details", "benchmark", "value", "unit");
+    println!("{}", "-".repeat(96));
+    for m in results {
+        let details: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("{:<34} {:>14} {:<8} {}", m.name, fmt_value(m.value), m.unit, details.join(" "));
+    }
+    println!();
+    println!("{:<40} {:>8} {:>10}  verdict", "ratio", "measured", "target");
+    println!("{}", "-".repeat(74));
+    for (label, num, den, target, higher) in RATIOS {
+        let (Some(n), Some(d)) = (find(results, num), find(results, den)) else {
+            println!("{label:<40} {:>8} {:>10}  (not measured in this run)", "-", "-");
+            continue;
+        };
+        let r = n.value / d.value;
+        let (target_s, verdict) = if *target == 0.0 {
+            ("-".to_owned(), "")
+        } else if *higher {
+            (format!(">= {target}"), if r >= *target { "met" } else { "MISSED" })
+        } else {
+            (format!("<= {target}"), if r <= *target { "met" } else { "MISSED" })
+        };
+        println!("{label:<40} {r:>8.2} {target_s:>10}  {verdict}");
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.3e}", v)
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `{"machine": {...}, "results": [{"name", "unit", "value", "params": {...}}, ...]}`
+pub fn json(results: &[Measurement], machine: &[(&str, String)]) -> String {
+    let mut s = String::from("{\n  \"machine\": {");
+    let fields: Vec<String> = machine.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+    s.push_str(&fields.join(", "));
+    s.push_str("},\n  \"results\": [\n");
+    let rows: Vec<String> = results
+        .iter()
+        .map(|m| {
+            let params: Vec<String> =
+                m.params.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+            format!(
+                "    {{\"name\": {}, \"unit\": {}, \"value\": {}, \"params\": {{{}}}}}",
+                json_str(m.name),
+                json_str(m.unit),
+                if m.value.is_finite() { format!("{}", m.value) } else { "null".to_owned() },
+                params.join(", ")
+            )
+        })
+        .collect();
+    s.push_str(&rows.join(",\n"));
+    s.push_str("\n  ]\n}\n");
+    s
+}
+
+/// A horizontal bar chart of one-way latency per mechanism (median bar, p99 tick), log scale.
+pub fn latency_svg(results: &[Measurement], title: &str) -> String {
+    let rows: Vec<(&str, f64, f64)> = results
+        .iter()
+        .filter(|m| m.name.starts_with("pingpong_") || m.name == "wake_futex_ns")
+        .map(|m| {
+            let p99 =
+                m.params.iter().find(|(k, _)| *k == "p99_ns").and_then(|(_, v)| v.parse().ok()).unwrap_or(m.value);
+            (m.name, m.value, p99)
+        })
+        .collect();
+    let (w, row_h, left, top) = (760.0, 34.0, 220.0, 50.0);
+    let h = top + row_h * rows.len() as f64 + 40.0;
+    let max = rows.iter().map(|r| r.2).fold(10.0f64, f64::max);
+    let (lo, hi) = (10f64.log10(), max.log10().ceil().max(2.0));
+    let x = |v: f64| left + (v.max(10.0).log10() - lo) / (hi - lo) * (w - left - 30.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"24\" font-size=\"15\">{title}</text>\n"
+    );
+    for d in (lo as i32)..=(hi as i32) {
+        let v = 10f64.powi(d);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\" fill=\"#666\">{4}</text>",
+            x(v),
+            top - 8.0,
+            h - 30.0,
+            h - 14.0,
+            if v >= 1000.0 { format!("{} µs", v / 1000.0) } else { format!("{v} ns") }
+        );
+    }
+    for (i, (name, median, p99)) in rows.iter().enumerate() {
+        let y = top + row_h * i as f64;
+        let label = name.trim_end_matches("_ns").replace('_', " ");
+        let (ty, bar_w, tick, text_x) = (y + 14.0, (x(*median) - left).max(1.0), x(*p99), x(*p99) + 6.0);
+        let (tick_top, tick_bottom, label_x) = (y - 2.0, y + 20.0, left - 8.0);
+        let _ = writeln!(
+            s,
+            "<text x=\"{label_x}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{bar_w}\" height=\"18\" fill=\"#4a7ab5\"/>\
+             <line x1=\"{tick}\" y1=\"{tick_top}\" x2=\"{tick}\" y2=\"{tick_bottom}\" stroke=\"#c33\" stroke-width=\"2\"/>\
+             <text x=\"{text_x}\" y=\"{ty}\" fill=\"#222\">{median:.0} ns (p99 {p99:.0})</text>"
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
