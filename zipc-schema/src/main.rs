@@ -184,6 +184,15 @@ fn gen(paths: &[PathBuf], out: &Path, langs: &[Lang]) -> ExitCode {
     let Some(schemas) = load_all(paths, &arena) else {
         return ExitCode::from(1);
     };
+    for (i, s) in schemas.iter().enumerate() {
+        if let Some(other) = schemas[..i].iter().find(|o| o.stem == s.stem) {
+            eprintln!(
+                "error: {} and {} both generate {}.*: rename one of them (the file stem names the outputs)",
+                other.file, s.file, s.stem
+            );
+            return ExitCode::from(1);
+        }
+    }
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     if langs.contains(&Lang::C) {
         files.push((out.join(c::RUNTIME_HEADER), c::runtime_header()));

@@ -495,15 +495,15 @@ mod tests {
         assert_eq!(parse("u32").unwrap(), TypeExpr::Primitive(Primitive::U32));
         let TypeExpr::Array { elem, len, len_span } = parse("[ [f32;3] ; 2 ]").unwrap() else { panic!() };
         assert_eq!(len, 2);
-        assert_eq!(len_span, 12..13);
+        assert_eq!(len_span, 13..14, "spans are in the source, after the opening quote");
         assert_eq!(
             *elem,
-            TypeExpr::Array { elem: Box::new(TypeExpr::Primitive(Primitive::F32)), len: 3, len_span: 6..7 }
+            TypeExpr::Array { elem: Box::new(TypeExpr::Primitive(Primitive::F32)), len: 3, len_span: 8..9 }
         );
         let TypeExpr::Named { name, span } = parse("Vec3").unwrap() else { panic!() };
         assert_eq!((name.as_str(), span), ("Vec3", 1..5));
         let e = parse("[u8 8]").unwrap_err();
-        assert!(e.starts_with("t:1:5: error: invalid type `[u8 8]`: expected `;`"), "{e}");
+        assert!(e.starts_with("t:1:6: error: invalid type `[u8 8]`: expected `;`"), "{e}");
         assert!(parse("u32 x").unwrap_err().contains("unexpected `x`"));
         assert!(parse("[u8; ]").unwrap_err().contains("array length"));
     }
