@@ -16,7 +16,13 @@ mod generated {
 /// Creates a schema's structures in a segment (see `tests/build.rs`).
 pub type CreateFn = fn(&Segment, &[StructureLayout<'_>]) -> zipc::Result<Vec<Handle>>;
 
-pub use generated::create_fn;
+/// Each structure's element fingerprint computed from the Rust types (see `tests/build.rs`).
+pub type FingerprintsFn = fn() -> Vec<(&'static str, Option<u64>)>;
+
+/// The Rust side generated for schema `stem`: its create function and its Rust fingerprints.
+pub fn rust_side(stem: &str) -> Option<(CreateFn, FingerprintsFn)> {
+    generated::create_fn(stem)
+}
 
 /// A created structure, type-erased for the tests.
 pub enum Handle {
@@ -139,7 +145,8 @@ pub struct SchemaSegment {
 /// Creates a segment sized exactly for `schema` and every structure in it.
 pub fn create(schema: &Schema<'_>) -> SchemaSegment {
     let name = crate::ShmName::new(&schema.stem.replace('_', "-"));
-    let create = create_fn(&schema.stem).expect("tests/build.rs generated a create function for every valid schema");
+    let (create, _) =
+        rust_side(&schema.stem).expect("tests/build.rs generated a create function for every valid schema");
     let options = SegmentOptions::for_layout(&schema.layout).expect("layout");
     let segment = options.create(&name).expect("create segment");
     let handles = create(&segment, schema.layout.structures).expect("create structures");

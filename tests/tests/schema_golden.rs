@@ -186,3 +186,24 @@ fn kinds_missing_from_the_runtime_are_errors_at_the_kind() {
         }
     }
 }
+
+/// The element layouts Rust computes for its own types (`offset_of!`, `size_of!` and each
+/// field's `SHM_LAYOUT`, as `#[derive(ShmType)]` does) have the fingerprints the TOML model
+/// computes, for every structure of every schema.
+#[test]
+fn rust_types_and_toml_schemas_have_identical_fingerprints() {
+    let arena = Arena::new();
+    let mut compared = 0;
+    for file in schemas::schema_files() {
+        let Status::Valid(schema) = schemas::load(&file, &arena) else { continue };
+        let (_, rust_fingerprints) = schemas::rust_side(&schema.stem).expect("generated for every valid schema");
+        let rust = rust_fingerprints();
+        assert_eq!(rust.len(), schema.layout.structures.len());
+        for ((name, fp), s) in rust.iter().zip(schema.layout.structures) {
+            assert_eq!(*name, s.name);
+            assert_eq!(*fp, s.elem.as_ref().map(zipc::layout::fingerprint), "{}: {name}", schema.stem);
+            compared += usize::from(fp.is_some());
+        }
+    }
+    assert!(compared >= 25, "{compared} element types compared");
+}
