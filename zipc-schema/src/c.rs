@@ -112,8 +112,8 @@ fn structure_constants(p: &str, s: &StructureLayout<'_>) -> String {
     let _ = writeln!(o, "#define {n}_KIND ZIPC_KIND_{}", s.kind.name().to_uppercase());
     let _ = writeln!(o, "#define {n}_CAPACITY {}ull", s.capacity);
     let _ = writeln!(o, "#define {n}_FLAGS {}u", s.flags);
-    let _ = writeln!(o, "#define {n}_INITIAL INT64_C({})", s.initial);
-    let _ = writeln!(o, "#define {n}_MAXIMUM INT64_C({})", s.maximum);
+    let _ = writeln!(o, "#define {n}_INITIAL {}", c_i64(s.initial));
+    let _ = writeln!(o, "#define {n}_MAXIMUM {}", c_i64(s.maximum));
     match &s.elem {
         Some(t) => {
             let _ = writeln!(o, "#define {n}_ELEM_SIZE {}u", t.size());
@@ -250,6 +250,15 @@ fn doc_comment(doc: &str, indent: &str) -> String {
     }
     let _ = writeln!(o, "{indent} */");
     o
+}
+
+/// An `int64_t` constant expression (`INT64_MIN` has no literal of its own).
+fn c_i64(v: i64) -> String {
+    if v == i64::MIN {
+        "(-INT64_C(9223372036854775807) - 1)".to_owned()
+    } else {
+        format!("INT64_C({v})")
+    }
 }
 
 /// A C string literal.

@@ -76,8 +76,11 @@ pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// schema's file stem), which declares the element types and the segment struct with
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]`.
 ///
-/// ```ignore
-/// // build.rs: zipc_schema::Builder::new().schema("schemas/telemetry.toml").compile()?;
+/// ```text
+/// // build.rs (build-dependency zipc-schema):
+/// zipc_schema::Builder::new().schema("schemas/telemetry.toml").compile()?;
+///
+/// // src/lib.rs:
 /// mod telemetry {
 ///     zipc::include_schema!("telemetry");
 /// }
