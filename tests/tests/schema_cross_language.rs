@@ -206,3 +206,81 @@ fn create_primitive_segment(schema: &Schema<'_>) -> ShmName {
 fn workspace_root_file(rel: &str) -> String {
     std::fs::read_to_string(zipc_tests::workspace_root().join(rel)).unwrap()
 }
+
+/// The generated readers treat segment bytes as untrusted: corrupting a header field, a table
+/// entry, a descriptor or an array header gives an error from C (`ZIPC_ERR_CORRUPT`) and Python
+/// (`CorruptError`), never a crash or an out-of-bounds pointer.
+#[test]
+fn c_and_python_refuse_corrupted_segments() {
+    use zipc::description::{self, descriptor};
+    use zipc::table::{self, entry, header};
+    let source = workspace_root_file("schemas/fixtures/full_table.toml");
+    let arena = Arena::new();
+    let schema = Schema::parse("full_table.toml", &source, &arena).unwrap();
+    let dir = scratch("corrupt", "full_table");
+    let program = "#include \"full_table.h\"\n#include <stdio.h>\nint main(int argc, char **argv) {\n    zipc_segment seg;\n    const char *which = NULL;\n    int64_t *second;\n    uint64_t len;\n    zipc_status st;\n    if (argc != 2) return 64;\n    st = full_table_segment_open(argv[1], &seg, &which);\n    if (st == ZIPC_OK) st = full_table_second(&seg, &second, &len);\n    printf(\"%d\\n\", (int)st);\n    return st == ZIPC_OK ? 0 : 1;\n}\n";
+    let exe = build_c(&schema, &dir, program);
+    std::fs::write(dir.join(python::RUNTIME_MODULE), python::runtime_module()).unwrap();
+    std::fs::write(dir.join("full_table.py"), python::generate(&schema)).unwrap();
+    let py = python();
+
+    let desc_region = schema.placements[0].1.offset;
+    let desc = |i: u32, field: u64| {
+        desc_region
+            + description::descriptors_offset(schema.layout.max_processes)
+            + description::DESCRIPTOR_SIZE * u64::from(i)
+            + field
+    };
+    let second = schema.placements[2].1; // entry 2: `second`, the array
+    let cases: Vec<(&str, u64, Vec<u8>)> = vec![
+        ("header magic", header::MAGIC, 0u32.to_le_bytes().to_vec()),
+        ("max_entries beyond the file", header::MAX_ENTRIES, 4000u32.to_le_bytes().to_vec()),
+        ("memory_size beyond the file", header::MEMORY_SIZE, (1u64 << 40).to_le_bytes().to_vec()),
+        ("entry_count beyond max_entries", header::ENTRY_COUNT, 9u32.to_le_bytes().to_vec()),
+        (
+            "entry offset beyond the segment",
+            table::entry_offset(2) + entry::OFFSET,
+            (1u64 << 40).to_le_bytes().to_vec(),
+        ),
+        ("entry name without NUL", table::entry_offset(2) + entry::NAME, vec![b'x'; 32]),
+        ("__zipc magic", desc_region, 0u32.to_le_bytes().to_vec()),
+        ("type record length", desc(2, descriptor::TYPE_LEN), u32::MAX.to_le_bytes().to_vec()),
+        ("type record offset", desc(2, descriptor::TYPE_OFFSET), (1u64 << 40).to_le_bytes().to_vec()),
+        ("fingerprint", desc(2, descriptor::FINGERPRINT), 12345u64.to_le_bytes().to_vec()),
+        ("array header capacity", second.offset, (1u64 << 60).to_le_bytes().to_vec()),
+    ];
+    for (what, at, bytes) in cases {
+        let seg = create_primitive_segment(&schema);
+        let clean = run(Command::new(&exe).arg(seg.as_str()), "C program");
+        assert_ok(&clean, "C on the intact segment");
+        zipc_tests::poke(&seg, at, &bytes);
+
+        let out = run(Command::new(&exe).arg(seg.as_str()), "C program");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "C must refuse a corrupted {what} (and not crash): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let code: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        // Corruption, or a structure that no longer looks like the declared one.
+        assert!([2, 3, 4, 6, 7].contains(&code), "{what}: status {code}");
+
+        let out = run(
+            Command::new(&py)
+                .args(["-c", "import sys, full_table, zipc_runtime\ntry:\n    full_table.open(sys.argv[1])\nexcept zipc_runtime.ZipcError as e:\n    print(type(e).__name__, e)\n    sys.exit(1)\n"])
+                .arg(seg.as_str())
+                .env("PYTHONPATH", &dir)
+                .env("PYTHONDONTWRITEBYTECODE", "1"),
+            "python",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "Python must refuse a corrupted {what} with a ZipcError: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
