@@ -3,6 +3,8 @@
 //! with numpy for the cross-language tests.
 
 use std::path::{Path, PathBuf};
+
+pub mod schemas;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

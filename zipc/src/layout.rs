@@ -648,6 +648,14 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
+    /// "a" or "an", for messages ("an Array", "a Queue").
+    pub const fn article(self) -> &'static str {
+        match self {
+            Kind::Array | Kind::Atomic | Kind::Event | Kind::Endpoint => "an",
+            _ => "a",
+        }
+    }
+
     /// Whether structures of this kind hold elements of a declared type.
     pub const fn has_element(self) -> bool {
         matches!(self, Kind::Array | Kind::Atomic | Kind::Queue | Kind::Ring | Kind::Pool | Kind::Endpoint)
@@ -1007,10 +1015,10 @@ impl fmt::Display for LayoutError {
             LayoutError::NameReserved => {
                 write!(f, "names starting with {:?} are reserved for zipc", description::RESERVED_PREFIX)
             }
-            LayoutError::MissingElement { kind } => write!(f, "a {kind} needs an element type"),
-            LayoutError::UnexpectedElement { kind } => write!(f, "a {kind} has no element type"),
+            LayoutError::MissingElement { kind } => write!(f, "{} {kind} needs an element type", kind.article()),
+            LayoutError::UnexpectedElement { kind } => write!(f, "{} {kind} has no element type", kind.article()),
             LayoutError::UnsupportedElement { kind, allowed } => {
-                write!(f, "a {kind} holds only {allowed}")
+                write!(f, "{} {kind} holds only {allowed}", kind.article())
             }
             LayoutError::InvalidParameter { kind, parameter, rule } => {
                 write!(f, "{kind} {parameter}: {rule}")

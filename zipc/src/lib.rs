@@ -70,3 +70,25 @@ pub use structure::Structure;
 /// (with `#[zerocopy(crate = "zipc::zerocopy")]` when the crate has no zerocopy dependency).
 pub use zerocopy;
 pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// Includes the Rust module that `zipc_schema::Builder` generated from a TOML schema in the
+/// build script: `zipc::include_schema!("telemetry")` includes `$OUT_DIR/telemetry.rs` (the
+/// schema's file stem), which declares the element types and the segment struct with
+/// `#[derive(ShmType)]` and `#[derive(ShmSegment)]`.
+///
+/// ```text
+/// // build.rs (build-dependency zipc-schema):
+/// zipc_schema::Builder::new().schema("schemas/telemetry.toml").compile()?;
+///
+/// // src/lib.rs:
+/// mod telemetry {
+///     zipc::include_schema!("telemetry");
+/// }
+/// let t = telemetry::Telemetry::create("/telemetry")?;
+/// ```
+#[macro_export]
+macro_rules! include_schema {
+    ($stem:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $stem, ".rs"));
+    };
+}

@@ -1,0 +1,523 @@
+//! Support for the schema tests: the schema files, segments made from them, and value plans —
+//! deterministic values for sampled elements and fields of every array and atomic, written by one
+//! language and checked by another.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use zipc::layout::{Kind, LayoutError, Primitive, StructureLayout, TypeLayout};
+use zipc::{Array, Atomic, AtomicValue, Segment, SegmentOptions, ShmType};
+use zipc_schema::Schema;
+
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/schema_types.rs"));
+}
+
+/// Creates a schema's structures in a segment (see `tests/build.rs`).
+pub type CreateFn = fn(&Segment, &[StructureLayout<'_>]) -> zipc::Result<Vec<Handle>>;
+
+/// Each structure's element fingerprint computed from the Rust types (see `tests/build.rs`).
+pub type FingerprintsFn = fn() -> Vec<(&'static str, Option<u64>)>;
+
+/// The Rust side generated for schema `stem`: its create function and its Rust fingerprints.
+pub fn rust_side(stem: &str) -> Option<(CreateFn, FingerprintsFn)> {
+    generated::create_fn(stem)
+}
+
+/// A created structure, type-erased for the tests.
+pub enum Handle {
+    /// An array: its elements as bytes.
+    Array(Box<dyn ByteArray>),
+    /// An atomic: its value as bits.
+    Atomic(Box<dyn BitsAtomic>),
+    /// Any other kind (created, not written).
+    Other(Box<dyn std::any::Any>),
+}
+
+/// An array's elements as little-endian bytes.
+pub trait ByteArray {
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// True if empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Element `i`'s bytes.
+    fn read(&self, i: usize) -> Vec<u8>;
+    /// Overwrites element `i`.
+    fn write(&self, i: usize, bytes: &[u8]);
+}
+
+impl<T: ShmType> ByteArray for Array<T> {
+    fn len(&self) -> usize {
+        Array::len(self)
+    }
+    fn read(&self, i: usize) -> Vec<u8> {
+        zipc::IntoBytes::as_bytes(&self.get(i).expect("index in bounds")).to_vec()
+    }
+    fn write(&self, i: usize, bytes: &[u8]) {
+        let v = <T as zipc::FromBytes>::read_from_bytes(bytes).expect("element-sized bytes");
+        self.set(i, v).expect("index in bounds");
+    }
+}
+
+/// An atomic's value as the i64 bits a declaration stores.
+pub trait BitsAtomic {
+    /// Loads the value.
+    fn load_bits(&self) -> i64;
+    /// Stores a value.
+    fn store_bits(&self, bits: i64);
+}
+
+impl<T: AtomicValue> BitsAtomic for Atomic<T> {
+    fn load_bits(&self) -> i64 {
+        self.load().to_bits()
+    }
+    fn store_bits(&self, bits: i64) {
+        self.store(T::from_bits(bits))
+    }
+}
+
+/// The schema files the golden and cross-language tests cover: `schemas/*.toml` and
+/// `schemas/fixtures/*.toml`, sorted.
+pub fn schema_files() -> Vec<PathBuf> {
+    let root = crate::workspace_root();
+    let mut out = Vec::new();
+    for dir in ["schemas", "schemas/fixtures"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .expect("schemas directory")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
+
+/// The path of `file` relative to the workspace root, as messages and goldens show it.
+pub fn relative(file: &Path) -> String {
+    file.strip_prefix(crate::workspace_root()).unwrap_or(file).display().to_string()
+}
+
+/// What a schema file is to the tests.
+pub enum Status<'a> {
+    /// Valid: everything is tested.
+    Valid(Schema<'a>),
+    /// Refused only because it uses kinds this runtime does not implement yet; the kinds.
+    Pending(Vec<Kind>),
+}
+
+/// Loads a schema from `schemas/` (relative path in messages). Panics if it is invalid for any
+/// reason other than kinds this runtime lacks.
+pub fn load<'a>(file: &Path, arena: &'a zipc_schema::Arena) -> Status<'a> {
+    let rel = relative(file);
+    let source = std::fs::read_to_string(file).expect("read schema");
+    match Schema::parse(&rel, &source, arena) {
+        Ok(s) => Status::Valid(s),
+        Err(d) => {
+            let mut kinds = Vec::new();
+            for diag in d.iter() {
+                let kind = Kind::ALL
+                    .into_iter()
+                    .find(|k| diag.message.ends_with(&LayoutError::Unsupported { kind: *k }.to_string()));
+                match kind {
+                    Some(k) if !kinds.contains(&k) => kinds.push(k),
+                    Some(_) => {}
+                    None => panic!("{rel} is invalid:\n{d}"),
+                }
+            }
+            Status::Pending(kinds)
+        }
+    }
+}
+
+/// A segment made from a schema, with its structures' handles. The name is unlinked on drop.
+pub struct SchemaSegment {
+    /// The segment's unique name.
+    pub name: crate::ShmName,
+    /// The mapped segment.
+    pub segment: Segment,
+    /// One handle per structure, in schema order.
+    pub handles: Vec<Handle>,
+}
+
+/// Creates a segment sized exactly for `schema` and every structure in it.
+pub fn create(schema: &Schema<'_>) -> SchemaSegment {
+    let name = crate::ShmName::new(&schema.stem.replace('_', "-"));
+    let (create, _) =
+        rust_side(&schema.stem).expect("tests/build.rs generated a create function for every valid schema");
+    let options = SegmentOptions::for_layout(&schema.layout).expect("layout");
+    let segment = options.create(&name).expect("create segment");
+    let handles = create(&segment, schema.layout.structures).expect("create structures");
+    assert_eq!(segment.free_bytes().unwrap(), segment.size() - schema.size, "SegmentLayout::size is exact");
+    SchemaSegment { name, segment, handles }
+}
+
+/// One value of a plan: a primitive at a byte offset inside an element (or an atomic's value).
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// Index of the structure in the schema.
+    pub structure: usize,
+    /// Element index (0 for atomics).
+    pub element: usize,
+    /// Byte offset in the element.
+    pub offset: u64,
+    /// The primitive.
+    pub prim: Primitive,
+    /// Access path below the element: field names and array indices.
+    pub path: Vec<Step>,
+    /// The value.
+    pub value: Value,
+}
+
+/// A step of an access path.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// A struct field.
+    Field(String),
+    /// An array index.
+    Index(u64),
+}
+
+/// A primitive value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    /// Any integer type (fits its primitive).
+    Int(i128),
+    /// f32 or f64 (exactly representable in f32).
+    Float(f64),
+}
+
+/// Sample indices of a length: first, middle, last.
+fn samples(len: u64) -> Vec<u64> {
+    let mut v = vec![0, len / 2, len.saturating_sub(1)];
+    v.dedup();
+    v
+}
+
+fn leaves(t: &TypeLayout<'_>, base: u64, path: &mut Vec<Step>, out: &mut Vec<(u64, Primitive, Vec<Step>)>) {
+    match t {
+        TypeLayout::Primitive(p) => out.push((base, *p, path.clone())),
+        TypeLayout::Array { elem, len } => {
+            for i in samples(*len) {
+                path.push(Step::Index(i));
+                leaves(elem, base + i * elem.size(), path, out);
+                path.pop();
+            }
+        }
+        TypeLayout::Struct(s) => {
+            for f in s.fields {
+                path.push(Step::Field(f.name.to_owned()));
+                leaves(&f.ty, base + f.offset, path, out);
+                path.pop();
+            }
+        }
+    }
+}
+
+fn mix(mut x: u64) -> u64 {
+    // splitmix64
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn value(p: Primitive, seed: u64, n: u64) -> Value {
+    let h = mix(seed.wrapping_mul(1_000_003) ^ n);
+    match p {
+        Primitive::F32 | Primitive::F64 => Value::Float((h % 2_000_000) as f64 / 8.0 - 125_000.0),
+        _ => {
+            let bits = p.size() * 8;
+            // Full range, but clear of the extremes that need special literal syntax in C.
+            let span = if bits == 64 { 1u128 << 62 } else { 1u128 << (bits - 1) };
+            let r = (h as u128) % span;
+            Value::Int(if p.is_signed() && h & 1 == 1 {
+                -(r as i128)
+            } else if p.is_signed() {
+                r as i128
+            } else {
+                r as i128 * 2
+            })
+        }
+    }
+}
+
+/// The values a plan with `seed` puts into the arrays and atomics of `schema`: sampled elements
+/// (first, middle, last), every field, sampled array indices.
+pub fn plan(schema: &Schema<'_>, seed: u64) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    for (si, s) in schema.layout.structures.iter().enumerate() {
+        let Some(elem) = &s.elem else { continue };
+        let elements = match s.kind {
+            Kind::Array => samples(s.capacity),
+            Kind::Atomic => vec![0],
+            _ => continue,
+        };
+        let mut ls = Vec::new();
+        leaves(elem, 0, &mut Vec::new(), &mut ls);
+        for e in elements {
+            for (offset, prim, path) in &ls {
+                n += 1;
+                out.push(Leaf {
+                    structure: si,
+                    element: e as usize,
+                    offset: *offset,
+                    prim: *prim,
+                    path: path.clone(),
+                    value: value(*prim, seed, n),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn encode(p: Primitive, v: Value) -> Vec<u8> {
+    match (p, v) {
+        (Primitive::F32, Value::Float(f)) => (f as f32).to_le_bytes().to_vec(),
+        (Primitive::F64, Value::Float(f)) => f.to_le_bytes().to_vec(),
+        (_, Value::Int(i)) => i.to_le_bytes()[..p.size() as usize].to_vec(),
+        _ => unreachable!("value of the wrong class"),
+    }
+}
+
+fn decode(p: Primitive, b: &[u8]) -> Value {
+    match p {
+        Primitive::F32 => Value::Float(f32::from_le_bytes(b.try_into().unwrap()) as f64),
+        Primitive::F64 => Value::Float(f64::from_le_bytes(b.try_into().unwrap())),
+        _ => {
+            let mut buf = [0u8; 16];
+            buf[..b.len()].copy_from_slice(b);
+            let mut v = i128::from_le_bytes(buf);
+            if p.is_signed() && b[b.len() - 1] & 0x80 != 0 {
+                v -= 1i128 << (8 * b.len());
+            }
+            Value::Int(v)
+        }
+    }
+}
+
+/// Writes a plan's values through the Rust handles.
+pub fn write_plan(seg: &SchemaSegment, plan: &[Leaf]) {
+    for l in plan {
+        match &seg.handles[l.structure] {
+            Handle::Array(a) => {
+                let mut bytes = a.read(l.element);
+                let at = l.offset as usize;
+                bytes[at..at + l.prim.size() as usize].copy_from_slice(&encode(l.prim, l.value));
+                a.write(l.element, &bytes);
+            }
+            Handle::Atomic(a) => {
+                let Value::Int(v) = l.value else { unreachable!() };
+                a.store_bits(v as i64);
+            }
+            Handle::Other(_) => unreachable!("plans cover arrays and atomics"),
+        }
+    }
+}
+
+/// Reads a plan's locations through the Rust handles; returns a description of every mismatch.
+pub fn check_plan(seg: &SchemaSegment, schema: &Schema<'_>, plan: &[Leaf]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for l in plan {
+        let found = match &seg.handles[l.structure] {
+            Handle::Array(a) => {
+                let bytes = a.read(l.element);
+                let at = l.offset as usize;
+                decode(l.prim, &bytes[at..at + l.prim.size() as usize])
+            }
+            Handle::Atomic(a) => {
+                let bits = a.load_bits();
+                decode(l.prim, &bits.to_le_bytes()[..l.prim.size() as usize])
+            }
+            Handle::Other(_) => unreachable!(),
+        };
+        if found != l.value {
+            bad.push(format!(
+                "{}[{}]{}: expected {:?}, found {:?}",
+                schema.layout.structures[l.structure].name,
+                l.element,
+                c_path(&l.path),
+                l.value,
+                found
+            ));
+        }
+    }
+    bad
+}
+
+fn c_path(path: &[Step]) -> String {
+    path.iter()
+        .map(|s| match s {
+            Step::Field(f) => format!(".{f}"),
+            Step::Index(i) => format!("[{i}]"),
+        })
+        .collect()
+}
+
+fn c_literal(p: Primitive, v: Value) -> String {
+    match (p, v) {
+        (Primitive::F32, Value::Float(f)) => format!("{:?}f", f as f32),
+        (Primitive::F64, Value::Float(f)) => format!("{f:?}"),
+        (Primitive::U64, Value::Int(i)) => format!("UINT64_C({i})"),
+        (Primitive::I64, Value::Int(i)) => format!("INT64_C({i})"),
+        (Primitive::U32, Value::Int(i)) => format!("{i}u"),
+        (_, Value::Int(i)) => format!("({}){i}", p.c_type()),
+        _ => unreachable!(),
+    }
+}
+
+/// A C program (on the generated header `STEM.h`) that opens the segment named by `argv[1]`,
+/// checks every value of `expect` and then writes every value of `write`. Exits 0 only if every
+/// check passed; prints each mismatch.
+pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String {
+    let lower = schema.stem.to_lowercase();
+    let mut o = String::new();
+    let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
+    o.push_str("static int failures = 0;\n");
+    o.push_str("#define CHECK(cond, what) do { if (!(cond)) { fprintf(stderr, \"mismatch: %s\\n\", what); failures++; } } while (0)\n\n");
+    o.push_str("int main(int argc, char **argv) {\n    zipc_segment seg;\n    const char *which = NULL;\n    zipc_status st;\n");
+    o.push_str("    if (argc != 2) return 64;\n");
+    let _ = writeln!(o, "    st = {lower}_segment_open(argv[1], &seg, &which);");
+    o.push_str("    if (st != ZIPC_OK) {\n        fprintf(stderr, \"open: %s (structure %s)\\n\", zipc_status_str(st), which ? which : \"-\");\n        return 2;\n    }\n");
+    o.push_str("    if (!zipc_fnv1a64_selftest()) { fprintf(stderr, \"fnv selftest\\n\"); return 3; }\n");
+    for (si, s) in schema.layout.structures.iter().enumerate() {
+        let mine_e: Vec<&Leaf> = expect.iter().filter(|l| l.structure == si).collect();
+        let mine_w: Vec<&Leaf> = write.iter().filter(|l| l.structure == si).collect();
+        if mine_e.is_empty() && mine_w.is_empty() {
+            continue;
+        }
+        let n = s.name;
+        let mac = format!("{}_{}", schema.c_prefix, n.to_uppercase());
+        let _ = writeln!(
+            o,
+            "    if (zipc_fnv1a64({mac}_CANONICAL, sizeof({mac}_CANONICAL) - 1) != {mac}_FINGERPRINT) {{ fprintf(stderr, \"{n}: fingerprint constant\\n\"); failures++; }}"
+        );
+        match (s.kind, &s.elem) {
+            (Kind::Array, Some(t)) => {
+                let (base, dims) = c_dims(t);
+                let decl = if dims.is_empty() {
+                    format!("{base} *e")
+                } else {
+                    format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
+                };
+                let _ = writeln!(o, "    {{\n        {decl};\n        uint64_t len;");
+                let _ = writeln!(o, "        st = {lower}_{n}(&seg, &e, &len);");
+                let _ = writeln!(
+                    o,
+                    "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
+                );
+                let _ = writeln!(o, "        CHECK(len == {mac}_CAPACITY, \"{n}: length\");");
+                for l in mine_e {
+                    let path = format!("e[{}]{}", l.element, c_path(&l.path));
+                    let _ =
+                        writeln!(o, "        CHECK({path} == {}, \"{n}{}\");", c_literal(l.prim, l.value), &path[1..]);
+                }
+                for l in mine_w {
+                    let _ =
+                        writeln!(o, "        e[{}]{} = {};", l.element, c_path(&l.path), c_literal(l.prim, l.value));
+                }
+                o.push_str("    }\n");
+            }
+            (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
+                let _ = writeln!(o, "    {{\n        {} *v;", p.c_type());
+                let _ = writeln!(o, "        st = {lower}_{n}(&seg, &v);");
+                let _ = writeln!(
+                    o,
+                    "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
+                );
+                for l in mine_e {
+                    let _ = writeln!(
+                        o,
+                        "        CHECK(__atomic_load_n(v, __ATOMIC_ACQUIRE) == {}, \"{n}\");",
+                        c_literal(l.prim, l.value)
+                    );
+                }
+                for l in mine_w {
+                    let _ =
+                        writeln!(o, "        __atomic_store_n(v, {}, __ATOMIC_RELEASE);", c_literal(l.prim, l.value));
+                }
+                o.push_str("    }\n");
+            }
+            _ => {}
+        }
+    }
+    o.push_str("    zipc_close(&seg);\n    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
+    o
+}
+
+fn c_dims(t: &TypeLayout<'_>) -> (String, Vec<u64>) {
+    let mut dims = Vec::new();
+    let mut t = *t;
+    loop {
+        match t {
+            TypeLayout::Primitive(p) => return (p.c_type().to_owned(), dims),
+            TypeLayout::Struct(s) => return (s.name.to_owned(), dims),
+            TypeLayout::Array { elem, len } => {
+                dims.push(len);
+                t = *elem;
+            }
+        }
+    }
+}
+
+fn py_value(v: Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f:?}"),
+    }
+}
+
+fn py_path(path: &[Step]) -> String {
+    let items: Vec<String> = path
+        .iter()
+        .map(|s| match s {
+            Step::Field(f) => format!("{f:?}"),
+            Step::Index(i) => i.to_string(),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A Python script (importing the generated module `STEM`) that opens the segment named by
+/// `sys.argv[1]`, checks every value of `expect`, then writes every value of `write`. Exits 0
+/// only if every check passed.
+pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "import sys\nimport numpy as np\nimport {} as m\n", schema.stem);
+    o.push_str("seg = m.open(sys.argv[1])\nfailures = []\n\n");
+    o.push_str("def node(v, path):\n    for p in path:\n        v = v[p]\n    return v\n\n");
+    o.push_str("def check(name, path, want):\n    got = node(getattr(seg, name), path)\n    got = got.item() if hasattr(got, 'item') else got\n    if got != want:\n        failures.append('%s%r: expected %r, found %r' % (name, path, want, got))\n\n");
+    o.push_str("def put(name, path, value):\n    v = getattr(seg, name)\n    if not path:\n        v[()] = value\n    else:\n        node(v, path[:-1])[path[-1]] = value\n\n");
+    let full_path = |l: &Leaf| {
+        let mut p = Vec::new();
+        if schema.layout.structures[l.structure].kind == Kind::Array {
+            p.push(Step::Index(l.element as u64));
+        }
+        p.extend(l.path.iter().cloned());
+        py_path(&p)
+    };
+    for l in expect {
+        let _ = writeln!(
+            o,
+            "check({:?}, {}, {})",
+            schema.layout.structures[l.structure].name,
+            full_path(l),
+            py_value(l.value)
+        );
+    }
+    for l in write {
+        let _ = writeln!(
+            o,
+            "put({:?}, {}, {})",
+            schema.layout.structures[l.structure].name,
+            full_path(l),
+            py_value(l.value)
+        );
+    }
+    o.push_str("seg.close()\nif failures:\n    print('\\n'.join(failures), file=sys.stderr)\n    sys.exit(1)\n");
+    o
+}

@@ -1,0 +1,418 @@
+//! Structures: the `[[structures]]` entries of a schema (name, kind, element type, parameters,
+//! doc), turned into [`StructureLayout`]s.
+//!
+//! Which kind takes which parameter, and of what type, is [`Kind::parameters`]: the same table the
+//! derive reads. This module checks the TOML values against it and asks the model
+//! ([`StructureLayout::region`]) for everything else.
+
+use std::ops::Range;
+
+use zipc::layout::{Kind, LayoutError, ParamValue, Parameter, Primitive, Slot, StructureLayout, TypeLayout};
+
+use crate::diagnostic::{closest, Reporter};
+use crate::document::{Key, Node, Value};
+use crate::names;
+use crate::schema::{expect_string, Arena};
+use crate::types::{parse_type_expr, TypeResolver};
+
+/// Keys every structure takes, besides its kind's parameters.
+const COMMON_KEYS: &[&str] = &["name", "kind", "type", "doc"];
+
+/// Where the parts of a structure declaration are, for messages.
+pub(crate) struct StructureSpans {
+    /// The whole entry.
+    pub entry: Range<usize>,
+    pub name: Range<usize>,
+    pub kind: Range<usize>,
+    pub ty: Option<Range<usize>>,
+    pub params: Vec<(&'static str, Range<usize>)>,
+}
+
+/// Reads the `structures` array into layouts. Structures with errors are reported and left out.
+pub(crate) fn read_structures<'a>(
+    node: &Node,
+    src: &str,
+    types: &mut TypeResolver<'a, '_>,
+    arena: &'a Arena,
+    r: &mut Reporter<'_>,
+) -> Vec<(StructureLayout<'a>, StructureSpans)> {
+    let Value::Array(items) = &node.value else {
+        r.error(
+            &node.span,
+            format!("`structures` must be an array of tables, found {}", node.value.describe()),
+            Some("declare each structure as a [[structures]] table".to_owned()),
+        );
+        return Vec::new();
+    };
+    let mut out: Vec<(StructureLayout<'a>, StructureSpans)> = Vec::new();
+    // Every name seen, valid or not, so that a duplicate is reported even next to other errors.
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        let Value::Table(kv) = &item.value else {
+            r.error(
+                &item.span,
+                format!("a structure must be a table, found {}", item.value.describe()),
+                Some("declare each structure as a [[structures]] table".to_owned()),
+            );
+            continue;
+        };
+        let mut duplicate = false;
+        if let Some((_, Node { span, value: Value::String(name) })) = kv.iter().find(|(k, _)| k.name == "name") {
+            match seen.iter().find(|o| o.eq_ignore_ascii_case(name)) {
+                Some(o) if o == name => r.error(
+                    span,
+                    format!("two structures are named `{name}`"),
+                    Some("structure names are unique within a segment: rename one".to_owned()),
+                ),
+                Some(o) => r.error(
+                    span,
+                    format!("structures `{o}` and `{name}` differ only in case"),
+                    Some("their C constants would collide: rename one".to_owned()),
+                ),
+                None => seen.push(name.clone()),
+            }
+            duplicate = seen.last() != Some(name);
+        }
+        if let Some(s) = read_structure(item, kv, src, types, arena, r) {
+            if !duplicate {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+fn read_structure<'a>(
+    item: &Node,
+    kv: &[(Key, Node)],
+    src: &str,
+    types: &mut TypeResolver<'a, '_>,
+    arena: &'a Arena,
+    r: &mut Reporter<'_>,
+) -> Option<(StructureLayout<'a>, StructureSpans)> {
+    let get = |k: &str| kv.iter().find(|(key, _)| key.name == k);
+    let mut ok = true;
+
+    // name
+    let (name, name_span) = match get("name") {
+        Some((k, v)) => (expect_string(k, v, r), v.span.clone()),
+        None => {
+            r.error(&item.span, "a structure has no `name`", Some("add name = \"...\"".to_owned()));
+            (None, item.span.clone())
+        }
+    };
+    let display = name.clone().unwrap_or_else(|| "?".to_owned());
+    if let Some(n) = &name {
+        if let Err(e) = zipc::layout::check_structure_name(n) {
+            r.error(&name_span, format!("invalid structure name {n:?}: {e}"), Some(name_help(&e)));
+            ok = false;
+        } else if let Some(problem) = names::identifier_problem(n) {
+            r.error(
+                &name_span,
+                format!("invalid structure name: {problem}"),
+                Some("the name becomes a field in Rust and Python and a constant in C: use ASCII letters, digits and `_`, no keywords".to_owned()),
+            );
+            ok = false;
+        }
+    } else {
+        ok = false;
+    }
+
+    // kind
+    let (kind, kind_span) = match get("kind") {
+        Some((k, v)) => {
+            let kind = expect_string(k, v, r).and_then(|s| {
+                let kind = Kind::from_name(&s);
+                if kind.is_none() {
+                    let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
+                    let help = match closest(&s, names.iter().map(String::as_str)) {
+                        Some(c) => format!("did you mean `{c}`? Kinds are {}", names.join(", ")),
+                        None => format!("kinds are {}", names.join(", ")),
+                    };
+                    r.error(&v.span, format!("unknown kind `{s}` for structure `{display}`"), Some(help));
+                }
+                kind
+            });
+            (kind, v.span.clone())
+        }
+        None => {
+            let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
+            r.error(
+                &item.span,
+                format!("structure `{display}` has no `kind`"),
+                Some(format!("add kind = \"...\", one of {}", names.join(", "))),
+            );
+            (None, item.span.clone())
+        }
+    };
+
+    // element type
+    let mut elem: Option<TypeLayout<'a>> = None;
+    let mut ty_span = None;
+    if let Some((k, v)) = get("type") {
+        ty_span = Some(v.span.clone());
+        match expect_string(k, v, r).and_then(|t| parse_type_expr(&t, &v.span, src, r)) {
+            Some(e) => match types.resolve(&e, r) {
+                Some(t) if t.size() > u64::from(u32::MAX) => {
+                    r.error(
+                        &v.span,
+                        format!("the element type of `{display}` is {} bytes; elements are at most 4 GiB", t.size()),
+                        None,
+                    );
+                    ok = false;
+                }
+                Some(t) => elem = Some(t),
+                None => ok = false,
+            },
+            None => ok = false,
+        }
+    }
+    let doc = match get("doc") {
+        Some((k, v)) => expect_string(k, v, r).unwrap_or_default(),
+        None => String::new(),
+    };
+
+    // parameters
+    let mut spans =
+        StructureSpans { entry: item.span.clone(), name: name_span, kind: kind_span, ty: ty_span, params: Vec::new() };
+    let mut decl = StructureLayout::new("", Kind::Mutex, None);
+    if let Some(kind) = kind {
+        decl.kind = kind;
+        for (k, v) in kv {
+            if COMMON_KEYS.contains(&k.name.as_str()) {
+                continue;
+            }
+            let Some(p) = kind.parameter(&k.name) else {
+                let params = kind.parameters();
+                let help = match closest(&k.name, params.iter().map(|p| p.name).chain(COMMON_KEYS.iter().copied())) {
+                    Some(c) => format!("did you mean `{c}`? {}", takes(kind)),
+                    None => takes(kind),
+                };
+                r.error(&k.span, format!("unknown key `{}` for {} `{display}`", k.name, article(kind)), Some(help));
+                ok = false;
+                continue;
+            };
+            spans.params.push((p.name, v.span.clone()));
+            if !set_parameter(&mut decl, p, kind, k, v, r) {
+                ok = false;
+            }
+        }
+        for p in kind.parameters() {
+            if p.required && get(p.name).is_none() {
+                r.error(
+                    &item.span,
+                    format!("{} `{display}` needs `{}` ({})", article(kind), p.name, p.doc),
+                    Some(format!("add {} = {}", p.name, example(p))),
+                );
+                ok = false;
+            }
+        }
+    } else {
+        ok = false;
+        // Without a kind no key can be checked further; keep going with the others.
+    }
+    if !ok {
+        return None;
+    }
+    let name = arena.str(name.as_deref().unwrap_or_default());
+    let decl = StructureLayout { name, doc: arena.str(&doc), elem, ..decl };
+    if let Some(Primitive::U32 | Primitive::I32 | Primitive::U64 | Primitive::I64) = elem.and_then(|e| e.primitive()) {
+        if decl.kind == Kind::Atomic && !initial_fits(decl.initial, elem.and_then(|e| e.primitive())) {
+            let at = spans.params.iter().find(|(n, _)| *n == "initial").map_or(&spans.entry, |(_, s)| s).clone();
+            r.error(
+                &at,
+                format!(
+                    "initial value {} does not fit in the atomic's {}",
+                    decl.initial,
+                    elem.map(|e| e.display_name()).unwrap_or_default()
+                ),
+                Some("choose a value in the type's range, or a wider type".to_owned()),
+            );
+            return None;
+        }
+    }
+    // The model decides the rest: element required or not, allowed element types, parameter
+    // rules, and whether this runtime implements the kind at all.
+    if let Err(e) = decl.region() {
+        report_layout_error(&e, &decl, &spans, r);
+        return None;
+    }
+    Some((decl, spans))
+}
+
+fn initial_fits(v: i64, p: Option<Primitive>) -> bool {
+    match p {
+        Some(Primitive::U32) => u32::try_from(v).is_ok(),
+        Some(Primitive::I32) => i32::try_from(v).is_ok(),
+        Some(Primitive::U64) => v >= 0,
+        _ => true,
+    }
+}
+
+/// Reports an error of [`StructureLayout::region`] at the part of the declaration it concerns.
+pub(crate) fn report_layout_error(
+    e: &LayoutError,
+    decl: &StructureLayout<'_>,
+    spans: &StructureSpans,
+    r: &mut Reporter<'_>,
+) {
+    let param = |name: &str| spans.params.iter().find(|(n, _)| *n == name).map(|(_, s)| s.clone());
+    let name = decl.name;
+    let kinds_with_element: Vec<String> =
+        Kind::ALL.iter().filter(|k| k.has_element()).map(|k| k.name().to_lowercase()).collect();
+    let (span, help) = match e {
+        LayoutError::NameEmpty
+        | LayoutError::NameTooLong { .. }
+        | LayoutError::NameHasNul
+        | LayoutError::NameReserved => (spans.name.clone(), Some(name_help(e))),
+        LayoutError::MissingElement { .. } => (
+            spans.entry.clone(),
+            Some("add type = \"...\": a primitive, [T; N], or a type declared under [types]".to_owned()),
+        ),
+        LayoutError::UnexpectedElement { kind } => (
+            spans.ty.clone().unwrap_or(spans.entry.clone()),
+            Some(format!(
+                "remove `type`: a {} holds no elements (kinds with elements: {})",
+                kind.name().to_lowercase(),
+                kinds_with_element.join(", ")
+            )),
+        ),
+        LayoutError::UnsupportedElement { .. } => (spans.ty.clone().unwrap_or(spans.entry.clone()), None),
+        LayoutError::InvalidParameter { parameter, .. } => (param(parameter).unwrap_or(spans.entry.clone()), None),
+        LayoutError::TooLarge => (
+            param("capacity").unwrap_or(spans.entry.clone()),
+            Some("lower the capacity or use a smaller element type".to_owned()),
+        ),
+        LayoutError::Unsupported { kind } => (
+            spans.kind.clone(),
+            Some(format!(
+                "this zipc has no {} yet; kinds implemented by this runtime: {}",
+                kind.name(),
+                implemented_kinds().join(", ")
+            )),
+        ),
+        _ => (spans.entry.clone(), None),
+    };
+    r.error(&span, format!("structure `{name}`: {e}"), help);
+}
+
+/// The kinds whose regions this runtime can lay out (the others report `Unsupported`).
+pub fn implemented_kinds() -> Vec<&'static str> {
+    Kind::ALL
+        .iter()
+        .filter(|k| {
+            let elem = k.has_element().then_some(TypeLayout::Primitive(Primitive::U64));
+            !matches!(StructureLayout::new("probe", **k, elem).region(), Err(LayoutError::Unsupported { .. }))
+        })
+        .map(|k| k.name())
+        .collect()
+}
+
+fn name_help(e: &LayoutError) -> String {
+    match e {
+        LayoutError::NameTooLong { .. } => format!(
+            "the segment's table stores names in {} bytes with a NUL: use at most {} bytes",
+            zipc::table::NAME_FIELD,
+            zipc::table::MAX_NAME_LEN
+        ),
+        LayoutError::NameReserved => {
+            format!("pick a name that does not start with {:?}", zipc::description::RESERVED_PREFIX)
+        }
+        _ => "give the structure a non-empty name".to_owned(),
+    }
+}
+
+fn article(kind: Kind) -> String {
+    let n = kind.name().to_lowercase();
+    if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {n}")
+    } else {
+        format!("a {n}")
+    }
+}
+
+fn takes(kind: Kind) -> String {
+    let params = kind.parameters();
+    if params.is_empty() {
+        format!("{} takes no parameters (keys: name, kind, doc)", article(kind))
+    } else {
+        let list: Vec<String> = params.iter().map(|p| format!("{} ({})", p.name, p.doc)).collect();
+        format!("{} takes {}", article(kind), list.join(", "))
+    }
+}
+
+fn example(p: &Parameter) -> String {
+    match p.value {
+        ParamValue::Unsigned { min } => min.max(1).to_string(),
+        ParamValue::Signed => "0".to_owned(),
+        ParamValue::Bool { .. } => "true".to_owned(),
+        ParamValue::Choice(opts) => format!("\"{}\"", opts.last().map_or("", |o| o.0)),
+    }
+}
+
+/// Checks one parameter value against its [`ParamValue`] and stores it in the slot the table
+/// names. Returns false after reporting.
+fn set_parameter(
+    decl: &mut StructureLayout<'_>,
+    p: &Parameter,
+    kind: Kind,
+    k: &Key,
+    v: &Node,
+    r: &mut Reporter<'_>,
+) -> bool {
+    let wrong = |r: &mut Reporter<'_>, want: &str| {
+        r.error(
+            &v.span,
+            format!("`{}` must be {want}, found {}", k.name, v.value.describe()),
+            Some(format!("{}: {}", p.name, p.doc)),
+        );
+        false
+    };
+    let bits: i64 = match (&p.value, &v.value) {
+        (ParamValue::Unsigned { min }, Value::Integer(i)) => {
+            if *i < 0 || (*i as u64) < *min {
+                r.error(
+                    &v.span,
+                    format!("`{}` of {} must be at least {}, found {i}", k.name, article(kind), min),
+                    Some(format!("{}: {}", p.name, p.doc)),
+                );
+                return false;
+            }
+            *i
+        }
+        (ParamValue::Unsigned { .. }, _) => return wrong(r, "a non-negative integer"),
+        (ParamValue::Signed, Value::Integer(i)) => *i,
+        (ParamValue::Signed, _) => return wrong(r, "an integer"),
+        (ParamValue::Bool { bit }, Value::Boolean(b)) => {
+            if *b {
+                i64::from(*bit)
+            } else {
+                0
+            }
+        }
+        (ParamValue::Bool { .. }, _) => return wrong(r, "true or false"),
+        (ParamValue::Choice(opts), Value::String(s)) => match opts.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            Some((_, code)) => i64::from(*code),
+            None => {
+                let names: Vec<&str> = opts.iter().map(|o| o.0).collect();
+                r.error(
+                    &v.span,
+                    format!("`{}` must be one of {}, found {s:?}", k.name, names.join(", ")),
+                    Some(format!("{}: {}", p.name, p.doc)),
+                );
+                return false;
+            }
+        },
+        (ParamValue::Choice(opts), _) => {
+            let names: Vec<String> = opts.iter().map(|o| format!("\"{}\"", o.0)).collect();
+            return wrong(r, &format!("one of {}", names.join(", ")));
+        }
+    };
+    match p.slot {
+        Slot::Capacity => decl.capacity = bits as u64,
+        Slot::Initial => decl.initial = bits,
+        Slot::Maximum => decl.maximum = bits,
+        Slot::Flags => decl.flags |= bits as u32,
+    }
+    true
+}
