@@ -31,9 +31,19 @@ pub const WAITERS_OFFSET: u64 = 8;
 
 /// The region of an atomic declaration.
 pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    match s.elem {
-        Some(TypeLayout::Primitive(Primitive::U32 | Primitive::I32 | Primitive::U64 | Primitive::I64)) => {}
+    // `initial` holds the value's bits as an i64: 32-bit values must fit their type.
+    let fits = match s.elem {
+        Some(TypeLayout::Primitive(Primitive::U32)) => s.initial >= 0 && s.initial <= u32::MAX as i64,
+        Some(TypeLayout::Primitive(Primitive::I32)) => s.initial >= i32::MIN as i64 && s.initial <= i32::MAX as i64,
+        Some(TypeLayout::Primitive(Primitive::U64 | Primitive::I64)) => true,
         _ => return Err(LayoutError::UnsupportedElement { kind: Kind::Atomic, allowed: "u32, i32, u64 and i64" }),
+    };
+    if !fits {
+        return Err(LayoutError::InvalidParameter {
+            kind: Kind::Atomic,
+            parameter: "initial",
+            rule: "the initial value does not fit the atomic's value type",
+        });
     }
     if s.capacity != 0 || s.flags != 0 || s.maximum != 0 {
         return Err(LayoutError::InvalidParameter {
@@ -257,6 +267,7 @@ impl<T: Futex32> Atomic<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: AtomicValue> Structure for Atomic<T> {
     const KIND: Kind = Kind::Atomic;
     const ELEM: Option<TypeLayout<'static>> = Some(TypeLayout::Primitive(T::PRIMITIVE));

@@ -49,8 +49,11 @@ mod robust_lock;
 pub mod array;
 pub mod atomic;
 pub mod description;
+#[doc(hidden)]
+pub mod derive_support;
 pub mod error;
 pub mod layout;
+pub mod message;
 pub mod process;
 pub mod registry;
 pub mod segment;
@@ -70,3 +73,7 @@ pub use structure::Structure;
 /// (with `#[zerocopy(crate = "zipc::zerocopy")]` when the crate has no zerocopy dependency).
 pub use zerocopy;
 pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
+#[cfg(feature = "derive")]
+pub use zipc_derive::{ShmSegment, ShmType};
