@@ -133,7 +133,8 @@ pub fn shm_segment(c: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
 
     let declared = fields.iter().map(|f| {
         let ty = f.ty;
-        quote!(#krate::derive_support::Probe::<#ty>::STRUCTURE)
+        let krate = respan(quote!(#krate), ty.span());
+        quote_spanned!(ty.span()=> #krate::derive_support::Probe::<#ty>::STRUCTURE)
     });
     let bases = fields.iter().enumerate().map(|(i, f)| {
         let name = match &f.name {
@@ -198,16 +199,19 @@ pub fn shm_segment(c: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
     };
     let size_panic = quote_spanned!(ident.span()=> ::core::panic!("{}", message.as_str()));
 
+    // Per-field code carries the field type's span: a trait-bound error on the type (an element
+    // that is not ShmType, a type that is not a structure) is then reported once, at the field.
     let create_fields = fields.iter().enumerate().map(|(i, f)| {
         let (fident, ty) = (f.ident, f.ty);
         let trait_ = structure(ty.span());
-        quote!(#fident: <#ty as #trait_>::create_in(segment, &Self::LAYOUT.structures[#i])?)
+        quote_spanned!(ty.span()=> #fident: <#ty as #trait_>::create_in(segment, &Self::LAYOUT.structures[#i])?)
     });
-    let vars: Vec<_> = (0..n).map(|i| format_ident!("__zipc_structure_{i}")).collect();
+    let vars: Vec<_> = fields.iter().enumerate().map(|(i, f)| format_ident!("__zipc_structure_{i}", span = f.ty.span())).collect();
     let opens = fields.iter().zip(&vars).enumerate().map(|(i, (f, var))| {
         let ty = f.ty;
         let trait_ = structure(ty.span());
-        quote! {
+        let krate = respan(quote!(#krate), ty.span());
+        quote_spanned! {ty.span()=>
             let #var = #krate::derive_support::open_structure(
                 &segment, &Self::LAYOUT.structures[#i], &mut mismatches, <#ty as #trait_>::open_in,
             )?;
@@ -309,7 +313,7 @@ pub fn shm_segment(c: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
                 pub fn open(name: &str) -> #krate::Result<Self> {
                     let segment = #krate::Segment::open(name)?;
                     #[allow(unused_mut)]
-                    let mut mismatches = ::std::vec::Vec::new();
+                    let mut mismatches = ::std::vec::Vec::<#krate::Error>::new();
                     #(#opens)*
                     #finish_open
                 }

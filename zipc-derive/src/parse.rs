@@ -211,14 +211,14 @@ fn container_attributes(c: &mut Container<'_>, attrs: &[syn::Attribute], errors:
             let key = key_of(&meta);
             match key.as_str() {
                 "crate" if krate.is_none() => {
-                    let lit: LitStr = meta.value()?.parse()?;
+                    let lit = parse_str(&meta, "crate")?;
                     match lit.parse::<Path>() {
                         Ok(p) => krate = Some(p),
                         Err(_) => errors.spanned(&lit, format!("`crate` must be a path, like \"::zipc\"; {:?} is not one", lit.value())),
                     }
                 }
                 "name" if derive == Derive::ShmSegment && c.segment_name.is_none() => {
-                    c.segment_name = Some(meta.value()?.parse()?);
+                    c.segment_name = Some(parse_str(&meta, "name")?);
                 }
                 "max_entries" if derive == Derive::ShmSegment && c.max_entries.is_none() => {
                     c.max_entries = Some(parse_u32(&meta, "max_entries")?);
@@ -264,11 +264,18 @@ fn key_of(meta: &ParseNestedMeta<'_>) -> String {
 }
 
 fn parse_u32(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<(u32, Span)> {
-    let lit: LitInt = meta.value()?.parse()?;
+    let input = meta.value()?;
+    let wrong = |span| syn::Error::new(span, format!("`{key}` must be an integer literal from 0 to {}", u32::MAX));
+    let lit: LitInt = input.parse().map_err(|e| wrong(e.span()))?;
     match lit.base10_parse::<u32>() {
         Ok(v) => Ok((v, lit.span())),
-        Err(_) => Err(syn::Error::new(lit.span(), format!("`{key}` must be an integer from 0 to {}", u32::MAX))),
+        Err(_) => Err(wrong(lit.span())),
     }
+}
+
+fn parse_str(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
+    let input = meta.value()?;
+    input.parse().map_err(|e: syn::Error| syn::Error::new(e.span(), format!("`{key}` must be a string literal")))
 }
 
 fn field<'a>(derive: Derive, f: &'a syn::Field, errors: &mut Errors) -> Field<'a> {
@@ -306,7 +313,7 @@ fn field<'a>(derive: Derive, f: &'a syn::Field, errors: &mut Errors) -> Field<'a
                 return skip_rest(meta.input);
             }
             if key == "name" {
-                field.name = Some(meta.value()?.parse()?);
+                field.name = Some(parse_str(&meta, "name")?);
                 return Ok(());
             }
             match value(meta.value()?) {

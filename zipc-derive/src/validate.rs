@@ -7,7 +7,6 @@
 //! (`bool` gets "use u8", not just "not an element type") and for what the type system cannot
 //! see (`#[repr(C)]`).
 
-use syn::spanned::Spanned;
 use syn::{GenericArgument, PathArguments, Type};
 
 use crate::errors::Errors;
@@ -164,6 +163,6 @@ fn field_type(ty: &Type, errors: &mut Errors) {
         _ => None,
     };
     if let Some(why) = why {
-        errors.at(ty.span(), why);
+        errors.spanned(ty, why);
     }
 }
