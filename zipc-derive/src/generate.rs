@@ -206,7 +206,8 @@ pub fn shm_segment(c: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
         let trait_ = structure(ty.span());
         quote_spanned!(ty.span()=> #fident: <#ty as #trait_>::create_in(segment, &Self::LAYOUT.structures[#i])?)
     });
-    let vars: Vec<_> = fields.iter().enumerate().map(|(i, f)| format_ident!("__zipc_structure_{i}", span = f.ty.span())).collect();
+    let vars: Vec<_> =
+        fields.iter().enumerate().map(|(i, f)| format_ident!("__zipc_structure_{i}", span = f.ty.span())).collect();
     let opens = fields.iter().zip(&vars).enumerate().map(|(i, (f, var))| {
         let ty = f.ty;
         let trait_ = structure(ty.span());

@@ -142,9 +142,7 @@ pub fn container<'a>(derive: Derive, input: &'a DeriveInput, errors: &mut Errors
     container_attributes(&mut c, &input.attrs, errors);
     c.body = match &input.data {
         Data::Struct(s) => match &s.fields {
-            Fields::Named(named) => {
-                Body::Struct(named.named.iter().map(|f| field(derive, f, errors)).collect())
-            }
+            Fields::Named(named) => Body::Struct(named.named.iter().map(|f| field(derive, f, errors)).collect()),
             Fields::Unnamed(u) => Body::Tuple(u.span()),
             Fields::Unit => Body::Unit(input.ident.span()),
         },
@@ -214,7 +212,10 @@ fn container_attributes(c: &mut Container<'_>, attrs: &[syn::Attribute], errors:
                     let lit = parse_str(&meta, "crate")?;
                     match lit.parse::<Path>() {
                         Ok(p) => krate = Some(p),
-                        Err(_) => errors.spanned(&lit, format!("`crate` must be a path, like \"::zipc\"; {:?} is not one", lit.value())),
+                        Err(_) => errors.spanned(
+                            &lit,
+                            format!("`crate` must be a path, like \"::zipc\"; {:?} is not one", lit.value()),
+                        ),
                     }
                 }
                 "name" if derive == Derive::ShmSegment && c.segment_name.is_none() => {
@@ -306,10 +307,7 @@ fn field<'a>(derive: Derive, f: &'a syn::Field, errors: &mut Errors) -> Field<'a
                 return skip_rest(meta.input);
             }
             if !meta.input.peek(Token![=]) {
-                errors.spanned(
-                    &meta.path,
-                    format!("#[zipc({key})] needs a value: write #[zipc({key} = ...)]"),
-                );
+                errors.spanned(&meta.path, format!("#[zipc({key})] needs a value: write #[zipc({key} = ...)]"));
                 return skip_rest(meta.input);
             }
             if key == "name" {

@@ -72,10 +72,14 @@ fn element(c: &Container<'_>, errors: &mut Errors) {
     }
     for (name, span) in &c.repr.other {
         let why = match name.as_str() {
-            "packed" => "#[repr(packed)] puts fields at unaligned offsets, which C and Python do not reproduce and which \
-                         cannot be accessed atomically; remove it and declare the padding as explicit fields instead",
-            "align" => "#[repr(align(N))] adds alignment and trailing padding that the C and Python generators do not \
-                        reproduce; remove it (the struct is aligned to its largest field)",
+            "packed" => {
+                "#[repr(packed)] puts fields at unaligned offsets, which C and Python do not reproduce and which \
+                         cannot be accessed atomically; remove it and declare the padding as explicit fields instead"
+            }
+            "align" => {
+                "#[repr(align(N))] adds alignment and trailing padding that the C and Python generators do not \
+                        reproduce; remove it (the struct is aligned to its largest field)"
+            }
             "transparent" => "#[repr(transparent)] is not a C layout; use #[repr(C)]",
             _ => "only #[repr(C)] is supported for shared element types",
         };
@@ -137,9 +141,9 @@ fn field_type(ty: &Type, errors: &mut Errors) {
                 ("isize", 0) => Some(
                     "`isize` cannot be shared: its width depends on the process (32 or 64 bits); use `i64` or `i32`",
                 ),
-                ("u128" | "i128", 0) => Some(
-                    "128-bit integers have no portable C layout; use two 64-bit fields ([u64; 2])",
-                ),
+                ("u128" | "i128", 0) => {
+                    Some("128-bit integers have no portable C layout; use two 64-bit fields ([u64; 2])")
+                }
                 ("str" | "String", 0) => Some(
                     "strings cannot be shared: a String points to memory of one process; use a fixed byte array \
                      `[u8; N]` (UTF-8, zero-padded)",
@@ -148,9 +152,9 @@ fn field_type(ty: &Type, errors: &mut Errors) {
                     "`Vec` cannot be shared: it points to memory of one process; use a fixed array `[T; N]`, or an \
                      Array<T> structure in the segment",
                 ),
-                ("Box" | "Rc" | "Arc", _) => Some(
-                    "smart pointers cannot be shared: they point to memory of one process; embed the value itself",
-                ),
+                ("Box" | "Rc" | "Arc", _) => {
+                    Some("smart pointers cannot be shared: they point to memory of one process; embed the value itself")
+                }
                 ("Option", _) => Some(
                     "`Option` cannot be shared: its layout is Rust's own; use a value with a separate flag field (u8)",
                 ),

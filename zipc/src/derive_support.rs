@@ -13,7 +13,9 @@ use std::marker::PhantomData;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{str_eq, Arg, LayoutError, ParameterError, SegmentLayout, StructLayout, StructureLayout, TypeLayout};
+use crate::layout::{
+    str_eq, Arg, LayoutError, ParameterError, SegmentLayout, StructLayout, StructureLayout, TypeLayout,
+};
 pub use crate::message::Message;
 use crate::segment::Segment;
 use crate::structure::Structure;
@@ -222,11 +224,7 @@ pub const fn declare(base: StructureLayout<'static>, attributes: &[Attribute]) -
 
 /// Why attribute `name = value` does not apply to the structure `base` declares (its kind comes
 /// from the field's type). Looked up in [`Kind::parameters`](crate::layout::Kind::parameters).
-pub const fn attribute_error(
-    declared: &Option<StructureLayout<'_>>,
-    name: &str,
-    value: Arg<'_>,
-) -> Option<Message> {
+pub const fn attribute_error(declared: &Option<StructureLayout<'_>>, name: &str, value: Arg<'_>) -> Option<Message> {
     let Some(base) = declared else {
         return None; // not a structure: reported by a trait bound
     };
@@ -382,6 +380,7 @@ pub const fn segment_error(segment: &SegmentLayout<'_>, type_name: &str) -> Opti
 /// [`segment_error`], [`structure_error`] or [`attribute_error`] reports at its own span (so the
 /// size constant adds no second error); `Err(Some(_))` for what they cannot see (the total
 /// overflowing 64 bits).
+#[allow(clippy::result_large_err)] // evaluated by the compiler, in const: no Box there
 pub const fn segment_size(segment: &SegmentLayout<'_>) -> core::result::Result<u64, Option<Message>> {
     match segment.size() {
         Ok(size) => Ok(size),
@@ -430,5 +429,110 @@ pub fn open_or_create<T>(name: &str, open: fn(&str) -> Result<T>, create: fn(&st
             Err(Error::AlreadyExists { object: Object::Segment, .. }) => {}
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{FieldLayout, Kind, Primitive};
+
+    const U8: TypeLayout<'static> = TypeLayout::Primitive(Primitive::U8);
+    const U32: TypeLayout<'static> = TypeLayout::Primitive(Primitive::U32);
+
+    fn declared(kind: Kind, elem: Option<TypeLayout<'static>>) -> Option<StructureLayout<'static>> {
+        Some(StructureLayout::new("", kind, elem))
+    }
+
+    #[test]
+    fn attributes_are_checked_against_the_kind() {
+        let queue = declared(Kind::Queue, Some(U32));
+        assert_eq!(attribute_error(&queue, "capacity", Arg::Int(8)), None);
+        let policy = attribute_error(&queue, "policy", Arg::Str("mpmc")).unwrap();
+        assert!(
+            policy.as_str().starts_with("Queue `policy` [spsc, mpsc or mpmc] is part of the field's type"),
+            "{policy}"
+        );
+        let unknown = attribute_error(&queue, "overwrite", Arg::Bool(true)).unwrap();
+        assert_eq!(
+            unknown.as_str(),
+            "Queue takes no attribute `overwrite`; its attributes: `capacity`: number of slots; and `name`: its name \
+             in the table (default: the field's name)"
+        );
+        assert_eq!(attribute_error(&None, "anything", Arg::Int(1)), None, "not a structure: left to the trait bound");
+    }
+
+    #[test]
+    fn structure_errors_name_the_field() {
+        let base = |name, kind, elem| base(name, "", declared(kind, elem));
+        let structures = [
+            declare(base("a", Kind::Array, Some(U8)), &[("capacity", Arg::Int(2))]),
+            base("b", Kind::Barrier, None),
+            declare(base("a", Kind::Array, Some(U8)), &[("capacity", Arg::Int(2))]),
+            declare(base("d", Kind::Array, Some(U8)), &[("capacity", Arg::Int(0))]),
+        ];
+        let seg = SegmentLayout { name: None, max_entries: 8, max_processes: 8, structures: &structures };
+        let fields = ["first", "sync", "second", "zero"];
+        let attrs: [&[Attribute]; 4] =
+            [&[("capacity", Arg::Int(2))], &[], &[("capacity", Arg::Int(2))], &[("capacity", Arg::Int(0))]];
+        let err = |i: usize| structure_error(&seg, i, &declared(structures[i].kind, None), attrs[i], "Seg", &fields);
+        assert_eq!(err(0), None);
+        assert_eq!(
+            err(1).unwrap().as_str(),
+            "`Seg.sync`: Barrier needs #[zipc(participants = ...)] [`participants`: processes that meet at the barrier]"
+        );
+        assert!(err(2).unwrap().as_str().contains("\"a\" is already used by `Seg.first`"));
+        assert_eq!(err(3), None, "a bad attribute is reported at the attribute, not twice");
+        assert!(attribute_error(&declared(Kind::Array, Some(U8)), "capacity", Arg::Int(0)).is_some());
+        assert_eq!(segment_size(&seg), Err(None), "every rule broken here is reported at its own span");
+
+        let full = SegmentLayout { max_entries: 4, ..seg };
+        assert_eq!(
+            segment_error(&full, "Seg").unwrap().as_str(),
+            "`Seg`: 4 structures and zipc's own entry need 5 table entries, but max_entries is 4: raise it to at \
+             least #[zipc(max_entries = 5)]"
+        );
+        assert_eq!(segment_error(&seg, "Seg"), None);
+    }
+
+    #[test]
+    fn element_messages() {
+        const PADDED: StructLayout<'static> = StructLayout {
+            name: "P",
+            doc: "",
+            size: 8,
+            align: 4,
+            fields: &[
+                FieldLayout { name: "a", doc: "", offset: 0, ty: U8 },
+                FieldLayout { name: "b", doc: "", offset: 4, ty: U8 },
+            ],
+        };
+        assert_eq!(padding_error(&PADDED, 0), None);
+        let inner = padding_error(&PADDED, 1).unwrap();
+        assert!(
+            inner.as_str().starts_with("`P` has 3 bytes of implicit padding at offset 1, before field `b`."),
+            "{inner}"
+        );
+        assert!(inner.as_str().contains("`_pad1: [u8; 3]` before `b`"), "{inner}");
+        let tail = padding_error(&PADDED, 2).unwrap();
+        assert!(tail.as_str().contains("3 bytes of implicit padding at offset 5, at its end"), "{tail}");
+
+        // Missing IntoBytes is not blamed on a padded type (zerocopy refuses padding itself).
+        assert!(missing_derives(&PADDED, true, true, false, true, true).is_none());
+        let m = missing_derives(&PADDED, false, false, true, true, true).unwrap();
+        assert!(m.as_str().starts_with("`P` must also derive Clone, Copy, zipc::FromBytes to be a ShmType"), "{m}");
+        assert!(field_layout_error("P", "a", &U8, 1, 1).is_none());
+        assert!(field_layout_error("P", "a", &U8, 2, 1).unwrap().as_str().contains("`P.a` is 2 bytes"));
+    }
+
+    #[test]
+    fn probes_see_trait_impls() {
+        // The fallback traits bring the `false` constants into scope.
+        #[allow(unused_imports)]
+        use super::{NotCopy as _, NotFromBytes as _, NotStructure as _};
+        const { assert!(Probe::<u32>::FROM_BYTES && Probe::<u32>::COPY) };
+        const { assert!(!Probe::<String>::FROM_BYTES && !Probe::<String>::COPY) };
+        assert!(Probe::<crate::Array<u8>>::STRUCTURE.is_some());
+        assert!(Probe::<u8>::STRUCTURE.is_none());
     }
 }

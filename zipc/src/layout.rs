@@ -1683,4 +1683,108 @@ mod tests {
         let full = SegmentLayout { max_entries: 2, ..SEG };
         assert_eq!(full.validate(), Err(LayoutError::TooManyStructures { needed: 3, max_entries: 2 }));
     }
+
+    #[test]
+    fn gaps_are_found_per_field() {
+        const PADDED: StructLayout<'static> = StructLayout {
+            name: "P",
+            doc: "",
+            size: 24,
+            align: 8,
+            fields: &[
+                FieldLayout { name: "a", doc: "", offset: 0, ty: U8 },
+                FieldLayout { name: "b", doc: "", offset: 4, ty: U32 },
+                FieldLayout { name: "c", doc: "", offset: 8, ty: U64 },
+                FieldLayout { name: "d", doc: "", offset: 16, ty: U8 },
+            ],
+        };
+        assert_eq!(gap_before(&PADDED, 0), None);
+        assert_eq!(gap_before(&PADDED, 1), Some(Gap { offset: 1, len: 3 }));
+        assert_eq!(gap_before(&PADDED, 2), None);
+        assert_eq!(gap_before(&PADDED, 3), None);
+        assert_eq!(gap_before(&PADDED, 4), Some(Gap { offset: 17, len: 7 }), "trailing padding");
+        assert_eq!(first_gap(&PADDED), Some(Gap { offset: 1, len: 3 }));
+        assert_eq!(gap_before(&READING, 4), None);
+        let mut m = Message::new();
+        Gap { offset: 2, len: 2 }.write_suggestion(&mut m);
+        assert_eq!(m.as_str(), "_pad2: u16");
+    }
+
+    #[test]
+    fn parameters_apply_through_the_table() {
+        let array = StructureLayout::new("xs", Kind::Array, Some(U32));
+        assert_eq!(array.with_parameter("capacity", Arg::Int(10)).unwrap().capacity, 10);
+        let e = array.with_parameter("capacity", Arg::Int(0)).unwrap_err();
+        assert!(matches!(e, ParameterError::OutOfRange { value: 0, .. }));
+        assert_eq!(e.to_string(), "Array `capacity` must be at least 1, not 0 [`capacity`: number of elements]");
+        let e = array.with_parameter("capacity", Arg::Bool(true)).unwrap_err();
+        assert_eq!(e.to_string(), "Array `capacity` takes an integer of at least 1 [`capacity`: number of elements]");
+        assert!(matches!(
+            array.with_parameter("initial", Arg::Int(1)),
+            Err(ParameterError::Unknown { name: "initial", .. })
+        ));
+
+        // Signed values keep their 64-bit pattern: a u64 atomic may start at u64::MAX.
+        let atomic = StructureLayout::new("n", Kind::Atomic, Some(U64));
+        assert_eq!(atomic.with_parameter("initial", Arg::Int(-3)).unwrap().initial, -3);
+        assert_eq!(atomic.with_parameter("initial", Arg::Int(u64::MAX as i128)).unwrap().initial, -1);
+        assert!(atomic.with_parameter("initial", Arg::Int(u64::MAX as i128 + 1)).is_err());
+
+        // Booleans set and clear flag bits; choices store their code.
+        let ring = StructureLayout::new("r", Kind::Ring, Some(U32));
+        let on = ring.with_parameter("overwrite", Arg::Bool(true)).unwrap();
+        assert_eq!(on.flags, flags::RING_OVERWRITE);
+        assert_eq!(on.with_parameter("overwrite", Arg::Bool(false)).unwrap().flags, 0);
+        let queue = StructureLayout::new("q", Kind::Queue, Some(U32));
+        assert_eq!(queue.with_parameter("policy", Arg::Str("mpsc")).unwrap().flags, flags::POLICY_MPSC);
+        let e = queue.with_parameter("policy", Arg::Str("spmc")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Queue `policy` cannot be \"spmc\": it is \"spsc\", \"mpsc\" or \"mpmc\" [`policy`: spsc, mpsc or mpmc]"
+        );
+        let event = StructureLayout::new("e", Kind::Event, None);
+        assert_eq!(event.with_parameter("initially_set", Arg::Bool(true)).unwrap().initial, 1);
+        let latch = StructureLayout::new("l", Kind::Latch, None);
+        assert!(latch.with_parameter("count", Arg::Int(i64::MAX as i128 + 1)).is_err(), "an i64 slot");
+        let e = StructureLayout::new("m", Kind::Mutex, None).with_parameter("capacity", Arg::Int(1)).unwrap_err();
+        assert_eq!(e.to_string(), "Mutex takes no parameter `capacity`; its parameters: none");
+
+        // Every parameter of every kind is reachable by its name.
+        for kind in Kind::ALL {
+            for p in kind.parameters() {
+                assert_eq!(kind.parameter(p.name), Some(p));
+            }
+        }
+    }
+
+    #[test]
+    fn const_messages_match_display() {
+        for e in [
+            LayoutError::NameTooLong { len: 40 },
+            LayoutError::NameReserved,
+            LayoutError::TooManyStructures { needed: 9, max_entries: 8 },
+            LayoutError::MaxEntries { value: 0 },
+            LayoutError::InvalidParameter { kind: Kind::Array, parameter: "capacity", rule: "must be at least 1" },
+        ] {
+            assert_eq!(e.to_string(), e.message().as_str());
+        }
+        assert_eq!(
+            LayoutError::NameTooLong { len: 40 }.to_string(),
+            "the name is 40 bytes long; the table holds at most 31 (shorten it)"
+        );
+        assert_eq!(LayoutError::NameReserved.to_string(), "names starting with \"__zipc\" are reserved for zipc");
+    }
+
+    #[test]
+    fn segment_checks_split_by_structure() {
+        let a = StructureLayout { capacity: 4, ..StructureLayout::new("a", Kind::Array, Some(U8)) };
+        let bad = StructureLayout::new("b", Kind::Array, Some(U8));
+        let seg = SegmentLayout { name: None, max_entries: 8, max_processes: 4, structures: &[a, bad, a] };
+        assert_eq!(seg.check_table(), Ok(()));
+        assert_eq!(seg.check_structure(0), Ok(()));
+        assert!(matches!(seg.check_structure(1), Err(LayoutError::InvalidParameter { .. })));
+        assert_eq!(seg.check_structure(2), Err(LayoutError::DuplicateName { index: 2 }));
+        assert_eq!(seg.first_with_name(2), Some(0));
+        assert!(seg.validate().is_err());
+    }
 }

@@ -48,9 +48,9 @@ mod robust_lock;
 
 pub mod array;
 pub mod atomic;
-pub mod description;
 #[doc(hidden)]
 pub mod derive_support;
+pub mod description;
 pub mod error;
 pub mod layout;
 pub mod message;
