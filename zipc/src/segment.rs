@@ -164,6 +164,18 @@ struct Inner {
     map: Arc<Mapping>,
     header: table::Header,
     description: Option<Description>,
+    /// Entries read and validated so far. Published entries never change, so each is read from
+    /// the segment once (a hostile peer rewriting it later cannot make us see two versions).
+    known: std::sync::Mutex<Known>,
+}
+
+/// The validated prefix of the table.
+#[derive(Debug, Default)]
+struct Known {
+    entries: Vec<(Entry, Option<Descriptor>)>,
+    by_name: std::collections::HashMap<String, u32>,
+    /// Region start → (end, entry index), for the overlap check.
+    spans: std::collections::BTreeMap<(u64, u32), u64>,
 }
 
 /// One table entry and, in a zipc segment, what it holds.
@@ -270,53 +282,59 @@ impl Segment {
                 description = Some(description::validate(&map, &header, &e0)?);
             }
         }
-        let seg = Segment { inner: Arc::new(Inner { map: Arc::new(map), header, description }) };
-        seg.validate_entries(count)?;
+        let known = std::sync::Mutex::new(Known::default());
+        let seg = Segment { inner: Arc::new(Inner { map: Arc::new(map), header, description, known }) };
+        drop(seg.refresh()?);
         if let (true, Some(d)) = (register, &seg.inner.description) {
             seg.inner.map.set_registration(crate::registry::attach(&seg.inner.map, d)?);
         }
         Ok(seg)
     }
 
-    /// Validates every published entry: bounds, names, descriptors, structure headers, and that
-    /// no two regions overlap and no name repeats.
-    fn validate_entries(&self, count: u32) -> Result<()> {
-        let map = &self.inner.map;
-        let mut spans = Vec::with_capacity(count as usize);
-        let mut names = std::collections::HashSet::new();
-        for i in 0..count {
-            let e = table::read_entry(map, &self.inner.header, i)?;
-            if !names.insert(e.name.clone()) {
-                return Err(Error::corrupt(
-                    self.name(),
-                    format!("entry[{i}].name"),
-                    format!("{:?} appears twice", e.name),
-                ));
+    /// Reads and validates the entries published since the last call: bounds, names (no
+    /// repeats, no reserved prefix), descriptors, structure headers, and no overlapping regions.
+    fn refresh(&self) -> Result<std::sync::MutexGuard<'_, Known>> {
+        let mut known = self.inner.known.lock().unwrap_or_else(|e| e.into_inner());
+        let count = table::entry_count(&self.inner.map, &self.inner.header)?;
+        for i in known.entries.len() as u32..count {
+            let e = table::read_entry(&self.inner.map, &self.inner.header, i)?;
+            let field = |f: &str| format!("entry[{i}].{f}");
+            if known.by_name.contains_key(&e.name) {
+                return Err(Error::corrupt(self.name(), field("name"), format!("{:?} appears twice", e.name)));
             }
-            if i > 0 && e.name.starts_with(description::RESERVED_PREFIX) {
+            let reserved = i == 0 && self.is_typed();
+            if !reserved && e.name.starts_with(description::RESERVED_PREFIX) {
                 return Err(Error::corrupt(
                     self.name(),
-                    format!("entry[{i}].name"),
+                    field("name"),
                     format!("{:?} uses the reserved prefix", e.name),
                 ));
             }
-            if i > 0 {
-                self.validate_structure(&e)?;
+            if e.size > 0 {
+                let end = e.offset + e.size; // no overflow: read_entry checked it against memory_size
+                let before = known.spans.range(..(e.offset, u32::MAX)).next_back();
+                let after = known.spans.range((e.offset, 0)..).next();
+                let clash = match (before, after) {
+                    (Some((_, &prev_end)), _) if prev_end > e.offset => before.map(|(k, _)| k.1),
+                    (_, Some((&(next_start, j), _))) if next_start < end => Some(j),
+                    _ => None,
+                };
+                if let Some(j) = clash {
+                    return Err(Error::corrupt(
+                        self.name(),
+                        field("offset"),
+                        format!("the region overlaps entry {j}'s"),
+                    ));
+                }
             }
-            spans.push((e.offset, e.size, i));
-        }
-        spans.sort_unstable();
-        for w in spans.windows(2) {
-            let ((a_off, a_size, a), (b_off, _, b)) = (w[0], w[1]);
-            if a_off + a_size > b_off {
-                return Err(Error::corrupt(
-                    self.name(),
-                    format!("entry[{b}].offset"),
-                    format!("the region overlaps entry {a}'s"),
-                ));
+            let descriptor = if reserved { None } else { self.validate_structure(&e)? };
+            if e.size > 0 {
+                known.spans.insert((e.offset, i), e.offset + e.size);
             }
+            known.by_name.insert(e.name.clone(), i);
+            known.entries.push((e, descriptor));
         }
-        Ok(())
+        Ok(known)
     }
 
     /// Validates one structure entry: its descriptor and its structure header.
@@ -387,20 +405,15 @@ impl Segment {
 
     /// The user structures in the table (zipc's reserved entry is left out), validated.
     pub fn entries(&self) -> Result<Vec<EntryInfo>> {
-        let count = table::entry_count(&self.inner.map, &self.inner.header)?;
-        let first = u32::from(self.is_typed());
-        (first..count)
-            .map(|i| {
-                let e = table::read_entry(&self.inner.map, &self.inner.header, i)?;
-                let descriptor = self.validate_structure(&e)?;
-                Ok(EntryInfo { index: e.index, name: e.name, offset: e.offset, size: e.size, descriptor })
-            })
-            .collect()
+        let known = self.refresh()?;
+        let first = usize::from(self.is_typed());
+        Ok(known.entries[first..].iter().map(|(e, d)| entry_info(e, d)).collect())
     }
 
     /// The entry named `name`, if there is one.
     pub fn entry(&self, name: &str) -> Result<Option<EntryInfo>> {
-        Ok(self.entries()?.into_iter().find(|e| e.name == name))
+        let known = self.refresh()?;
+        Ok(known.by_name.get(name).map(|&i| &known.entries[i as usize]).map(|(e, d)| entry_info(e, d)))
     }
 
     /// Finds and validates structure `name`.
@@ -410,16 +423,19 @@ impl Segment {
             name: name.to_owned(),
             reason: e.to_string(),
         })?;
-        let count = table::entry_count(&self.inner.map, &self.inner.header)?;
-        for i in 0..count {
-            let e = table::read_entry(&self.inner.map, &self.inner.header, i)?;
-            if e.name == name {
-                let descriptor = self.validate_structure(&e)?;
-                let region = Region::new(self.inner.map.clone(), e.offset, e.size, &e.name);
-                return Ok(Located { region, descriptor });
-            }
+        let known = self.refresh()?;
+        let Some(&i) = known.by_name.get(name).filter(|&&i| !(i == 0 && self.is_typed())) else {
+            return Err(Error::NotFound { object: Object::Structure, name: name.to_owned() });
+        };
+        let (e, descriptor) = &known.entries[i as usize];
+        let region = Region::new(self.inner.map.clone(), e.offset, e.size, &e.name);
+        if let Some(desc) = descriptor {
+            // The structure's header holds live state next to its fixed fields: check the fixed
+            // ones again for every handle made from it.
+            crate::structure::validate_header(&region, desc)
+                .map_err(|detail| Error::corrupt(self.name(), format!("structure {name:?}"), detail))?;
         }
-        Err(Error::NotFound { object: Object::Structure, name: name.to_owned() })
+        Ok(Located { region, descriptor: descriptor.clone() })
     }
 
     /// Finds structure `decl.name` and checks it is what `decl` declares: kind, element layout,
@@ -459,12 +475,13 @@ impl Segment {
         let map = &self.inner.map;
         let h = &self.inner.header;
         let _guard = self.lock_table(&d)?;
-        let count = table::entry_count(map, h)?;
-        for i in 0..count {
-            if table::read_entry(map, h, i)?.name == decl.name {
+        let count = {
+            let known = self.refresh()?;
+            if known.by_name.contains_key(decl.name) {
                 return Err(Error::AlreadyExists { object: Object::Structure, name: decl.name.to_owned() });
             }
-        }
+            known.entries.len() as u32
+        };
         if count >= h.max_entries {
             return Err(Error::TableFull { segment: self.name().to_owned(), capacity: h.max_entries });
         }
@@ -510,6 +527,10 @@ impl Segment {
         // and `dirty_end` tells the next creator what to clean.
         lock.lock(Some(TABLE_LOCK_TIMEOUT))
     }
+}
+
+fn entry_info(e: &Entry, d: &Option<Descriptor>) -> EntryInfo {
+    EntryInfo { index: e.index, name: e.name.clone(), offset: e.offset, size: e.size, descriptor: d.clone() }
 }
 
 /// Compares a declaration with what a segment records; the first difference is the error.
