@@ -674,6 +674,14 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
+    /// "a" or "an", for messages ("an Array", "a Queue").
+    pub const fn article(self) -> &'static str {
+        match self {
+            Kind::Array | Kind::Atomic | Kind::Event | Kind::Endpoint => "an",
+            _ => "a",
+        }
+    }
+
     /// Whether structures of this kind hold elements of a declared type.
     pub const fn has_element(self) -> bool {
         matches!(self, Kind::Array | Kind::Atomic | Kind::Queue | Kind::Ring | Kind::Pool | Kind::Endpoint)
@@ -1305,17 +1313,20 @@ impl LayoutError {
                 m.push_str("\" are reserved for zipc");
             }
             LayoutError::MissingElement { kind } => {
-                m.push_str("a ");
+                m.push_str(kind.article());
+                m.push_str(" ");
                 m.push_str(kind.name());
                 m.push_str(" needs an element type");
             }
             LayoutError::UnexpectedElement { kind } => {
-                m.push_str("a ");
+                m.push_str(kind.article());
+                m.push_str(" ");
                 m.push_str(kind.name());
                 m.push_str(" has no element type");
             }
             LayoutError::UnsupportedElement { kind, allowed } => {
-                m.push_str("a ");
+                m.push_str(kind.article());
+                m.push_str(" ");
                 m.push_str(kind.name());
                 m.push_str(" holds only ");
                 m.push_str(allowed);
