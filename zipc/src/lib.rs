@@ -68,12 +68,11 @@ pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;
+/// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
+#[cfg(feature = "derive")]
+pub use zipc_derive::{ShmSegment, ShmType};
 
 /// zerocopy, re-exported: [`ShmType`] builds on its traits, and element structs derive them
 /// (with `#[zerocopy(crate = "zipc::zerocopy")]` when the crate has no zerocopy dependency).
 pub use zerocopy;
 pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
-
-/// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
-#[cfg(feature = "derive")]
-pub use zipc_derive::{ShmSegment, ShmType};
