@@ -4,11 +4,11 @@
 //!
 //! Each derive runs in three steps, each in its own module, as serde_derive does:
 //!
-//! 1. [`parse`]: the input and its attributes into a small model; malformed attributes are
+//! 1. `parse`: the input and its attributes into a small model; malformed attributes are
 //!    recorded, and parsing goes on;
-//! 2. [`validate`]: the rules visible in the syntax (`#[repr(C)]`, generics, field types that can
+//! 2. `validate`: the rules visible in the syntax (`#[repr(C)]`, generics, field types that can
 //!    never be shared), every error recorded with its span;
-//! 3. [`generate`]: if nothing was found, the implementation, plus constants that check the
+//! 3. `generate`: if nothing was found, the implementation, plus constants that check the
 //!    remaining rules at compile time through zipc's own layout model (padding, parameters,
 //!    names, table capacity), each failing with zipc's message at the field or attribute at fault.
 //!

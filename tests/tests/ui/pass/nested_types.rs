@@ -1,4 +1,6 @@
 // Nested ShmType structs, arrays of structs, explicit padding, arrays of arrays; raw identifiers.
+// A crate that forbids unsafe code can still derive (the derive's `unsafe impl` is its own).
+#![forbid(unsafe_code)]
 use zipc::layout::canonical;
 use zipc::ShmType;
 
