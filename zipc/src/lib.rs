@@ -25,6 +25,26 @@
 //! # Segment::unlink("/telemetry") }
 //! ```
 //!
+//! A whole segment can be declared once, as a struct, with the derives (default `derive`
+//! feature); mistakes such as padding, a missing capacity or a name too long are compile errors:
+//!
+//! ```no_run
+//! # fn main() -> zipc::Result<()> {
+//! use zipc::{Array, Atomic, ShmSegment};
+//!
+//! #[derive(ShmSegment)]
+//! #[zipc(name = "/telemetry")]
+//! struct Telemetry {
+//!     #[zipc(capacity = 1024)]
+//!     temps: Array<f32>,
+//!     seq: Atomic<u64>,
+//! }
+//!
+//! let t = Telemetry::create_default()?; // sized exactly, structures in place
+//! let other = Telemetry::open_default()?; // checks kind, layout and capacity of each
+//! # Telemetry::unlink_default() }
+//! ```
+//!
 //! The byte-level format is in `docs/FORMAT.md`, the architecture in `docs/ARCHITECTURE.md`.
 //!
 //! ## Safety model
