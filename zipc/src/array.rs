@@ -323,6 +323,7 @@ impl<T: ShmType + AtomicInt> Array<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: ShmType> Structure for Array<T> {
     const KIND: Kind = Kind::Array;
     const ELEM: Option<TypeLayout<'static>> = Some(T::SHM_LAYOUT);

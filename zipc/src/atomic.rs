@@ -31,9 +31,19 @@ pub const WAITERS_OFFSET: u64 = 8;
 
 /// The region of an atomic declaration.
 pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    match s.elem {
-        Some(TypeLayout::Primitive(Primitive::U32 | Primitive::I32 | Primitive::U64 | Primitive::I64)) => {}
+    // `initial` holds the value's bits as an i64: 32-bit values must fit their type.
+    let range = match s.elem {
+        Some(TypeLayout::Primitive(Primitive::U32)) => Some((0, u32::MAX as i64, "must fit a u32 (0 to 4294967295)")),
+        Some(TypeLayout::Primitive(Primitive::I32)) => {
+            Some((i32::MIN as i64, i32::MAX as i64, "must fit an i32 (-2147483648 to 2147483647)"))
+        }
+        Some(TypeLayout::Primitive(Primitive::U64 | Primitive::I64)) => None,
         _ => return Err(LayoutError::UnsupportedElement { kind: Kind::Atomic, allowed: "u32, i32, u64 and i64" }),
+    };
+    if let Some((lo, hi, rule)) = range {
+        if s.initial < lo || s.initial > hi {
+            return Err(LayoutError::InvalidParameter { kind: Kind::Atomic, parameter: "initial", rule });
+        }
     }
     if s.capacity != 0 || s.flags != 0 || s.maximum != 0 {
         return Err(LayoutError::InvalidParameter {
@@ -257,6 +267,7 @@ impl<T: Futex32> Atomic<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: AtomicValue> Structure for Atomic<T> {
     const KIND: Kind = Kind::Atomic;
     const ELEM: Option<TypeLayout<'static>> = Some(TypeLayout::Primitive(T::PRIMITIVE));

@@ -19,6 +19,7 @@
 use std::fmt;
 
 use crate::description;
+pub use crate::message::Message;
 use crate::table;
 
 // ---------------------------------------------------------------------------------------------
@@ -310,14 +311,27 @@ impl Gap {
     /// The explicit field that would fill this gap, as Rust source: `_pad12: [u8; 4]`, or a
     /// single primitive when the gap is exactly one naturally aligned primitive (`_pad12: u32`).
     pub fn suggestion(&self) -> String {
-        let ty = match self.len {
-            1 => "u8".to_owned(),
-            2 if self.offset % 2 == 0 => "u16".to_owned(),
-            4 if self.offset % 4 == 0 => "u32".to_owned(),
-            8 if self.offset % 8 == 0 => "u64".to_owned(),
-            n => format!("[u8; {n}]"),
-        };
-        format!("_pad{}: {ty}", self.offset)
+        let mut m = Message::new();
+        self.write_suggestion(&mut m);
+        m.as_str().to_owned()
+    }
+
+    /// [`suggestion`](Self::suggestion), appended to a [`Message`] (usable in `const`).
+    pub const fn write_suggestion(&self, m: &mut Message) {
+        m.push_str("_pad");
+        m.push_u64(self.offset);
+        m.push_str(": ");
+        match self.len {
+            1 => m.push_str("u8"),
+            2 if self.offset % 2 == 0 => m.push_str("u16"),
+            4 if self.offset % 4 == 0 => m.push_str("u32"),
+            8 if self.offset % 8 == 0 => m.push_str("u64"),
+            n => {
+                m.push_str("[u8; ");
+                m.push_u64(n);
+                m.push_str("]");
+            }
+        }
     }
 }
 
@@ -346,21 +360,33 @@ pub enum StructIssue {
 /// Finds the first implicit padding in `s`, walking fields in order; `None` if the fields cover
 /// every byte. `const`, so the derive can assert it at compile time.
 pub const fn first_gap(s: &StructLayout<'_>) -> Option<Gap> {
+    let mut i = 0;
+    while i <= s.fields.len() {
+        if let Some(g) = gap_before(s, i) {
+            return Some(g);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The implicit padding right before field `index` of `s` (the bytes between the end of the
+/// fields before it and its offset), or at the end of the struct when `index` is
+/// `s.fields.len()`. The derive asks this for every field, to report each gap at its field.
+pub const fn gap_before(s: &StructLayout<'_>, index: usize) -> Option<Gap> {
     let mut cursor = 0u64;
     let mut i = 0;
-    while i < s.fields.len() {
+    while i < index && i < s.fields.len() {
         let f = &s.fields[i];
-        if f.offset > cursor {
-            return Some(Gap { offset: cursor, len: f.offset - cursor });
-        }
-        let end = f.offset + f.ty.size();
+        let end = f.offset.saturating_add(f.ty.size());
         if end > cursor {
             cursor = end;
         }
         i += 1;
     }
-    if s.size > cursor {
-        Some(Gap { offset: cursor, len: s.size - cursor })
+    let start = if index < s.fields.len() { s.fields[index].offset } else { s.size };
+    if start > cursor {
+        Some(Gap { offset: cursor, len: start - cursor })
     } else {
         None
     }
@@ -808,10 +834,205 @@ impl Kind {
     }
 
     /// Looks up parameter `name` of this kind.
-    pub fn parameter(self, name: &str) -> Option<&'static Parameter> {
-        self.parameters().iter().find(|p| p.name == name)
+    pub const fn parameter(self, name: &str) -> Option<&'static Parameter> {
+        let params = self.parameters();
+        let mut i = 0;
+        while i < params.len() {
+            if str_eq(params[i].name, name) {
+                return Some(&params[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Appends this kind's parameters to `m` for messages: `` `capacity`: number of slots;
+    /// `overwrite`: ... ``, or `none`. `type_level` parameters are listed only if asked for (in
+    /// Rust they are part of the type, not attributes).
+    pub const fn write_parameters(self, m: &mut Message, with_type_level: bool) {
+        let params = self.parameters();
+        let mut listed = 0;
+        let mut i = 0;
+        while i < params.len() {
+            let p = &params[i];
+            if with_type_level || !p.type_level {
+                if listed > 0 {
+                    m.push_str("; ");
+                }
+                m.push_str("`");
+                m.push_str(p.name);
+                m.push_str("`: ");
+                m.push_str(p.doc);
+                listed += 1;
+            }
+            i += 1;
+        }
+        if listed == 0 {
+            m.push_str("none");
+        }
     }
 }
+
+impl Parameter {
+    /// The integers this parameter accepts, inclusive (for `Unsigned` and `Signed` values).
+    /// `Signed` values are stored as 64-bit two's complement, so a `u64` atomic's initial value
+    /// may go up to `u64::MAX`.
+    pub const fn range(&self) -> (i128, i128) {
+        let slot_max = match self.slot {
+            Slot::Capacity => u64::MAX as i128,
+            Slot::Initial | Slot::Maximum => i64::MAX as i128,
+            Slot::Flags => u32::MAX as i128,
+        };
+        match self.value {
+            ParamValue::Unsigned { min } => (min as i128, slot_max),
+            ParamValue::Signed => (i64::MIN as i128, u64::MAX as i128),
+            ParamValue::Bool { .. } | ParamValue::Choice(_) => (0, 0),
+        }
+    }
+
+    /// Appends what values the parameter takes: `an integer of at least 1`, `true or false`,
+    /// `"spsc", "mpsc" or "mpmc"`.
+    pub const fn write_expected(&self, m: &mut Message) {
+        match self.value {
+            ParamValue::Unsigned { min } => {
+                m.push_str("an integer of at least ");
+                m.push_u64(min);
+            }
+            ParamValue::Signed => m.push_str("an integer"),
+            ParamValue::Bool { .. } => m.push_str("true or false"),
+            ParamValue::Choice(choices) => {
+                let mut i = 0;
+                while i < choices.len() {
+                    if i > 0 {
+                        m.push_str(if i + 1 == choices.len() { " or " } else { ", " });
+                    }
+                    m.push_str("\"");
+                    m.push_str(choices[i].0);
+                    m.push_str("\"");
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// A value given to a declaration parameter: a derive attribute's literal or a TOML value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg<'a> {
+    /// An integer (wide enough for every `u64` and `i64`).
+    Int(i128),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A name, for [`ParamValue::Choice`] parameters (`"mpmc"`).
+    Str(&'a str),
+}
+
+/// Why a parameter cannot be applied to a declaration; see [`StructureLayout::with_parameter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterError<'a> {
+    /// The kind takes no parameter of that name.
+    Unknown {
+        /// The kind.
+        kind: Kind,
+        /// The name given.
+        name: &'a str,
+    },
+    /// The value has the wrong type (a string where an integer is expected, ...).
+    WrongType {
+        /// The kind.
+        kind: Kind,
+        /// The parameter.
+        parameter: &'static Parameter,
+    },
+    /// The integer is outside [`Parameter::range`].
+    OutOfRange {
+        /// The kind.
+        kind: Kind,
+        /// The parameter.
+        parameter: &'static Parameter,
+        /// The value given.
+        value: i128,
+    },
+    /// The name is not one of the parameter's choices.
+    UnknownChoice {
+        /// The kind.
+        kind: Kind,
+        /// The parameter.
+        parameter: &'static Parameter,
+        /// The value given.
+        value: &'a str,
+    },
+}
+
+impl ParameterError<'_> {
+    /// The error's text (usable in `const`; `Display` prints the same).
+    pub const fn message(&self) -> Message {
+        let mut m = Message::new();
+        match *self {
+            ParameterError::Unknown { kind, name } => {
+                m.push_str(kind.name());
+                m.push_str(" takes no parameter `");
+                m.push_str(name);
+                m.push_str("`; its parameters: ");
+                kind.write_parameters(&mut m, true);
+            }
+            ParameterError::WrongType { kind, parameter } => {
+                write_parameter_name(&mut m, kind, parameter);
+                m.push_str(" takes ");
+                parameter.write_expected(&mut m);
+                write_parameter_doc(&mut m, parameter);
+            }
+            ParameterError::OutOfRange { kind, parameter, value } => {
+                write_parameter_name(&mut m, kind, parameter);
+                let (lo, hi) = parameter.range();
+                if value < lo {
+                    m.push_str(" must be at least ");
+                    m.push_i128(lo);
+                } else {
+                    m.push_str(" must be at most ");
+                    m.push_i128(hi);
+                }
+                m.push_str(", not ");
+                m.push_i128(value);
+                write_parameter_doc(&mut m, parameter);
+            }
+            ParameterError::UnknownChoice { kind, parameter, value } => {
+                write_parameter_name(&mut m, kind, parameter);
+                m.push_str(" cannot be \"");
+                m.push_str(value);
+                m.push_str("\": it is ");
+                parameter.write_expected(&mut m);
+                write_parameter_doc(&mut m, parameter);
+            }
+        }
+        m
+    }
+}
+
+/// `` Array `capacity` ``
+const fn write_parameter_name(m: &mut Message, kind: Kind, p: &Parameter) {
+    m.push_str(kind.name());
+    m.push_str(" `");
+    m.push_str(p.name);
+    m.push_str("`");
+}
+
+/// `` (`capacity`: number of elements) ``
+const fn write_parameter_doc(m: &mut Message, p: &Parameter) {
+    m.push_str(" [`");
+    m.push_str(p.name);
+    m.push_str("`: ");
+    m.push_str(p.doc);
+    m.push_str("]");
+}
+
+impl fmt::Display for ParameterError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message().as_str())
+    }
+}
+
+impl std::error::Error for ParameterError<'_> {}
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -886,6 +1107,69 @@ impl<'a> StructureLayout<'a> {
             Kind::Atomic => crate::atomic::region(self),
             kind => Err(LayoutError::Unsupported { kind }),
         }
+    }
+
+    /// Sets parameter `name` (a derive attribute or TOML key: see [`Kind::parameters`]) to
+    /// `value`, checking that the kind takes it and that the value has the right type and range.
+    /// `const`, so the derive applies attributes at compile time through this one table; an
+    /// error's [`message`](ParameterError::message) lists what the kind takes.
+    ///
+    /// ```
+    /// use zipc::layout::{Arg, Kind, StructureLayout};
+    /// let s = StructureLayout::new("xs", Kind::Array, None).with_parameter("capacity", Arg::Int(8)).unwrap();
+    /// assert_eq!(s.capacity, 8);
+    /// let e = s.with_parameter("initial", Arg::Int(1)).unwrap_err();
+    /// assert_eq!(e.to_string(), "Array takes no parameter `initial`; its parameters: `capacity`: number of elements");
+    /// ```
+    pub const fn with_parameter<'b>(mut self, name: &'b str, value: Arg<'b>) -> Result<Self, ParameterError<'b>> {
+        let kind = self.kind;
+        let Some(parameter) = kind.parameter(name) else {
+            return Err(ParameterError::Unknown { kind, name });
+        };
+        let v: i128 = match (parameter.value, value) {
+            (ParamValue::Unsigned { .. } | ParamValue::Signed, Arg::Int(v)) => {
+                let (lo, hi) = parameter.range();
+                if v < lo || v > hi {
+                    return Err(ParameterError::OutOfRange { kind, parameter, value: v });
+                }
+                v
+            }
+            (ParamValue::Bool { bit }, Arg::Bool(b)) => {
+                if b {
+                    bit as i128
+                } else {
+                    0
+                }
+            }
+            (ParamValue::Choice(choices), Arg::Str(given)) => {
+                let mut i = 0;
+                loop {
+                    if i == choices.len() {
+                        return Err(ParameterError::UnknownChoice { kind, parameter, value: given });
+                    }
+                    if str_eq(choices[i].0, given) {
+                        break choices[i].1 as i128;
+                    }
+                    i += 1;
+                }
+            }
+            _ => return Err(ParameterError::WrongType { kind, parameter }),
+        };
+        match (parameter.slot, parameter.value) {
+            (Slot::Capacity, _) => self.capacity = v as u64,
+            // Two's complement bits: a u64 atomic's value above i64::MAX keeps its bits.
+            (Slot::Initial, _) => self.initial = v as i64,
+            (Slot::Maximum, _) => self.maximum = v as i64,
+            (Slot::Flags, ParamValue::Bool { bit }) => {
+                if v != 0 {
+                    self.flags |= bit
+                } else {
+                    self.flags &= !bit
+                }
+            }
+            (Slot::Flags, _) => self.flags = v as u32,
+        }
+        Ok(self)
     }
 
     /// Size of the type record the segment stores beside the region (0 without element).
@@ -1002,50 +1286,96 @@ pub enum LayoutError {
     },
 }
 
-impl fmt::Display for LayoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LayoutError::NameEmpty => f.write_str("the name is empty"),
-            LayoutError::NameTooLong { len } => write!(
-                f,
-                "the name is {len} bytes long; the table holds at most {} (shorten it)",
-                table::MAX_NAME_LEN
-            ),
-            LayoutError::NameHasNul => f.write_str("the name contains a NUL byte"),
-            LayoutError::NameReserved => {
-                write!(f, "names starting with {:?} are reserved for zipc", description::RESERVED_PREFIX)
+impl LayoutError {
+    /// The error's text, built in `const` (the derives print it as a compile error; `Display`
+    /// prints the same words).
+    pub const fn message(&self) -> Message {
+        let mut m = Message::new();
+        self.write_message(&mut m);
+        m
+    }
+
+    /// Appends [`message`](Self::message) to `m`.
+    pub const fn write_message(&self, m: &mut Message) {
+        match *self {
+            LayoutError::NameEmpty => m.push_str("the name is empty"),
+            LayoutError::NameTooLong { len } => {
+                m.push_str("the name is ");
+                m.push_u64(len as u64);
+                m.push_str(" bytes long; the table holds at most ");
+                m.push_u64(table::MAX_NAME_LEN as u64);
+                m.push_str(" (shorten it)");
             }
-            LayoutError::MissingElement { kind } => write!(f, "{} {kind} needs an element type", kind.article()),
-            LayoutError::UnexpectedElement { kind } => write!(f, "{} {kind} has no element type", kind.article()),
+            LayoutError::NameHasNul => m.push_str("the name contains a NUL byte"),
+            LayoutError::NameReserved => {
+                m.push_str("names starting with \"");
+                m.push_str(description::RESERVED_PREFIX);
+                m.push_str("\" are reserved for zipc");
+            }
+            LayoutError::MissingElement { kind } => {
+                m.push_str(kind.article());
+                m.push_str(" ");
+                m.push_str(kind.name());
+                m.push_str(" needs an element type");
+            }
+            LayoutError::UnexpectedElement { kind } => {
+                m.push_str(kind.article());
+                m.push_str(" ");
+                m.push_str(kind.name());
+                m.push_str(" has no element type");
+            }
             LayoutError::UnsupportedElement { kind, allowed } => {
-                write!(f, "{} {kind} holds only {allowed}", kind.article())
+                m.push_str(kind.article());
+                m.push_str(" ");
+                m.push_str(kind.name());
+                m.push_str(" holds only ");
+                m.push_str(allowed);
             }
             LayoutError::InvalidParameter { kind, parameter, rule } => {
-                write!(f, "{kind} {parameter}: {rule}")
+                m.push_str(kind.name());
+                m.push_str(" ");
+                m.push_str(parameter);
+                m.push_str(": ");
+                m.push_str(rule);
             }
-            LayoutError::TooLarge => f.write_str("the declared sizes overflow 64 bits"),
+            LayoutError::TooLarge => m.push_str("the declared sizes overflow 64 bits"),
             LayoutError::Unsupported { kind } => {
-                write!(f, "structures of kind {kind} are not supported by this version of zipc")
+                m.push_str("structures of kind ");
+                m.push_str(kind.name());
+                m.push_str(" are not supported by this version of zipc");
             }
-            LayoutError::TooManyStructures { needed, max_entries } => write!(
-                f,
-                "{needed} table entries are needed (one is zipc's own) but max_entries is {max_entries}: raise max_entries"
-            ),
+            LayoutError::TooManyStructures { needed, max_entries } => {
+                m.push_u64(needed);
+                m.push_str(" table entries are needed (one is zipc's own) but max_entries is ");
+                m.push_u64(max_entries as u64);
+                m.push_str(": raise max_entries");
+            }
             LayoutError::DuplicateName { index } => {
-                write!(f, "structure #{index} repeats the name of an earlier one")
+                m.push_str("structure #");
+                m.push_u64(index as u64);
+                m.push_str(" repeats the name of an earlier one");
             }
-            LayoutError::MaxEntries { value } => write!(
-                f,
-                "max_entries is {value}; it must be between {} and {}",
-                table::MIN_ENTRIES,
-                table::MAX_ENTRIES
-            ),
-            LayoutError::MaxProcesses { value } => write!(
-                f,
-                "max_processes is {value}; it must be between 1 and {}",
-                description::MAX_PROCESSES
-            ),
+            LayoutError::MaxEntries { value } => {
+                m.push_str("max_entries is ");
+                m.push_u64(value as u64);
+                m.push_str("; it must be between ");
+                m.push_u64(table::MIN_ENTRIES as u64);
+                m.push_str(" and ");
+                m.push_u64(table::MAX_ENTRIES as u64);
+            }
+            LayoutError::MaxProcesses { value } => {
+                m.push_str("max_processes is ");
+                m.push_u64(value as u64);
+                m.push_str("; it must be between 1 and ");
+                m.push_u64(description::MAX_PROCESSES as u64);
+            }
         }
+    }
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message().as_str())
     }
 }
 
@@ -1128,8 +1458,28 @@ pub struct SegmentLayout<'a> {
 }
 
 impl<'a> SegmentLayout<'a> {
-    /// Checks table capacity, names and every structure's parameters.
+    /// Checks table capacity, names and every structure's parameters: [`check_table`] and
+    /// [`check_structure`] for each structure.
+    ///
+    /// [`check_table`]: Self::check_table
+    /// [`check_structure`]: Self::check_structure
     pub const fn validate(&self) -> Result<(), LayoutError> {
+        if let Err(e) = self.check_table() {
+            return Err(e);
+        }
+        let mut i = 0;
+        while i < self.structures.len() {
+            if let Err(e) = self.check_structure(i) {
+                return Err(e);
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// The segment-wide rules: `max_entries` and `max_processes` in range, and a table entry for
+    /// every structure plus zipc's own.
+    pub const fn check_table(&self) -> Result<(), LayoutError> {
         if self.max_entries < table::MIN_ENTRIES || self.max_entries > table::MAX_ENTRIES {
             return Err(LayoutError::MaxEntries { value: self.max_entries });
         }
@@ -1140,21 +1490,33 @@ impl<'a> SegmentLayout<'a> {
         if needed > self.max_entries as u64 {
             return Err(LayoutError::TooManyStructures { needed, max_entries: self.max_entries });
         }
-        let mut i = 0;
-        while i < self.structures.len() {
-            if let Err(e) = self.structures[i].region() {
-                return Err(e);
-            }
-            let mut j = 0;
-            while j < i {
-                if str_eq(self.structures[i].name, self.structures[j].name) {
-                    return Err(LayoutError::DuplicateName { index: i });
-                }
-                j += 1;
-            }
-            i += 1;
-        }
         Ok(())
+    }
+
+    /// The rules for structure `index`: its name and parameters ([`StructureLayout::region`]),
+    /// and a name no earlier structure has. (The derive reports each structure's error at its
+    /// field.) Panics if `index` is out of range.
+    pub const fn check_structure(&self, index: usize) -> Result<(), LayoutError> {
+        if let Err(e) = self.structures[index].region() {
+            return Err(e);
+        }
+        match self.first_with_name(index) {
+            Some(j) if j < index => Err(LayoutError::DuplicateName { index }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Index of the first structure with the same name as structure `index` (possibly `index`
+    /// itself). Panics if `index` is out of range.
+    pub const fn first_with_name(&self, index: usize) -> Option<usize> {
+        let mut j = 0;
+        while j < self.structures.len() {
+            if str_eq(self.structures[index].name, self.structures[j].name) {
+                return Some(j);
+            }
+            j += 1;
+        }
+        None
     }
 
     /// The exact number of bytes the segment uses once every structure is created in order
@@ -1196,7 +1558,8 @@ impl<'a> SegmentLayout<'a> {
     }
 }
 
-const fn str_eq(a: &str, b: &str) -> bool {
+/// `a == b`, in `const`.
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
@@ -1330,5 +1693,109 @@ mod tests {
         assert_eq!(dup.validate(), Err(LayoutError::DuplicateName { index: 1 }));
         let full = SegmentLayout { max_entries: 2, ..SEG };
         assert_eq!(full.validate(), Err(LayoutError::TooManyStructures { needed: 3, max_entries: 2 }));
+    }
+
+    #[test]
+    fn gaps_are_found_per_field() {
+        const PADDED: StructLayout<'static> = StructLayout {
+            name: "P",
+            doc: "",
+            size: 24,
+            align: 8,
+            fields: &[
+                FieldLayout { name: "a", doc: "", offset: 0, ty: U8 },
+                FieldLayout { name: "b", doc: "", offset: 4, ty: U32 },
+                FieldLayout { name: "c", doc: "", offset: 8, ty: U64 },
+                FieldLayout { name: "d", doc: "", offset: 16, ty: U8 },
+            ],
+        };
+        assert_eq!(gap_before(&PADDED, 0), None);
+        assert_eq!(gap_before(&PADDED, 1), Some(Gap { offset: 1, len: 3 }));
+        assert_eq!(gap_before(&PADDED, 2), None);
+        assert_eq!(gap_before(&PADDED, 3), None);
+        assert_eq!(gap_before(&PADDED, 4), Some(Gap { offset: 17, len: 7 }), "trailing padding");
+        assert_eq!(first_gap(&PADDED), Some(Gap { offset: 1, len: 3 }));
+        assert_eq!(gap_before(&READING, 4), None);
+        let mut m = Message::new();
+        Gap { offset: 2, len: 2 }.write_suggestion(&mut m);
+        assert_eq!(m.as_str(), "_pad2: u16");
+    }
+
+    #[test]
+    fn parameters_apply_through_the_table() {
+        let array = StructureLayout::new("xs", Kind::Array, Some(U32));
+        assert_eq!(array.with_parameter("capacity", Arg::Int(10)).unwrap().capacity, 10);
+        let e = array.with_parameter("capacity", Arg::Int(0)).unwrap_err();
+        assert!(matches!(e, ParameterError::OutOfRange { value: 0, .. }));
+        assert_eq!(e.to_string(), "Array `capacity` must be at least 1, not 0 [`capacity`: number of elements]");
+        let e = array.with_parameter("capacity", Arg::Bool(true)).unwrap_err();
+        assert_eq!(e.to_string(), "Array `capacity` takes an integer of at least 1 [`capacity`: number of elements]");
+        assert!(matches!(
+            array.with_parameter("initial", Arg::Int(1)),
+            Err(ParameterError::Unknown { name: "initial", .. })
+        ));
+
+        // Signed values keep their 64-bit pattern: a u64 atomic may start at u64::MAX.
+        let atomic = StructureLayout::new("n", Kind::Atomic, Some(U64));
+        assert_eq!(atomic.with_parameter("initial", Arg::Int(-3)).unwrap().initial, -3);
+        assert_eq!(atomic.with_parameter("initial", Arg::Int(u64::MAX as i128)).unwrap().initial, -1);
+        assert!(atomic.with_parameter("initial", Arg::Int(u64::MAX as i128 + 1)).is_err());
+
+        // Booleans set and clear flag bits; choices store their code.
+        let ring = StructureLayout::new("r", Kind::Ring, Some(U32));
+        let on = ring.with_parameter("overwrite", Arg::Bool(true)).unwrap();
+        assert_eq!(on.flags, flags::RING_OVERWRITE);
+        assert_eq!(on.with_parameter("overwrite", Arg::Bool(false)).unwrap().flags, 0);
+        let queue = StructureLayout::new("q", Kind::Queue, Some(U32));
+        assert_eq!(queue.with_parameter("policy", Arg::Str("mpsc")).unwrap().flags, flags::POLICY_MPSC);
+        let e = queue.with_parameter("policy", Arg::Str("spmc")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Queue `policy` cannot be \"spmc\": it is \"spsc\", \"mpsc\" or \"mpmc\" [`policy`: spsc, mpsc or mpmc]"
+        );
+        let event = StructureLayout::new("e", Kind::Event, None);
+        assert_eq!(event.with_parameter("initially_set", Arg::Bool(true)).unwrap().initial, 1);
+        let latch = StructureLayout::new("l", Kind::Latch, None);
+        assert!(latch.with_parameter("count", Arg::Int(i64::MAX as i128 + 1)).is_err(), "an i64 slot");
+        let e = StructureLayout::new("m", Kind::Mutex, None).with_parameter("capacity", Arg::Int(1)).unwrap_err();
+        assert_eq!(e.to_string(), "Mutex takes no parameter `capacity`; its parameters: none");
+
+        // Every parameter of every kind is reachable by its name.
+        for kind in Kind::ALL {
+            for p in kind.parameters() {
+                assert_eq!(kind.parameter(p.name), Some(p));
+            }
+        }
+    }
+
+    #[test]
+    fn const_messages_match_display() {
+        for e in [
+            LayoutError::NameTooLong { len: 40 },
+            LayoutError::NameReserved,
+            LayoutError::TooManyStructures { needed: 9, max_entries: 8 },
+            LayoutError::MaxEntries { value: 0 },
+            LayoutError::InvalidParameter { kind: Kind::Array, parameter: "capacity", rule: "must be at least 1" },
+        ] {
+            assert_eq!(e.to_string(), e.message().as_str());
+        }
+        assert_eq!(
+            LayoutError::NameTooLong { len: 40 }.to_string(),
+            "the name is 40 bytes long; the table holds at most 31 (shorten it)"
+        );
+        assert_eq!(LayoutError::NameReserved.to_string(), "names starting with \"__zipc\" are reserved for zipc");
+    }
+
+    #[test]
+    fn segment_checks_split_by_structure() {
+        let a = StructureLayout { capacity: 4, ..StructureLayout::new("a", Kind::Array, Some(U8)) };
+        let bad = StructureLayout::new("b", Kind::Array, Some(U8));
+        let seg = SegmentLayout { name: None, max_entries: 8, max_processes: 4, structures: &[a, bad, a] };
+        assert_eq!(seg.check_table(), Ok(()));
+        assert_eq!(seg.check_structure(0), Ok(()));
+        assert!(matches!(seg.check_structure(1), Err(LayoutError::InvalidParameter { .. })));
+        assert_eq!(seg.check_structure(2), Err(LayoutError::DuplicateName { index: 2 }));
+        assert_eq!(seg.first_with_name(2), Some(0));
+        assert!(seg.validate().is_err());
     }
 }

@@ -25,6 +25,26 @@
 //! # Segment::unlink("/telemetry") }
 //! ```
 //!
+//! A whole segment can be declared once, as a struct, with the derives (default `derive`
+//! feature); mistakes such as padding, a missing capacity or a name too long are compile errors:
+//!
+//! ```no_run
+//! # fn main() -> zipc::Result<()> {
+//! use zipc::{Array, Atomic, ShmSegment};
+//!
+//! #[derive(ShmSegment)]
+//! #[zipc(name = "/telemetry")]
+//! struct Telemetry {
+//!     #[zipc(capacity = 1024)]
+//!     temps: Array<f32>,
+//!     seq: Atomic<u64>,
+//! }
+//!
+//! let t = Telemetry::create_default()?; // sized exactly, structures in place
+//! let other = Telemetry::open_default()?; // checks kind, layout and capacity of each
+//! # Telemetry::unlink_default() }
+//! ```
+//!
 //! The byte-level format is in `docs/FORMAT.md`, the architecture in `docs/ARCHITECTURE.md`.
 //!
 //! ## Safety model
@@ -48,9 +68,12 @@ mod robust_lock;
 
 pub mod array;
 pub mod atomic;
+#[doc(hidden)]
+pub mod derive_support;
 pub mod description;
 pub mod error;
 pub mod layout;
+pub mod message;
 pub mod process;
 pub mod registry;
 pub mod segment;
@@ -65,6 +88,9 @@ pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;
+/// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
+#[cfg(feature = "derive")]
+pub use zipc_derive::{ShmSegment, ShmType};
 
 /// zerocopy, re-exported: [`ShmType`] builds on its traits, and element structs derive them
 /// (with `#[zerocopy(crate = "zipc::zerocopy")]` when the crate has no zerocopy dependency).

@@ -183,15 +183,16 @@ fn shm_path(name: &str) -> String {
     format!("{SHM_DIR}{name}")
 }
 
-/// Creates segment `name` of `size` bytes with permissions `mode`, runs `init` on the fresh,
-/// zero-filled mapping, and only then publishes it under `name`. Fails with `AlreadyExists` if
-/// the name is taken (before or during the build); nothing is left behind on failure.
-pub(crate) fn create_published(
+/// Creates segment `name` of `size` bytes with permissions `mode`, hands the fresh, zero-filled
+/// mapping to `init` (which builds the segment and returns what the caller keeps of it), and only
+/// then publishes it under `name`. Fails with `AlreadyExists` if the name is taken (before or
+/// during the build); nothing is left behind on failure.
+pub(crate) fn create_published<T>(
     name: &str,
     size: u64,
     mode: u32,
-    init: impl FnOnce(&Mapping) -> Result<()>,
-) -> Result<Mapping> {
+    init: impl FnOnce(Mapping) -> Result<T>,
+) -> Result<T> {
     check_segment_name(name)?;
     let temp = temp_name();
     let fd = nix::sys::mman::shm_open(
@@ -209,7 +210,7 @@ pub(crate) fn create_published(
     nix::unistd::ftruncate(fd.as_fd(), len).map_err(|e| Error::os("ftruncate", name, e.into()))?;
     let file = file_from(fd);
     let map = Mapping::map(&file, size, name)?;
-    init(&map)?;
+    let built = init(map)?;
     match std::fs::hard_link(shm_path(&temp), shm_path(name)) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -218,7 +219,7 @@ pub(crate) fn create_published(
         Err(e) => return Err(Error::os("link", name, e)),
     }
     drop(guard);
-    Ok(map)
+    Ok(built)
 }
 
 /// Opens and maps an existing segment, whole. Returns the mapping of exactly the file's size as

@@ -102,7 +102,26 @@ impl SegmentOptions {
 
     /// Creates segment `name`; fails with [`Error::AlreadyExists`] if it exists.
     pub fn create(&self, name: &str) -> Result<Segment> {
-        Segment::create_with(name, self)
+        Segment::create_with(name, self, |segment| Ok(segment.clone()))
+    }
+
+    /// Creates segment `name` and lets `populate` create its structures *before* the segment is
+    /// published: other processes see no segment or one with every structure in place, never a
+    /// half-populated one. Returns what `populate` returns (typically the structure handles, which
+    /// stay valid after publication). If `populate` fails, or the name is taken meanwhile
+    /// ([`Error::AlreadyExists`]), nothing is left behind. `#[derive(ShmSegment)]`'s `create`
+    /// uses this.
+    ///
+    /// ```no_run
+    /// # fn main() -> zipc::Result<()> {
+    /// use zipc::{Array, Atomic, Segment};
+    /// let (temps, seq) = Segment::options().size(1 << 16).create_populated("/plant", |seg| {
+    ///     Ok((Array::<f32>::create(seg, "temps", 64)?, Atomic::<u64>::create(seg, "seq", 0)?))
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_populated<T>(&self, name: &str, populate: impl FnOnce(&Segment) -> Result<T>) -> Result<T> {
+        Segment::create_with(name, self, populate)
     }
 
     /// Opens segment `name`, or creates it with these options if it does not exist.
@@ -197,7 +216,7 @@ impl Segment {
         Segment::options().size(size).open_or_create(name)
     }
 
-    fn create_with(name: &str, o: &SegmentOptions) -> Result<Segment> {
+    fn create_with<T>(name: &str, o: &SegmentOptions, populate: impl FnOnce(&Segment) -> Result<T>) -> Result<T> {
         mapping::check_segment_name(name)?;
         if !(table::MIN_ENTRIES..=table::MAX_ENTRIES).contains(&o.max_entries) {
             return Err(Error::invalid(
@@ -228,14 +247,14 @@ impl Segment {
         }
         let page = mapping::page_size();
         let size = layout::align_up(o.size, page).ok_or_else(|| Error::invalid("size", "too large"))?;
-        let map = mapping::create_published(name, size, o.mode, |map| {
-            description::init(map, first.offset, o.max_entries, o.max_processes);
-            table::write_entry(map, 0, description::NAME, first.offset, first.size);
-            table::init_header(map, o.max_entries, first.end);
-            table::publish(map, 1, first.end);
-            Ok(())
-        })?;
-        Segment::from_mapping(map, true)
+        mapping::create_published(name, size, o.mode, |map| {
+            description::init(&map, first.offset, o.max_entries, o.max_processes);
+            table::write_entry(&map, 0, description::NAME, first.offset, first.size);
+            table::init_header(&map, o.max_entries, first.end);
+            table::publish(&map, 1, first.end);
+            // Still unpublished: structures created here appear together with the segment.
+            populate(&Segment::from_mapping(map, true)?)
+        })
     }
 
     /// Opens an existing segment. Its size and table capacity are read from the segment, and

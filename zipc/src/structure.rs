@@ -15,6 +15,10 @@ use crate::segment::Segment;
 /// type, type-level flags such as a queue's policy); the rest (name, capacity, initial values)
 /// comes from the declaration. `#[derive(ShmSegment)]` builds one [`StructureLayout`] per field
 /// from both and calls [`create_in`](Structure::create_in) / [`open_in`](Structure::open_in).
+///
+/// Implementations carry `#[diagnostic::do_not_recommend]`: the compile error for a segment
+/// field that is not a structure then shows this trait's note (which lists the kinds), not a
+/// list of implementations that grows with every kind.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
