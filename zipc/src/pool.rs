@@ -28,7 +28,7 @@
 //! not synchronise object contents between holders of the same handle (like an
 //! [`Array`](crate::Array) element, coordinate through whatever passed the handle on — a queue
 //! gives release/acquire ordering). [`Pool::read`] and [`Pool::write`] copy with relaxed atomic
-//! units ([`crate::atomic_copy`]), so racing accesses are never undefined behaviour; `read`
+//! units (`atomic_copy.rs`), so racing accesses are never undefined behaviour; `read`
 //! re-checks the generation after copying and fails if the handle was released meanwhile. A
 //! `write` racing with a release by another holder may land in the slot's next occupant: it is
 //! reported as stale afterwards, but the bytes are written — release a handle only when no other
@@ -560,7 +560,7 @@ impl<T: ShmType> Pool<T> {
     /// Acquires a free object: `Ok(None)` when all are in use. Never blocks. The object holds
     /// whatever its previous occupant left.
     pub fn try_acquire(&self) -> Result<Option<Handle>> {
-        let me = role::tag(crate::process::current());
+        let me = role::my_tag();
         match self.core.try_acquire(me) {
             Ok(h) => Ok(h.map(|(index, generation)| Handle { index, generation })),
             Err(detail) => Err(self.corrupt(detail)),
@@ -570,7 +570,7 @@ impl<T: ShmType> Pool<T> {
     /// Acquires a free object, waiting for a release at most `timeout` (`None`: forever);
     /// [`Error::Timeout`] if none is free then.
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<Handle> {
-        let me = role::tag(crate::process::current());
+        let me = role::my_tag();
         match self.core.acquire(me, Deadline::after(timeout))? {
             Ok((index, generation)) => Ok(Handle { index, generation }),
             Err(detail) => Err(self.corrupt(detail)),

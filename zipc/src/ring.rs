@@ -43,7 +43,7 @@
 //! capacity` before the reader's claim load, so `p < C - capacity` and the copy is discarded.
 //! Positions the reader passes over without delivering are *missed*: they are counted exactly,
 //! so `delivered + missed = written` once the reader has caught up. Slots are copied with
-//! relaxed atomic units ([`crate::atomic_copy`]), so a racing copy is a discarded value, never
+//! relaxed atomic units (`atomic_copy.rs`), so a racing copy is a discarded value, never
 //! a data race.
 //!
 //! # Observers under concurrent writes
@@ -56,7 +56,7 @@
 //!
 //! # Blocking
 //!
-//! The consumer sleeps on the `data_ready` [event count](crate::event_count), the lossless
+//! The consumer sleeps on the `data_ready` event count (`event_count.rs`), the lossless
 //! producer on `space_ready`; the other side notifies after each batch, with no system call
 //! unless someone sleeps.
 //!

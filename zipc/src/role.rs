@@ -22,6 +22,30 @@ pub(crate) fn tag(p: ProcessId) -> u64 {
     ((p.pid as u64) << 40) | (p.start_time & START_MASK)
 }
 
+/// This process's tag, cached. `process::current()` asks the kernel for the pid on every call
+/// (to notice a `fork`); here a `pthread_atfork` child handler clears the cache instead, so
+/// that acquiring a pool object makes no system call.
+pub(crate) fn my_tag() -> u64 {
+    let t = MY_TAG.load(Ordering::Relaxed);
+    if t != 0 {
+        return t;
+    }
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+        unsafe { libc::pthread_atfork(None, None, Some(forget_tag)) };
+    });
+    let t = tag(process::current());
+    MY_TAG.store(t, Ordering::Relaxed);
+    t
+}
+
+static MY_TAG: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forget_tag() {
+    MY_TAG.store(0, Ordering::Relaxed);
+}
+
 /// The process a non-zero word names.
 pub(crate) fn untag(word: u64) -> ProcessId {
     ProcessId { pid: (word >> 40) as u32, start_time: word & START_MASK }
@@ -37,7 +61,7 @@ pub(crate) struct Claim {
 
 /// Claims the role in `word`; on refusal returns the live holder.
 pub(crate) fn claim(word: &AtomicU64) -> Result<Claim, ProcessId> {
-    let me = tag(process::current());
+    let me = my_tag();
     let mut recovered = false;
     let mut cur = 0;
     loop {
