@@ -161,6 +161,28 @@ pub enum Error {
     },
     /// A blocking operation reached its timeout.
     Timeout,
+    /// A role only one process may hold at a time (a ring's producer or consumer) is held by a
+    /// live process — possibly this one, through another handle.
+    RoleTaken {
+        /// The structure.
+        structure: String,
+        /// The role: `"producer"` or `"consumer"`.
+        role: &'static str,
+        /// The process holding it.
+        pid: u32,
+    },
+    /// A pool handle does not name a live object: it was released (perhaps twice), or it belongs
+    /// to another pool.
+    StaleHandle {
+        /// The pool.
+        structure: String,
+        /// The handle's slot index.
+        index: u32,
+        /// The handle's generation.
+        generation: u32,
+        /// The slot's current generation.
+        current: u32,
+    },
     /// Any other operating-system error.
     Os {
         /// The system call that failed.
@@ -289,6 +311,14 @@ impl fmt::Display for Error {
                 index.saturating_add(*count)
             ),
             Error::Timeout => f.write_str("the operation timed out"),
+            Error::RoleTaken { structure, role, pid } => write!(
+                f,
+                "the {role} of structure {structure:?} is held by process {pid}: there is one {role} at a time; drop the other handle (or end that process) first"
+            ),
+            Error::StaleHandle { structure, index, generation, current } => write!(
+                f,
+                "handle {index}:{generation} of pool {structure:?} is stale (the slot is at generation {current}): it was released already, or comes from another pool; do not use a handle after releasing it"
+            ),
             Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
         }
     }

@@ -1105,6 +1105,8 @@ impl<'a> StructureLayout<'a> {
         match self.kind {
             Kind::Array => crate::array::region(self),
             Kind::Atomic => crate::atomic::region(self),
+            Kind::Ring => crate::ring::region(self),
+            Kind::Pool => crate::pool::region(self),
             kind => Err(LayoutError::Unsupported { kind }),
         }
     }

@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 // The loom-switchable atomics; the queue, ring, pool and sync algorithms are written on them.
+mod atomic_copy;
 #[allow(dead_code, unused_imports)]
 mod atomics;
 #[allow(dead_code)] // used by the blocking structures
@@ -65,6 +66,7 @@ mod futex;
 mod mapping;
 mod region;
 mod robust_lock;
+mod role;
 
 pub mod array;
 pub mod atomic;
@@ -74,8 +76,10 @@ pub mod description;
 pub mod error;
 pub mod layout;
 pub mod message;
+pub mod pool;
 pub mod process;
 pub mod registry;
+pub mod ring;
 pub mod segment;
 pub mod shm_type;
 pub mod structure;
@@ -85,6 +89,8 @@ pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
 pub use error::{Error, Object, Result};
 pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
+pub use pool::{Handle, Pool};
+pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;

@@ -68,12 +68,16 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     match desc.kind {
         Kind::Array => crate::array::validate_header(region, desc),
         Kind::Atomic => Ok(()),
+        Kind::Ring => crate::ring::validate_header(region, desc),
+        Kind::Pool => crate::pool::validate_header(region, desc),
         _ => Ok(()),
     }
 }
 
 /// Names a kind's flags and renders a flags value for messages: `("policy", "Spsc")`.
 pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
-    let _ = kind;
-    ("flags", format!("{flags:#x}"))
+    match kind {
+        Kind::Ring => crate::ring::describe_flags(flags),
+        _ => ("flags", format!("{flags:#x}")),
+    }
 }
