@@ -689,6 +689,7 @@ fn core_on(region: &Region, capacity: u64) -> PoolCore {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: ShmType> Structure for Pool<T> {
     const KIND: Kind = Kind::Pool;
     const ELEM: Option<TypeLayout<'static>> = Some(T::SHM_LAYOUT);

@@ -855,6 +855,7 @@ fn check_ring_declaration<T: ShmType>(decl: &StructureLayout<'_>) -> Result<()> 
     structure::check_declaration::<Ring<T>>(&StructureLayout { flags: decl.flags & !flags::RING_OVERWRITE, ..*decl })
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: ShmType> Structure for Ring<T> {
     const KIND: Kind = Kind::Ring;
     const ELEM: Option<TypeLayout<'static>> = Some(T::SHM_LAYOUT);
