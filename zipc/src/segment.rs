@@ -3,10 +3,10 @@
 //! # Publication protocol
 //!
 //! *Segments* are built under a temporary name and published with `link(2)` (see
-//! [`crate::mapping`]): nobody sees a half-built segment, and of concurrent creators one wins
+//! `mapping.rs`): nobody sees a half-built segment, and of concurrent creators one wins
 //! and the others get [`Error::AlreadyExists`].
 //!
-//! *Structures* are added under the table lock (a [robust lock](crate::robust_lock) in the
+//! *Structures* are added under the table lock (a robust lock, `robust_lock.rs`, in the
 //! self-description, so a creator that dies holding it does not block the segment forever):
 //!
 //! 1. check the name is free, the table has an entry and the segment has room ([`layout::place`]);
