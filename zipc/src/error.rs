@@ -161,6 +161,24 @@ pub enum Error {
     },
     /// A blocking operation reached its timeout.
     Timeout,
+    /// Releasing a semaphore would raise its count above its maximum.
+    AboveMaximum {
+        /// The semaphore.
+        structure: String,
+        /// Its maximum count.
+        maximum: i64,
+    },
+    /// A robust mutex whose holder died was released without being marked consistent, so what
+    /// it protects cannot be trusted: every lock fails from then on (glibc's `ENOTRECOVERABLE`).
+    NotRecoverable {
+        /// The mutex.
+        structure: String,
+    },
+    /// The calling thread already holds the mutex; locking it again would never return.
+    WouldDeadlock {
+        /// The mutex.
+        structure: String,
+    },
     /// Any other operating-system error.
     Os {
         /// The system call that failed.
@@ -289,6 +307,18 @@ impl fmt::Display for Error {
                 index.saturating_add(*count)
             ),
             Error::Timeout => f.write_str("the operation timed out"),
+            Error::AboveMaximum { structure, maximum } => write!(
+                f,
+                "releasing semaphore {structure:?} would raise its count above its maximum {maximum}: release only permits that were acquired, or declare a larger max"
+            ),
+            Error::NotRecoverable { structure } => write!(
+                f,
+                "mutex {structure:?} is not recoverable: a holder died inside the critical section and the next holder released it without calling mark_consistent; the data it protects cannot be trusted, so recreate it (with the segment)"
+            ),
+            Error::WouldDeadlock { structure } => write!(
+                f,
+                "this thread already holds mutex {structure:?}: locking it again would deadlock; drop the guard first"
+            ),
             Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
         }
     }

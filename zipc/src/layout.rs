@@ -876,6 +876,11 @@ impl<'a> StructureLayout<'a> {
         match self.kind {
             Kind::Array => crate::array::region(self),
             Kind::Atomic => crate::atomic::region(self),
+            Kind::Semaphore => crate::semaphore::region(self),
+            Kind::Barrier => crate::barrier::region(self),
+            Kind::Latch => crate::latch::region(self),
+            Kind::Mutex => crate::mutex::region(self),
+            Kind::Event => crate::event::region(self),
             kind => Err(LayoutError::Unsupported { kind }),
         }
     }

@@ -64,12 +64,30 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     match desc.kind {
         Kind::Array => crate::array::validate_header(region, desc),
         Kind::Atomic => Ok(()),
+        Kind::Semaphore => crate::semaphore::validate_header(region, desc),
+        Kind::Barrier => crate::barrier::validate_header(region, desc),
+        Kind::Latch => crate::latch::validate_header(region, desc),
+        Kind::Mutex => Ok(()), // nothing fixed in its header: all of it is lock state
+        Kind::Event => Ok(()), // likewise; the reset mode lives in the descriptor's flags
         _ => Ok(()),
     }
 }
 
 /// Names a kind's flags and renders a flags value for messages: `("policy", "Spsc")`.
 pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
-    let _ = kind;
-    ("flags", format!("{flags:#x}"))
+    match kind {
+        Kind::Event => crate::event::describe_flags(flags),
+        _ => ("flags", format!("{flags:#x}")),
+    }
+}
+
+/// Finds structure `name` and checks only that it is a `kind`, adopting whatever parameters the
+/// segment records: for the `open(segment, name)` conveniences of kinds whose parameters a
+/// caller need not know (a semaphore's maximum, an event's reset mode).
+pub(crate) fn locate_kind(segment: &Segment, name: &str, kind: Kind) -> Result<(Region, Descriptor)> {
+    let found = segment.locate(name)?;
+    match found.descriptor {
+        Some(desc) if desc.kind == kind => Ok((found.region, desc)),
+        other => Err(Error::KindMismatch { structure: name.to_owned(), expected: kind, found: other.map(|d| d.kind) }),
+    }
 }
