@@ -1,5 +1,7 @@
 //! The barrier: API, ZeroIPC byte layout, generations across processes with no early release
 //! and one leader each, and timeouts that leave it consistent even when racing completion.
+//!
+//! `ZIPC_SOAK=1` runs the multi-process tests 20 times longer.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,15 @@ use zipc_tests::{child_args, peek, poke, spawn_role, wait_bounded, ShmName};
 
 /// Hang guard (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `n`, or 20 × `n` with `ZIPC_SOAK` set (a longer run of the same checks).
+fn soak<T: From<u8> + std::ops::Mul<Output = T>>(n: T) -> T {
+    if std::env::var_os("ZIPC_SOAK").is_some() {
+        n * T::from(20)
+    } else {
+        n
+    }
+}
 
 fn i32_at(name: &ShmName, at: u64) -> i32 {
     i32::from_le_bytes(peek(name, at, 4).try_into().unwrap())
@@ -101,7 +112,9 @@ fn timeout_withdraws_the_arrival() {
 }
 
 const PROCS: u32 = 4;
-const GENERATIONS: u32 = 1000;
+fn generations() -> u32 {
+    soak(1000)
+}
 
 /// Four processes pass a barrier 1000 times. Before each wait a process counts its arrival in
 /// that generation's slot; after it, the slot must already hold all four (no early release),
@@ -113,7 +126,7 @@ fn four_processes_thousand_generations() {
         let b = Barrier::open(&seg, "b").unwrap();
         let arrivals = Array::<u32>::open(&seg, "arrivals").unwrap();
         let leaders = Array::<u32>::open(&seg, "leaders").unwrap();
-        for g in 0..GENERATIONS {
+        for g in 0..generations() {
             arrivals.fetch_add(g as usize, 1).unwrap();
             let r = b.wait().unwrap();
             assert_eq!(r.generation(), g, "left in another generation");
@@ -128,8 +141,8 @@ fn four_processes_thousand_generations() {
     let name = ShmName::new("barrier-gens");
     let seg = Segment::create(&name, 1 << 20).unwrap();
     let b = Barrier::create(&seg, "b", PROCS).unwrap();
-    let arrivals = Array::<u32>::create(&seg, "arrivals", GENERATIONS as u64).unwrap();
-    let leaders = Array::<u32>::create(&seg, "leaders", GENERATIONS as u64).unwrap();
+    let arrivals = Array::<u32>::create(&seg, "arrivals", generations() as u64).unwrap();
+    let leaders = Array::<u32>::create(&seg, "leaders", generations() as u64).unwrap();
     let mut children: Vec<_> =
         (0..PROCS).map(|_| spawn_role("four_processes_thousand_generations", &[&name])).collect();
     for c in &mut children {
@@ -137,15 +150,17 @@ fn four_processes_thousand_generations() {
     }
     assert!(arrivals.to_vec().iter().all(|&n| n == PROCS));
     assert!(leaders.to_vec().iter().all(|&n| n == 1), "one leader per generation");
-    assert_eq!((b.arrived(), b.generation()), (0, GENERATIONS));
+    assert_eq!((b.arrived(), b.generation()), (0, generations()));
 }
 
-const RACE_ROUNDS: u32 = 300;
+fn race_rounds() -> u32 {
+    soak(1000)
+}
 
 /// Timeouts racing completion, across processes: one process waits with very short timeouts
-/// (0 to 500 µs) and retries until it gets through, the other waits plainly. Each of 300 generations is
-/// passed exactly once by each, whatever the interleaving of withdrawals and completions, and
-/// the barrier ends empty.
+/// (0 to 500 µs) and retries until it gets through, the other waits plainly. Each of 1000
+/// generations is passed exactly once by each, whatever the interleaving of withdrawals and
+/// completions, and the barrier ends empty.
 #[test]
 fn timeouts_racing_completion_keep_it_consistent() {
     if let Some(args) = child_args("timeouts_racing_completion_keep_it_consistent") {
@@ -154,7 +169,7 @@ fn timeouts_racing_completion_keep_it_consistent() {
         let passes = Array::<u32>::open(&seg, "passes").unwrap();
         let timeouts = Atomic::<u64>::open(&seg, "timeouts").unwrap();
         let impatient = args[1] == "impatient";
-        for g in 0..RACE_ROUNDS {
+        for g in 0..race_rounds() {
             let r = if impatient {
                 let mut attempt = 0usize;
                 loop {
@@ -184,7 +199,7 @@ fn timeouts_racing_completion_keep_it_consistent() {
     let name = ShmName::new("barrier-race");
     let seg = Segment::create(&name, 1 << 20).unwrap();
     let b = Barrier::create(&seg, "b", 2).unwrap();
-    let passes = Array::<u32>::create(&seg, "passes", RACE_ROUNDS as u64).unwrap();
+    let passes = Array::<u32>::create(&seg, "passes", race_rounds() as u64).unwrap();
     let timeouts = Atomic::<u64>::create(&seg, "timeouts", 0).unwrap();
     let test = "timeouts_racing_completion_keep_it_consistent";
     let mut children = [spawn_role(test, &[&name, "impatient"]), spawn_role(test, &[&name, "patient"])];
@@ -192,6 +207,6 @@ fn timeouts_racing_completion_keep_it_consistent() {
         assert!(wait_bounded(c, LIMIT), "a child failed");
     }
     assert!(passes.to_vec().iter().all(|&n| n == 2), "every generation passed once by each");
-    assert_eq!((b.arrived(), b.generation()), (0, RACE_ROUNDS));
+    assert_eq!((b.arrived(), b.generation()), (0, race_rounds()));
     println!("{} timed-out waits withdrawn", timeouts.load());
 }

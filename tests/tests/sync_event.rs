@@ -1,5 +1,7 @@
 //! The event: auto-reset (each set consumed by exactly one waiter) and manual-reset (a set
 //! releases every waiter), timeouts, across processes.
+//!
+//! `ZIPC_SOAK=1` runs the multi-process tests 20 times longer.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,15 @@ use zipc_tests::{child_args, peek, spawn_role, wait_bounded, ShmName};
 
 /// Hang guard (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `n`, or 20 × `n` with `ZIPC_SOAK` set (a longer run of the same checks).
+fn soak<T: From<u8> + std::ops::Mul<Output = T>>(n: T) -> T {
+    if std::env::var_os("ZIPC_SOAK").is_some() {
+        n * T::from(20)
+    } else {
+        n
+    }
+}
 
 #[test]
 fn event_api_and_layout() {
@@ -71,10 +82,12 @@ fn event_api_and_layout() {
     }
 }
 
-const ITEMS: u32 = 500;
+fn items() -> u32 {
+    soak(2000)
+}
 const CONSUMERS: u32 = 2;
 
-/// Auto-reset across processes: a producer sets the event 500 times, each time only after the
+/// Auto-reset across processes: a producer sets the event 2000 times, each time only after the
 /// previous set was consumed (acknowledged on a second event); two consumer processes compete.
 /// Every set is consumed exactly once (a per-item counter), and stop signals reach both.
 #[test]
@@ -101,10 +114,10 @@ fn auto_reset_each_set_consumed_once() {
     let ready = Event::create(&seg, "ready", ResetMode::Auto, false).unwrap();
     let ack = Event::create(&seg, "ack", ResetMode::Auto, false).unwrap();
     let item = Atomic::<u32>::create(&seg, "item", 0).unwrap();
-    let consumed = Array::<u32>::create(&seg, "consumed", ITEMS as u64).unwrap();
+    let consumed = Array::<u32>::create(&seg, "consumed", items() as u64).unwrap();
     let mut children: Vec<_> =
         (0..CONSUMERS).map(|_| spawn_role("auto_reset_each_set_consumed_once", &[&name])).collect();
-    for i in 0..ITEMS {
+    for i in 0..items() {
         item.store(i);
         ready.set();
         ack.wait_timeout(LIMIT).unwrap();

@@ -1,6 +1,8 @@
 //! The robust mutex: exclusion across processes, owner-died after SIGKILL inside the critical
 //! section (with waiters queued in the kernel, and without), recovery, unrecoverability,
 //! timeouts.
+//!
+//! `ZIPC_SOAK=1` runs the multi-process tests 20 times longer.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -11,6 +13,15 @@ use zipc_tests::{child_args, peek, spawn_role, wait_bounded, ShmName};
 
 /// Hang guard for children and waits (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `n`, or 20 × `n` with `ZIPC_SOAK` set (a longer run of the same checks).
+fn soak<T: From<u8> + std::ops::Mul<Output = T>>(n: T) -> T {
+    if std::env::var_os("ZIPC_SOAK").is_some() {
+        n * T::from(20)
+    } else {
+        n
+    }
+}
 
 fn entry_offset(seg: &Segment, name: &str) -> u64 {
     seg.entry(name).unwrap().unwrap().offset
@@ -100,7 +111,9 @@ fn threads_exclude_each_other() {
 }
 
 const PROCS: usize = 4;
-const ROUNDS: u64 = 2000;
+fn rounds() -> u64 {
+    soak(5000)
+}
 
 /// Four processes increment a plain (non-atomic) shared counter under the mutex: the total is
 /// exact, so no two were ever inside at once.
@@ -112,13 +125,21 @@ fn four_processes_count_exactly() {
         let counter = Array::<u64>::open(&seg, "counter").unwrap();
         let inside = Atomic::<u32>::open(&seg, "inside").unwrap();
         let go = Atomic::<u32>::open(&seg, "go").unwrap();
-        go.wait(0, Some(LIMIT)).unwrap();
-        for _ in 0..ROUNDS {
+        go.fetch_add(1);
+        go.wake_all();
+        go.wait(PROCS as u32, Some(LIMIT)).unwrap(); // start together (`go` is PROCS + 1 then)
+        let contended = Atomic::<u64>::open(&seg, "contended").unwrap();
+        for i in 0..rounds() {
+            if m.is_locked() {
+                contended.fetch_add(1);
+            }
             let g = m.lock().unwrap();
             assert!(!g.owner_died());
             assert_eq!(inside.fetch_add(1), 0, "two processes inside the mutex");
             let v = counter.get(0).unwrap();
-            std::hint::spin_loop();
+            if i % 16 == 0 {
+                std::thread::yield_now(); // let the others run into the held lock
+            }
             counter.set(0, v + 1).unwrap();
             inside.fetch_sub(1);
         }
@@ -130,15 +151,22 @@ fn four_processes_count_exactly() {
     let counter = Array::<u64>::create(&seg, "counter", 1).unwrap();
     Atomic::<u32>::create(&seg, "inside", 0).unwrap();
     let go = Atomic::<u32>::create(&seg, "go", 0).unwrap();
+    let contended = Atomic::<u64>::create(&seg, "contended", 0).unwrap();
     let mut children: Vec<Child> = (0..PROCS).map(|_| spawn_role("four_processes_count_exactly", &[&name])).collect();
-    go.store(1);
+    let mut ready = go.load();
+    while ready < PROCS as u32 {
+        go.wait(ready, Some(LIMIT)).unwrap();
+        ready = go.load();
+    }
+    go.store(PROCS as u32 + 1);
     go.wake_all();
     for c in &mut children {
         assert!(wait_bounded(c, LIMIT), "a child failed");
     }
-    assert_eq!(counter.get(0), Some(PROCS as u64 * ROUNDS));
+    assert_eq!(counter.get(0), Some(PROCS as u64 * rounds()));
     assert!(!m.is_locked());
     assert_eq!(m.owner_deaths(), 0);
+    println!("{} of {} locks found the mutex held", contended.load(), PROCS as u64 * rounds());
 }
 
 /// The child role for the kill tests: lock, half-update the protected pair, say so, and hang
@@ -326,4 +354,32 @@ fn lock_timeout_across_processes() {
     drop(g);
     assert!(wait_bounded(&mut child, LIMIT));
     assert_eq!(m.owner_deaths(), 0);
+}
+
+/// A holder's thread id reused by an unrelated live thread is not taken for the holder: the
+/// word and holder record name a live process (`sleep`) whose start time differs from the
+/// recorded one, as after a holder died and its id was reused. A blocked `lock` notices at its
+/// next re-check and takes over, with owner-died.
+#[test]
+fn a_reused_thread_id_is_not_the_holder() {
+    use zipc::mutex::{HOLDER_PID_OFFSET, HOLDER_START_OFFSET, HOLDER_TID_OFFSET, WORD_OFFSET};
+    let name = ShmName::new("mutex-reuse");
+    let seg = Segment::create(&name, 1 << 20).unwrap();
+    let m = Mutex::create(&seg, "m").unwrap();
+    let mut stranger = std::process::Command::new("sleep").arg("120").spawn().unwrap();
+    let pid = stranger.id();
+    let real_start = zipc::process::start_time(pid).expect("the stranger is alive");
+    let at = entry_offset(&seg, "m");
+    zipc_tests::poke(&name, at + HOLDER_TID_OFFSET, &pid.to_le_bytes());
+    zipc_tests::poke(&name, at + HOLDER_PID_OFFSET, &pid.to_le_bytes());
+    zipc_tests::poke(&name, at + HOLDER_START_OFFSET, &(real_start + 1).to_le_bytes());
+    zipc_tests::poke(&name, at + WORD_OFFSET, &pid.to_le_bytes());
+    assert!(m.try_lock().unwrap().is_none(), "try_lock sees a live thread in the word");
+    let mut g = m.lock_timeout(LIMIT).unwrap();
+    assert!(g.owner_died());
+    g.mark_consistent();
+    drop(g);
+    assert!(!m.lock().unwrap().owner_died());
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
 }

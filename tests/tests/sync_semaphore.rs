@@ -1,4 +1,6 @@
 //! The counting semaphore: API, ZeroIPC byte layout, timeouts, and k-exclusion across processes.
+//!
+//! `ZIPC_SOAK=1` runs the multi-process tests 20 times longer.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,15 @@ use zipc_tests::{child_args, peek, poke, spawn_role, wait_bounded, ShmName};
 
 /// Hang guard (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `n`, or 20 × `n` with `ZIPC_SOAK` set (a longer run of the same checks).
+fn soak<T: From<u8> + std::ops::Mul<Output = T>>(n: T) -> T {
+    if std::env::var_os("ZIPC_SOAK").is_some() {
+        n * T::from(20)
+    } else {
+        n
+    }
+}
 
 fn i32_at(name: &ShmName, at: u64) -> i32 {
     i32::from_le_bytes(peek(name, at, 4).try_into().unwrap())
@@ -122,9 +133,11 @@ impl SemaphoreGuardExt for zipc::SemaphoreGuard<'_> {
 
 const PROCS: usize = 4;
 const K: u32 = 2;
-const ROUNDS: u32 = 3000;
+fn rounds() -> u32 {
+    soak(5000)
+}
 
-/// Four processes, a semaphore of 2, 3000 rounds each: a shared counter of holders never
+/// Four processes, a semaphore of 2, 5000 rounds each: a shared counter of holders never
 /// exceeds 2, every round is admitted, and 2 were inside at once at some point (so the test
 /// exercised the limit, not just serial use).
 #[test]
@@ -136,8 +149,10 @@ fn never_more_than_k_inside() {
         let most = Atomic::<u32>::open(&seg, "most").unwrap();
         let admitted = Atomic::<u64>::open(&seg, "admitted").unwrap();
         let go = Atomic::<u32>::open(&seg, "go").unwrap();
-        go.wait(0, Some(LIMIT)).unwrap();
-        for _ in 0..ROUNDS {
+        go.fetch_add(1);
+        go.wake_all();
+        go.wait(PROCS as u32, Some(LIMIT)).unwrap(); // start together (`go` is PROCS + 1 then)
+        for _ in 0..rounds() {
             let permit = s.acquire().unwrap();
             let now = inside.fetch_add(1) + 1;
             assert!(now <= K, "{now} processes inside a semaphore of {K}");
@@ -163,12 +178,17 @@ fn never_more_than_k_inside() {
     let admitted = Atomic::<u64>::create(&seg, "admitted", 0).unwrap();
     let go = Atomic::<u32>::create(&seg, "go", 0).unwrap();
     let mut children: Vec<_> = (0..PROCS).map(|_| spawn_role("never_more_than_k_inside", &[&name])).collect();
-    go.store(1);
+    let mut ready = go.load();
+    while ready < PROCS as u32 {
+        go.wait(ready, Some(LIMIT)).unwrap();
+        ready = go.load();
+    }
+    go.store(PROCS as u32 + 1);
     go.wake_all();
     for c in &mut children {
         assert!(wait_bounded(c, LIMIT), "a child failed");
     }
-    assert_eq!(admitted.load(), PROCS as u64 * ROUNDS as u64);
+    assert_eq!(admitted.load(), PROCS as u64 * rounds() as u64);
     assert_eq!(most.load(), K, "the semaphore admitted {K} at once at some point");
     assert_eq!((s.count(), s.waiting()), (K, 0));
 }
