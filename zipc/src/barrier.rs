@@ -21,7 +21,7 @@
 //! * *Wait*: the others sleep on the `generation` word (`FUTEX_WAIT` on bytes 4..8, expected
 //!   `g`) until it changes. They count themselves in `sleepers` first, so the leader wakes them
 //!   (`FUTEX_WAKE`, all) only if someone sleeps — the same store-buffering pairing as
-//!   [`crate::waiting`]. The `sleepers` field is ZeroIPC's padding, which its code never reads.
+//!   `waiting.rs`. The `sleepers` field is ZeroIPC's padding, which its code never reads.
 //! * *Time out*: a waiter whose deadline passes withdraws its arrival with
 //!   `(a, g) → (a - 1, g)`, which fails if the generation has completed meanwhile (the pair
 //!   changed); then the waiter was released after all and returns success. So a timed-out

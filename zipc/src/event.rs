@@ -15,7 +15,7 @@
 //! # Algorithm
 //!
 //! `set` turns bit 0 on with a compare-and-swap that also adds 2 (one to the set count), then
-//! wakes waiters only if `waiters` is non-zero ([`crate::waiting`]): one for an auto-reset
+//! wakes waiters only if `waiters` is non-zero (`waiting.rs`): one for an auto-reset
 //! event, all for a manual-reset one.
 //!
 //! * Auto-reset: a waiter *consumes* a set — compare-and-swap bit 0 from 1 to 0 — so each set

@@ -15,7 +15,7 @@
 //! `count_down(n)` lowers `count` by `n` with a compare-and-swap, saturating at 0 (as
 //! ZeroIPC's does). Waiters sleep on `count` while it is non-zero, counted in the `waiters`
 //! field (ZeroIPC's first padding word, which its code never reads), as described in
-//! [`crate::waiting`]. Only the count_down that reaches 0 wakes anyone — all sleepers, once —
+//! `waiting.rs`. Only the count_down that reaches 0 wakes anyone — all sleepers, once —
 //! and only if `waiters` is non-zero; intermediate count_downs make no system call, and a
 //! sleeper is not disturbed by them (the kernel re-checks the word only when woken).
 //!

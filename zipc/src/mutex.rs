@@ -414,7 +414,7 @@ struct Gone {
 impl Gone {
     fn note(&mut self, tid: u32) {
         if self.tid == tid {
-            self.count += 1;
+            self.count = self.count.saturating_add(1);
         } else {
             *self = Gone { tid, count: 1 };
         }

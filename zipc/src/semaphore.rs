@@ -14,7 +14,7 @@
 //!
 //! `acquire` takes a permit with a compare-and-swap `count → count - 1` while `count > 0`.
 //! When there is none it sleeps on `count` itself (a futex) with `waiting` counted, as
-//! described in [`crate::waiting`]; `release` adds a permit with a compare-and-swap bounded by
+//! described in `waiting.rs`; `release` adds a permit with a compare-and-swap bounded by
 //! the maximum and calls `FUTEX_WAKE` for one sleeper only if `waiting` is non-zero. A woken
 //! sleeper that loses the permit to a faster acquirer sleeps again: every release adds exactly
 //! one permit and wakes at most one sleeper, and a permit is never left unclaimed while someone
