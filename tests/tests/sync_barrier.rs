@@ -100,6 +100,7 @@ fn timeout_withdraws_the_arrival() {
     assert_eq!((b.arrived(), b.generation()), (0, 0), "the arrival was withdrawn");
     let at = seg.entry("b").unwrap().unwrap().offset;
     assert_eq!(peek(&name, at + 12, 4), [0; 4], "no sleeper left counted");
+    assert_eq!(b.sleepers(), 0);
     // Still a barrier of two: a lone arrival does not pass, two do.
     std::thread::scope(|s| {
         let other = s.spawn(|| b.wait_timeout(LIMIT).unwrap());

@@ -124,7 +124,7 @@ struct Arrival {
 }
 
 impl Header {
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     fn new(participants: u32) -> Self {
         Header { state: AtomicU64::new(0), participants: AtomicU32::new(participants), sleepers: AtomicU32::new(0) }
     }
@@ -332,6 +332,11 @@ impl Barrier {
     /// Generations completed so far, wrapping (a snapshot).
     pub fn generation(&self) -> u32 {
         generation_of(self.header().state.load(Relaxed))
+    }
+
+    /// Processes asleep in `wait` now (a snapshot; includes any that died asleep).
+    pub fn sleepers(&self) -> u32 {
+        self.header().sleepers.load(Relaxed)
     }
 
     /// The barrier's name in the segment.

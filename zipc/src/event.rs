@@ -115,7 +115,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     fn new(set: bool) -> Self {
         Header { state: AtomicU32::new(set as u32), waiters: AtomicU32::new(0) }
     }

@@ -97,7 +97,7 @@ pub(crate) struct Header {
 const _: () = assert!(std::mem::size_of::<Header>() as u64 == REGION_SIZE);
 
 impl Header {
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     fn new(count: u32, max: u32) -> Self {
         Header {
             count: AtomicU32::new(count),
