@@ -358,8 +358,8 @@ fn lock_timeout_across_processes() {
 
 /// A holder's thread id reused by an unrelated live thread is not taken for the holder: the
 /// word and holder record name a live process (`sleep`) whose start time differs from the
-/// recorded one, as after a holder died and its id was reused. A blocked `lock` notices at its
-/// next re-check and takes over, with owner-died.
+/// recorded one, as after a holder died and its id was reused. Blocked lockers notice at their
+/// next re-check; one takes over, with owner-died, and the other gets the lock after it.
 #[test]
 fn a_reused_thread_id_is_not_the_holder() {
     use zipc::mutex::{HOLDER_PID_OFFSET, HOLDER_START_OFFSET, HOLDER_TID_OFFSET, WORD_OFFSET};
@@ -375,11 +375,22 @@ fn a_reused_thread_id_is_not_the_holder() {
     zipc_tests::poke(&name, at + HOLDER_START_OFFSET, &(real_start + 1).to_le_bytes());
     zipc_tests::poke(&name, at + WORD_OFFSET, &pid.to_le_bytes());
     assert!(m.try_lock().unwrap().is_none(), "try_lock sees a live thread in the word");
-    let mut g = m.lock_timeout(LIMIT).unwrap();
-    assert!(g.owner_died());
-    g.mark_consistent();
-    drop(g);
+    // Two lockers queue on the stranger; one takes over (told owner-died), then the other.
+    let died = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut g = m.lock_timeout(LIMIT).unwrap();
+                if g.owner_died() {
+                    died.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    g.mark_consistent();
+                }
+            });
+        }
+    });
+    assert_eq!(died.into_inner(), 1);
     assert!(!m.lock().unwrap().owner_died());
+    assert!(!m.is_locked());
     stranger.kill().unwrap();
     stranger.wait().unwrap();
 }

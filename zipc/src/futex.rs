@@ -95,6 +95,9 @@ pub(crate) enum PiLock {
     Deadlock,
     /// Interrupted or raced with a change of the word: look again.
     Retry,
+    /// `EINVAL`: the kernel's record of the owner disagrees with the word (user space changed
+    /// the word while waiters were queued on the old owner). Lasts until those waiters leave.
+    Inconsistent,
 }
 
 fn pi_result(r: libc::c_long) -> std::result::Result<PiLock, std::io::Error> {
@@ -107,6 +110,7 @@ fn pi_result(r: libc::c_long) -> std::result::Result<PiLock, std::io::Error> {
         Some(libc::ETIMEDOUT) | Some(libc::EWOULDBLOCK) => Ok(PiLock::NotAcquired),
         Some(libc::EDEADLK) => Ok(PiLock::Deadlock),
         Some(libc::EINTR) | Some(libc::EBUSY) => Ok(PiLock::Retry),
+        Some(libc::EINVAL) => Ok(PiLock::Inconsistent),
         _ => Err(e),
     }
 }

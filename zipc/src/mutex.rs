@@ -44,7 +44,10 @@
 //! A thread id can be reused by a new thread after its owner died. To not mistake an unrelated
 //! thread for the holder, blocked lockers wake every [`RECHECK`] and compare the thread's start
 //! time (`/proc/TID/stat`) with `holder_start`; a mismatch is a dead holder, taken over as above.
-//! Participants must share one pid namespace, as for any thread-id-based lock.
+//! If others were queued on the kernel's record of that thread, the record stays stale until
+//! their slices end: the kernel then answers `EINVAL`, which lockers meet by retrying after
+//! 10 ms and an unlock by freeing the word itself. Participants must share one pid namespace,
+//! as for any thread-id-based lock.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -90,6 +93,9 @@ pub const STATE_NOT_RECOVERABLE: u32 = 2;
 /// How often a blocked locker re-checks that the lock's holder is the thread it was (a thread
 /// id reused after the holder died). Unlocks and a holder's death wake it at once regardless.
 pub const RECHECK: Duration = Duration::from_secs(1);
+
+/// How long a locker waits before retrying when the kernel's record of the owner is stale.
+const INCONSISTENT_RETRY: Duration = Duration::from_millis(10);
 
 /// The region of a mutex declaration: 128 bytes, 128-aligned, no parameters.
 pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
@@ -232,7 +238,7 @@ impl Mutex {
             }
             match futex::trylock_pi(&h.word).map_err(|e| self.os_error(e))? {
                 PiLock::Acquired => return self.acquired(me).map(Some),
-                PiLock::NotAcquired | PiLock::Deadlock => return Ok(None),
+                PiLock::NotAcquired | PiLock::Deadlock | PiLock::Inconsistent => return Ok(None),
                 PiLock::Retry => {}
                 PiLock::OwnerGone => {
                     if self.take_over_from_gone(owner, me, &mut gone) {
@@ -273,6 +279,12 @@ impl Mutex {
                     if self.take_over_from_gone(owner, me, &mut gone) {
                         return self.acquired(me);
                     }
+                }
+                PiLock::Inconsistent => {
+                    // Only after a takeover from a reused thread id while others were queued
+                    // (or a peer scribbling on the word), until the stale waiters' slices end:
+                    // look again shortly rather than fail.
+                    futex::wait(&h.word, v, Some(slice.min(INCONSISTENT_RETRY)));
                 }
                 PiLock::NotAcquired => {
                     // A slice ended: is the word's thread still the holder that locked it?
@@ -347,9 +359,20 @@ impl Mutex {
         let h = self.header();
         // Release: the holder's writes (its critical section, then the holder fields) are
         // visible to the next holder. With the kernel's bits set, the kernel hands over.
-        if h.word.compare_exchange(tid, 0, Release, Relaxed).is_err() {
-            // Fails only if this thread is not the owner, which the guard rules out.
-            let _ = futex::unlock_pi(&h.word);
+        if h.word.compare_exchange(tid, 0, Release, Relaxed).is_ok() || futex::unlock_pi(&h.word).is_ok() {
+            return;
+        }
+        // The kernel refused: its record of the owner is another thread than the word names.
+        // That happens when this thread took the lock over from a reused thread id while others
+        // were queued on the kernel's record of that thread (or when a peer wrote the word).
+        // Free the word here; lockers still queued on the stale record find it free when their
+        // sleep slice ends (at most RECHECK).
+        let mut v = h.word.load(Relaxed);
+        while v & PI_TID_MASK == tid {
+            match h.word.compare_exchange_weak(v, 0, Release, Relaxed) {
+                Ok(_) => break,
+                Err(now) => v = now,
+            }
         }
     }
 
