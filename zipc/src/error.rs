@@ -183,6 +183,24 @@ pub enum Error {
         /// The slot's current generation.
         current: u32,
     },
+    /// Releasing a semaphore would raise its count above its maximum.
+    AboveMaximum {
+        /// The semaphore.
+        structure: String,
+        /// Its maximum count.
+        maximum: i64,
+    },
+    /// A robust mutex whose holder died was released without being marked consistent, so what
+    /// it protects cannot be trusted: every lock fails from then on (glibc's `ENOTRECOVERABLE`).
+    NotRecoverable {
+        /// The mutex.
+        structure: String,
+    },
+    /// The calling thread already holds the mutex; locking it again would never return.
+    WouldDeadlock {
+        /// The mutex.
+        structure: String,
+    },
     /// Any other operating-system error.
     Os {
         /// The system call that failed.
@@ -318,6 +336,18 @@ impl fmt::Display for Error {
             Error::StaleHandle { structure, index, generation, current } => write!(
                 f,
                 "handle {index}:{generation} of pool {structure:?} is stale (the slot is at generation {current}): it was released already, or comes from another pool; do not use a handle after releasing it"
+            ),
+            Error::AboveMaximum { structure, maximum } => write!(
+                f,
+                "releasing semaphore {structure:?} would raise its count above its maximum {maximum}: release only permits that were acquired, or declare a larger max"
+            ),
+            Error::NotRecoverable { structure } => write!(
+                f,
+                "mutex {structure:?} is not recoverable: a holder died inside the critical section and the next holder released it without calling mark_consistent; the data it protects cannot be trusted, so recreate it (with the segment)"
+            ),
+            Error::WouldDeadlock { structure } => write!(
+                f,
+                "this thread already holds mutex {structure:?}: locking it again would deadlock; drop the guard first"
             ),
             Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
         }

@@ -23,14 +23,25 @@ pub(crate) enum Wake {
 
 /// Sleeps while `*word == expected`, at most `timeout`.
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Wake {
+    // SAFETY: `word` is a valid, aligned u32 for the duration of the borrow.
+    unsafe { wait_at(word.as_ptr(), expected, timeout) }
+}
+
+/// [`wait`] on the 32-bit word at `addr`, for futex words that Rust accesses as part of a wider
+/// atomic (the kernel reads the word; this process never accesses it as a `u32`).
+///
+/// # Safety
+///
+/// `addr` must be a valid, 4-aligned address for the duration of the call.
+pub(crate) unsafe fn wait_at(addr: *mut u32, expected: u32, timeout: Option<Duration>) -> Wake {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a valid, aligned u32 for the duration of the call; FUTEX_WAIT only reads
-    // it; the timespec outlives the call.
-    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, ts_ptr, 0usize, 0u32) };
+    // SAFETY: `addr` is valid and aligned (the caller's promise); FUTEX_WAIT only reads it; the
+    // timespec outlives the call.
+    let r = unsafe { libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAIT, expected, ts_ptr, 0usize, 0u32) };
     if r == 0 {
         return Wake::Woken;
     }
@@ -43,10 +54,123 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -
 
 /// Wakes up to `n` waiters on `word`; returns how many were woken.
 pub(crate) fn wake(word: &AtomicU32, n: u32) -> usize {
+    wake_at(word.as_ptr(), n)
+}
+
+/// [`wake`] for the 32-bit word at `addr` (see [`wait_at`]).
+pub(crate) fn wake_at(addr: *mut u32, n: u32) -> usize {
     let n = n.min(i32::MAX as u32) as libc::c_int;
-    // SAFETY: `word` is a valid address; FUTEX_WAKE does not access it.
-    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n, 0usize, 0usize, 0u32) };
+    // SAFETY: FUTEX_WAKE does not access memory; an address no one waits on wakes no one.
+    let r = unsafe { libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAKE, n, 0usize, 0usize, 0u32) };
     r.max(0) as usize
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priority-inheritance futexes: the kernel's own lock protocol (futex(2), "Priority-inheritance
+// futexes"). The word holds the owner's thread id; the kernel knows who owns the lock, so when
+// the owner dies with waiters queued it hands the lock to one of them, and a waiter that finds
+// a dead owner's id in the word gets ESRCH instead of sleeping forever.
+// ---------------------------------------------------------------------------------------------
+
+/// PI word bit: a waiter is queued in the kernel, so unlocking must go through the kernel.
+pub(crate) const PI_WAITERS: u32 = 0x8000_0000;
+/// PI word: the owner's thread id.
+pub(crate) const PI_TID_MASK: u32 = 0x3fff_ffff;
+
+const FUTEX_LOCK_PI: libc::c_int = 6;
+const FUTEX_UNLOCK_PI: libc::c_int = 7;
+const FUTEX_TRYLOCK_PI: libc::c_int = 8;
+const FUTEX_LOCK_PI2: libc::c_int = 13;
+
+/// What a kernel PI lock attempt did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PiLock {
+    /// The calling thread now owns the lock.
+    Acquired,
+    /// The word names a thread that does not exist: its owner died without waiters queued.
+    OwnerGone,
+    /// The timeout elapsed (`lock_pi`), or the lock is held (`trylock_pi`).
+    NotAcquired,
+    /// The calling thread already owns the lock.
+    Deadlock,
+    /// Interrupted or raced with a change of the word: look again.
+    Retry,
+    /// `EINVAL`: the kernel's record of the owner disagrees with the word (user space changed
+    /// the word while waiters were queued on the old owner). Lasts until those waiters leave.
+    Inconsistent,
+}
+
+fn pi_result(r: libc::c_long) -> std::result::Result<PiLock, std::io::Error> {
+    if r == 0 {
+        return Ok(PiLock::Acquired);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ESRCH) => Ok(PiLock::OwnerGone),
+        Some(libc::ETIMEDOUT) | Some(libc::EWOULDBLOCK) => Ok(PiLock::NotAcquired),
+        Some(libc::EDEADLK) => Ok(PiLock::Deadlock),
+        Some(libc::EINTR) | Some(libc::EBUSY) => Ok(PiLock::Retry),
+        Some(libc::EINVAL) => Ok(PiLock::Inconsistent),
+        _ => Err(e),
+    }
+}
+
+fn clock_now(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer; both clocks zipc uses always exist on Linux.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
+fn abs_timespec(clock: libc::clockid_t, timeout: Duration) -> libc::timespec {
+    let at = clock_now(clock).saturating_add(timeout);
+    libc::timespec {
+        tv_sec: at.as_secs().min(i64::MAX as u64 / 2) as libc::time_t,
+        tv_nsec: at.subsec_nanos() as libc::c_long,
+    }
+}
+
+/// Acquires the PI lock `word` for the calling thread, sleeping in the kernel at most `timeout`
+/// (forever if `None`). Call only after the user-space compare-and-swap 0 → tid failed.
+pub(crate) fn lock_pi(word: &AtomicU32, timeout: Option<Duration>) -> std::result::Result<PiLock, std::io::Error> {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    // FUTEX_LOCK_PI2 (Linux 5.14) measures the timeout on CLOCK_MONOTONIC, as `Deadline` does;
+    // older kernels only have FUTEX_LOCK_PI, which uses CLOCK_REALTIME.
+    static NO_PI2: AtomicBool = AtomicBool::new(false);
+    loop {
+        let pi2 = !NO_PI2.load(Relaxed);
+        let (op, clock) =
+            if pi2 { (FUTEX_LOCK_PI2, libc::CLOCK_MONOTONIC) } else { (FUTEX_LOCK_PI, libc::CLOCK_REALTIME) };
+        let ts = timeout.map(|t| abs_timespec(clock, t));
+        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `word` is a valid, aligned u32 in shared memory for the duration of the call;
+        // the kernel reads and compare-and-swaps it; the timespec outlives the call.
+        let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), op, 0, ts_ptr, 0usize, 0u32) };
+        if r != 0 && pi2 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            NO_PI2.store(true, Relaxed);
+            continue;
+        }
+        return pi_result(r);
+    }
+}
+
+/// Tries once to acquire the PI lock `word` in the kernel, which also detects a dead owner.
+pub(crate) fn trylock_pi(word: &AtomicU32) -> std::result::Result<PiLock, std::io::Error> {
+    // SAFETY: as for `lock_pi`; no timeout.
+    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), FUTEX_TRYLOCK_PI, 0, 0usize, 0usize, 0u32) };
+    pi_result(r)
+}
+
+/// Releases the PI lock `word`, owned by the calling thread, handing it to the highest-priority
+/// queued waiter. Fails with `EPERM` if the calling thread is not the owner.
+pub(crate) fn unlock_pi(word: &AtomicU32) -> std::result::Result<(), std::io::Error> {
+    // SAFETY: as for `lock_pi`.
+    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), FUTEX_UNLOCK_PI, 0, 0usize, 0usize, 0u32) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// An optional point in time by which a blocking operation must give up.

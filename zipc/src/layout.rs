@@ -1107,6 +1107,11 @@ impl<'a> StructureLayout<'a> {
             Kind::Atomic => crate::atomic::region(self),
             Kind::Ring => crate::ring::region(self),
             Kind::Pool => crate::pool::region(self),
+            Kind::Semaphore => crate::semaphore::region(self),
+            Kind::Barrier => crate::barrier::region(self),
+            Kind::Latch => crate::latch::region(self),
+            Kind::Mutex => crate::mutex::region(self),
+            Kind::Event => crate::event::region(self),
             kind => Err(LayoutError::Unsupported { kind }),
         }
     }

@@ -67,31 +67,42 @@ mod mapping;
 mod region;
 mod robust_lock;
 mod role;
+mod waiting;
 
 pub mod array;
 pub mod atomic;
+pub mod barrier;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod description;
 pub mod error;
+pub mod event;
+pub mod latch;
 pub mod layout;
 pub mod message;
+pub mod mutex;
 pub mod pool;
 pub mod process;
 pub mod registry;
 pub mod ring;
 pub mod segment;
+pub mod semaphore;
 pub mod shm_type;
 pub mod structure;
 pub mod table;
 
 pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use error::{Error, Object, Result};
+pub use event::{Event, ResetMode};
+pub use latch::Latch;
 pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use pool::{Handle, Pool};
 pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
+pub use mutex::{Mutex, MutexGuard, MutexHolder};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
+pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).

@@ -32,11 +32,61 @@ pub fn current() -> ProcessId {
     ProcessId { pid, start_time: start_time & START_MASK }
 }
 
+/// A thread, as the kernel knows it: its thread id (the id futexes and `/proc/TID` use), its
+/// process's pid, and its own start time (so that a reused thread id is recognised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThreadIdentity {
+    /// The kernel thread id (`gettid()`); equal to `pid` for a process's main thread.
+    pub tid: u32,
+    /// The process's pid (the thread group id).
+    pub pid: u32,
+    /// The thread's start time in clock ticks since boot (40 bits; 0 if `/proc` is unreadable).
+    pub start_time: u64,
+}
+
+// Bumped in the child of every `fork`, so that per-thread caches taken before it are redone
+// (the child's only thread has a new thread id but inherits the parent thread's locals).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed); // async-signal-safe: one atomic add
+}
+
+/// The calling thread. Cached per thread (no system call after the first), and recomputed after
+/// `fork`.
+pub fn current_thread() -> ThreadIdentity {
+    use std::cell::Cell;
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    thread_local! {
+        static CACHE: Cell<Option<(u64, ThreadIdentity)>> = const { Cell::new(None) };
+    }
+    AT_FORK.call_once(|| {
+        // SAFETY: registers a handler that only performs an atomic add; it stays valid for
+        // the life of the process (a plain function).
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+    let forks = FORKS.load(Ordering::Relaxed);
+    CACHE.with(|cache| {
+        if let Some((f, id)) = cache.get() {
+            if f == forks {
+                return id;
+            }
+        }
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u32;
+        // /proc/TID/stat describes the thread itself (its start time, not its process's).
+        let start_time = stat(tid).map_or(0, |s| s.start_time & START_MASK);
+        let id = ThreadIdentity { tid, pid: std::process::id(), start_time };
+        cache.set(Some((forks, id)));
+        id
+    })
+}
+
 /// Start times are stored in 40 bits (at 100 ticks a second, 348 years of uptime).
 pub const START_MASK: u64 = (1 << 40) - 1;
 
 /// The start time of `pid` (masked to 40 bits), or `None` if no such live process exists
-/// (gone, or a zombie).
+/// (gone, or a zombie). Works for thread ids too (`/proc/TID/stat` describes the thread).
 pub fn start_time(pid: u32) -> Option<u64> {
     match stat(pid) {
         Some(s) if !s.zombie => Some(s.start_time & START_MASK),

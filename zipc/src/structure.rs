@@ -70,6 +70,11 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
         Kind::Atomic => Ok(()),
         Kind::Ring => crate::ring::validate_header(region, desc),
         Kind::Pool => crate::pool::validate_header(region, desc),
+        Kind::Semaphore => crate::semaphore::validate_header(region, desc),
+        Kind::Barrier => crate::barrier::validate_header(region, desc),
+        Kind::Latch => crate::latch::validate_header(region, desc),
+        Kind::Mutex => Ok(()), // nothing fixed in its header: all of it is lock state
+        Kind::Event => Ok(()), // likewise; the reset mode lives in the descriptor's flags
         _ => Ok(()),
     }
 }
@@ -78,6 +83,18 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
 pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
     match kind {
         Kind::Ring => crate::ring::describe_flags(flags),
+        Kind::Event => crate::event::describe_flags(flags),
         _ => ("flags", format!("{flags:#x}")),
+    }
+}
+
+/// Finds structure `name` and checks only that it is a `kind`, adopting whatever parameters the
+/// segment records: for the `open(segment, name)` conveniences of kinds whose parameters a
+/// caller need not know (a semaphore's maximum, an event's reset mode).
+pub(crate) fn locate_kind(segment: &Segment, name: &str, kind: Kind) -> Result<(Region, Descriptor)> {
+    let found = segment.locate(name)?;
+    match found.descriptor {
+        Some(desc) if desc.kind == kind => Ok((found.region, desc)),
+        other => Err(Error::KindMismatch { structure: name.to_owned(), expected: kind, found: other.map(|d| d.kind) }),
     }
 }
