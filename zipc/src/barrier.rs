@@ -350,6 +350,7 @@ impl Barrier {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Structure for Barrier {
     const KIND: Kind = Kind::Barrier;
     const ELEM: Option<TypeLayout<'static>> = None;

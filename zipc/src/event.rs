@@ -315,6 +315,7 @@ impl Event {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Structure for Event {
     const KIND: Kind = Kind::Event;
     const ELEM: Option<TypeLayout<'static>> = None;

@@ -264,6 +264,7 @@ impl Latch {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Structure for Latch {
     const KIND: Kind = Kind::Latch;
     const ELEM: Option<TypeLayout<'static>> = None;

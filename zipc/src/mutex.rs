@@ -507,6 +507,7 @@ impl std::fmt::Debug for MutexGuard<'_> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Structure for Mutex {
     const KIND: Kind = Kind::Mutex;
     const ELEM: Option<TypeLayout<'static>> = None;

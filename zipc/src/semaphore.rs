@@ -307,6 +307,7 @@ impl std::fmt::Debug for SemaphoreGuard<'_> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Structure for Semaphore {
     const KIND: Kind = Kind::Semaphore;
     const ELEM: Option<TypeLayout<'static>> = None;
