@@ -154,6 +154,16 @@ pub enum Error {
     },
     /// A blocking operation reached its timeout.
     Timeout,
+    /// A role that only one handle may hold at a time (the producer or the consumer of a
+    /// single-producer/single-consumer queue, a side of an endpoint) is held by another handle.
+    RoleTaken {
+        /// The structure.
+        structure: String,
+        /// The role: `"producer"`, `"consumer"`, `"side A"`, ...
+        role: &'static str,
+        /// The process holding it (possibly this one).
+        pid: u32,
+    },
     /// Any other operating-system error.
     Os {
         /// The system call that failed.
@@ -278,6 +288,13 @@ impl fmt::Display for Error {
                 index.saturating_add(*count)
             ),
             Error::Timeout => f.write_str("the operation timed out"),
+            Error::RoleTaken { structure, role, pid } => {
+                let who = if *pid == std::process::id() { format!("another handle in this process ({pid})") } else { format!("process {pid}") };
+                write!(
+                    f,
+                    "the {role} of structure {structure:?} is held by {who}: only one handle may hold it at a time; drop the other handle (a dead holder's role is taken over automatically), or use a queue policy with multiple producers/consumers"
+                )
+            }
             Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
         }
     }

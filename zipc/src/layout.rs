@@ -876,6 +876,8 @@ impl<'a> StructureLayout<'a> {
         match self.kind {
             Kind::Array => crate::array::region(self),
             Kind::Atomic => crate::atomic::region(self),
+            Kind::Queue => crate::queue::region(self),
+            Kind::Endpoint => crate::endpoint::region(self),
             kind => Err(LayoutError::Unsupported { kind }),
         }
     }

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 // The loom-switchable atomics; the queue, ring, pool and sync algorithms are written on them.
+mod asymmetric_fence;
 #[allow(dead_code, unused_imports)]
 mod atomics;
 #[allow(dead_code)] // used by the blocking structures
@@ -49,9 +50,11 @@ mod robust_lock;
 pub mod array;
 pub mod atomic;
 pub mod description;
+pub mod endpoint;
 pub mod error;
 pub mod layout;
 pub mod process;
+pub mod queue;
 pub mod segment;
 pub mod shm_type;
 pub mod structure;
@@ -59,8 +62,10 @@ pub mod table;
 
 pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
+pub use endpoint::{Endpoint, EndpointSide, Side};
 pub use error::{Error, Object, Result};
 pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
+pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;

@@ -64,12 +64,16 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     match desc.kind {
         Kind::Array => crate::array::validate_header(region, desc),
         Kind::Atomic => Ok(()),
+        Kind::Queue => crate::queue::validate_header(region, desc),
+        Kind::Endpoint => crate::endpoint::validate_header(region, desc),
         _ => Ok(()),
     }
 }
 
 /// Names a kind's flags and renders a flags value for messages: `("policy", "Spsc")`.
 pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
-    let _ = kind;
-    ("flags", format!("{flags:#x}"))
+    match kind {
+        Kind::Queue => crate::queue::describe_flags(flags),
+        _ => ("flags", format!("{flags:#x}")),
+    }
 }
