@@ -569,6 +569,24 @@ fn impossible_indices_are_reported_not_trusted() {
     assert!(matches!(c.try_pop(), Err(Error::Corrupt { .. })));
 }
 
+/// An MPSC consumer that died after stamping a slot free but before storing `head` (simulated by
+/// writing that state): its successor skips the consumed element instead of reporting it.
+#[test]
+fn an_mpsc_consumer_takeover_skips_what_its_predecessor_consumed() {
+    use zipc::queue::header;
+    let name = ShmName::new("mpsc-takeover");
+    let seg = segment(&name, 1 << 16);
+    let q = Queue::<u64, Mpsc>::create(&seg, "q", 4).unwrap();
+    q.push_bulk(&[10, 11, 12]).unwrap();
+    // Slot 0 (position 0) stamped free for the next lap (0 + 4); head still 0.
+    poke_u64(&name, q.offset() + header::SLOTS, 4);
+    let mut c = q.consumer().unwrap();
+    assert_eq!(q.len(), 2, "the successor advanced head past the consumed slot");
+    assert_eq!((c.try_pop().unwrap(), c.try_pop().unwrap(), c.try_pop().unwrap()), (Some(11), Some(12), None));
+    assert!(q.try_push(13).unwrap());
+    assert_eq!(c.try_pop().unwrap(), Some(13));
+}
+
 #[test]
 fn a_damaged_queue_header_is_refused_at_open() {
     use zipc::queue::header;

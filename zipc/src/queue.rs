@@ -103,7 +103,7 @@
 //! # Blocking
 //!
 //! [`push`](Queue::push) and [`pop`](Queue::pop) retry the non-blocking operation and sleep on an
-//! [`EventCount`](crate::event_count): consumers on `not_empty`, producers on `not_full`. A
+//! event count (`zipc/src/event_count.rs`): consumers on `not_empty`, producers on `not_full`. A
 //! successful push checks `not_empty`'s waiter count and makes a system call only if a consumer
 //! sleeps (and a pop likewise for `not_full`). That check needs a store-load barrier on every
 //! operation; zipc moves its cost to the sleeper with `membarrier` (see
@@ -119,9 +119,12 @@
 //! # Crashes
 //!
 //! A process killed between claiming a position and stamping its slot (a few instructions) leaves
-//! that position claimed forever in an MPMC or MPSC queue: consumers stop there, as with any
-//! Vyukov queue. An SPSC queue loses nothing: the unpublished write is redone by the next
-//! producer, who takes the role over.
+//! that position claimed forever in an MPMC or MPSC queue: consumers (producers) stop there, as
+//! with any Vyukov queue. Single roles recover through takeover: an SPSC producer's unpublished
+//! write is redone by its successor; an MPSC consumer's successor skips the slots its predecessor
+//! stamped free but did not count in `head`; an SPSC consumer's successor receives again the
+//! elements its predecessor read but did not release (at most one batch: at-least-once across a
+//! consumer crash).
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -878,9 +881,25 @@ impl<T: Copy> Raw<T> {
 
     // --- Vyukov: the single consumer (MPSC) ----------------------------------------------------
 
-    /// Loads the shared head into a new single consumer's state.
+    /// Loads the shared head into a new single consumer's state. A predecessor that died
+    /// between stamping slots free and storing `head` consumed them already: their `seq` is one
+    /// lap ahead (`head + cap`, or `head + cap + 1` if a producer refilled the slot since), never
+    /// a state a live consumer leaves behind. Skip them, so they are neither re-delivered nor
+    /// mistaken for another consumer's work.
     pub(crate) fn sc_rx(&self) -> RxState {
-        RxState { head: self.idx().head.0.load(Acquire), cached_tail: 0 }
+        let start = self.idx().head.0.load(Acquire);
+        let mut head = start;
+        for _ in 0..self.cap {
+            let d = self.slot(head).seq.load(Acquire).wrapping_sub(head);
+            if d != self.cap && d != self.cap + 1 {
+                break;
+            }
+            head = head.wrapping_add(1);
+        }
+        if head != start {
+            self.idx().head.0.store(head, Release);
+        }
+        RxState { head, cached_tail: 0 }
     }
 
     /// A single consumer finding its slot stamped ahead: someone else consumed it.
@@ -1167,6 +1186,21 @@ impl<T: ShmType> QueueBytes<T> {
 /// The handle is cheap to clone and `Send + Sync`. For [`Mpmc`] it pushes and pops directly; for
 /// [`Mpsc`] it pushes directly and pops through [`consumer`](Queue::consumer); for [`Spsc`] both
 /// go through [`producer`](Queue::producer) and [`consumer`](Queue::consumer).
+///
+/// An SPSC queue cannot be pushed through the shared handle, nor a producer through a shared
+/// reference — only through the one claimed, exclusively borrowed role handle:
+///
+/// ```compile_fail,E0599
+/// fn push_shared(q: &zipc::Queue<u64, zipc::Spsc>) {
+///     q.try_push(1);
+/// }
+/// ```
+///
+/// ```compile_fail,E0596
+/// fn push_from_two_threads(p: &zipc::Producer<u64, zipc::Spsc>) {
+///     p.try_push(1);
+/// }
+/// ```
 pub struct Queue<T: ShmType, P: Policy> {
     bytes: QueueBytes<T>,
     _policy: PhantomData<fn() -> P>,
@@ -1830,6 +1864,56 @@ mod loom_tests {
                 }
                 got.extend_from_slice(&buf[..n]);
             }
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    /// A bulk consumer and a single consumer race for the elements of two producers.
+    #[test]
+    fn loom_queue_mpmc_bulk_and_single_consumers() {
+        loom::model(|| {
+            let q = heap(4, true);
+            let producers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|v| {
+                    let q = q.clone();
+                    thread::spawn(move || assert!(q.raw.mp_try_push(v, true).unwrap()))
+                })
+                .collect();
+            let q2 = q.clone();
+            let bulk = thread::spawn(move || {
+                let mut buf = [0; 4];
+                let n = q2.raw.mc_pop_bulk(&mut buf).unwrap();
+                buf[..n].to_vec()
+            });
+            let mut got: Vec<u64> = q.raw.mc_try_pop().unwrap().into_iter().collect();
+            got.extend(bulk.join().unwrap());
+            for p in producers {
+                p.join().unwrap();
+            }
+            while let Some(v) = q.raw.mc_try_pop().unwrap() {
+                got.push(v);
+            }
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+        });
+    }
+
+    /// An MPSC producer blocks on a full queue until the single consumer frees a slot.
+    #[test]
+    fn loom_queue_mpsc_blocking_push_and_pop() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in 1..=3 {
+                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(v, false)).unwrap();
+                }
+            });
+            let mut rx = q.raw.sc_rx();
+            let got: Vec<u64> =
+                (0..3).map(|_| q.raw.pop_blocking(None, || q.raw.sc_try_pop(&mut rx)).unwrap()).collect();
             producer.join().unwrap();
             assert_eq!(got, [1, 2, 3]);
         });
