@@ -13,8 +13,15 @@ use zipc_tests::{child_args, role_command, spawn_role, wait_bounded, ShmName};
 
 type Msg = [u64; 3];
 
-/// Messages per stress test (split between the producers).
-const MESSAGES: u64 = 1_000_000;
+/// Messages per stress test (split between the producers): 1 000 000, or 50 000 000 with
+/// `ZIPC_SOAK=1` (a soak run of a few minutes).
+fn messages() -> u64 {
+    if std::env::var_os("ZIPC_SOAK").is_some_and(|v| v != "0") {
+        50_000_000
+    } else {
+        1_000_000
+    }
+}
 /// Start positions for the stress tests: the run crosses 2^64.
 const NEAR_WRAP: u64 = u64::MAX - 300_000;
 /// Hang guard for children; never reached by a passing run.
@@ -61,13 +68,14 @@ fn wait_all(children: Vec<std::process::Child>) {
 #[test]
 fn mpmc_two_producers_two_consumers_exactly_once() {
     const PRODUCERS: u64 = 2;
-    const PER: u64 = MESSAGES / PRODUCERS;
+    let messages = messages();
+    let per = messages / PRODUCERS;
     if let Some(args) = child_args("mpmc_two_producers_two_consumers_exactly_once") {
         let seg = Segment::open(&args[0]).unwrap();
         let q = Queue::<Msg, Mpmc>::open(&seg, "q").unwrap();
         let id: u64 = args[2].parse().unwrap();
         match args[1].as_str() {
-            "producer" => produce(&q, id, PER, id == 1),
+            "producer" => produce(&q, id, per, id == 1),
             _ => {
                 let seen = Array::<u8>::open(&seg, "seen").unwrap();
                 let mut buf = [[0; 3]; 32];
@@ -88,8 +96,8 @@ fn mpmc_two_producers_two_consumers_exactly_once() {
                             }
                             break 'run;
                         }
-                        check(m, PRODUCERS, PER);
-                        let previous = seen.fetch_add((m[0] * PER + m[1]) as usize, 1).unwrap();
+                        check(m, PRODUCERS, per);
+                        let previous = seen.fetch_add((m[0] * per + m[1]) as usize, 1).unwrap();
                         assert_eq!(previous, 0, "message {m:?} delivered twice");
                     }
                 }
@@ -98,9 +106,9 @@ fn mpmc_two_producers_two_consumers_exactly_once() {
         return;
     }
     let name = ShmName::new("mpmc");
-    let seg = segment(&name, 4 << 20);
+    let seg = segment(&name, messages + (1 << 20));
     let q = Queue::<Msg, Mpmc>::create_starting_at(&seg, "q", 1024, NEAR_WRAP).unwrap();
-    let seen = Array::<u8>::create(&seg, "seen", MESSAGES).unwrap();
+    let seen = Array::<u8>::create(&seg, "seen", messages).unwrap();
     let start = Instant::now();
     let child = |role: &str, id: &str| spawn_role("mpmc_two_producers_two_consumers_exactly_once", &[&name, role, id]);
     let consumers = vec![child("consumer", "0"), child("consumer", "1")];
@@ -116,7 +124,7 @@ fn mpmc_two_producers_two_consumers_exactly_once() {
     assert!(counts.iter().all(|&c| c == 1), "a message was delivered twice");
     assert!(q.is_empty());
     assert!(q.try_pop().unwrap().is_none());
-    println!("mpmc 2x2: {MESSAGES} messages in {elapsed:?} ({:.0} msg/s)", MESSAGES as f64 / elapsed.as_secs_f64());
+    println!("mpmc 2x2: {messages} messages in {elapsed:?} ({:.0} msg/s)", messages as f64 / elapsed.as_secs_f64());
 }
 
 /// Pushes `count` messages as producer `id`: singly, or in batches of up to 16 with `push_bulk`.
@@ -143,17 +151,18 @@ fn produce<P: zipc::queue::MultiProducer>(q: &Queue<Msg, P>, id: u64, count: u64
 /// One producer process, the parent consumes: every message once, in order.
 #[test]
 fn spsc_exactly_once_in_order() {
+    let messages = messages();
     if let Some(args) = child_args("spsc_exactly_once_in_order") {
         let seg = Segment::open(&args[0]).unwrap();
         let mut tx = Queue::<Msg, Spsc>::open(&seg, "q").unwrap().producer().unwrap();
         let mut seq = 0;
-        while seq < MESSAGES {
+        while seq < messages {
             // Alternate single pushes and bulk pushes of up to 16.
             if seq % 1000 < 500 {
                 tx.push(msg(0, seq), OP_LIMIT).unwrap();
                 seq += 1;
             } else {
-                let batch: Vec<Msg> = (seq..MESSAGES.min(seq + 16)).map(|s| msg(0, s)).collect();
+                let batch: Vec<Msg> = (seq..messages.min(seq + 16)).map(|s| msg(0, s)).collect();
                 match tx.push_bulk(&batch).unwrap() as u64 {
                     0 => {
                         tx.push(batch[0], OP_LIMIT).unwrap();
@@ -173,7 +182,7 @@ fn spsc_exactly_once_in_order() {
     let mut child = spawn_role("spsc_exactly_once_in_order", &[&name]);
     let mut expected = 0;
     let mut buf = [[0; 3]; 64];
-    while expected < MESSAGES {
+    while expected < messages {
         let n = match rx.pop_bulk(&mut buf).unwrap() {
             0 => {
                 buf[0] = rx.pop(OP_LIMIT).unwrap();
@@ -182,7 +191,7 @@ fn spsc_exactly_once_in_order() {
             n => n,
         };
         for m in &buf[..n] {
-            check(m, 1, MESSAGES);
+            check(m, 1, messages);
             assert_eq!(m[1], expected, "SPSC delivers in order");
             expected += 1;
         }
@@ -190,7 +199,7 @@ fn spsc_exactly_once_in_order() {
     assert!(wait_bounded(&mut child, CHILD_LIMIT));
     let elapsed = start.elapsed();
     assert_eq!(rx.try_pop().unwrap(), None, "nothing beyond the last message");
-    println!("spsc: {MESSAGES} messages in {elapsed:?} ({:.0} msg/s)", MESSAGES as f64 / elapsed.as_secs_f64());
+    println!("spsc: {messages} messages in {elapsed:?} ({:.0} msg/s)", messages as f64 / elapsed.as_secs_f64());
 }
 
 /// Two producer processes, the parent is the single consumer: every message once, each
@@ -198,12 +207,13 @@ fn spsc_exactly_once_in_order() {
 #[test]
 fn mpsc_exactly_once_in_producer_order() {
     const PRODUCERS: u64 = 2;
-    const PER: u64 = MESSAGES / PRODUCERS;
+    let messages = messages();
+    let per = messages / PRODUCERS;
     if let Some(args) = child_args("mpsc_exactly_once_in_producer_order") {
         let seg = Segment::open(&args[0]).unwrap();
         let q = Queue::<Msg, Mpsc>::open(&seg, "q").unwrap();
         let id: u64 = args[1].parse().unwrap();
-        produce(&q, id, PER, id == 1);
+        produce(&q, id, per, id == 1);
         return;
     }
     let name = ShmName::new("mpsc");
@@ -216,7 +226,7 @@ fn mpsc_exactly_once_in_producer_order() {
     let mut next = [0u64; PRODUCERS as usize];
     let mut buf = [[0; 3]; 64];
     let mut received = 0;
-    while received < MESSAGES {
+    while received < messages {
         let n = match rx.pop_bulk(&mut buf).unwrap() {
             0 => {
                 buf[0] = rx.pop(OP_LIMIT).unwrap();
@@ -225,7 +235,7 @@ fn mpsc_exactly_once_in_producer_order() {
             n => n,
         };
         for m in &buf[..n] {
-            check(m, PRODUCERS, PER);
+            check(m, PRODUCERS, per);
             assert_eq!(m[1], next[m[0] as usize], "producer {}'s messages arrive once and in order", m[0]);
             next[m[0] as usize] += 1;
             received += 1;
@@ -233,9 +243,9 @@ fn mpsc_exactly_once_in_producer_order() {
     }
     wait_all(children);
     let elapsed = start.elapsed();
-    assert_eq!(next, [PER; PRODUCERS as usize]);
+    assert_eq!(next, [per; PRODUCERS as usize]);
     assert_eq!(rx.try_pop().unwrap(), None);
-    println!("mpsc 2x1: {MESSAGES} messages in {elapsed:?} ({:.0} msg/s)", MESSAGES as f64 / elapsed.as_secs_f64());
+    println!("mpsc 2x1: {messages} messages in {elapsed:?} ({:.0} msg/s)", messages as f64 / elapsed.as_secs_f64());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,16 +307,25 @@ fn positions_wrap_at_u64_max_under_every_policy() {
 // Typed refusals
 // ---------------------------------------------------------------------------------------------
 
+/// The parent creates an MPMC queue of 64 `u64`; another process opens it with the wrong policy,
+/// element type, capacity and kind, and gets typed errors that name both sides.
 #[test]
 fn mismatched_policy_type_or_capacity_is_refused_with_both_sides() {
+    if let Some(args) = child_args("mismatched_policy_type_or_capacity_is_refused_with_both_sides") {
+        check_mismatches(&Segment::open(&args[0]).unwrap());
+        return;
+    }
     let name = ShmName::new("mismatch");
     let seg = segment(&name, 1 << 16);
     let q = Queue::<u64, Mpmc>::create(&seg, "jobs", 64).unwrap();
-    drop(q);
-    // Another process opens it.
-    let other = Segment::open(&name).unwrap();
+    let mut child = spawn_role("mismatched_policy_type_or_capacity_is_refused_with_both_sides", &[&name]);
+    assert!(wait_bounded(&mut child, Duration::from_secs(120)), "the other process's checks failed");
+    check_mismatches(&seg); // and the same from here
+    assert_eq!(q.capacity(), 64);
+}
 
-    let err = Queue::<u64, Spsc>::open(&other, "jobs").unwrap_err();
+fn check_mismatches(other: &Segment) {
+    let err = Queue::<u64, Spsc>::open(other, "jobs").unwrap_err();
     match &err {
         Error::ParameterMismatch { structure, parameter, expected, found } => {
             assert_eq!((structure.as_str(), *parameter), ("jobs", "policy"));
@@ -315,34 +334,34 @@ fn mismatched_policy_type_or_capacity_is_refused_with_both_sides() {
         e => panic!("wrong error: {e}"),
     }
     assert!(err.to_string().contains("policy mpmc") && err.to_string().contains("spsc was declared"), "{err}");
-    assert!(matches!(Queue::<u64, Mpsc>::open(&other, "jobs"), Err(Error::ParameterMismatch { .. })));
+    assert!(matches!(Queue::<u64, Mpsc>::open(other, "jobs"), Err(Error::ParameterMismatch { .. })));
 
-    let err = Queue::<u32, Mpmc>::open(&other, "jobs").unwrap_err();
+    let err = Queue::<u32, Mpmc>::open(other, "jobs").unwrap_err();
     match &err {
         Error::LayoutMismatch { expected, found, .. } => {
             assert_eq!((expected.as_str(), found.as_str()), ("u32", "u64"))
         }
         e => panic!("wrong error: {e}"),
     }
-    let err = Queue::<[u64; 2], Mpmc>::open(&other, "jobs").unwrap_err();
+    let err = Queue::<[u64; 2], Mpmc>::open(other, "jobs").unwrap_err();
     assert!(matches!(err, Error::LayoutMismatch { .. }), "{err}");
 
-    let err = Queue::<u64, Mpmc>::open_or_create(&other, "jobs", 128).unwrap_err();
+    let err = Queue::<u64, Mpmc>::open_or_create(other, "jobs", 128).unwrap_err();
     match &err {
         Error::CapacityMismatch { expected, found, .. } => assert_eq!((*expected, *found), (128, 64)),
         e => panic!("wrong error: {e}"),
     }
     assert!(err.to_string().contains("capacity 64") && err.to_string().contains("128 was declared"), "{err}");
 
-    let err = zipc::Endpoint::<u64>::open(&other, "jobs").unwrap_err();
+    let err = zipc::Endpoint::<u64>::open(other, "jobs").unwrap_err();
     assert!(matches!(err, Error::KindMismatch { expected: Kind::Endpoint, found: Some(Kind::Queue), .. }), "{err}");
-    let err = Queue::<u64, Mpmc>::open(&other, "nope").unwrap_err();
+    let err = Queue::<u64, Mpmc>::open(other, "nope").unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
 
     // The right declaration opens, whatever way.
-    let q = Queue::<u64, Mpmc>::open(&other, "jobs").unwrap();
+    let q = Queue::<u64, Mpmc>::open(other, "jobs").unwrap();
     assert_eq!(q.capacity(), 64);
-    assert_eq!(Queue::<u64, Mpmc>::open_or_create(&other, "jobs", 64).unwrap().capacity(), 64);
+    assert_eq!(Queue::<u64, Mpmc>::open_or_create(other, "jobs", 64).unwrap().capacity(), 64);
     let entry = other.entry("jobs").unwrap().unwrap();
     let d = entry.descriptor.unwrap();
     assert_eq!((d.kind, d.flags, d.capacity), (Kind::Queue, zipc::layout::flags::POLICY_MPMC, 64));
@@ -477,11 +496,12 @@ fn single_roles_are_exclusive_across_threads() {
     assert_eq!((q.producer_takeovers(), q.consumer_takeovers()), (0, 0));
 }
 
-/// A child claims the producer role and reports it; while it lives the parent is refused; after
-/// it exits without releasing the role, the parent takes it over and continues the sequence.
+/// A child claims the producer role, pushes, and reports it; while it lives the parent is
+/// refused; after it is killed with SIGKILL holding the role, the parent takes the role over and
+/// continues the sequence.
 #[test]
-fn a_dead_processs_role_is_taken_over() {
-    if let Some(args) = child_args("a_dead_processs_role_is_taken_over") {
+fn a_killed_processs_role_is_taken_over() {
+    if let Some(args) = child_args("a_killed_processs_role_is_taken_over") {
         let seg = Segment::open(&args[0]).unwrap();
         let q = Queue::<u64, Spsc>::open(&seg, "q").unwrap();
         let step = Atomic::<u32>::open(&seg, "step").unwrap();
@@ -489,15 +509,15 @@ fn a_dead_processs_role_is_taken_over() {
         tx.push(1, None).unwrap();
         step.store(1);
         step.wake_all();
-        step.wait(1, Some(Duration::from_secs(60))).unwrap();
-        std::mem::forget(tx); // exit holding the role, like a crash
-        std::process::exit(0);
+        // Hold the role until killed (the wait is only a hang guard).
+        let _ = step.wait(1, Some(Duration::from_secs(120)));
+        panic!("not killed");
     }
     let name = ShmName::new("takeover");
     let seg = segment(&name, 1 << 16);
     let q = Queue::<u64, Spsc>::create(&seg, "q", 8).unwrap();
     let step = Atomic::<u32>::create(&seg, "step", 0).unwrap();
-    let mut child = spawn_role("a_dead_processs_role_is_taken_over", &[&name]);
+    let mut child = spawn_role("a_killed_processs_role_is_taken_over", &[&name]);
     step.wait(0, Some(Duration::from_secs(60))).unwrap();
     match q.producer() {
         Err(e @ Error::RoleTaken { .. }) => {
@@ -506,10 +526,9 @@ fn a_dead_processs_role_is_taken_over() {
         }
         other => panic!("the live child holds the role: {other:?}"),
     }
-    step.store(2);
-    step.wake_all();
-    assert!(wait_bounded(&mut child, Duration::from_secs(60)));
-    let mut tx = q.producer().expect("taken over from the dead child");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut tx = q.producer().expect("taken over from the killed child");
     assert_eq!(q.producer_takeovers(), 1);
     tx.push(2, None).unwrap();
     let mut rx = q.consumer().unwrap();
