@@ -113,18 +113,18 @@
 //! # Approximate values
 //!
 //! [`len`](Queue::len), [`is_empty`](Queue::is_empty) and [`is_full`](Queue::is_full) read
-//! `head` and `tail` one after the other while other processes move them: the result was true at
-//! some moment during the call, or is clamped to `0..=capacity`.
+//! `head` and `tail` one after the other while other processes move them: the result may be
+//! stale by the time it is returned, and is clamped to `0..=capacity`.
 //!
 //! # Crashes
 //!
 //! A process killed between claiming a position and stamping its slot (a few instructions) leaves
-//! that position claimed forever in an MPMC or MPSC queue: consumers (producers) stop there, as
-//! with any Vyukov queue. Single roles recover through takeover: an SPSC producer's unpublished
-//! write is redone by its successor; an MPSC consumer's successor skips the slots its predecessor
-//! stamped free but did not count in `head`; an SPSC consumer's successor receives again the
-//! elements its predecessor read but did not release (at most one batch: at-least-once across a
-//! consumer crash).
+//! that position claimed forever in an MPMC or MPSC queue, as with any Vyukov queue: a dead
+//! producer's slot stops the consumers there, a dead MPMC consumer's slot stops the producers a
+//! lap later. Single roles recover through takeover: an SPSC producer's unpublished write is
+//! redone by its successor; an SPSC or MPSC consumer's successor receives again any element its
+//! predecessor read but did not yet release (at-least-once across a consumer crash), and an MPSC
+//! consumer's successor skips the slots its predecessor released but did not yet count in `head`.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
