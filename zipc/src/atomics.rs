@@ -13,6 +13,38 @@ pub(crate) use core::sync::atomic::{fence, AtomicU32, AtomicU64};
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64};
 
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// A cell for data the algorithm hands from thread to thread (a queue slot's value), with loom's
+/// API: access goes through `with`/`with_mut` closures, so that under loom every access is
+/// checked against concurrent ones. `#[repr(transparent)]`: in a normal build it is exactly `T`'s
+/// bytes and can be mapped onto a segment.
+#[cfg(not(loom))]
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// A cell holding `value`.
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Calls `f` with a pointer for reading the value.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Calls `f` with a pointer for writing the value.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
 /// Tells the CPU we are spinning (a no-op under loom, which yields instead).
 #[inline]
 pub(crate) fn spin_loop() {

@@ -161,14 +161,14 @@ pub enum Error {
     },
     /// A blocking operation reached its timeout.
     Timeout,
-    /// A role only one process may hold at a time (a ring's producer or consumer) is held by a
-    /// live process — possibly this one, through another handle.
+    /// A role that only one handle may hold at a time (a ring's or a single-producer/consumer
+    /// queue's producer or consumer, a side of an endpoint) is held by another live handle.
     RoleTaken {
         /// The structure.
         structure: String,
-        /// The role: `"producer"` or `"consumer"`.
+        /// The role: `"producer"`, `"consumer"`, `"side A"`, ...
         role: &'static str,
-        /// The process holding it.
+        /// The process holding it (possibly this one).
         pid: u32,
     },
     /// A pool handle does not name a live object: it was released (perhaps twice), or it belongs
@@ -329,10 +329,13 @@ impl fmt::Display for Error {
                 index.saturating_add(*count)
             ),
             Error::Timeout => f.write_str("the operation timed out"),
-            Error::RoleTaken { structure, role, pid } => write!(
-                f,
-                "the {role} of structure {structure:?} is held by process {pid}: there is one {role} at a time; drop the other handle (or end that process) first"
-            ),
+            Error::RoleTaken { structure, role, pid } => {
+                let who = if *pid == std::process::id() { format!("another handle in this process ({pid})") } else { format!("process {pid}") };
+                write!(
+                    f,
+                    "the {role} of structure {structure:?} is held by {who}: only one handle may hold it at a time; drop the other handle (a dead holder's role is taken over automatically), or use a queue policy with multiple producers/consumers"
+                )
+            }
             Error::StaleHandle { structure, index, generation, current } => write!(
                 f,
                 "handle {index}:{generation} of pool {structure:?} is stale (the slot is at generation {current}): it was released already, or comes from another pool; do not use a handle after releasing it"

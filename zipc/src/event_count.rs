@@ -16,9 +16,15 @@
 //! either the waiter read the old epoch and the kernel sees the new one (`EAGAIN`, no sleep) or
 //! it is already asleep and `FUTEX_WAKE` wakes it; if it read the new epoch, the condition change
 //! happened before the bump and its test sees it.
+//!
+//! The `*_asymmetric` variants move the cost of that pairing to the waiter: the notifier's fence
+//! becomes a compiler fence and the waiter's a `membarrier` system call
+//! ([`crate::asymmetric_fence`]). Structures whose notifier runs on every operation (queues) use
+//! them; an event count must use one pairing consistently.
 
 use std::sync::atomic::Ordering::SeqCst;
 
+use crate::asymmetric_fence;
 use crate::atomics::{fence, futex_wait, futex_wake, AtomicU32};
 use crate::error::Result;
 use crate::futex::Deadline;
@@ -46,13 +52,34 @@ impl EventCount {
 
     /// Returns the first `Some` that `ready` yields, sleeping between attempts until a notifier
     /// makes progress; [`Error::Timeout`](crate::Error::Timeout) at the deadline.
-    pub(crate) fn wait_until<R>(&self, deadline: Deadline, mut ready: impl FnMut() -> Option<R>) -> Result<R> {
+    pub(crate) fn wait_until<R>(&self, deadline: Deadline, ready: impl FnMut() -> Option<R>) -> Result<R> {
+        self.wait_with(deadline, ready, || {
+            fence(SeqCst);
+            true
+        })
+    }
+
+    /// [`wait_until`](Self::wait_until) for event counts whose notifiers use the asymmetric
+    /// variants ([`notify_one_asymmetric`](Self::notify_one_asymmetric), ...): the waiter pays
+    /// for the handshake with a heavy barrier (see [`crate::asymmetric_fence`]).
+    pub(crate) fn wait_until_asymmetric<R>(&self, deadline: Deadline, ready: impl FnMut() -> Option<R>) -> Result<R> {
+        self.wait_with(deadline, ready, asymmetric_fence::heavy)
+    }
+
+    /// The waiter's side. `barrier` orders the `waiters` increment before the condition test; it
+    /// returns `false` if it could not, and then no sleep may be unbounded.
+    fn wait_with<R>(
+        &self,
+        deadline: Deadline,
+        mut ready: impl FnMut() -> Option<R>,
+        barrier: impl FnOnce() -> bool,
+    ) -> Result<R> {
         if let Some(r) = ready() {
             return Ok(r);
         }
         self.waiters.fetch_add(1, SeqCst);
         // Pairs with the notifier's fence (store-buffering: each side stores, fences, loads).
-        fence(SeqCst);
+        let paired = barrier();
         let result = loop {
             let epoch = self.epoch.load(SeqCst);
             if let Some(r) = ready() {
@@ -61,6 +88,11 @@ impl EventCount {
             match deadline.remaining() {
                 Err(e) => break Err(e),
                 Ok(left) => {
+                    let left = if paired {
+                        left
+                    } else {
+                        Some(left.map_or(asymmetric_fence::DEGRADED_POLL, |l| l.min(asymmetric_fence::DEGRADED_POLL)))
+                    };
                     futex_wait(&self.epoch, epoch, left);
                 }
             }
@@ -71,22 +103,47 @@ impl EventCount {
 
     /// Wakes every waiter, if there is any. Call after making progress visible.
     pub(crate) fn notify_all(&self) {
-        self.notify(u32::MAX)
+        fence(SeqCst);
+        self.wake_if_waiting(u32::MAX)
     }
 
     /// Wakes one waiter, if there is any. Only for conditions any single waiter can consume
     /// (a woken waiter that finds nothing goes back to sleep, so prefer `notify_all` when
     /// waiters wait for different things).
     pub(crate) fn notify_one(&self) {
-        self.notify(1)
+        fence(SeqCst);
+        self.wake_if_waiting(1)
     }
 
-    fn notify(&self, n: u32) {
-        fence(SeqCst);
+    /// [`notify_all`](Self::notify_all) with the fast side's light barrier; pairs only with
+    /// [`wait_until_asymmetric`](Self::wait_until_asymmetric).
+    #[inline(always)]
+    pub(crate) fn notify_all_asymmetric(&self) {
+        asymmetric_fence::light();
+        self.wake_if_waiting(u32::MAX)
+    }
+
+    /// [`notify_one`](Self::notify_one) with the fast side's light barrier; pairs only with
+    /// [`wait_until_asymmetric`](Self::wait_until_asymmetric).
+    #[inline(always)]
+    pub(crate) fn notify_one_asymmetric(&self) {
+        asymmetric_fence::light();
+        self.wake_if_waiting(1)
+    }
+
+    /// The notifier's side, after its barrier: a load, and a system call only if someone waits.
+    #[inline(always)]
+    fn wake_if_waiting(&self, n: u32) {
         if self.waiters.load(SeqCst) != 0 {
-            self.epoch.fetch_add(1, SeqCst);
-            futex_wake(&self.epoch, n);
+            self.wake(n);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake(&self, n: u32) {
+        self.epoch.fetch_add(1, SeqCst);
+        futex_wake(&self.epoch, n);
     }
 
     /// Number of processes currently waiting (for inspection; approximate under concurrency).

@@ -1112,7 +1112,8 @@ impl<'a> StructureLayout<'a> {
             Kind::Latch => crate::latch::region(self),
             Kind::Mutex => crate::mutex::region(self),
             Kind::Event => crate::event::region(self),
-            kind => Err(LayoutError::Unsupported { kind }),
+            Kind::Queue => crate::queue::region(self),
+            Kind::Endpoint => crate::endpoint::region(self),
         }
     }
 

@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 // The loom-switchable atomics; the queue, ring, pool and sync algorithms are written on them.
+mod asymmetric_fence;
 mod atomic_copy;
 #[allow(dead_code, unused_imports)]
 mod atomics;
@@ -75,6 +76,7 @@ pub mod barrier;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod description;
+pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod latch;
@@ -83,6 +85,7 @@ pub mod message;
 pub mod mutex;
 pub mod pool;
 pub mod process;
+pub mod queue;
 pub mod registry;
 pub mod ring;
 pub mod segment;
@@ -94,12 +97,14 @@ pub mod table;
 pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use endpoint::{Endpoint, EndpointSide, Side};
 pub use error::{Error, Object, Result};
 pub use event::{Event, ResetMode};
 pub use latch::Latch;
 pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use mutex::{Mutex, MutexGuard, MutexHolder};
 pub use pool::{Handle, Pool};
+pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
 pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};

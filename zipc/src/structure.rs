@@ -75,7 +75,8 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
         Kind::Latch => crate::latch::validate_header(region, desc),
         Kind::Mutex => Ok(()), // nothing fixed in its header: all of it is lock state
         Kind::Event => Ok(()), // likewise; the reset mode lives in the descriptor's flags
-        _ => Ok(()),
+        Kind::Queue => crate::queue::validate_header(region, desc),
+        Kind::Endpoint => crate::endpoint::validate_header(region, desc),
     }
 }
 
@@ -84,6 +85,7 @@ pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
     match kind {
         Kind::Ring => crate::ring::describe_flags(flags),
         Kind::Event => crate::event::describe_flags(flags),
+        Kind::Queue => crate::queue::describe_flags(flags),
         _ => ("flags", format!("{flags:#x}")),
     }
 }

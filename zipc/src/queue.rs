@@ -1,0 +1,1956 @@
+//! [`Queue<T, P>`]: a bounded lock-free FIFO queue in a segment, with a policy `P` that says how
+//! many processes may push and pop: [`Spsc`], [`Mpsc`] or [`Mpmc`].
+//!
+//! ```no_run
+//! # fn main() -> zipc::Result<()> {
+//! use std::time::Duration;
+//! use zipc::{Mpmc, Queue, Segment, Spsc};
+//!
+//! let seg = Segment::create("/queue-doc", 1 << 20)?;
+//! // Any number of processes push and pop an MPMC queue directly.
+//! let jobs = Queue::<u64, Mpmc>::create(&seg, "jobs", 1024)?;
+//! jobs.push(7, None)?;
+//! assert_eq!(jobs.try_pop()?, Some(7));
+//! assert!(matches!(jobs.pop(Some(Duration::from_millis(10))), Err(zipc::Error::Timeout)));
+//!
+//! // An SPSC queue has one producer and one consumer: claim the role first.
+//! let samples = Queue::<[f32; 4], Spsc>::create(&seg, "samples", 256)?;
+//! let mut tx = samples.producer()?; // a second producer() fails until `tx` is dropped
+//! let mut rx = samples.consumer()?;
+//! tx.push_bulk(&[[1.0; 4], [2.0; 4]])?;
+//! let mut buf = [[0.0; 4]; 8];
+//! assert_eq!(rx.pop_bulk(&mut buf)?, 2);
+//! # Segment::unlink("/queue-doc") }
+//! ```
+//!
+//! # Region layout
+//!
+//! 128-aligned; every group of fields that one side writes on its fast path has a 128-byte line
+//! pair of its own (the spatial prefetcher pulls lines in pairs), so a producer and a consumer
+//! never write the same line except in slots.
+//!
+//! ```text
+//! offset  size      field
+//! 0       8         u64 capacity          slots, a power of two in 2..=2^32
+//! 8       4         u32 policy            1 spsc, 2 mpsc, 3 mpmc (the descriptor's flags)
+//! 12      4         u32 elem_size         the element's size
+//! 16      4         u32 slot_size         bytes per slot (below)
+//! 20      44        reserved (zero)
+//! 64      8         u64 producer_owner    single-producer policies: pid << 40 | start time of the
+//!                                         process holding the producer role, 0 if free
+//! 72      8         u64 consumer_owner    single-consumer policies: the same for the consumer
+//! 80      4         u32 producer_takeovers  times the producer role was taken from a dead holder
+//! 84      4         u32 consumer_takeovers  the same for the consumer role
+//! 88      40        reserved (zero)
+//! 128     8         u64 tail              producer line: next position to push
+//! 136     120       reserved
+//! 256     8         u64 head              consumer line: next position to pop
+//! 264     120       reserved
+//! 384     8         not_empty             event count consumers sleep on (u32 epoch, u32 waiters)
+//! 392     8         not_full              event count producers sleep on
+//! 400     112       reserved
+//! 512     cap×slot  slots                 slot i holds the positions p with p mod cap = i
+//! ```
+//!
+//! The region size is rounded up to a multiple of 128. Positions (`head`, `tail`, sequence
+//! numbers) are u64 counters that wrap at 2^64; a position's slot is `position & (capacity - 1)`.
+//!
+//! # Algorithms
+//!
+//! **SPSC** (Rigtorp's ring with cached indices): slots are bare elements (`slot_size =
+//! elem_size`). The producer owns `tail`, the consumer `head`; each keeps in its own handle its
+//! index and a *cached copy of the other's*, and reads the other's line only when the cached copy
+//! says the queue is full (producer) or empty (consumer). A push writes the slot, then
+//! release-stores `tail`; a pop reads the slot, then release-stores `head`. In steady state an
+//! operation writes its own index line and one slot, and reads no line the other side writes.
+//!
+//! **MPMC** (Vyukov's bounded queue, as in crossbeam's `ArrayQueue`): a slot is `u64 seq` then
+//! the element, padded to 8 (`slot_size = align_up(8 + elem_size, 8)`). For position `p` in slot
+//! `p mod cap`, `seq == p` means "free for p", `seq == p + 1` "holds p". A producer reads `tail`,
+//! checks its slot's `seq == tail`, claims the position by compare-and-swap `tail → tail + 1`,
+//! writes the element and release-stores `seq = tail + 1`. A consumer reads `head`, checks
+//! `seq == head + 1`, claims by CAS `head → head + 1`, reads the element and release-stores
+//! `seq = head + cap` (free for the next lap). A slot whose `seq` is behind means full (push) or
+//! empty (pop); ahead means another process claimed the position first, and `tail`/`head` has
+//! moved on — so rereading it must show a new value.
+//!
+//! **MPSC**: producers as MPMC; the single consumer needs no CAS: it keeps `head` in its handle,
+//! reads `seq == head + 1`, reads the element, stamps `seq = head + cap` and stores `head` (for
+//! [`len`](Queue::len) and for a successor after a takeover).
+//!
+//! **Bulk** operations claim a run of positions with one CAS (MPMC/MPSC) or one index store
+//! (SPSC) and wake sleepers once per batch. A Vyukov producer scans the slots from `tail` for the
+//! longest run that is free, then claims the run with one CAS; each slot's `seq` is still stamped.
+//!
+//! # Roles
+//!
+//! A single-producer (or single-consumer) policy needs one producer at a time in *all* processes
+//! *and* threads. [`Queue::producer`] and [`Queue::consumer`] return role handles; for a single
+//! role they claim it with a compare-and-swap of `producer_owner`/`consumer_owner` from 0 to this
+//! process's tag, and fail with [`Error::RoleTaken`] while another handle — in this or another
+//! live process — holds it. Dropping the handle releases the role; the role of a process that
+//! died holding it is taken over by the next claimant (its pid is gone, a zombie, or reused with
+//! another start time). Role handles push and pop through `&mut self`, so a handle is used by one
+//! thread at a time; they are `Send`. For multi-producer (multi-consumer) policies the role
+//! handles claim nothing, and [`Queue`] itself has `try_push`/`try_pop`/... on `&self`.
+//!
+//! A process that ignores the roles (another implementation, a bug, a forked child using its
+//! parent's handle) can only garble or lose data: every index and sequence number read from the
+//! segment is masked before use, and impossible states that are cheap to see (a head ahead of the
+//! tail, a tail more than `capacity` ahead, a Vyukov index that does not move) are reported as
+//! [`Error::Corrupt`].
+//!
+//! # Blocking
+//!
+//! [`push`](Queue::push) and [`pop`](Queue::pop) retry the non-blocking operation and sleep on an
+//! event count (`zipc/src/event_count.rs`): consumers on `not_empty`, producers on `not_full`. A
+//! successful push checks `not_empty`'s waiter count and makes a system call only if a consumer
+//! sleeps (and a pop likewise for `not_full`). That check needs a store-load barrier on every
+//! operation; zipc moves its cost to the sleeper with `membarrier` (see
+//! `zipc/src/asymmetric_fence.rs`), so the fast path issues no fence at all. Set
+//! `ZIPC_NO_MEMBARRIER=1` to make a process use full fences instead.
+//!
+//! # Approximate values
+//!
+//! [`len`](Queue::len), [`is_empty`](Queue::is_empty) and [`is_full`](Queue::is_full) read
+//! `head` and `tail` one after the other while other processes move them: the result may be
+//! stale by the time it is returned, and is clamped to `0..=capacity`.
+//!
+//! # Crashes
+//!
+//! A process killed between claiming a position and stamping its slot (a few instructions) leaves
+//! that position claimed forever in an MPMC or MPSC queue, as with any Vyukov queue: a dead
+//! producer's slot stops the consumers there, a dead MPMC consumer's slot stops the producers a
+//! lap later. Single roles recover through takeover: an SPSC producer's unpublished write is
+//! redone by its successor; an SPSC or MPSC consumer's successor receives again any element its
+//! predecessor read but did not yet release (at-least-once across a consumer crash), and an MPSC
+//! consumer's successor skips the slots its predecessor released but did not yet count in `head`.
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::Duration;
+
+use crate::asymmetric_fence;
+use crate::atomics::{spin_loop, AtomicU64, UnsafeCell};
+use crate::description::Descriptor;
+use crate::error::{Error, Object, Result};
+use crate::event_count::EventCount;
+use crate::futex::Deadline;
+use crate::layout::{self, flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::region::Region;
+use crate::segment::Segment;
+use crate::shm_type::ShmType;
+use crate::structure::{self, Structure};
+
+/// Offsets of the queue header's fields, from the start of the queue's region.
+pub mod header {
+    /// `u64 capacity`.
+    pub const CAPACITY: u64 = 0;
+    /// `u32 policy`.
+    pub const POLICY: u64 = 8;
+    /// `u32 elem_size`.
+    pub const ELEM_SIZE: u64 = 12;
+    /// `u32 slot_size`.
+    pub const SLOT_SIZE: u64 = 16;
+    /// `u64 producer_owner`.
+    pub const PRODUCER_OWNER: u64 = 64;
+    /// `u64 consumer_owner`.
+    pub const CONSUMER_OWNER: u64 = 72;
+    /// `u32 producer_takeovers`.
+    pub const PRODUCER_TAKEOVERS: u64 = 80;
+    /// `u32 consumer_takeovers`.
+    pub const CONSUMER_TAKEOVERS: u64 = 84;
+    /// `u64 tail`, alone on its line pair.
+    pub const TAIL: u64 = 128;
+    /// `u64 head`, alone on its line pair.
+    pub const HEAD: u64 = 256;
+    /// The `not_empty` event count (`u32 epoch`, `u32 waiters`).
+    pub const NOT_EMPTY: u64 = 384;
+    /// The `not_full` event count.
+    pub const NOT_FULL: u64 = 392;
+    /// The first slot.
+    pub const SLOTS: u64 = 512;
+}
+
+/// Alignment of a queue's region, and the granularity of its size.
+pub const ALIGN: u64 = 128;
+/// Smallest capacity.
+pub const MIN_CAPACITY: u64 = 2;
+/// Largest capacity.
+pub const MAX_CAPACITY: u64 = 1 << 32;
+/// Size of the sequence number that starts each MPSC/MPMC slot.
+pub const SEQ_SIZE: u64 = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// How many processes may push and pop a [`Queue`]: [`Spsc`], [`Mpsc`] or [`Mpmc`]. Recorded in
+/// the segment (the descriptor's flags), so a queue opened with another policy is refused.
+pub trait Policy: sealed::Sealed + Send + Sync + 'static {
+    /// The descriptor flags: one of `zipc::layout::flags::POLICY_*`.
+    const FLAGS: u32;
+    /// `"spsc"`, `"mpsc"` or `"mpmc"`, as in TOML schemas.
+    const NAME: &'static str;
+    /// Whether several producers may push at once.
+    const MULTI_PRODUCER: bool;
+    /// Whether several consumers may pop at once.
+    const MULTI_CONSUMER: bool;
+}
+
+/// Policies whose [`Queue`] handle pushes directly: [`Mpsc`] and [`Mpmc`].
+pub trait MultiProducer: Policy {}
+
+/// Policies whose [`Queue`] handle pops directly: [`Mpmc`].
+pub trait MultiConsumer: Policy {}
+
+/// Single producer, single consumer: the fastest policy (no read-modify-write on the fast path).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Spsc;
+
+/// Multiple producers, single consumer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Mpsc;
+
+/// Multiple producers, multiple consumers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Mpmc;
+
+impl sealed::Sealed for Spsc {}
+impl sealed::Sealed for Mpsc {}
+impl sealed::Sealed for Mpmc {}
+
+impl Policy for Spsc {
+    const FLAGS: u32 = flags::POLICY_SPSC;
+    const NAME: &'static str = "spsc";
+    const MULTI_PRODUCER: bool = false;
+    const MULTI_CONSUMER: bool = false;
+}
+
+impl Policy for Mpsc {
+    const FLAGS: u32 = flags::POLICY_MPSC;
+    const NAME: &'static str = "mpsc";
+    const MULTI_PRODUCER: bool = true;
+    const MULTI_CONSUMER: bool = false;
+}
+
+impl Policy for Mpmc {
+    const FLAGS: u32 = flags::POLICY_MPMC;
+    const NAME: &'static str = "mpmc";
+    const MULTI_PRODUCER: bool = true;
+    const MULTI_CONSUMER: bool = true;
+}
+
+impl MultiProducer for Mpsc {}
+impl MultiProducer for Mpmc {}
+impl MultiConsumer for Mpmc {}
+
+/// The name of a policy's flag value, for messages (`"mpmc"`), or `None` if it is not one.
+pub fn policy_name(flags: u32) -> Option<&'static str> {
+    layout::POLICIES.iter().find(|(_, f)| *f == flags).map(|(n, _)| *n)
+}
+
+/// Whether this process's queue operations run without a store-load fence on their fast path
+/// (it registered for `membarrier`, see the module docs). Decided when the process opens its
+/// first queue or endpoint; `false` before that, or with `ZIPC_NO_MEMBARRIER=1`.
+pub fn fence_free_fast_path() -> bool {
+    asymmetric_fence::is_registered()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes per slot: the bare element for SPSC, `u64 seq` and the element padded to 8 otherwise.
+pub const fn slot_size(elem_size: u64, policy: u32) -> Option<u64> {
+    if policy == flags::POLICY_SPSC {
+        return Some(elem_size);
+    }
+    match elem_size.checked_add(SEQ_SIZE + 7) {
+        Some(s) => Some(s & !7),
+        None => None,
+    }
+}
+
+const fn valid_policy(flags: u32) -> bool {
+    matches!(flags, flags::POLICY_SPSC | flags::POLICY_MPSC | flags::POLICY_MPMC)
+}
+
+/// The region of a queue declaration.
+pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
+    let Some(elem) = &s.elem else {
+        return Err(LayoutError::MissingElement { kind: Kind::Queue });
+    };
+    if !valid_policy(s.flags) {
+        return Err(LayoutError::InvalidParameter {
+            kind: Kind::Queue,
+            parameter: "policy",
+            rule: "must be spsc, mpsc or mpmc",
+        });
+    }
+    if s.initial != 0 || s.maximum != 0 {
+        return Err(LayoutError::InvalidParameter {
+            kind: Kind::Queue,
+            parameter: "initial",
+            rule: "a queue takes only a capacity and a policy",
+        });
+    }
+    region_for(Kind::Queue, elem.size(), s.capacity, s.flags)
+}
+
+/// The region of one queue of `capacity` slots of `elem_size`-byte elements under `policy`
+/// (checked: a power of two in `MIN_CAPACITY..=MAX_CAPACITY`). `kind` names the declaring kind
+/// in errors (an endpoint is made of two queues).
+pub(crate) const fn region_for(
+    kind: Kind,
+    elem_size: u64,
+    capacity: u64,
+    policy: u32,
+) -> Result<RegionLayout, LayoutError> {
+    if capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || !capacity.is_power_of_two() {
+        return Err(LayoutError::InvalidParameter {
+            kind,
+            parameter: "capacity",
+            rule: "must be a power of two from 2 to 2^32",
+        });
+    }
+    let Some(slot) = slot_size(elem_size, policy) else {
+        return Err(LayoutError::TooLarge);
+    };
+    let Some(slots) = slot.checked_mul(capacity) else {
+        return Err(LayoutError::TooLarge);
+    };
+    let Some(end) = slots.checked_add(header::SLOTS) else {
+        return Err(LayoutError::TooLarge);
+    };
+    match layout::align_up(end, ALIGN) {
+        Some(size) => Ok(RegionLayout { size, align: ALIGN }),
+        None => Err(LayoutError::TooLarge),
+    }
+}
+
+/// Validates the header of a queue whose region starts `base` bytes into `region`: everything the
+/// runtime reads from it and then trusts must equal what the descriptor says.
+pub(crate) fn validate_queue_header(
+    region: &Region,
+    base: u64,
+    capacity: u64,
+    policy: u32,
+    elem_size: u32,
+) -> std::result::Result<(), String> {
+    let cap = region.u64_at(base + header::CAPACITY).load(Relaxed);
+    if cap != capacity {
+        return Err(format!("the queue header says {cap} slots, the descriptor {capacity}"));
+    }
+    let p = region.u32_at(base + header::POLICY).load(Relaxed);
+    if p != policy {
+        let name = |f| policy_name(f).map_or_else(|| format!("{f:#x}"), str::to_owned);
+        return Err(format!("the queue header says policy {}, the descriptor {}", name(p), name(policy)));
+    }
+    let e = region.u32_at(base + header::ELEM_SIZE).load(Relaxed);
+    if e != elem_size {
+        return Err(format!("the queue header says {e}-byte elements, the descriptor {elem_size}"));
+    }
+    let s = region.u32_at(base + header::SLOT_SIZE).load(Relaxed) as u64;
+    let expected = slot_size(elem_size as u64, policy);
+    if Some(s) != expected {
+        return Err(format!("the queue header says {s}-byte slots, the layout {}", expected.unwrap_or(0)));
+    }
+    Ok(())
+}
+
+/// `validate_header` for kind Queue.
+pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
+    validate_queue_header(region, 0, desc.capacity, desc.flags, desc.elem_size)
+}
+
+/// `describe_flags` for kind Queue.
+pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
+    ("policy", policy_name(flags).map_or_else(|| format!("{flags:#x} (no policy)"), str::to_owned))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The algorithms, on a header that is segment bytes in a build and heap memory under loom
+// ---------------------------------------------------------------------------------------------
+
+/// Pads and aligns its value to 128 bytes: a cache-line pair of its own.
+#[repr(C, align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+/// The part of the header the algorithms use, at region offset 128 (`header::TAIL`).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Indices {
+    tail: CachePadded<AtomicU64>,
+    head: CachePadded<AtomicU64>,
+    not_empty: EventCount,
+    not_full: EventCount,
+}
+
+/// Size of [`Indices`] in a segment: up to the first slot.
+pub(crate) const INDICES_SIZE: u64 = header::SLOTS - header::TAIL;
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(std::mem::size_of::<Indices>() as u64 == INDICES_SIZE);
+    assert!(std::mem::align_of::<Indices>() as u64 == ALIGN);
+    assert!(std::mem::offset_of!(Indices, head) as u64 == header::HEAD - header::TAIL);
+    assert!(std::mem::offset_of!(Indices, not_empty) as u64 == header::NOT_EMPTY - header::TAIL);
+    assert!(std::mem::offset_of!(Indices, not_full) as u64 == header::NOT_FULL - header::TAIL);
+};
+
+impl Indices {
+    /// Fresh indices on the heap, for loom models.
+    #[cfg(all(test, loom))]
+    pub(crate) fn new() -> Self {
+        Indices {
+            tail: CachePadded(AtomicU64::new(0)),
+            head: CachePadded(AtomicU64::new(0)),
+            not_empty: EventCount::new(),
+            not_full: EventCount::new(),
+        }
+    }
+}
+
+/// An MPSC/MPMC slot: the sequence number, then the element. `#[repr(C)]`, so its size is
+/// [`slot_size`] (`T`'s alignment is at most 8).
+#[repr(C)]
+pub(crate) struct Slot<T> {
+    seq: AtomicU64,
+    value: UnsafeCell<T>,
+}
+
+impl<T> Slot<T> {
+    /// A slot for a loom model.
+    #[cfg(all(test, loom))]
+    pub(crate) fn new(value: T) -> Self {
+        Slot { seq: AtomicU64::new(0), value: UnsafeCell::new(value) }
+    }
+}
+
+/// An impossible queue state: another process broke the protocol, or the bytes are damaged.
+#[derive(Debug)]
+pub(crate) struct Corrupt {
+    /// The field that holds the impossible value.
+    pub(crate) field: &'static str,
+    /// What is impossible about it.
+    pub(crate) detail: String,
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt(field: &'static str, detail: String) -> Corrupt {
+    Corrupt { field, detail }
+}
+
+/// Failed attempts a blocking operation spins through before it sleeps: a peer about to make
+/// progress is usually quicker than the membarrier and futex round trip of sleeping (a few
+/// microseconds at most). None under loom, whose models check the sleeping path.
+#[cfg(not(loom))]
+const SPINS: u32 = 64;
+#[cfg(loom)]
+const SPINS: u32 = 0;
+
+/// What went wrong in a blocking operation.
+#[derive(Debug)]
+pub(crate) enum Blocked {
+    /// The deadline passed.
+    Timeout,
+    /// The queue's state is impossible.
+    Corrupt(Corrupt),
+}
+
+/// The SPSC producer's handle-local state: its own position and its cached copy of `head`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TxState {
+    tail: u64,
+    cached_head: u64,
+}
+
+/// A single consumer's handle-local state: its own position and (SPSC) its cached `tail`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RxState {
+    head: u64,
+    cached_tail: u64,
+}
+
+/// One queue's algorithms over raw pointers to its indices and slots.
+///
+/// Whoever builds a `Raw` keeps the memory alive and mapped for as long as the `Raw` exists (a
+/// handle holds the segment's mapping, a loom model its heap allocations).
+pub(crate) struct Raw<T> {
+    idx: NonNull<Indices>,
+    slots: NonNull<u8>,
+    cap: u64,
+    mask: u64,
+    _elem: PhantomData<T>,
+}
+
+impl<T> Clone for Raw<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Raw<T> {}
+
+impl<T: Copy> Raw<T> {
+    /// # Safety
+    ///
+    /// `idx` points to an [`Indices`] and `slots` to `cap` slots (`Slot<T>` if `vyukov`, else
+    /// `UnsafeCell<T>`), both aligned and valid (any bits are valid for them) for the lifetime of
+    /// the returned value and every copy of it; `cap` is a power of two.
+    pub(crate) unsafe fn new(idx: *const Indices, slots: *mut u8, cap: u64) -> Self {
+        debug_assert!(cap.is_power_of_two());
+        Raw {
+            // SAFETY: the caller passes valid, hence non-null, pointers.
+            idx: unsafe { NonNull::new_unchecked(idx.cast_mut()) },
+            // SAFETY: as above.
+            slots: unsafe { NonNull::new_unchecked(slots) },
+            cap,
+            mask: cap - 1,
+            _elem: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn idx(&self) -> &Indices {
+        // SAFETY: valid for our lifetime (constructor contract); `Indices` holds only atomics and
+        // event counts, which may alias writers in other processes.
+        unsafe { self.idx.as_ref() }
+    }
+
+    /// The Vyukov slot of position `pos` (masked: always in bounds).
+    #[inline(always)]
+    fn slot(&self, pos: u64) -> &Slot<T> {
+        // SAFETY: `pos & mask < cap` and the slots are valid `Slot<T>`s (constructor contract).
+        // A `Slot` is an atomic and an `UnsafeCell`, both of which may be written through other
+        // pointers while this reference exists.
+        unsafe { &*self.slots.as_ptr().cast::<Slot<T>>().add((pos & self.mask) as usize) }
+    }
+
+    /// The SPSC slot of position `pos` (masked: always in bounds).
+    #[inline(always)]
+    fn cell(&self, pos: u64) -> &UnsafeCell<T> {
+        // SAFETY: as for `slot`, with slots of `UnsafeCell<T>`.
+        unsafe { &*self.slots.as_ptr().cast::<UnsafeCell<T>>().add((pos & self.mask) as usize) }
+    }
+
+    /// Capacity in slots.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.cap
+    }
+
+    /// Writes the initial state: empty, with every index at `start` (tests start near the wrap
+    /// point). Only on memory nobody else sees yet.
+    pub(crate) fn init(&self, start: u64, vyukov: bool) {
+        self.idx().tail.0.store(start, Relaxed);
+        self.idx().head.0.store(start, Relaxed);
+        if vyukov {
+            for i in 0..self.cap {
+                let pos = start.wrapping_add(i);
+                self.slot(pos).seq.store(pos, Relaxed);
+            }
+        }
+    }
+
+    /// Elements in the queue, approximately (see the module docs).
+    pub(crate) fn len(&self) -> u64 {
+        let head = self.idx().head.0.load(Acquire);
+        let tail = self.idx().tail.0.load(Acquire);
+        let d = tail.wrapping_sub(head);
+        if (d as i64) < 0 {
+            0
+        } else {
+            d.min(self.cap)
+        }
+    }
+
+    /// Consumers sleeping in a blocking pop (approximate).
+    pub(crate) fn waiting_consumers(&self) -> u32 {
+        self.idx().not_empty.waiters()
+    }
+
+    /// Producers sleeping in a blocking push (approximate).
+    pub(crate) fn waiting_producers(&self) -> u32 {
+        self.idx().not_full.waiters()
+    }
+
+    #[inline(always)]
+    fn pushed(&self, n: u64, many_consumers: bool) {
+        if n > 1 && many_consumers {
+            self.idx().not_empty.notify_all_asymmetric();
+        } else {
+            self.idx().not_empty.notify_one_asymmetric();
+        }
+    }
+
+    #[inline(always)]
+    fn popped(&self, n: u64, many_producers: bool) {
+        if n > 1 && many_producers {
+            self.idx().not_full.notify_all_asymmetric();
+        } else {
+            self.idx().not_full.notify_one_asymmetric();
+        }
+    }
+
+    // --- SPSC ------------------------------------------------------------------------------
+
+    /// Loads the shared indices into a new producer's state.
+    pub(crate) fn spsc_tx(&self) -> std::result::Result<TxState, Corrupt> {
+        let tail = self.idx().tail.0.load(Acquire);
+        let head = self.idx().head.0.load(Acquire);
+        self.check_used(tail, head)?;
+        Ok(TxState { tail, cached_head: head })
+    }
+
+    /// Loads the shared indices into a new consumer's state.
+    pub(crate) fn spsc_rx(&self) -> std::result::Result<RxState, Corrupt> {
+        let head = self.idx().head.0.load(Acquire);
+        let tail = self.idx().tail.0.load(Acquire);
+        self.check_used(tail, head)?;
+        Ok(RxState { head, cached_tail: tail })
+    }
+
+    /// `tail - head` must be in `0..=cap`.
+    #[inline(always)]
+    fn check_used(&self, tail: u64, head: u64) -> std::result::Result<u64, Corrupt> {
+        let used = tail.wrapping_sub(head);
+        if used > self.cap {
+            return Err(corrupt(
+                "tail",
+                format!("tail {tail} and head {head} are {used} apart in a queue of {} slots", self.cap),
+            ));
+        }
+        Ok(used)
+    }
+
+    /// Free slots as the producer sees them, reloading `head` only if the cache says fewer than
+    /// `want` are free.
+    #[inline(always)]
+    fn spsc_free(&self, tx: &mut TxState, want: u64) -> std::result::Result<u64, Corrupt> {
+        let free = self.cap - tx.tail.wrapping_sub(tx.cached_head);
+        if free >= want {
+            return Ok(free);
+        }
+        // Cache only a validated value: the fast path above trusts the cache.
+        let head = self.idx().head.0.load(Acquire);
+        let used = self.check_used(tx.tail, head)?;
+        tx.cached_head = head;
+        Ok(self.cap - used)
+    }
+
+    /// Elements available to the consumer, reloading `tail` only if the cache says fewer than
+    /// `want`.
+    #[inline(always)]
+    fn spsc_available(&self, rx: &mut RxState, want: u64) -> std::result::Result<u64, Corrupt> {
+        let avail = rx.cached_tail.wrapping_sub(rx.head);
+        if avail >= want {
+            return Ok(avail);
+        }
+        let tail = self.idx().tail.0.load(Acquire);
+        let avail = self.check_used(tail, rx.head)?;
+        rx.cached_tail = tail;
+        Ok(avail)
+    }
+
+    #[inline]
+    pub(crate) fn spsc_try_push(&self, tx: &mut TxState, value: T) -> std::result::Result<bool, Corrupt> {
+        if self.spsc_free(tx, 1)? == 0 {
+            return Ok(false);
+        }
+        // SAFETY: position `tail` is free (the consumer's release of `head` past it was acquired)
+        // and only the producer writes free slots; the consumer reads it only after our release
+        // store of `tail` below.
+        self.cell(tx.tail).with_mut(|p| unsafe { p.write(value) });
+        tx.tail = tx.tail.wrapping_add(1);
+        self.idx().tail.0.store(tx.tail, Release);
+        self.pushed(1, false);
+        Ok(true)
+    }
+
+    #[inline]
+    pub(crate) fn spsc_try_pop(&self, rx: &mut RxState) -> std::result::Result<Option<T>, Corrupt> {
+        if self.spsc_available(rx, 1)? == 0 {
+            return Ok(None);
+        }
+        // SAFETY: position `head` holds an element (the producer's release of `tail` past it was
+        // acquired) and the producer does not write it again before our release of `head`.
+        let value = self.cell(rx.head).with(|p| unsafe { p.read() });
+        rx.head = rx.head.wrapping_add(1);
+        self.idx().head.0.store(rx.head, Release);
+        self.popped(1, false);
+        Ok(Some(value))
+    }
+
+    pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[T]) -> std::result::Result<usize, Corrupt> {
+        let want = (src.len() as u64).min(self.cap);
+        let n = self.spsc_free(tx, want)?.min(want);
+        if n == 0 {
+            return Ok(0);
+        }
+        for (i, v) in src[..n as usize].iter().enumerate() {
+            // SAFETY: as in `spsc_try_push`, for each of the `n` free positions from `tail`.
+            self.cell(tx.tail.wrapping_add(i as u64)).with_mut(|p| unsafe { p.write(*v) });
+        }
+        tx.tail = tx.tail.wrapping_add(n);
+        self.idx().tail.0.store(tx.tail, Release);
+        self.pushed(n, false);
+        Ok(n as usize)
+    }
+
+    pub(crate) fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
+        let want = (dst.len() as u64).min(self.cap);
+        let n = self.spsc_available(rx, want)?.min(want);
+        if n == 0 {
+            return Ok(0);
+        }
+        for (i, d) in dst[..n as usize].iter_mut().enumerate() {
+            // SAFETY: as in `spsc_try_pop`, for each of the `n` filled positions from `head`.
+            *d = self.cell(rx.head.wrapping_add(i as u64)).with(|p| unsafe { p.read() });
+        }
+        rx.head = rx.head.wrapping_add(n);
+        self.idx().head.0.store(rx.head, Release);
+        self.popped(n, false);
+        Ok(n as usize)
+    }
+
+    // --- Vyukov: producers (MPSC, MPMC) ----------------------------------------------------
+
+    /// A producer found the slot of `tail` ahead of it: another producer claimed `tail`, so the
+    /// shared tail has moved (the claim's CAS happens before the stamp we acquired). Returns the
+    /// new tail, or `Corrupt` if it has not moved.
+    #[inline(always)]
+    fn moved_on(&self, which: &AtomicU64, old: u64, field: &'static str) -> std::result::Result<u64, Corrupt> {
+        let now = which.load(Relaxed);
+        if now == old {
+            return Err(corrupt(
+                field,
+                format!("the slot of position {old} is stamped ahead of it, but {field} has not moved past it"),
+            ));
+        }
+        Ok(now)
+    }
+
+    #[inline]
+    pub(crate) fn mp_try_push(&self, value: T, many_consumers: bool) -> std::result::Result<bool, Corrupt> {
+        let tail_word = &self.idx().tail.0;
+        let mut tail = tail_word.load(Relaxed);
+        loop {
+            let slot = self.slot(tail);
+            let seq = slot.seq.load(Acquire);
+            let diff = seq.wrapping_sub(tail) as i64;
+            if diff == 0 {
+                match tail_word.compare_exchange_weak(tail, tail.wrapping_add(1), Relaxed, Relaxed) {
+                    Ok(_) => {
+                        // SAFETY: we claimed position `tail`, whose slot was free (`seq == tail`,
+                        // acquired from the consumer that emptied it); nobody reads it before
+                        // our release of `seq` below.
+                        slot.value.with_mut(|p| unsafe { p.write(value) });
+                        slot.seq.store(tail.wrapping_add(1), Release);
+                        self.pushed(1, many_consumers);
+                        return Ok(true);
+                    }
+                    Err(t) => tail = t,
+                }
+            } else if diff < 0 {
+                return Ok(false); // still holds the element from one lap ago: full
+            } else {
+                tail = self.moved_on(tail_word, tail, "tail")?;
+            }
+        }
+    }
+
+    pub(crate) fn mp_push_bulk(&self, src: &[T], many_consumers: bool) -> std::result::Result<usize, Corrupt> {
+        let want = (src.len() as u64).min(self.cap);
+        if want == 0 {
+            return Ok(0);
+        }
+        let tail_word = &self.idx().tail.0;
+        let mut tail = tail_word.load(Relaxed);
+        loop {
+            // The longest run of free slots from `tail`. A slot free for its position stays free
+            // until someone claims that position, which our CAS below would notice.
+            let mut n = 0;
+            while n < want && self.slot(tail.wrapping_add(n)).seq.load(Acquire) == tail.wrapping_add(n) {
+                n += 1;
+            }
+            if n == 0 {
+                let diff = self.slot(tail).seq.load(Acquire).wrapping_sub(tail) as i64;
+                if diff < 0 {
+                    return Ok(0);
+                }
+                if diff > 0 {
+                    tail = self.moved_on(tail_word, tail, "tail")?;
+                }
+                continue;
+            }
+            match tail_word.compare_exchange_weak(tail, tail.wrapping_add(n), Relaxed, Relaxed) {
+                Ok(_) => {
+                    for (i, v) in src[..n as usize].iter().enumerate() {
+                        let pos = tail.wrapping_add(i as u64);
+                        let slot = self.slot(pos);
+                        // SAFETY: as in `mp_try_push`: we claimed `pos`, whose slot was free.
+                        slot.value.with_mut(|p| unsafe { p.write(*v) });
+                        slot.seq.store(pos.wrapping_add(1), Release);
+                    }
+                    self.pushed(n, many_consumers);
+                    return Ok(n as usize);
+                }
+                Err(t) => tail = t,
+            }
+        }
+    }
+
+    // --- Vyukov: consumers (MPMC) ------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn mc_try_pop(&self) -> std::result::Result<Option<T>, Corrupt> {
+        let head_word = &self.idx().head.0;
+        let mut head = head_word.load(Relaxed);
+        loop {
+            let slot = self.slot(head);
+            let seq = slot.seq.load(Acquire);
+            let next = head.wrapping_add(1);
+            let diff = seq.wrapping_sub(next) as i64;
+            if diff == 0 {
+                match head_word.compare_exchange_weak(head, next, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        // SAFETY: we claimed position `head`, whose slot holds it (`seq == head +
+                        // 1`, acquired from its producer); nobody writes it before our release of
+                        // `seq` below.
+                        let value = slot.value.with(|p| unsafe { p.read() });
+                        slot.seq.store(head.wrapping_add(self.cap), Release);
+                        self.popped(1, true);
+                        return Ok(Some(value));
+                    }
+                    Err(h) => head = h,
+                }
+            } else if diff < 0 {
+                return Ok(None); // not yet written for this lap: empty
+            } else {
+                head = self.moved_on(head_word, head, "head")?;
+            }
+        }
+    }
+
+    pub(crate) fn mc_pop_bulk(&self, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
+        let want = (dst.len() as u64).min(self.cap);
+        if want == 0 {
+            return Ok(0);
+        }
+        let head_word = &self.idx().head.0;
+        let mut head = head_word.load(Relaxed);
+        loop {
+            let mut n = 0;
+            while n < want && self.slot(head.wrapping_add(n)).seq.load(Acquire) == head.wrapping_add(n + 1) {
+                n += 1;
+            }
+            if n == 0 {
+                let diff = self.slot(head).seq.load(Acquire).wrapping_sub(head.wrapping_add(1)) as i64;
+                if diff < 0 {
+                    return Ok(0);
+                }
+                if diff > 0 {
+                    head = self.moved_on(head_word, head, "head")?;
+                }
+                continue;
+            }
+            match head_word.compare_exchange_weak(head, head.wrapping_add(n), Relaxed, Relaxed) {
+                Ok(_) => {
+                    for (i, d) in dst[..n as usize].iter_mut().enumerate() {
+                        let pos = head.wrapping_add(i as u64);
+                        let slot = self.slot(pos);
+                        // SAFETY: as in `mc_try_pop`: we claimed `pos`, whose slot holds it.
+                        *d = slot.value.with(|p| unsafe { p.read() });
+                        slot.seq.store(pos.wrapping_add(self.cap), Release);
+                    }
+                    self.popped(n, true);
+                    return Ok(n as usize);
+                }
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    // --- Vyukov: the single consumer (MPSC) ----------------------------------------------------
+
+    /// Loads the shared head into a new single consumer's state. A predecessor that died
+    /// between stamping slots free and storing `head` consumed them already: their `seq` is one
+    /// lap ahead (`head + cap`, or `head + cap + 1` if a producer refilled the slot since), never
+    /// a state a live consumer leaves behind. Skip them, so they are neither re-delivered nor
+    /// mistaken for another consumer's work.
+    pub(crate) fn sc_rx(&self) -> RxState {
+        let start = self.idx().head.0.load(Acquire);
+        let mut head = start;
+        for _ in 0..self.cap {
+            let d = self.slot(head).seq.load(Acquire).wrapping_sub(head);
+            if d != self.cap && d != self.cap + 1 {
+                break;
+            }
+            head = head.wrapping_add(1);
+        }
+        if head != start {
+            self.idx().head.0.store(head, Release);
+        }
+        RxState { head, cached_tail: 0 }
+    }
+
+    /// A single consumer finding its slot stamped ahead: someone else consumed it.
+    #[cold]
+    fn sc_ahead(&self, head: u64, seq: u64) -> Corrupt {
+        corrupt(
+            "head",
+            format!("the slot of position {head} is stamped {seq}: another process consumed it, but the queue has a single consumer"),
+        )
+    }
+
+    #[inline]
+    pub(crate) fn sc_try_pop(&self, rx: &mut RxState) -> std::result::Result<Option<T>, Corrupt> {
+        let head = rx.head;
+        let slot = self.slot(head);
+        let seq = slot.seq.load(Acquire);
+        let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
+        if diff != 0 {
+            return if diff < 0 { Ok(None) } else { Err(self.sc_ahead(head, seq)) };
+        }
+        // SAFETY: as in `mc_try_pop`; being the only consumer, we need no claim.
+        let value = slot.value.with(|p| unsafe { p.read() });
+        slot.seq.store(head.wrapping_add(self.cap), Release);
+        rx.head = head.wrapping_add(1);
+        self.idx().head.0.store(rx.head, Release);
+        self.popped(1, true);
+        Ok(Some(value))
+    }
+
+    pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
+        let want = (dst.len() as u64).min(self.cap);
+        let head = rx.head;
+        let mut n = 0;
+        while n < want {
+            let pos = head.wrapping_add(n);
+            let slot = self.slot(pos);
+            let seq = slot.seq.load(Acquire);
+            let diff = seq.wrapping_sub(pos.wrapping_add(1)) as i64;
+            if diff < 0 {
+                break;
+            }
+            if diff > 0 {
+                return Err(self.sc_ahead(pos, seq));
+            }
+            // SAFETY: as in `sc_try_pop`, for position `pos`.
+            dst[n as usize] = slot.value.with(|p| unsafe { p.read() });
+            slot.seq.store(pos.wrapping_add(self.cap), Release);
+            n += 1;
+        }
+        if n > 0 {
+            rx.head = head.wrapping_add(n);
+            self.idx().head.0.store(rx.head, Release);
+            self.popped(n, true);
+        }
+        Ok(n as usize)
+    }
+
+    // --- Blocking ---------------------------------------------------------------------------
+
+    /// Retries `attempt` until it pushes, sleeping on `not_full` between attempts.
+    pub(crate) fn push_blocking(
+        &self,
+        timeout: Option<Duration>,
+        mut attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+    ) -> std::result::Result<(), Blocked> {
+        let mut spins = SPINS;
+        loop {
+            match attempt() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(c) => return Err(Blocked::Corrupt(c)),
+            }
+            if spins == 0 {
+                break;
+            }
+            spins -= 1;
+            spin_loop();
+        }
+        let ready = || match attempt() {
+            Ok(true) => Some(Ok(())),
+            Ok(false) => None,
+            Err(c) => Some(Err(Blocked::Corrupt(c))),
+        };
+        match self.idx().not_full.wait_until_asymmetric(Deadline::after(timeout), ready) {
+            Ok(r) => r,
+            Err(_) => Err(Blocked::Timeout),
+        }
+    }
+
+    /// Retries `attempt` until it pops, sleeping on `not_empty` between attempts.
+    pub(crate) fn pop_blocking(
+        &self,
+        timeout: Option<Duration>,
+        mut attempt: impl FnMut() -> std::result::Result<Option<T>, Corrupt>,
+    ) -> std::result::Result<T, Blocked> {
+        let mut spins = SPINS;
+        loop {
+            match attempt() {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                Err(c) => return Err(Blocked::Corrupt(c)),
+            }
+            if spins == 0 {
+                break;
+            }
+            spins -= 1;
+            spin_loop();
+        }
+        let ready = || match attempt() {
+            Ok(Some(v)) => Some(Ok(v)),
+            Ok(None) => None,
+            Err(c) => Some(Err(Blocked::Corrupt(c))),
+        };
+        match self.idx().not_empty.wait_until_asymmetric(Deadline::after(timeout), ready) {
+            Ok(r) => r,
+            Err(_) => Err(Blocked::Timeout),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One queue in a segment: the shared plumbing of Queue, its role handles and Endpoint
+// ---------------------------------------------------------------------------------------------
+
+/// The roles a single-producer or single-consumer policy hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Producer,
+    Consumer,
+}
+
+/// A queue's bytes in a segment: the mapping (kept alive), where the queue starts in its region,
+/// and its algorithms.
+pub(crate) struct QueueBytes<T> {
+    segment: Segment,
+    region: Region,
+    base: u64,
+    raw: Raw<T>,
+}
+
+impl<T> Clone for QueueBytes<T> {
+    fn clone(&self) -> Self {
+        QueueBytes { segment: self.segment.clone(), region: self.region.clone(), base: self.base, raw: self.raw }
+    }
+}
+
+// SAFETY: the handle owns an `Arc` of the mapping, so `raw`'s pointers stay valid wherever the
+// handle goes; every access through them is atomic or to a slot the protocol hands to the caller,
+// and `T: Send + Sync` (ShmType). Single-role exclusivity is enforced by the role handles.
+unsafe impl<T: ShmType> Send for QueueBytes<T> {}
+// SAFETY: as above.
+unsafe impl<T: ShmType> Sync for QueueBytes<T> {}
+
+impl<T: ShmType> QueueBytes<T> {
+    /// The queue of `capacity` slots at `base` in `region` (validated by the caller: the region
+    /// holds `region_for(.., capacity, policy)` bytes from `base`).
+    pub(crate) fn new(segment: &Segment, region: Region, base: u64, capacity: u64, policy: u32) -> Self {
+        asymmetric_fence::register();
+        let stride = slot_size(std::mem::size_of::<T>() as u64, policy).expect("validated slot size");
+        if policy == flags::POLICY_SPSC {
+            assert_eq!(std::mem::size_of::<UnsafeCell<T>>() as u64, stride, "zipc bug: SPSC slot size");
+        } else {
+            assert_eq!(std::mem::size_of::<Slot<T>>() as u64, stride, "zipc bug: Vyukov slot size");
+        }
+        let idx = region.ptr(base + header::TAIL, INDICES_SIZE).cast::<Indices>();
+        let slots = region.ptr(base + header::SLOTS, capacity * stride);
+        assert!(idx.is_aligned() && slots.cast::<u64>().is_aligned(), "zipc bug: misaligned queue");
+        // SAFETY: both pointers lie inside the region (checked by `ptr`), aligned (checked), in a
+        // mapping that `region` keeps alive as long as this value; any bits are valid for atomics,
+        // event counts and `T: FromBytes`; `capacity` is a validated power of two.
+        let raw = unsafe { Raw::new(idx, slots, capacity) };
+        QueueBytes { segment: segment.clone(), region, base, raw }
+    }
+
+    /// Writes a fresh queue's header into the (zeroed, unpublished) region.
+    pub(crate) fn init(&self, policy: u32, start: u64) {
+        let r = &self.region;
+        r.u64_at(self.base + header::CAPACITY).store(self.raw.cap, Relaxed);
+        r.u32_at(self.base + header::POLICY).store(policy, Relaxed);
+        let elem = std::mem::size_of::<T>() as u64;
+        r.u32_at(self.base + header::ELEM_SIZE).store(elem as u32, Relaxed);
+        let stride = slot_size(elem, policy).expect("validated slot size");
+        r.u32_at(self.base + header::SLOT_SIZE).store(stride as u32, Relaxed);
+        self.raw.init(start, policy != flags::POLICY_SPSC);
+    }
+
+    pub(crate) fn raw(&self) -> &Raw<T> {
+        &self.raw
+    }
+
+    pub(crate) fn segment(&self) -> &Segment {
+        &self.segment
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.region.name()
+    }
+
+    pub(crate) fn offset(&self) -> u64 {
+        self.region.offset() + self.base
+    }
+
+    /// The error for an impossible state.
+    #[cold]
+    pub(crate) fn corrupt(&self, c: Corrupt) -> Error {
+        Error::corrupt(self.segment.name(), format!("structure {:?}.{}", self.name(), c.field), c.detail)
+    }
+
+    /// The error for a failed blocking operation.
+    #[cold]
+    pub(crate) fn blocked(&self, b: Blocked) -> Error {
+        match b {
+            Blocked::Timeout => Error::Timeout,
+            Blocked::Corrupt(c) => self.corrupt(c),
+        }
+    }
+
+    fn role_words(&self, role: Role) -> (u64, u64) {
+        match role {
+            Role::Producer => (header::PRODUCER_OWNER, header::PRODUCER_TAKEOVERS),
+            Role::Consumer => (header::CONSUMER_OWNER, header::CONSUMER_TAKEOVERS),
+        }
+    }
+
+    /// Claims `role` for this process, or fails with [`Error::RoleTaken`] naming `label` if a
+    /// live process (this one included) holds it. A dead holder's claim is taken over.
+    pub(crate) fn claim(&self, role: Role, label: &'static str) -> Result<()> {
+        let (owner_at, takeovers_at) = self.role_words(role);
+        let owner = self.region.u64_at(self.base + owner_at);
+        let me = crate::process::current();
+        let tag = ((me.pid as u64) << 40) | (me.start_time & crate::process::START_MASK);
+        let mut current = 0;
+        loop {
+            // Acquire: whatever the previous holder did before releasing happens before our use.
+            match owner.compare_exchange(current, tag, Acquire, Acquire) {
+                Ok(_) => {
+                    if current != 0 {
+                        self.region.u32_at(self.base + takeovers_at).fetch_add(1, Relaxed);
+                    }
+                    return Ok(());
+                }
+                Err(found) => {
+                    let holder = crate::process::ProcessId {
+                        pid: (found >> 40) as u32,
+                        start_time: found & crate::process::START_MASK,
+                    };
+                    if found == tag || crate::process::is_alive(holder) {
+                        return Err(Error::RoleTaken {
+                            structure: self.name().to_owned(),
+                            role: label,
+                            pid: holder.pid,
+                        });
+                    }
+                    current = found; // dead: take it over (if nobody else does first)
+                }
+            }
+        }
+    }
+
+    /// Releases a role this handle claimed.
+    pub(crate) fn release(&self, role: Role) {
+        let (owner_at, _) = self.role_words(role);
+        let me = crate::process::current();
+        let tag = ((me.pid as u64) << 40) | (me.start_time & crate::process::START_MASK);
+        // Release: our last index store happens before the next holder's claim. If the word no
+        // longer holds our tag, someone took the role over wrongly; leave theirs alone.
+        let _ = self.region.u64_at(self.base + owner_at).compare_exchange(tag, 0, Release, Relaxed);
+    }
+
+    /// How many times `role` was taken over from a dead holder.
+    pub(crate) fn takeovers(&self, role: Role) -> u32 {
+        let (_, takeovers_at) = self.role_words(role);
+        self.region.u32_at(self.base + takeovers_at).load(Relaxed)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue
+// ---------------------------------------------------------------------------------------------
+
+/// A bounded lock-free FIFO queue of `T` in a segment, with policy `P` ([`Spsc`], [`Mpsc`] or
+/// [`Mpmc`]). See the [module docs](self) for the algorithms, roles and layout.
+///
+/// The handle is cheap to clone and `Send + Sync`. For [`Mpmc`] it pushes and pops directly; for
+/// [`Mpsc`] it pushes directly and pops through [`consumer`](Queue::consumer); for [`Spsc`] both
+/// go through [`producer`](Queue::producer) and [`consumer`](Queue::consumer).
+///
+/// An SPSC queue cannot be pushed through the shared handle, nor a producer through a shared
+/// reference — only through the one claimed, exclusively borrowed role handle:
+///
+/// ```compile_fail,E0599
+/// fn push_shared(q: &zipc::Queue<u64, zipc::Spsc>) {
+///     q.try_push(1);
+/// }
+/// ```
+///
+/// ```compile_fail,E0596
+/// fn push_from_two_threads(p: &zipc::Producer<u64, zipc::Spsc>) {
+///     p.try_push(1);
+/// }
+/// ```
+pub struct Queue<T: ShmType, P: Policy> {
+    bytes: QueueBytes<T>,
+    _policy: PhantomData<fn() -> P>,
+}
+
+impl<T: ShmType, P: Policy> Clone for Queue<T, P> {
+    fn clone(&self) -> Self {
+        Queue { bytes: self.bytes.clone(), _policy: PhantomData }
+    }
+}
+
+impl<T: ShmType, P: Policy> Queue<T, P> {
+    /// Creates queue `name` with `capacity` slots (a power of two from 2 to 2^32).
+    pub fn create(segment: &Segment, name: &str, capacity: u64) -> Result<Self> {
+        Self::create_in(segment, &StructureLayout { capacity, ..Self::declaration(name) })
+    }
+
+    /// Creates queue `name` whose positions start at `start` instead of 0, so that a test can
+    /// cross the 2^64 wrap point quickly. Otherwise identical to [`create`](Self::create).
+    #[doc(hidden)]
+    pub fn create_starting_at(segment: &Segment, name: &str, capacity: u64, start: u64) -> Result<Self> {
+        Self::create_with(segment, &StructureLayout { capacity, ..Self::declaration(name) }, start)
+    }
+
+    /// Opens queue `name` whatever its capacity, checking its element layout and policy.
+    pub fn open(segment: &Segment, name: &str) -> Result<Self> {
+        structure::check_declaration::<Self>(&Self::declaration(name))?;
+        let (region, desc) = segment.lookup(&Self::declaration(name), false)?;
+        Ok(Self::from_region(segment, region, desc.capacity))
+    }
+
+    /// Opens queue `name`, or creates it with `capacity` slots. An existing queue must have
+    /// exactly `capacity` slots.
+    pub fn open_or_create(segment: &Segment, name: &str, capacity: u64) -> Result<Self> {
+        let decl = StructureLayout { capacity, ..Self::declaration(name) };
+        loop {
+            match Self::open_in(segment, &decl) {
+                Err(Error::NotFound { object: Object::Structure, .. }) => {}
+                other => return other,
+            }
+            match Self::create_in(segment, &decl) {
+                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn create_with(segment: &Segment, decl: &StructureLayout<'_>, start: u64) -> Result<Self> {
+        structure::check_declaration::<Self>(decl)?;
+        let capacity = decl.capacity;
+        let region = segment.allocate(decl, |r| {
+            QueueBytes::<T>::new(segment, r.clone(), 0, capacity, P::FLAGS).init(P::FLAGS, start);
+            Ok(())
+        })?;
+        Ok(Self::from_region(segment, region, capacity))
+    }
+
+    fn from_region(segment: &Segment, region: Region, capacity: u64) -> Self {
+        Queue { bytes: QueueBytes::new(segment, region, 0, capacity, P::FLAGS), _policy: PhantomData }
+    }
+
+    /// The queue's name in the segment.
+    pub fn name(&self) -> &str {
+        self.bytes.name()
+    }
+
+    /// The segment this queue is in.
+    pub fn segment(&self) -> &Segment {
+        self.bytes.segment()
+    }
+
+    /// Offset of the queue's region in the segment.
+    pub fn offset(&self) -> u64 {
+        self.bytes.offset()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.bytes.raw.capacity() as usize
+    }
+
+    /// Number of elements, approximately: other processes may push and pop during the call.
+    pub fn len(&self) -> usize {
+        self.bytes.raw.len() as usize
+    }
+
+    /// Whether the queue is empty, approximately (see [`len`](Self::len)).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue is full, approximately (see [`len`](Self::len)).
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// Consumers currently sleeping in a blocking pop (approximate; for inspection and tests).
+    pub fn waiting_consumers(&self) -> u32 {
+        self.bytes.raw.waiting_consumers()
+    }
+
+    /// Producers currently sleeping in a blocking push (approximate; for inspection and tests).
+    pub fn waiting_producers(&self) -> u32 {
+        self.bytes.raw.waiting_producers()
+    }
+
+    /// How many times a single-producer role was taken over from a process that died holding it.
+    pub fn producer_takeovers(&self) -> u32 {
+        self.bytes.takeovers(Role::Producer)
+    }
+
+    /// How many times a single-consumer role was taken over from a process that died holding it.
+    pub fn consumer_takeovers(&self) -> u32 {
+        self.bytes.takeovers(Role::Consumer)
+    }
+
+    /// A producer handle. For [`Spsc`] it claims the queue's one producer role (in all
+    /// processes) until dropped, and fails with [`Error::RoleTaken`] while another handle holds
+    /// it; for multi-producer policies it claims nothing.
+    pub fn producer(&self) -> Result<Producer<T, P>> {
+        let bytes = self.bytes.clone();
+        if P::MULTI_PRODUCER {
+            return Ok(Producer { bytes, tx: TxState::default(), claimed: false, _policy: PhantomData });
+        }
+        bytes.claim(Role::Producer, "producer")?;
+        match bytes.raw.spsc_tx() {
+            Ok(tx) => Ok(Producer { bytes, tx, claimed: true, _policy: PhantomData }),
+            Err(c) => {
+                bytes.release(Role::Producer);
+                Err(bytes.corrupt(c))
+            }
+        }
+    }
+
+    /// A consumer handle. For single-consumer policies ([`Spsc`], [`Mpsc`]) it claims the
+    /// queue's one consumer role until dropped, and fails with [`Error::RoleTaken`] while another
+    /// handle holds it; for [`Mpmc`] it claims nothing.
+    pub fn consumer(&self) -> Result<Consumer<T, P>> {
+        let bytes = self.bytes.clone();
+        if P::MULTI_CONSUMER {
+            return Ok(Consumer { bytes, rx: RxState::default(), claimed: false, _policy: PhantomData });
+        }
+        bytes.claim(Role::Consumer, "consumer")?;
+        let rx = if P::MULTI_PRODUCER { Ok(bytes.raw.sc_rx()) } else { bytes.raw.spsc_rx() };
+        match rx {
+            Ok(rx) => Ok(Consumer { bytes, rx, claimed: true, _policy: PhantomData }),
+            Err(c) => {
+                bytes.release(Role::Consumer);
+                Err(bytes.corrupt(c))
+            }
+        }
+    }
+}
+
+impl<T: ShmType, P: MultiProducer> Queue<T, P> {
+    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
+    #[inline]
+    pub fn try_push(&self, value: T) -> Result<bool> {
+        self.bytes.raw.mp_try_push(value, P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
+    /// then [`Error::Timeout`] (the queue is unchanged).
+    pub fn push(&self, value: T, timeout: Option<Duration>) -> Result<()> {
+        let raw = &self.bytes.raw;
+        raw.push_blocking(timeout, || raw.mp_try_push(value, P::MULTI_CONSUMER)).map_err(|b| self.bytes.blocked(b))
+    }
+
+    /// Pushes as many elements of `src` as there is room for, in order, claiming them with one
+    /// compare-and-swap; returns how many. Does not wait.
+    pub fn push_bulk(&self, src: &[T]) -> Result<usize> {
+        self.bytes.raw.mp_push_bulk(src, P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+    }
+}
+
+impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
+    /// Pops the oldest element, or `Ok(None)` if the queue is empty.
+    #[inline]
+    pub fn try_pop(&self) -> Result<Option<T>> {
+        self.bytes.raw.mc_try_pop().map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
+    /// forever), then [`Error::Timeout`] (the queue is unchanged).
+    pub fn pop(&self, timeout: Option<Duration>) -> Result<T> {
+        let raw = &self.bytes.raw;
+        raw.pop_blocking(timeout, || raw.mc_try_pop()).map_err(|b| self.bytes.blocked(b))
+    }
+
+    /// Pops up to `dst.len()` of the oldest elements into `dst`, claiming them with one
+    /// compare-and-swap; returns how many. Does not wait.
+    pub fn pop_bulk(&self, dst: &mut [T]) -> Result<usize> {
+        self.bytes.raw.mc_pop_bulk(dst).map_err(|c| self.bytes.corrupt(c))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ShmType, P: Policy> Structure for Queue<T, P> {
+    const KIND: Kind = Kind::Queue;
+    const ELEM: Option<TypeLayout<'static>> = Some(T::SHM_LAYOUT);
+    const FLAGS: u32 = P::FLAGS;
+
+    fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
+        Self::create_with(segment, decl, 0)
+    }
+
+    fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
+        structure::check_declaration::<Self>(decl)?;
+        let (region, desc) = segment.lookup(decl, true)?;
+        Ok(Self::from_region(segment, region, desc.capacity))
+    }
+}
+
+impl<T: ShmType, P: Policy> std::fmt::Debug for Queue<T, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("segment", &self.segment().name())
+            .field("name", &self.name())
+            .field("policy", &P::NAME)
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role handles
+// ---------------------------------------------------------------------------------------------
+
+/// The pushing end of a [`Queue`], from [`Queue::producer`]. For [`Spsc`] it holds the queue's
+/// one producer role (released on drop) and keeps the producer's position and a cached copy of
+/// the consumer's in its own memory; operations take `&mut self`, so one thread uses it at a time.
+pub struct Producer<T: ShmType, P: Policy> {
+    bytes: QueueBytes<T>,
+    tx: TxState,
+    claimed: bool,
+    _policy: PhantomData<fn() -> P>,
+}
+
+impl<T: ShmType, P: Policy> Producer<T, P> {
+    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
+    #[inline]
+    pub fn try_push(&mut self, value: T) -> Result<bool> {
+        let r = if P::MULTI_PRODUCER {
+            self.bytes.raw.mp_try_push(value, P::MULTI_CONSUMER)
+        } else {
+            self.bytes.raw.spsc_try_push(&mut self.tx, value)
+        };
+        r.map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
+    /// then [`Error::Timeout`] (the queue is unchanged).
+    pub fn push(&mut self, value: T, timeout: Option<Duration>) -> Result<()> {
+        let (raw, tx) = (&self.bytes.raw, &mut self.tx);
+        let r = if P::MULTI_PRODUCER {
+            raw.push_blocking(timeout, || raw.mp_try_push(value, P::MULTI_CONSUMER))
+        } else {
+            raw.push_blocking(timeout, || raw.spsc_try_push(tx, value))
+        };
+        r.map_err(|b| self.bytes.blocked(b))
+    }
+
+    /// Pushes as many elements of `src` as there is room for, in order, publishing them at once;
+    /// returns how many. Does not wait.
+    pub fn push_bulk(&mut self, src: &[T]) -> Result<usize> {
+        let r = if P::MULTI_PRODUCER {
+            self.bytes.raw.mp_push_bulk(src, P::MULTI_CONSUMER)
+        } else {
+            self.bytes.raw.spsc_push_bulk(&mut self.tx, src)
+        };
+        r.map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.bytes.raw.capacity() as usize
+    }
+
+    /// Number of elements, approximately (see [`Queue::len`]).
+    pub fn len(&self) -> usize {
+        self.bytes.raw.len() as usize
+    }
+
+    /// Whether the queue is empty, approximately.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: ShmType, P: Policy> Drop for Producer<T, P> {
+    fn drop(&mut self) {
+        if self.claimed {
+            self.bytes.release(Role::Producer);
+        }
+    }
+}
+
+impl<T: ShmType, P: Policy> std::fmt::Debug for Producer<T, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").field("queue", &self.bytes.name()).field("policy", &P::NAME).finish()
+    }
+}
+
+/// The popping end of a [`Queue`], from [`Queue::consumer`]. For [`Spsc`] and [`Mpsc`] it holds
+/// the queue's one consumer role (released on drop) and keeps the consumer's position in its own
+/// memory; operations take `&mut self`, so one thread uses it at a time.
+pub struct Consumer<T: ShmType, P: Policy> {
+    bytes: QueueBytes<T>,
+    rx: RxState,
+    claimed: bool,
+    _policy: PhantomData<fn() -> P>,
+}
+
+impl<T: ShmType, P: Policy> Consumer<T, P> {
+    /// Pops the oldest element, or `Ok(None)` if the queue is empty.
+    #[inline]
+    pub fn try_pop(&mut self) -> Result<Option<T>> {
+        let raw = &self.bytes.raw;
+        let r = if P::MULTI_CONSUMER {
+            raw.mc_try_pop()
+        } else if P::MULTI_PRODUCER {
+            raw.sc_try_pop(&mut self.rx)
+        } else {
+            raw.spsc_try_pop(&mut self.rx)
+        };
+        r.map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
+    /// forever), then [`Error::Timeout`] (the queue is unchanged).
+    pub fn pop(&mut self, timeout: Option<Duration>) -> Result<T> {
+        let (raw, rx) = (&self.bytes.raw, &mut self.rx);
+        let r = if P::MULTI_CONSUMER {
+            raw.pop_blocking(timeout, || raw.mc_try_pop())
+        } else if P::MULTI_PRODUCER {
+            raw.pop_blocking(timeout, || raw.sc_try_pop(rx))
+        } else {
+            raw.pop_blocking(timeout, || raw.spsc_try_pop(rx))
+        };
+        r.map_err(|b| self.bytes.blocked(b))
+    }
+
+    /// Pops up to `dst.len()` of the oldest elements into `dst`, releasing their slots at once;
+    /// returns how many. Does not wait.
+    pub fn pop_bulk(&mut self, dst: &mut [T]) -> Result<usize> {
+        let raw = &self.bytes.raw;
+        let r = if P::MULTI_CONSUMER {
+            raw.mc_pop_bulk(dst)
+        } else if P::MULTI_PRODUCER {
+            raw.sc_pop_bulk(&mut self.rx, dst)
+        } else {
+            raw.spsc_pop_bulk(&mut self.rx, dst)
+        };
+        r.map_err(|c| self.bytes.corrupt(c))
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.bytes.raw.capacity() as usize
+    }
+
+    /// Number of elements, approximately (see [`Queue::len`]).
+    pub fn len(&self) -> usize {
+        self.bytes.raw.len() as usize
+    }
+
+    /// Whether the queue is empty, approximately.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: ShmType, P: Policy> Drop for Consumer<T, P> {
+    fn drop(&mut self) {
+        if self.claimed {
+            self.bytes.release(Role::Consumer);
+        }
+    }
+}
+
+impl<T: ShmType, P: Policy> std::fmt::Debug for Consumer<T, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("queue", &self.bytes.name()).field("policy", &P::NAME).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_follow_the_policy() {
+        let spsc = region_for(Kind::Queue, 8, 1024, flags::POLICY_SPSC).unwrap();
+        assert_eq!(spsc, RegionLayout { size: 512 + 1024 * 8, align: 128 });
+        let mpmc = region_for(Kind::Queue, 8, 1024, flags::POLICY_MPMC).unwrap();
+        assert_eq!(mpmc.size, 512 + 1024 * 16);
+        // 12-byte elements: Vyukov slots are 8 + 12 padded to 24; the size rounds up to 128.
+        let odd = region_for(Kind::Queue, 12, 2, flags::POLICY_MPSC).unwrap();
+        assert_eq!(odd.size, 640);
+        assert_eq!(slot_size(12, flags::POLICY_MPSC), Some(24));
+        assert_eq!(std::mem::size_of::<Slot<[u32; 3]>>() as u64, 24);
+        assert_eq!(std::mem::size_of::<Slot<u8>>() as u64, slot_size(1, flags::POLICY_MPMC).unwrap());
+        for bad in [0, 1, 3, 1000, MAX_CAPACITY * 2] {
+            assert!(
+                matches!(
+                    region_for(Kind::Queue, 8, bad, flags::POLICY_SPSC),
+                    Err(LayoutError::InvalidParameter { parameter: "capacity", .. })
+                ),
+                "capacity {bad}"
+            );
+        }
+        assert_eq!(region_for(Kind::Queue, u64::MAX / 2, 4, flags::POLICY_MPMC), Err(LayoutError::TooLarge));
+        let decl = StructureLayout {
+            capacity: 4,
+            flags: 7,
+            ..StructureLayout::new("q", Kind::Queue, Some(TypeLayout::Primitive(layout::Primitive::U32)))
+        };
+        assert!(matches!(region(&decl), Err(LayoutError::InvalidParameter { parameter: "policy", .. })));
+    }
+
+    #[test]
+    fn policy_names() {
+        assert_eq!(describe_flags(flags::POLICY_MPSC), ("policy", "mpsc".to_owned()));
+        assert_eq!(describe_flags(0).1, "0x0 (no policy)");
+        assert_eq!((Spsc::NAME, Mpsc::NAME, Mpmc::NAME), ("spsc", "mpsc", "mpmc"));
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Models of every algorithm on a tiny queue (2 slots) whose positions start just below the
+    //! 2^64 wrap point, so that full, empty and wraparound are all crossed.
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    struct Heap {
+        _idx: Box<Indices>,
+        _slots: Vec<Slot<u64>>,
+        _cells: Vec<UnsafeCell<u64>>,
+        raw: Raw<u64>,
+    }
+
+    // SAFETY: the heap memory is shared exactly as a segment is between processes.
+    unsafe impl Send for Heap {}
+    // SAFETY: as above.
+    unsafe impl Sync for Heap {}
+
+    const START: u64 = u64::MAX - 1;
+
+    fn heap(cap: u64, vyukov: bool) -> Arc<Heap> {
+        let idx = Box::new(Indices::new());
+        let mut slots: Vec<Slot<u64>> = (0..cap).map(|_| Slot::new(0)).collect();
+        let mut cells: Vec<UnsafeCell<u64>> = (0..cap).map(|_| UnsafeCell::new(0)).collect();
+        let base = if vyukov { slots.as_mut_ptr().cast::<u8>() } else { cells.as_mut_ptr().cast::<u8>() };
+        // SAFETY: the boxes and vectors live as long as `raw` (same struct; their heap memory
+        // does not move when the struct does).
+        let raw = unsafe { Raw::new(&*idx, base, cap) };
+        raw.init(START, vyukov);
+        Arc::new(Heap { _idx: idx, _slots: slots, _cells: cells, raw })
+    }
+
+    fn push_spin(mut push: impl FnMut() -> std::result::Result<bool, Corrupt>) {
+        while !push().unwrap() {
+            thread::yield_now();
+        }
+    }
+
+    fn pop_spin(mut pop: impl FnMut() -> std::result::Result<Option<u64>, Corrupt>) -> u64 {
+        loop {
+            if let Some(v) = pop().unwrap() {
+                return v;
+            }
+            thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn loom_queue_spsc_fifo_across_full_and_wrap() {
+        loom::model(|| {
+            let q = heap(2, false);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                let mut tx = q2.raw.spsc_tx().unwrap();
+                for v in 1..=3 {
+                    push_spin(|| q2.raw.spsc_try_push(&mut tx, v));
+                }
+            });
+            let mut rx = q.raw.spsc_rx().unwrap();
+            let got: Vec<u64> = (0..3).map(|_| pop_spin(|| q.raw.spsc_try_pop(&mut rx))).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+            assert_eq!(q.raw.len(), 0);
+            assert_eq!(q.raw.idx().tail.0.load(Relaxed), START.wrapping_add(3));
+        });
+    }
+
+    #[test]
+    fn loom_queue_spsc_bulk() {
+        loom::model(|| {
+            let q = heap(2, false);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                let mut tx = q2.raw.spsc_tx().unwrap();
+                let src = [1, 2, 3];
+                let mut sent = 0;
+                while sent < src.len() {
+                    let n = q2.raw.spsc_push_bulk(&mut tx, &src[sent..]).unwrap();
+                    if n == 0 {
+                        thread::yield_now();
+                    }
+                    sent += n;
+                }
+            });
+            let mut rx = q.raw.spsc_rx().unwrap();
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                let mut buf = [0; 3];
+                let n = q.raw.spsc_pop_bulk(&mut rx, &mut buf).unwrap();
+                if n == 0 {
+                    thread::yield_now();
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    /// Two producers race for positions (one of them may find the queue full) while the single
+    /// consumer pops; every pushed element is popped exactly once, one producer's in order. No
+    /// thread spins: loom cannot bound a search in which two threads wait for a third.
+    #[test]
+    fn loom_queue_mpsc_two_producers() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let producers: Vec<_> = [&[1u64, 2][..], &[10][..]]
+                .into_iter()
+                .map(|values| {
+                    let q = q.clone();
+                    thread::spawn(move || {
+                        values.iter().filter(|&&v| q.raw.mp_try_push(v, false).unwrap()).copied().collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut rx = q.raw.sc_rx();
+            let mut got: Vec<u64> = q.raw.sc_try_pop(&mut rx).unwrap().into_iter().collect();
+            let mut pushed: Vec<u64> = producers.into_iter().flat_map(|p| p.join().unwrap()).collect();
+            while let Some(v) = q.raw.sc_try_pop(&mut rx).unwrap() {
+                got.push(v);
+            }
+            assert!(pushed.len() >= 2, "a push failed although the queue had room: {pushed:?}");
+            if let (Some(a), Some(b)) = (got.iter().position(|&g| g == 1), got.iter().position(|&g| g == 2)) {
+                assert!(a < b, "one producer's elements stay in order: {got:?}");
+            }
+            got.sort_unstable();
+            pushed.sort_unstable();
+            assert_eq!(got, pushed, "every pushed element popped exactly once");
+            assert_eq!(q.raw.len(), 0);
+        });
+    }
+
+    /// Two producers and two consumers race for the same positions; each element is popped by
+    /// exactly one consumer.
+    #[test]
+    fn loom_queue_mpmc_two_producers_two_consumers() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let producers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|v| {
+                    let q = q.clone();
+                    thread::spawn(move || assert!(q.raw.mp_try_push(v, true).unwrap(), "room for two"))
+                })
+                .collect();
+            let q2 = q.clone();
+            let consumer = thread::spawn(move || q2.raw.mc_try_pop().unwrap());
+            let mut got: Vec<u64> = q.raw.mc_try_pop().unwrap().into_iter().collect();
+            got.extend(consumer.join().unwrap());
+            for p in producers {
+                p.join().unwrap();
+            }
+            while let Some(v) = q.raw.mc_try_pop().unwrap() {
+                got.push(v);
+            }
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+        });
+    }
+
+    #[test]
+    fn loom_queue_mpmc_fifo_across_full_and_wrap() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in 1..=3 {
+                    push_spin(|| q2.raw.mp_try_push(v, true));
+                }
+            });
+            let got: Vec<u64> = (0..3).map(|_| pop_spin(|| q.raw.mc_try_pop())).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+            assert_eq!(q.raw.idx().head.0.load(Relaxed), START.wrapping_add(3));
+        });
+    }
+
+    #[test]
+    fn loom_queue_mpmc_bulk_with_a_racing_push() {
+        loom::model(|| {
+            let q = heap(4, true);
+            let q2 = q.clone();
+            let bulk = thread::spawn(move || {
+                let src = [1, 2];
+                let mut sent = 0;
+                while sent < src.len() {
+                    let n = q2.raw.mp_push_bulk(&src[sent..], true).unwrap();
+                    if n == 0 {
+                        thread::yield_now();
+                    }
+                    sent += n;
+                }
+            });
+            let q3 = q.clone();
+            let single = thread::spawn(move || push_spin(|| q3.raw.mp_try_push(10, true)));
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                let mut buf = [0; 4];
+                let n = q.raw.mc_pop_bulk(&mut buf).unwrap();
+                if n == 0 {
+                    thread::yield_now();
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            bulk.join().unwrap();
+            single.join().unwrap();
+            let pos = |v| got.iter().position(|&g| g == v).unwrap();
+            assert!(pos(1) < pos(2), "{got:?}");
+            got.sort_unstable();
+            assert_eq!(got, [1, 2, 10]);
+        });
+    }
+
+    #[test]
+    fn loom_queue_mpsc_bulk_pop() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in 1..=3 {
+                    push_spin(|| q2.raw.mp_try_push(v, false));
+                }
+            });
+            let mut rx = q.raw.sc_rx();
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                let mut buf = [0; 2];
+                let n = q.raw.sc_pop_bulk(&mut rx, &mut buf).unwrap();
+                if n == 0 {
+                    thread::yield_now();
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    /// A bulk consumer and a single consumer race for the elements of two producers.
+    #[test]
+    fn loom_queue_mpmc_bulk_and_single_consumers() {
+        loom::model(|| {
+            let q = heap(4, true);
+            let producers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|v| {
+                    let q = q.clone();
+                    thread::spawn(move || assert!(q.raw.mp_try_push(v, true).unwrap()))
+                })
+                .collect();
+            let q2 = q.clone();
+            let bulk = thread::spawn(move || {
+                let mut buf = [0; 4];
+                let n = q2.raw.mc_pop_bulk(&mut buf).unwrap();
+                buf[..n].to_vec()
+            });
+            let mut got: Vec<u64> = q.raw.mc_try_pop().unwrap().into_iter().collect();
+            got.extend(bulk.join().unwrap());
+            for p in producers {
+                p.join().unwrap();
+            }
+            while let Some(v) = q.raw.mc_try_pop().unwrap() {
+                got.push(v);
+            }
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+        });
+    }
+
+    /// An MPSC producer blocks on a full queue until the single consumer frees a slot.
+    #[test]
+    fn loom_queue_mpsc_blocking_push_and_pop() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in 1..=3 {
+                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(v, false)).unwrap();
+                }
+            });
+            let mut rx = q.raw.sc_rx();
+            let got: Vec<u64> =
+                (0..3).map(|_| q.raw.pop_blocking(None, || q.raw.sc_try_pop(&mut rx)).unwrap()).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    /// The blocking handshake: a consumer sleeping on an empty SPSC queue is woken by a push.
+    #[test]
+    fn loom_queue_blocking_pop_wakes() {
+        loom::model(|| {
+            let q = heap(2, false);
+            let q2 = q.clone();
+            let consumer = thread::spawn(move || {
+                let mut rx = q2.raw.spsc_rx().unwrap();
+                q2.raw.pop_blocking(None, || q2.raw.spsc_try_pop(&mut rx)).unwrap()
+            });
+            let mut tx = q.raw.spsc_tx().unwrap();
+            assert!(q.raw.spsc_try_push(&mut tx, 7).unwrap());
+            assert_eq!(consumer.join().unwrap(), 7);
+        });
+    }
+
+    /// Both directions: a producer blocks on a full MPMC queue and a consumer on an empty one;
+    /// neither misses its wake-up.
+    #[test]
+    fn loom_queue_blocking_push_and_pop() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in 1..=3 {
+                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(v, true)).unwrap();
+                }
+            });
+            let got: Vec<u64> = (0..3).map(|_| q.raw.pop_blocking(None, || q.raw.mc_try_pop()).unwrap()).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+}
