@@ -116,7 +116,7 @@ fn one_producer_and_one_consumer_at_a_time() {
     let tx = ring.producer().unwrap();
     let err = again.producer().unwrap_err();
     assert!(matches!(&err, Error::RoleTaken { role: "producer", pid, .. } if *pid == std::process::id()), "{err}");
-    assert!(err.to_string().contains("one producer at a time"), "{err}");
+    assert!(err.to_string().contains("only one handle may hold it"), "{err}");
     let rx = again.consumer().unwrap();
     assert!(matches!(ring.consumer(), Err(Error::RoleTaken { role: "consumer", .. })));
     drop(tx);
