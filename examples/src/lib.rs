@@ -276,3 +276,8 @@ pub mod foreign {
         }
     }
 }
+
+/// The README's Rust code, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
