@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use zipc::layout::{Kind, LayoutError, Primitive, StructureLayout, TypeLayout};
+use zipc::layout::{Kind, Primitive, StructureLayout, TypeLayout};
 use zipc::{Array, Atomic, AtomicValue, Segment, SegmentOptions, ShmType};
 use zipc_schema::Schema;
 
@@ -100,36 +100,12 @@ pub fn relative(file: &Path) -> String {
     file.strip_prefix(crate::workspace_root()).unwrap_or(file).display().to_string()
 }
 
-/// What a schema file is to the tests.
-pub enum Status<'a> {
-    /// Valid: everything is tested.
-    Valid(Schema<'a>),
-    /// Refused only because it uses kinds this runtime does not implement yet; the kinds.
-    Pending(Vec<Kind>),
-}
-
-/// Loads a schema from `schemas/` (relative path in messages). Panics if it is invalid for any
-/// reason other than kinds this runtime lacks.
-pub fn load<'a>(file: &Path, arena: &'a zipc_schema::Arena) -> Status<'a> {
+/// Loads a schema from `schemas/` (relative path in messages). Every schema there is valid:
+/// panics with the diagnostics otherwise.
+pub fn load<'a>(file: &Path, arena: &'a zipc_schema::Arena) -> Schema<'a> {
     let rel = relative(file);
     let source = std::fs::read_to_string(file).expect("read schema");
-    match Schema::parse(&rel, &source, arena) {
-        Ok(s) => Status::Valid(s),
-        Err(d) => {
-            let mut kinds = Vec::new();
-            for diag in d.iter() {
-                let kind = Kind::ALL
-                    .into_iter()
-                    .find(|k| diag.message.ends_with(&LayoutError::Unsupported { kind: *k }.to_string()));
-                match kind {
-                    Some(k) if !kinds.contains(&k) => kinds.push(k),
-                    Some(_) => {}
-                    None => panic!("{rel} is invalid:\n{d}"),
-                }
-            }
-            Status::Pending(kinds)
-        }
-    }
+    Schema::parse(&rel, &source, arena).unwrap_or_else(|d| panic!("{rel} is invalid:\n{d}"))
 }
 
 /// A segment made from a schema, with its structures' handles. The name is unlinked on drop.
