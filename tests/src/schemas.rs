@@ -1,6 +1,8 @@
-//! Support for the schema tests: the schema files, segments made from them, and value plans —
+//! Support for the schema tests: the schema files; the Rust generated from each of them (by
+//! `zipc_schema::Builder` in `tests/build.rs`, included with `zipc::include_schema!`) and
+//! type-erased access to it; segments made from them; comparisons of layouts; value plans —
 //! deterministic values for sampled elements and fields of every array and atomic, written by one
-//! language and checked by another.
+//! language and checked by another; and C and Python probes that open segments.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
