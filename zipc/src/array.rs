@@ -68,6 +68,11 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: an array's length is fixed (and was validated at open).
+pub(crate) fn inspect(desc: &Descriptor) -> crate::inspect::ArrayState {
+    crate::inspect::ArrayState { len: desc.capacity }
+}
+
 /// A fixed-length array of `T` in a segment.
 ///
 /// ```no_run
