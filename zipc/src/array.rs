@@ -149,6 +149,15 @@ impl<T: ShmType> Array<T> {
                         "too small for an array",
                     ));
                 }
+                // ZeroIPC aligns every structure to 8; the elements need their own alignment.
+                let align = (std::mem::align_of::<T>() as u64).max(8);
+                if found.region.offset() % align != 0 {
+                    return Err(Error::corrupt(
+                        segment.name(),
+                        format!("structure {:?}", decl.name),
+                        format!("its region starts at {}, not aligned to {align} bytes", found.region.offset()),
+                    ));
+                }
                 let cap = found.region.u64_at(0).load(Ordering::Relaxed);
                 let elem = std::mem::size_of::<T>() as u64;
                 if cap.checked_mul(elem).and_then(|d| d.checked_add(HEADER_SIZE)) != Some(size) {

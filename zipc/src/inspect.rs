@@ -657,10 +657,10 @@ fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
     roles.push(format!("head {}, tail {}", q.head, q.tail));
     out.push(roles.join("; "));
     let mut extra = Vec::new();
-    if q.waiting_producers + q.waiting_consumers > 0 {
+    if q.waiting_producers > 0 || q.waiting_consumers > 0 {
         extra.push(format!("asleep: {} producers, {} consumers", q.waiting_producers, q.waiting_consumers));
     }
-    if q.producer_takeovers + q.consumer_takeovers > 0 {
+    if q.producer_takeovers > 0 || q.consumer_takeovers > 0 {
         extra.push(format!(
             "roles taken over from dead holders: producer {}, consumer {}",
             q.producer_takeovers, q.consumer_takeovers
@@ -699,7 +699,7 @@ impl State {
                     holder(&r.producer),
                     holder(&r.consumer)
                 ));
-                if r.waiting_consumers + r.waiting_producers > 0 {
+                if r.waiting_consumers > 0 || r.waiting_producers > 0 {
                     out.push(format!("asleep: {} consumers, {} producers", r.waiting_consumers, r.waiting_producers));
                 }
             }

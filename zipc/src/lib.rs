@@ -79,6 +79,8 @@ pub mod description;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inspect;
 pub mod latch;
 pub mod layout;

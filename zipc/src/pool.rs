@@ -188,7 +188,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     }
     let mut counts: Vec<(u64, u64)> = owners.into_iter().collect();
     if counts.len() > MAX_OWNERS {
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         problems.push(format!("{} owners hold objects; the {MAX_OWNERS} holding most are listed", counts.len()));
         counts.truncate(MAX_OWNERS);
     }
