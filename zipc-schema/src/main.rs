@@ -387,7 +387,7 @@ fn rm(segments: &[String], force: bool, dry_run: bool) -> ExitCode {
         }
         match shm_dir::remove(&name, force) {
             Ok(how) => println!("removed {name} ({})", describe(&how)),
-            Err(e @ zipc::Error::Corrupt { .. }) => {
+            Err(e @ (zipc::Error::Corrupt { .. } | zipc::Error::InUse { .. })) => {
                 eprintln!("error: {e}\n  (--force removes it anyway)");
                 failed = true;
             }

@@ -144,6 +144,7 @@ fn rm_refuses_segments_in_use_unless_forced() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains(&format!("is in use by live process {}", child.id())), "{err}");
+    assert!(err.contains("(--force removes it anyway)"), "{err}");
     assert!(std::path::Path::new(&name.path()).exists());
     let out = run(&["rm", "--dry-run", &name.0]);
     assert!(out.status.success() && text(&out.stdout).contains("would keep"), "{}", text(&out.stdout));
