@@ -51,7 +51,6 @@ mod types;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schema::{Arena, Schema};
-pub use structures::implemented_kinds;
 pub use zipc::layout;
 
 mod builder;

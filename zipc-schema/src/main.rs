@@ -95,8 +95,7 @@ Check schemas: parse them, resolve every type and structure into zipc's layout m
 every problem at once as `file:line:column: error: message` followed by a suggestion. Checks
 include unknown types and kinds, recursive types, implicit padding (with the field that fills
 it), names longer than 31 bytes, duplicates, more structures than max_entries, zero capacities,
-unknown keys, wrong value types, names that are not identifiers in Rust, C, C++ and Python, and
-kinds this version of zipc does not implement yet.
+unknown keys, wrong value types, and names that are not identifiers in Rust, C, C++ and Python.
 
 Example:
   zipc-schema check schemas/*.toml")]

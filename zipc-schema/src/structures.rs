@@ -23,7 +23,6 @@ pub(crate) struct StructureSpans {
     /// The whole entry.
     pub entry: Range<usize>,
     pub name: Range<usize>,
-    pub kind: Range<usize>,
     pub ty: Option<Range<usize>>,
     pub params: Vec<(&'static str, Range<usize>)>,
 }
@@ -119,22 +118,19 @@ fn read_structure<'a>(
     }
 
     // kind
-    let (kind, kind_span) = match get("kind") {
-        Some((k, v)) => {
-            let kind = expect_string(k, v, r).and_then(|s| {
-                let kind = Kind::from_name(&s);
-                if kind.is_none() {
-                    let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
-                    let help = match closest(&s, names.iter().map(String::as_str)) {
-                        Some(c) => format!("did you mean `{c}`? Kinds are {}", names.join(", ")),
-                        None => format!("kinds are {}", names.join(", ")),
-                    };
-                    r.error(&v.span, format!("unknown kind `{s}` for structure `{display}`"), Some(help));
-                }
-                kind
-            });
-            (kind, v.span.clone())
-        }
+    let kind = match get("kind") {
+        Some((k, v)) => expect_string(k, v, r).and_then(|s| {
+            let kind = Kind::from_name(&s);
+            if kind.is_none() {
+                let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
+                let help = match closest(&s, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean `{c}`? Kinds are {}", names.join(", ")),
+                    None => format!("kinds are {}", names.join(", ")),
+                };
+                r.error(&v.span, format!("unknown kind `{s}` for structure `{display}`"), Some(help));
+            }
+            kind
+        }),
         None => {
             let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
             r.error(
@@ -142,7 +138,7 @@ fn read_structure<'a>(
                 format!("structure `{display}` has no `kind`"),
                 Some(format!("add kind = \"...\", one of {}", names.join(", "))),
             );
-            (None, item.span.clone())
+            None
         }
     };
 
@@ -173,8 +169,7 @@ fn read_structure<'a>(
     };
 
     // parameters
-    let mut spans =
-        StructureSpans { entry: item.span.clone(), name: name_span, kind: kind_span, ty: ty_span, params: Vec::new() };
+    let mut spans = StructureSpans { entry: item.span.clone(), name: name_span, ty: ty_span, params: Vec::new() };
     let mut decl = StructureLayout::new("", Kind::Mutex, None);
     if let Some(kind) = kind {
         decl.kind = kind;
@@ -232,7 +227,7 @@ fn read_structure<'a>(
         }
     }
     // The model decides the rest: element required or not, allowed element types, parameter
-    // rules, and whether this runtime implements the kind at all.
+    // rules.
     if let Err(e) = decl.region() {
         report_layout_error(&e, &decl, &spans, r);
         return None;
@@ -283,29 +278,9 @@ pub(crate) fn report_layout_error(
             param("capacity").unwrap_or(spans.entry.clone()),
             Some("lower the capacity or use a smaller element type".to_owned()),
         ),
-        LayoutError::Unsupported { kind } => (
-            spans.kind.clone(),
-            Some(format!(
-                "this zipc has no {} yet; kinds implemented by this runtime: {}",
-                kind.name(),
-                implemented_kinds().join(", ")
-            )),
-        ),
         _ => (spans.entry.clone(), None),
     };
     r.error(&span, format!("structure `{name}`: {e}"), help);
-}
-
-/// The kinds whose regions this runtime can lay out (the others report `Unsupported`).
-pub fn implemented_kinds() -> Vec<&'static str> {
-    Kind::ALL
-        .iter()
-        .filter(|k| {
-            let elem = k.has_element().then_some(TypeLayout::Primitive(Primitive::U64));
-            !matches!(StructureLayout::new("probe", **k, elem).region(), Err(LayoutError::Unsupported { .. }))
-        })
-        .map(|k| k.name())
-        .collect()
 }
 
 fn name_help(e: &LayoutError) -> String {

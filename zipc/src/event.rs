@@ -334,8 +334,7 @@ impl Structure for Event {
     const FLAGS: u32 = 0;
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        // The mode is a value parameter in `flags` (not a type-level flag): check the rest.
-        structure::check_declaration::<Self>(&StructureLayout { flags: Self::FLAGS, ..*decl })?;
+        structure::check_declaration::<Self>(decl)?;
         let initial = decl.initial as u32; // `region` checked 0 or 1
         let region = segment.allocate(decl, |r| {
             r.u32_at(STATE_OFFSET).store(initial, Relaxed);
@@ -345,7 +344,7 @@ impl Structure for Event {
     }
 
     fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        structure::check_declaration::<Self>(&StructureLayout { flags: Self::FLAGS, ..*decl })?;
+        structure::check_declaration::<Self>(decl)?;
         // The reset mode (flags) is checked; whether it started set is not (it has moved on).
         let (region, desc) = segment.lookup(decl, false)?;
         Ok(Self::from_region(segment, region, desc.flags))

@@ -724,7 +724,7 @@ impl<T: ShmType> Ring<T> {
     /// Opens ring `name` whatever its capacity and mode, checking the element layout.
     pub fn open(segment: &Segment, name: &str) -> Result<Self> {
         let decl = Self::declaration(name);
-        check_ring_declaration::<T>(&decl)?;
+        structure::check_declaration::<Self>(&decl)?;
         let found = segment.locate(name)?;
         let Some(desc) = found.descriptor else {
             return Err(Error::KindMismatch { structure: name.to_owned(), expected: Kind::Ring, found: None });
@@ -894,11 +894,6 @@ impl<T: ShmType> Ring<T> {
     }
 }
 
-fn check_ring_declaration<T: ShmType>(decl: &StructureLayout<'_>) -> Result<()> {
-    // The overwrite flag is a declaration parameter, not part of the Rust type.
-    structure::check_declaration::<Ring<T>>(&StructureLayout { flags: decl.flags & !flags::RING_OVERWRITE, ..*decl })
-}
-
 #[diagnostic::do_not_recommend]
 impl<T: ShmType> Structure for Ring<T> {
     const KIND: Kind = Kind::Ring;
@@ -906,7 +901,7 @@ impl<T: ShmType> Structure for Ring<T> {
     const FLAGS: u32 = 0;
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        check_ring_declaration::<T>(decl)?;
+        structure::check_declaration::<Self>(decl)?;
         let (cap, fl) = (decl.capacity, decl.flags);
         let region = segment.allocate(decl, |r| {
             r.u64_at(field::CAPACITY).store(cap, Relaxed);
@@ -918,7 +913,7 @@ impl<T: ShmType> Structure for Ring<T> {
     }
 
     fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        check_ring_declaration::<T>(decl)?;
+        structure::check_declaration::<Self>(decl)?;
         let (region, desc) = segment.lookup(decl, true)?;
         Ok(Self::from_region(segment, region, desc.capacity, desc.flags))
     }

@@ -23,6 +23,7 @@ mod machine;
 mod peer;
 mod report;
 mod throughput;
+mod zipc_bench;
 
 use machine::{Clock, Machine};
 use report::Measurement;
@@ -33,6 +34,7 @@ pub struct Plan {
     pub latency_rounds: usize,
     pub syscall_rounds: usize,
     pub messages: u64,
+    pub wakeups: usize,
     pub array_bytes: usize,
     pub array_reps: usize,
     /// CPUs for the two sides, if the machine has two.
@@ -54,6 +56,7 @@ fn main() {
             latency_rounds: 2_000,
             syscall_rounds: 500,
             messages: 100_000,
+            wakeups: 20,
             array_bytes: 1 << 20,
             array_reps: 3,
             pair,
@@ -64,6 +67,7 @@ fn main() {
             latency_rounds: 300_000,
             syscall_rounds: 50_000,
             messages: 20_000_000,
+            wakeups: 2_000,
             array_bytes: 64 << 20,
             array_reps: 20,
             pair,
@@ -84,10 +88,17 @@ fn main() {
         results.push(m);
     };
     run(latency::raw_atomic(&plan, &clock));
+    run(zipc_bench::pingpong_spsc(&plan, &clock));
+    run(zipc_bench::pingpong_mpmc(&plan, &clock));
     run(latency::uds(&plan, &clock));
     run(latency::pipe(&plan, &clock));
+    run(zipc_bench::throughput_spsc(&plan));
     run(throughput::rtrb(&plan));
+    run(zipc_bench::throughput_mpmc(&plan));
     run(throughput::crossbeam(&plan));
+    run(zipc_bench::throughput_ring(&plan));
+    run(zipc_bench::throughput_ring_bulk(&plan));
+    run(zipc_bench::wake(&plan));
     let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
     run(array);
     run(memcpy);
