@@ -227,3 +227,22 @@ fn rm_stale_removes_only_what_no_live_process_uses() {
     let out = run(&["rm", "--stale", &ours]);
     assert_eq!(text(&out.stdout), "nothing removed: no stale segments\n");
 }
+
+#[test]
+fn help_teaches_the_operations_verbs() {
+    let top = text(&run(&["--help"]).stdout);
+    for needle in ["inspect", "list", "rm --stale"] {
+        assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
+    }
+    let help = |verb: &str| {
+        let out = run(&[verb, "--help"]);
+        assert!(out.status.success());
+        text(&out.stdout)
+    };
+    let h = help("inspect");
+    assert!(h.contains("--json") && h.contains("without attaching") && h.contains("Examples:"), "{h}");
+    let h = help("list");
+    assert!(h.contains("UNUSED") && h.contains("PATTERN") && h.contains("do not attach"), "{h}");
+    let h = help("rm");
+    assert!(h.contains("--stale") && h.contains("--force") && h.contains("--dry-run") && h.contains("ZeroIPC"), "{h}");
+}
