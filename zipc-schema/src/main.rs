@@ -372,10 +372,10 @@ fn rm(segments: &[String], force: bool, dry_run: bool) -> ExitCode {
         let name = ops::segment_name(arg);
         if dry_run {
             match shm_dir::examine(&name) {
-                Ok(obj) => match (ops::plan_stale(&obj, force), obj.in_use()) {
-                    (_, Some(true)) if !force => println!("would keep {name}: in use"),
-                    (Plan::Keep(why), _) if !force => println!("would keep {name}: {why}"),
-                    _ => println!("would remove {name}"),
+                Ok(obj) => match ops::plan_remove(&obj, force) {
+                    Plan::Remove(why) => println!("would remove {name}: {why}"),
+                    Plan::Keep(why) => println!("would keep {name}: {why}"),
+                    Plan::Skip => println!("would keep {name}"),
                 },
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -93,6 +93,24 @@ pub fn plan_stale(obj: &Listed, force: bool) -> Plan {
     }
 }
 
+/// What `rm SEGMENT` does with a named object (mirrors [`zipc::shm_dir::remove`], for
+/// `--dry-run`): a zipc segment goes unless a live process is attached, a ZeroIPC segment goes
+/// (its usage cannot be known), a leftover goes once its creator is gone, anything else stays;
+/// `force` removes everything.
+pub fn plan_remove(obj: &Listed, force: bool) -> Plan {
+    if force {
+        return Plan::Remove("forced".to_owned());
+    }
+    match &obj.what {
+        What::Zipc { .. } | What::Leftover { alive: false, .. } => plan_stale(obj, false),
+        What::Leftover { alive: true, .. } => Plan::Keep("its creator is alive: it is being created".to_owned()),
+        What::ZeroIpc { .. } => Plan::Remove("made by ZeroIPC, usage unknown".to_owned()),
+        What::Corrupt(why) => Plan::Keep(format!("corrupt (--force removes it): {why}")),
+        What::Other => Plan::Keep("not a zipc or ZeroIPC segment (--force removes it)".to_owned()),
+        What::Unreadable(why) => Plan::Keep(format!("unreadable: {why}")),
+    }
+}
+
 fn human(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = bytes as f64;
@@ -214,5 +232,35 @@ mod tests {
         assert!(selected(&[], "/anything"));
         assert!(selected(&["/a*".into(), "/b".into()], "/b"));
         assert!(!selected(&["/a*".into()], "/b"));
+    }
+
+    #[test]
+    fn plans() {
+        use zipc::process::ProcessId;
+        use zipc::registry::Attached;
+        let obj = |what| Listed { name: "/x".into(), size: 4096, what };
+        let attached = |alive| Attached { process: ProcessId { pid: 7, start_time: 1 }, refs: 1, alive };
+        let used = obj(What::Zipc { entries: 1, processes: vec![attached(true), attached(false)] });
+        let unused = obj(What::Zipc { entries: 1, processes: vec![attached(false)] });
+        let zeroipc = obj(What::ZeroIpc { entries: 2 });
+        let corrupt = obj(What::Corrupt("bad".into()));
+        let building = obj(What::Leftover { pid: 7, alive: true });
+        let leftover = obj(What::Leftover { pid: 7, alive: false });
+        let other = obj(What::Other);
+        let removes = |p: Plan| matches!(p, Plan::Remove(_));
+        // rm --stale: only what no live process uses; forced also ZeroIPC and corrupt ones.
+        assert_eq!(plan_stale(&used, true), Plan::Keep("in use by pid 7".into()));
+        assert_eq!(plan_stale(&unused, false), Plan::Remove("no live process attached (1 dead)".into()));
+        assert!(removes(plan_stale(&leftover, false)));
+        assert_eq!(plan_stale(&building, true), Plan::Skip);
+        assert!(!removes(plan_stale(&zeroipc, false)) && removes(plan_stale(&zeroipc, true)));
+        assert!(!removes(plan_stale(&corrupt, false)) && removes(plan_stale(&corrupt, true)));
+        assert_eq!(plan_stale(&other, true), Plan::Skip);
+        // rm NAME: ZeroIPC segments go; in use, corrupt, being built or foreign ones need force.
+        assert!(removes(plan_remove(&zeroipc, false)) && removes(plan_remove(&unused, false)));
+        assert!(removes(plan_remove(&leftover, false)));
+        for o in [&used, &corrupt, &building, &other] {
+            assert!(!removes(plan_remove(o, false)) && removes(plan_remove(o, true)), "{o:?}");
+        }
     }
 }

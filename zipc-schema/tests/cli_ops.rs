@@ -147,7 +147,11 @@ fn rm_refuses_segments_in_use_unless_forced() {
     assert!(err.contains("(--force removes it anyway)"), "{err}");
     assert!(std::path::Path::new(&name.path()).exists());
     let out = run(&["rm", "--dry-run", &name.0]);
-    assert!(out.status.success() && text(&out.stdout).contains("would keep"), "{}", text(&out.stdout));
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said, format!("would keep {}: in use by pid {}\n", name.0, child.id()));
+    let said = text(&run(&["rm", "-n", "--force", &name.0]).stdout);
+    assert_eq!(said, format!("would remove {}: forced\n", name.0));
 
     let out = run(&["rm", "--force", &name.0]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -639,14 +639,7 @@ fn utc(ns: u64) -> String {
 }
 
 fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
-    out.push(format!(
-        "{label}{} {:>w$}/{} ({})",
-        bar(q.len, q.capacity),
-        q.len,
-        q.capacity,
-        percent(q.len, q.capacity),
-        w = 1
-    ));
+    out.push(format!("{label}{} {}/{} ({})", bar(q.len, q.capacity), q.len, q.capacity, percent(q.len, q.capacity)));
     let mut roles = Vec::new();
     if q.policy != "mpmc" {
         if q.policy == "spsc" {
