@@ -56,6 +56,7 @@ pub use zipc::layout;
 mod builder;
 pub mod c;
 pub mod memory_map;
+pub mod ops;
 pub mod python;
 pub mod rust;
 

@@ -89,6 +89,17 @@ pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
     ("reset mode", mode)
 }
 
+/// Live state for `inspect`: set or clear, how many sets, how many waiters.
+pub(crate) fn inspect(region: &Region, desc: &crate::description::Descriptor) -> crate::inspect::EventState {
+    let state = region.u32_at(STATE_OFFSET).load(Acquire);
+    crate::inspect::EventState {
+        manual_reset: desc.flags & flags::EVENT_MANUAL_RESET != 0,
+        set: state & STATE_SET != 0,
+        sets: state >> 1,
+        waiters: region.u32_at(WAITERS_OFFSET).load(Relaxed),
+    }
+}
+
 /// How an [`Event`] resets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResetMode {

@@ -102,6 +102,9 @@ pub mod description;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod inspect;
 pub mod latch;
 pub mod layout;
 pub mod message;
@@ -113,6 +116,7 @@ pub mod registry;
 pub mod ring;
 pub mod segment;
 pub mod semaphore;
+pub mod shm_dir;
 pub mod shm_type;
 pub mod structure;
 pub mod table;

@@ -195,6 +195,50 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: positions, role holders and waiter counts, read once and never
+/// trusted (impossible positions are reported in `problems`; the length is clamped).
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::RingState {
+    use crate::inspect::Holder;
+    let word = |f: u64| region.u64_at(f).load(Acquire);
+    // In the order that keeps a consistent ring consistent while it moves: `missed` only grows
+    // with `read_pos`, `read_pos` never passes `write_pos`, `claim` never falls below it.
+    let missed = word(field::MISSED);
+    let read_pos = word(field::READ_POS);
+    let write_pos = word(field::WRITE_POS);
+    let claim = word(field::CLAIM);
+    let capacity = desc.capacity;
+    let overwrite = desc.flags & flags::RING_OVERWRITE != 0;
+    if write_pos > MAX_POSITION {
+        problems.push(format!("write_pos {write_pos} is beyond {MAX_POSITION}"));
+    }
+    if read_pos > write_pos {
+        problems.push(format!("read_pos {read_pos} is ahead of write_pos {write_pos}"));
+    } else if !overwrite && write_pos - read_pos > capacity {
+        problems.push(format!("write_pos {write_pos} is more than the capacity ahead of read_pos {read_pos}"));
+    }
+    if missed > read_pos || (!overwrite && missed != 0) {
+        let mode = if overwrite { "overwrite" } else { "lossless" };
+        problems.push(format!("missed {missed} is impossible with read_pos {read_pos} in {mode} mode"));
+    }
+    if claim < write_pos {
+        problems.push(format!("claim {claim} is behind write_pos {write_pos}"));
+    }
+    let waiters = |at: u64| region.u32_at(at + 4).load(Relaxed); // `u32 epoch, u32 waiters`
+    crate::inspect::RingState {
+        overwrite,
+        capacity,
+        len: write_pos.saturating_sub(read_pos).min(capacity),
+        write_pos,
+        read_pos,
+        claim,
+        missed,
+        producer: Holder::from_tag(word(field::PRODUCER)),
+        consumer: Holder::from_tag(word(field::CONSUMER)),
+        waiting_consumers: waiters(field::DATA_READY),
+        waiting_producers: waiters(field::SPACE_READY),
+    }
+}
+
 /// Renders a ring's flags for mismatch messages.
 pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
     match flags {
