@@ -7,8 +7,9 @@
 //! 3. **Two processes** — a sensor process streams readings through the lock-free SPSC queue to
 //!    a monitor process, which checks that each arrives once and in order and keeps per-sensor
 //!    statistics in shared arrays.
-//! 4. **Typed opens** — a program that declares a structure differently is refused.
-//! 5. **C and Python** — a C program built with gcc from the generated header, and Python with
+//! 4. **Inspection** — the live state of every structure, as `zipc-schema inspect` shows it.
+//! 5. **Typed opens** — a program that declares a structure differently is refused.
+//! 6. **C and Python** — a C program built with gcc from the generated header, and Python with
 //!    the generated module, read the same segment; their summaries must equal Rust's.
 //!
 //! Options: `--messages N` (default 1,000,000). A missing tool (gcc, numpy) is reported and its
@@ -133,8 +134,16 @@ fn tour() -> Result<(), BoxError> {
         human(rate)
     );
 
-    // 4. Typed opens.
-    heading(4, "Typed: a mismatched declaration is refused");
+    // 4. What a monitoring tool sees.
+    heading(4, "Inspect: the live segment");
+    println!("`zipc-schema inspect {name}` (zipc::inspect) reads every structure's live state:");
+    let report = zipc::inspect::inspect(&name)?.to_string();
+    for line in report.lines().filter(|l| !l.trim().is_empty()) {
+        println!("  {line}");
+    }
+
+    // 5. Typed opens.
+    heading(5, "Typed: a mismatched declaration is refused");
     let other = Segment::open(&name)?;
     match Array::<Reading>::open(&other, "stats") {
         Ok(_) => return Err("`stats` opened with the wrong element type".into()),
@@ -147,8 +156,8 @@ fn tour() -> Result<(), BoxError> {
     }
     drop(other);
 
-    // 5. C and Python read the same segment.
-    heading(5, "C and Python read the same segment");
+    // 6. C and Python read the same segment.
+    heading(6, "C and Python read the same segment");
     let rust_line = summary(&seg)?;
     println!("rust:   {rust_line}");
     let mut agree = vec!["Rust"];
