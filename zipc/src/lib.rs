@@ -61,6 +61,7 @@ mod asymmetric_fence;
 mod atomic_copy;
 #[allow(dead_code, unused_imports)]
 mod atomics;
+mod element;
 #[allow(dead_code)] // used by the blocking structures
 mod event_count;
 mod futex;
@@ -76,6 +77,7 @@ pub mod barrier;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod description;
+pub mod dynamic;
 pub mod endpoint;
 pub mod error;
 pub mod event;
