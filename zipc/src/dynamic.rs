@@ -475,6 +475,11 @@ impl DynEndpointSide {
         self.claim.side
     }
 
+    /// Bytes per element.
+    pub fn elem_size(&self) -> usize {
+        self.size()
+    }
+
     /// Sends the element in `src` if the outgoing queue has room: `Ok(false)` if full.
     pub fn try_send(&mut self, src: &[u8]) -> Result<bool> {
         one("send", self.size(), src.len())?;

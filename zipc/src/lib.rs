@@ -81,6 +81,7 @@ pub mod dynamic;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod ffi;
 pub mod latch;
 pub mod layout;
 pub mod message;
