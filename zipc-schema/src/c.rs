@@ -85,7 +85,9 @@ pub fn generate(schema: &Schema<'_>) -> String {
     o.push_str("    if (which) *which = NULL;\n");
     o.push_str("    if (st != ZIPC_OK) return st;\n");
     let _ = writeln!(o, "    st = {lower}_segment_check(*seg, which);");
-    o.push_str("    if (st != ZIPC_OK) {\n        zipc_segment_close(*seg);\n        *seg = NULL;\n    }\n    return st;\n}\n");
+    o.push_str(
+        "    if (st != ZIPC_OK) {\n        zipc_segment_close(*seg);\n        *seg = NULL;\n    }\n    return st;\n}\n",
+    );
     if l.name.is_some() {
         let _ = writeln!(o, "\n/* `{lower}_segment_open` on the default name, {p}_SEGMENT_NAME. */");
         let _ = writeln!(
@@ -196,7 +198,12 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 ("zipc_endpoint_side *p", "zipc_endpoint_side *c", "zipc_side_", "zipc_side_", "send", "recv")
             };
             o.push_str("/* Typed element operations (sizeof *v is checked against the segment). */\n");
-            wrap(&mut o, &format!("try_{send}"), &format!("{tx}, {vin}"), &format!("{push}try_{send}(p, v, sizeof *v)"));
+            wrap(
+                &mut o,
+                &format!("try_{send}"),
+                &format!("{tx}, {vin}"),
+                &format!("{push}try_{send}(p, v, sizeof *v)"),
+            );
             wrap(
                 &mut o,
                 send,
@@ -209,7 +216,12 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 &format!("{tx}, {vin}, size_t count, int64_t timeout_ns, size_t *done"),
                 &format!("{push}{send}_bulk(p, v, count, sizeof *v, timeout_ns, done)"),
             );
-            wrap(&mut o, &format!("try_{recv}"), &format!("{rx}, {vout}"), &format!("{pop}try_{recv}(c, out, sizeof *out)"));
+            wrap(
+                &mut o,
+                &format!("try_{recv}"),
+                &format!("{rx}, {vout}"),
+                &format!("{pop}try_{recv}(c, out, sizeof *out)"),
+            );
             wrap(
                 &mut o,
                 recv,
@@ -239,7 +251,12 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 &format!("zipc_ring_producer *p, {vin}, size_t count, int64_t timeout_ns, size_t *done"),
                 "zipc_ring_push_bulk(p, v, count, sizeof *v, timeout_ns, done)",
             );
-            wrap(&mut o, "try_pop", &format!("zipc_ring_consumer *c, {vout}"), "zipc_ring_try_pop(c, out, sizeof *out)");
+            wrap(
+                &mut o,
+                "try_pop",
+                &format!("zipc_ring_consumer *c, {vout}"),
+                "zipc_ring_try_pop(c, out, sizeof *out)",
+            );
             wrap(
                 &mut o,
                 "pop",
@@ -262,8 +279,18 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
         Kind::Pool => {
             open(&mut o, "pool", "zipc_pool_try_acquire / _acquire / _release");
             o.push_str("/* Typed object access (sizeof *v is checked against the segment). */\n");
-            wrap(&mut o, "read", &format!("const zipc_pool *p, zipc_handle h, {vout}"), "zipc_pool_read(p, h, out, sizeof *out)");
-            wrap(&mut o, "write", &format!("const zipc_pool *p, zipc_handle h, {vin}"), "zipc_pool_write(p, h, v, sizeof *v)");
+            wrap(
+                &mut o,
+                "read",
+                &format!("const zipc_pool *p, zipc_handle h, {vout}"),
+                "zipc_pool_read(p, h, out, sizeof *out)",
+            );
+            wrap(
+                &mut o,
+                "write",
+                &format!("const zipc_pool *p, zipc_handle h, {vin}"),
+                "zipc_pool_write(p, h, v, sizeof *v)",
+            );
         }
         Kind::Array => {
             open(&mut o, "array", "zipc_array_get / _set / _read / _write");

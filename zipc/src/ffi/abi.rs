@@ -162,6 +162,14 @@ pub extern "C" fn zipc_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// 1 if this process registered for the membarrier-based asymmetric fence, so that its queue
+/// and endpoint fast paths issue no fence (it registers when it opens its first queue or
+/// endpoint, like a Rust process); 0 before, or where the kernel lacks the membarrier.
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub extern "C" fn zipc_fence_free_fast_path() -> c_int {
+    c_int::from(crate::queue::fence_free_fast_path())
+}
+
 /// The status of this thread's last failed call (`ZIPC_OK` if none failed yet).
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_last_status() -> Status {
@@ -494,7 +502,12 @@ pub unsafe extern "C" fn zipc_consumer_try_pop(c: *mut ConsumerHandle, out: *mut
 
 /// Pops one element into `out`, waiting at most `timeout_ns` for one.
 #[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_consumer_pop(c: *mut ConsumerHandle, out: *mut c_void, size: usize, timeout_ns: i64) -> Status {
+pub unsafe extern "C" fn zipc_consumer_pop(
+    c: *mut ConsumerHandle,
+    out: *mut c_void,
+    size: usize,
+    timeout_ns: i64,
+) -> Status {
     call(|| {
         // SAFETY: module contract.
         let (c, dst) = unsafe { (obj(c, "c")?, output(out, size, "out")?) };
@@ -629,7 +642,11 @@ pub unsafe extern "C" fn zipc_endpoint_open_side(
         let side = match side {
             0 => Side::A,
             1 => Side::B,
-            other => return Err(Error::invalid("side", format!("{other} is neither ZIPC_SIDE_A (0) nor ZIPC_SIDE_B (1)")).into()),
+            other => {
+                return Err(
+                    Error::invalid("side", format!("{other} is neither ZIPC_SIDE_A (0) nor ZIPC_SIDE_B (1)")).into()
+                )
+            }
         };
         hand_out(out, SideHandle(Exclusive::new(e.0.side(side)?, "endpoint side")))
     })
@@ -657,7 +674,12 @@ pub unsafe extern "C" fn zipc_side_try_send(s: *mut SideHandle, elem: *const c_v
 
 /// Sends one element, waiting at most `timeout_ns` for room.
 #[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_send(s: *mut SideHandle, elem: *const c_void, size: usize, timeout_ns: i64) -> Status {
+pub unsafe extern "C" fn zipc_side_send(
+    s: *mut SideHandle,
+    elem: *const c_void,
+    size: usize,
+    timeout_ns: i64,
+) -> Status {
     call(|| {
         // SAFETY: module contract.
         let (s, src) = unsafe { (obj(s, "s")?, input(elem, size, "elem")?) };
@@ -904,7 +926,12 @@ pub unsafe extern "C" fn zipc_ring_try_push(p: *mut RingProducerHandle, elem: *c
 
 /// Pushes one element, waiting at most `timeout_ns` for room.
 #[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_ring_push(p: *mut RingProducerHandle, elem: *const c_void, size: usize, timeout_ns: i64) -> Status {
+pub unsafe extern "C" fn zipc_ring_push(
+    p: *mut RingProducerHandle,
+    elem: *const c_void,
+    size: usize,
+    timeout_ns: i64,
+) -> Status {
     call(|| {
         // SAFETY: module contract.
         let (p, src) = unsafe { (obj(p, "p")?, input(elem, size, "elem")?) };
@@ -953,7 +980,12 @@ pub unsafe extern "C" fn zipc_ring_try_pop(c: *mut RingConsumerHandle, out: *mut
 
 /// Pops one element into `out`, waiting at most `timeout_ns` for one.
 #[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_ring_pop(c: *mut RingConsumerHandle, out: *mut c_void, size: usize, timeout_ns: i64) -> Status {
+pub unsafe extern "C" fn zipc_ring_pop(
+    c: *mut RingConsumerHandle,
+    out: *mut c_void,
+    size: usize,
+    timeout_ns: i64,
+) -> Status {
     call(|| {
         // SAFETY: module contract.
         let (c, dst) = unsafe { (obj(c, "c")?, output(out, size, "out")?) };
@@ -1131,7 +1163,12 @@ pub unsafe extern "C" fn zipc_pool_read(p: *const PoolHandle, handle: Handle, ou
 
 /// Overwrites the object with `elem` (`size` must be the object size).
 #[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_pool_write(p: *const PoolHandle, handle: Handle, elem: *const c_void, size: usize) -> Status {
+pub unsafe extern "C" fn zipc_pool_write(
+    p: *const PoolHandle,
+    handle: Handle,
+    elem: *const c_void,
+    size: usize,
+) -> Status {
     call(|| {
         // SAFETY: module contract.
         let (p, src) = unsafe { (obj(p, "p")?, input(elem, size, "elem")?) };
