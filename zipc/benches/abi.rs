@@ -58,77 +58,221 @@ fn main() {
     let plan = if smoke { Plan { reps: 1, batches: 20 } } else { Plan { reps: 7, batches: 4_000 } };
     let name = format!("/zipc-bench-abi-{}", std::process::id());
     let seg = Segment::create(&name, 16 << 20).expect("create segment");
-    let _ = Segment::unlink(&name); // mapped until the end; nothing left behind
     let mut results: Vec<(&str, f64)> = Vec::new();
 
     // --- typed -------------------------------------------------------------------------------
-    let q = Queue::<u64, Spsc>::create(&seg, "spsc_u64", 1024).unwrap();
-    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
-    results.push((
-        "typed spsc u64 push+pop",
-        measure(&plan, || {
-            for i in 0..BATCH as u64 {
-                assert!(tx.try_push(black_box(i)).unwrap());
-            }
-            for _ in 0..BATCH {
-                black_box(rx.try_pop().unwrap().unwrap());
-            }
-        }),
-    ));
-    let q = Queue::<Msg48, Spsc>::create(&seg, "spsc_msg", 1024).unwrap();
-    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
-    results.push((
-        "typed spsc msg48 push+pop",
-        measure(&plan, || {
-            for i in 0..BATCH as u64 {
-                assert!(tx.try_push(black_box(msg(i))).unwrap());
-            }
-            for _ in 0..BATCH {
-                black_box(rx.try_pop().unwrap().unwrap());
-            }
-        }),
-    ));
-    let q = Queue::<u64, Mpmc>::create(&seg, "mpmc_u64", 1024).unwrap();
-    results.push((
-        "typed mpmc u64 push+pop",
-        measure(&plan, || {
-            for i in 0..BATCH as u64 {
-                assert!(q.try_push(black_box(i)).unwrap());
-            }
-            for _ in 0..BATCH {
-                black_box(q.try_pop().unwrap().unwrap());
-            }
-        }),
-    ));
-    let q = Queue::<u64, Spsc>::create(&seg, "spsc_bulk", 1024).unwrap();
-    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
     let src: Vec<u64> = (0..BATCH as u64).collect();
-    let mut dst = vec![0u64; BATCH];
+    {
+        let q = Queue::<u64, Spsc>::create(&seg, "spsc_u64", 1024).unwrap();
+        let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+        results.push((
+            "typed spsc u64 push+pop",
+            measure(&plan, || {
+                for i in 0..BATCH as u64 {
+                    assert!(tx.try_push(black_box(i)).unwrap());
+                }
+                for _ in 0..BATCH {
+                    black_box(rx.try_pop().unwrap().unwrap());
+                }
+            }),
+        ));
+        let q = Queue::<Msg48, Spsc>::create(&seg, "spsc_msg", 1024).unwrap();
+        let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+        results.push((
+            "typed spsc msg48 push+pop",
+            measure(&plan, || {
+                for i in 0..BATCH as u64 {
+                    assert!(tx.try_push(black_box(msg(i))).unwrap());
+                }
+                for _ in 0..BATCH {
+                    black_box(rx.try_pop().unwrap().unwrap());
+                }
+            }),
+        ));
+        let q = Queue::<u64, Mpmc>::create(&seg, "mpmc_u64", 1024).unwrap();
+        results.push((
+            "typed mpmc u64 push+pop",
+            measure(&plan, || {
+                for i in 0..BATCH as u64 {
+                    assert!(q.try_push(black_box(i)).unwrap());
+                }
+                for _ in 0..BATCH {
+                    black_box(q.try_pop().unwrap().unwrap());
+                }
+            }),
+        ));
+        let q = Queue::<u64, Spsc>::create(&seg, "spsc_bulk", 1024).unwrap();
+        let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+        let mut dst = vec![0u64; BATCH];
+        results.push((
+            "typed spsc u64 bulk",
+            measure(&plan, || {
+                assert_eq!(tx.push_bulk(black_box(&src)).unwrap(), BATCH);
+                assert_eq!(rx.pop_bulk(black_box(&mut dst)).unwrap(), BATCH);
+            }),
+        ));
+        let r = Ring::<u64>::create(&seg, "ring_u64", 1024, RingMode::Lossless).unwrap();
+        let (mut tx, mut rx) = (r.producer().unwrap(), r.consumer().unwrap());
+        results.push((
+            "typed ring u64 push+pop",
+            measure(&plan, || {
+                for i in 0..BATCH as u64 {
+                    assert!(tx.try_push(black_box(i)));
+                }
+                for _ in 0..BATCH {
+                    black_box(rx.try_pop().unwrap());
+                }
+            }),
+        ));
+    }
+
+    // --- zipc::dynamic: the same algorithms, element size known at run time -----------------
+    use zipc::dynamic::{DynQueue, DynRing, ElementSpec};
+    let q = DynQueue::open(&seg, "spsc_u64", ElementSpec::new(8)).unwrap();
+    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+    let mut b8 = [0u8; 8];
     results.push((
-        "typed spsc u64 bulk",
+        "dynamic spsc u64 push+pop",
         measure(&plan, || {
-            assert_eq!(tx.push_bulk(black_box(&src)).unwrap(), BATCH);
-            assert_eq!(rx.pop_bulk(black_box(&mut dst)).unwrap(), BATCH);
+            for i in 0..BATCH as u64 {
+                assert!(tx.try_push(black_box(&i.to_le_bytes())).unwrap());
+            }
+            for _ in 0..BATCH {
+                assert!(rx.try_pop(black_box(&mut b8)).unwrap());
+            }
         }),
     ));
-    let r = Ring::<u64>::create(&seg, "ring_u64", 1024, RingMode::Lossless).unwrap();
+    drop((tx, rx));
+    let q = DynQueue::open(&seg, "spsc_msg", ElementSpec::new(48)).unwrap();
+    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+    let mut b48 = [0u8; 48];
+    results.push((
+        "dynamic spsc msg48 push+pop",
+        measure(&plan, || {
+            for i in 0..BATCH as u64 {
+                let m = msg(i);
+                assert!(tx.try_push(black_box(zipc::IntoBytes::as_bytes(&m))).unwrap());
+            }
+            for _ in 0..BATCH {
+                assert!(rx.try_pop(black_box(&mut b48)).unwrap());
+            }
+        }),
+    ));
+    drop((tx, rx));
+    let q = DynQueue::open(&seg, "spsc_bulk", ElementSpec::new(8)).unwrap();
+    let (mut tx, mut rx) = (q.producer().unwrap(), q.consumer().unwrap());
+    let srcb: Vec<u8> = src.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut dstb = vec![0u8; BATCH * 8];
+    results.push((
+        "dynamic spsc u64 bulk",
+        measure(&plan, || {
+            assert_eq!(tx.push_bulk(black_box(&srcb)).unwrap(), BATCH);
+            assert_eq!(rx.pop_bulk(black_box(&mut dstb)).unwrap(), BATCH);
+        }),
+    ));
+    drop((tx, rx));
+    let r = DynRing::open(&seg, "ring_u64", ElementSpec::new(8)).unwrap();
     let (mut tx, mut rx) = (r.producer().unwrap(), r.consumer().unwrap());
     results.push((
-        "typed ring u64 push+pop",
+        "dynamic ring u64 push+pop",
         measure(&plan, || {
             for i in 0..BATCH as u64 {
-                assert!(tx.try_push(black_box(i)));
+                assert!(tx.try_push(black_box(&i.to_le_bytes())).unwrap());
             }
             for _ in 0..BATCH {
-                black_box(rx.try_pop().unwrap());
+                assert!(rx.try_pop(black_box(&mut b8)).unwrap());
             }
         }),
     ));
+    drop((tx, rx));
 
+    // --- the C ABI, called as C calls it (zipc::ffi, the functions libzipc exports) -----------
+    abi_rows(&plan, &name, &mut results);
+
+    let _ = Segment::unlink(&name); // mapped until the end; nothing left behind
     println!("\n{:<36} {:>10}", "path", "ns/elem");
     println!("{}", "-".repeat(48));
     for (n, v) in &results {
         println!("{n:<36} {v:>10.2}");
         assert!(v.is_finite() && *v > 0.0, "{n}: no figure");
+    }
+}
+
+/// The C ABI rows: the same operations through `zipc_*` functions, with their argument checks,
+/// status codes and handle locking.
+fn abi_rows(plan: &Plan, name: &str, results: &mut Vec<(&'static str, f64)>) {
+    use std::ffi::CString;
+    use std::ptr::null_mut;
+    use zipc::ffi::*;
+    let cname = CString::new(name).unwrap();
+    // SAFETY: every pointer is a live handle of the right type or a local buffer of the size
+    // passed; the handles are closed at the end.
+    unsafe {
+        let mut seg = null_mut();
+        assert_eq!(zipc_segment_open(cname.as_ptr(), &mut seg), Status::Ok);
+        for (label, queue, size) in
+            [("C ABI spsc u64 push+pop", c"spsc_u64", 8usize), ("C ABI spsc msg48 push+pop", c"spsc_msg", 48)]
+        {
+            let (mut q, mut p, mut c) = (null_mut(), null_mut(), null_mut());
+            assert_eq!(zipc_queue_open(seg, queue.as_ptr(), size, std::ptr::null(), &mut q), Status::Ok);
+            assert_eq!(zipc_queue_open_producer(q, &mut p), Status::Ok);
+            assert_eq!(zipc_queue_open_consumer(q, &mut c), Status::Ok);
+            let mut buf = [0u8; 48];
+            results.push((
+                label,
+                measure(plan, || {
+                    for i in 0..BATCH as u64 {
+                        let m = msg(i);
+                        let src = zipc::IntoBytes::as_bytes(&m);
+                        assert_eq!(zipc_producer_try_push(p, black_box(src.as_ptr()).cast(), size), Status::Ok);
+                    }
+                    for _ in 0..BATCH {
+                        assert_eq!(zipc_consumer_try_pop(c, black_box(buf.as_mut_ptr()).cast(), size), Status::Ok);
+                    }
+                }),
+            ));
+            zipc_producer_close(p);
+            zipc_consumer_close(c);
+            zipc_queue_close(q);
+        }
+        let (mut q, mut p, mut c) = (null_mut(), null_mut(), null_mut());
+        assert_eq!(zipc_queue_open(seg, c"spsc_bulk".as_ptr(), 8, std::ptr::null(), &mut q), Status::Ok);
+        assert_eq!(zipc_queue_open_producer(q, &mut p), Status::Ok);
+        assert_eq!(zipc_queue_open_consumer(q, &mut c), Status::Ok);
+        let src: Vec<u64> = (0..BATCH as u64).collect();
+        let mut dst = vec![0u64; BATCH];
+        results.push((
+            "C ABI spsc u64 bulk",
+            measure(plan, || {
+                let mut n = 0;
+                assert_eq!(zipc_producer_push_bulk(p, src.as_ptr().cast(), BATCH, 8, 0, &mut n), Status::Ok);
+                assert_eq!(n, BATCH);
+                assert_eq!(zipc_consumer_pop_bulk(c, dst.as_mut_ptr().cast(), BATCH, 8, 0, &mut n), Status::Ok);
+                assert_eq!(n, BATCH);
+            }),
+        ));
+        zipc_producer_close(p);
+        zipc_consumer_close(c);
+        zipc_queue_close(q);
+        let (mut r, mut p, mut c) = (null_mut(), null_mut(), null_mut());
+        assert_eq!(zipc_ring_open(seg, c"ring_u64".as_ptr(), 8, std::ptr::null(), &mut r), Status::Ok);
+        assert_eq!(zipc_ring_open_producer(r, &mut p), Status::Ok);
+        assert_eq!(zipc_ring_open_consumer(r, &mut c), Status::Ok);
+        let mut b8 = [0u8; 8];
+        results.push((
+            "C ABI ring u64 push+pop",
+            measure(plan, || {
+                for i in 0..BATCH as u64 {
+                    assert_eq!(zipc_ring_try_push(p, black_box(&i as *const u64).cast(), 8), Status::Ok);
+                }
+                for _ in 0..BATCH {
+                    assert_eq!(zipc_ring_try_pop(c, black_box(b8.as_mut_ptr()).cast(), 8), Status::Ok);
+                }
+            }),
+        ));
+        zipc_ring_producer_close(p);
+        zipc_ring_consumer_close(c);
+        zipc_ring_close(r);
+        zipc_segment_close(seg);
     }
 }

@@ -699,7 +699,7 @@ impl<E: Element> Raw<E> {
     }
 
     /// Pushes the element in `src` if there is room.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn spsc_try_push(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<bool, Corrupt> {
         self.one(src.len());
         if self.spsc_free(tx, 1)? == 0 {
@@ -716,7 +716,7 @@ impl<E: Element> Raw<E> {
     }
 
     /// Pops the oldest element into `dst` if there is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn spsc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
         self.one(dst.len());
         if self.spsc_available(rx, 1)? == 0 {
@@ -786,7 +786,7 @@ impl<E: Element> Raw<E> {
     }
 
     /// Pushes the element in `src` if there is room.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn mp_try_push(&self, src: &[u8], many_consumers: bool) -> std::result::Result<bool, Corrupt> {
         self.one(src.len());
         let tail_word = &self.idx().tail.0;
@@ -860,7 +860,7 @@ impl<E: Element> Raw<E> {
     // --- Vyukov: consumers (MPMC) ------------------------------------------------------------
 
     /// Pops the oldest element into `dst` if there is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn mc_try_pop(&self, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
         self.one(dst.len());
         let head_word = &self.idx().head.0;
@@ -963,7 +963,7 @@ impl<E: Element> Raw<E> {
     }
 
     /// Pops the oldest element into `dst` if there is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
         self.one(dst.len());
         let head = rx.head;

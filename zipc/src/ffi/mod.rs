@@ -240,6 +240,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// Runs the body of a status-returning call: failures are recorded for [`zipc_last_error`] and
 /// turned into their status; a panic is caught (it must not unwind into C) and reported as
 /// [`Status::Internal`].
+#[inline]
 pub(crate) fn call(body: impl FnOnce() -> Outcome) -> Status {
     let failure = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(status)) => return status,
