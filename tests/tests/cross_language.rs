@@ -9,7 +9,10 @@
 //!   barrier early, one leader per generation;
 //! * errors cross the boundary intact: a wrong element size, a missing structure and a timeout
 //!   give the status and the very message Rust gives, in C, and a typed exception in Python;
-//! * C and Python processes are registered in the segment like Rust ones.
+//! * C and Python processes are registered in the segment like Rust ones, and register for the
+//!   membarrier that keeps queue fast paths fence-free;
+//! * pools (handles travelling through a queue), endpoints, overwrite rings, latches, robust
+//!   mutexes, events and waited-on atomics work from C and Python too.
 //!
 //! `ZIPC_SOAK=1` runs the matrix with 20 times more messages.
 
@@ -939,4 +942,259 @@ fn errors_cross_the_boundary_intact_and_peers_register_like_rust() {
             "{lang} registers for the membarrier like Rust"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every other kind from C and Python: pools, endpoints, overwrite rings, latches, mutexes,
+// events, atomics that are waited on
+// ---------------------------------------------------------------------------------------------
+
+const KINDS: &str = r#"
+[segment]
+name = "/zipc_kinds"
+max_entries = 12
+
+[types.Obj]
+fields = [
+    { name = "id", type = "u64" },
+    { name = "vals", type = "[f32; 4]" },
+]
+
+[types.H]
+doc = "A pool handle, as plain data."
+fields = [
+    { name = "index", type = "u32" },
+    { name = "generation", type = "u32" },
+]
+
+[[structures]]
+name = "objs"
+kind = "pool"
+type = "Obj"
+capacity = 4
+
+[[structures]]
+name = "handles"
+kind = "queue"
+type = "H"
+capacity = 4
+policy = "mpmc"
+
+[[structures]]
+name = "ep"
+kind = "endpoint"
+type = "u64"
+capacity = 4
+
+[[structures]]
+name = "log"
+kind = "ring"
+type = "u32"
+capacity = 4
+overwrite = true
+
+[[structures]]
+name = "done"
+kind = "latch"
+count = 2
+
+[[structures]]
+name = "m"
+kind = "mutex"
+
+[[structures]]
+name = "ev"
+kind = "event"
+
+[[structures]]
+name = "flag"
+kind = "atomic"
+type = "u32"
+"#;
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout, zipc::ShmType,
+)]
+#[zerocopy(crate = "zipc::zerocopy")]
+#[repr(C)]
+struct Obj {
+    id: u64,
+    vals: [f32; 4],
+}
+
+/// Each peer, given a base value `b`: acquires a pool object, writes `Obj { id: b, vals: [b, b+1,
+/// b+2, b+3] }` and sends its handle through `handles`; receives `x` on endpoint side B and
+/// answers `x + 1`; pushes `b .. b+10` into the overwrite ring `log` (cap 4) in one batch; locks
+/// and unlocks the mutex (no owner died); consumes the auto-reset event `ev` (set by Rust);
+/// counts the latch down once; stores `b` into `flag` and wakes its waiters.
+fn c_kinds_program() -> String {
+    r#"#include "kinds.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+#define T (INT64_C(60) * 1000000000)
+#define CHECK(call) do { zipc_status st_ = (call); if (st_ != ZIPC_OK) { fprintf(stderr, "%s: %s: %s\n", #call, zipc_status_name(st_), zipc_last_error()); return 1; } } while (0)
+
+int main(int argc, char **argv) {
+    zipc_segment *seg;
+    zipc_pool *objs;
+    zipc_queue *handles;
+    zipc_producer *tx;
+    zipc_endpoint *ep;
+    zipc_endpoint_side *b;
+    zipc_ring *log;
+    zipc_ring_producer *lp;
+    zipc_latch *done;
+    zipc_mutex *m;
+    zipc_event *ev;
+    zipc_atomic *flag;
+    zipc_handle h;
+    Obj o;
+    H sent;
+    uint64_t x, base;
+    uint32_t vals[10], i, remaining;
+    size_t n;
+    int died = -1;
+    if (argc != 3) return 64;
+    base = strtoull(argv[2], NULL, 10);
+    CHECK(kinds_segment_open(argv[1], &seg, NULL));
+    CHECK(kinds_objs_open(seg, &objs));
+    CHECK(zipc_pool_acquire(objs, T, &h));
+    o.id = base;
+    for (i = 0; i < 4; i++) o.vals[i] = (float)(base + i);
+    CHECK(kinds_objs_write(objs, h, &o));
+    CHECK(kinds_handles_open(seg, &handles));
+    CHECK(zipc_queue_open_producer(handles, &tx));
+    sent.index = h.index;
+    sent.generation = h.generation;
+    CHECK(kinds_handles_push(tx, &sent, T));
+    CHECK(kinds_ep_open(seg, &ep));
+    CHECK(zipc_endpoint_open_side(ep, ZIPC_SIDE_B, &b));
+    CHECK(kinds_ep_recv(b, &x, T));
+    x += 1;
+    CHECK(kinds_ep_send(b, &x, T));
+    CHECK(kinds_log_open(seg, &log));
+    CHECK(zipc_ring_open_producer(log, &lp));
+    for (i = 0; i < 10; i++) vals[i] = (uint32_t)base + i;
+    CHECK(kinds_log_push_bulk(lp, vals, 10, 0, &n));
+    if (n != 10) { fprintf(stderr, "overwrite ring took %zu of 10\n", n); return 1; }
+    CHECK(kinds_m_open(seg, &m));
+    CHECK(zipc_mutex_lock(m, T, &died));
+    if (died != 0) { fprintf(stderr, "owner died?\n"); return 1; }
+    CHECK(zipc_mutex_unlock(m));
+    CHECK(kinds_ev_open(seg, &ev));
+    CHECK(zipc_event_wait(ev, T));
+    if (zipc_event_try_wait(ev) != ZIPC_AGAIN) { fprintf(stderr, "auto-reset event still set\n"); return 1; }
+    CHECK(kinds_done_open(seg, &done));
+    CHECK(zipc_latch_count_down(done, 1, &remaining));
+    CHECK(kinds_flag_open(seg, &flag));
+    CHECK(zipc_atomic_store(flag, (int64_t)base));
+    CHECK(zipc_atomic_wake(flag, 1));
+    zipc_ring_producer_close(lp);
+    zipc_side_close(b);
+    zipc_producer_close(tx);
+    zipc_pool_close(objs);
+    zipc_queue_close(handles);
+    zipc_endpoint_close(ep);
+    zipc_ring_close(log);
+    zipc_latch_close(done);
+    zipc_mutex_close(m);
+    zipc_event_close(ev);
+    zipc_atomic_close(flag);
+    zipc_segment_close(seg);
+    printf("C ok %u\n", remaining);
+    return 0;
+}
+"#
+    .to_owned()
+}
+
+const PY_KINDS: &str = r#"
+import sys
+import numpy as np
+import kinds
+
+seg = kinds.open(sys.argv[1])
+base = int(sys.argv[2])
+T = 60.0
+h = seg.objs.acquire(timeout=T)
+seg.objs.write(h, (base, [base, base + 1, base + 2, base + 3]))
+assert seg.objs.read(h)["id"] == base
+with seg.handles.producer() as tx:
+    tx.push((h.index, h.generation), timeout=T)
+with seg.ep.side("B") as b:
+    x = b.recv(timeout=T)
+    b.send(x + 1, timeout=T)
+with seg.log.producer() as lp:
+    assert lp.push_bulk(np.arange(base, base + 10, dtype=np.uint32)) == 10
+    assert list(seg.log.get_last_n(2)) == [base + 8, base + 9]
+assert seg.m.lock(timeout=T) is False
+seg.m.unlock()
+seg.ev.wait(timeout=T)
+assert seg.ev.try_wait() is False, "auto-reset: consumed"
+remaining = seg.done.count_down()
+seg.flag.store(base)
+seg.flag.wake()
+seg.close()
+print("Python ok %d" % remaining)
+"#;
+
+#[test]
+fn c_and_python_use_pools_endpoints_rings_latches_mutexes_events_and_atomics() {
+    use zipc::{Atomic, Endpoint, Event, Handle, Latch, Mutex, Pool, ResetMode, RingMode, Side};
+    let arena = Arena::new();
+    let schema = Schema::parse("kinds.toml", KINDS, &arena).unwrap_or_else(|d| panic!("{d}"));
+    let dir = scratch("kinds");
+    write_generated(&schema, &dir);
+    let c_exe = compile_c(&dir, "kinds_peer", &c_kinds_program(), Link::Shared);
+    std::fs::write(dir.join("kinds_peer.py"), PY_KINDS).unwrap();
+    let py = python();
+
+    let name = ShmName::new("kinds");
+    let seg = zipc::SegmentOptions::for_layout(&schema.layout).unwrap().create(&name).unwrap();
+    let objs = Pool::<Obj>::create(&seg, "objs", 4).unwrap();
+    let handles = Queue::<Handle, Mpmc>::create(&seg, "handles", 4).unwrap();
+    let ep = Endpoint::<u64>::create(&seg, "ep", 4).unwrap();
+    let log = Ring::<u32>::create(&seg, "log", 4, RingMode::Overwrite).unwrap();
+    let done = Latch::create(&seg, "done", 2).unwrap();
+    let m = Mutex::create(&seg, "m").unwrap();
+    let ev = Event::create(&seg, "ev", ResetMode::Auto, false).unwrap();
+    let flag = Atomic::<u32>::create(&seg, "flag", 0).unwrap();
+    let mut a = ep.side(Side::A).unwrap();
+
+    for (lang, base, remaining) in [("C", 100u32, 1), ("Python", 200, 0)] {
+        a.send(u64::from(base) * 10, None).unwrap();
+        ev.set();
+        let mut cmd =
+            if lang == "C" { Command::new(&c_exe) } else { python_command(&py, &dir, &dir.join("kinds_peer.py")) };
+        let mut peer = spawn(
+            cmd.arg(name.as_str()).arg(base.to_string()),
+            if lang == "C" { "the C peer" } else { "the Python peer" },
+        );
+        // The peer stores `base` into `flag` last and wakes waiters: wait for it on the futex (in
+        // slices, so that a peer that failed early is reported at once by `finish`).
+        let start = std::time::Instant::now();
+        while flag.load() != base && peer.0.as_mut().unwrap().try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < LIMIT, "{lang} never stored the flag");
+            match flag.wait(flag.load(), Some(Duration::from_secs(1))) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(finish(peer).trim(), format!("{lang} ok {remaining}"));
+
+        let h = handles.try_pop().unwrap().expect("the peer sent a pool handle");
+        let b = base as f32;
+        assert_eq!(objs.read(h).unwrap(), Obj { id: u64::from(base), vals: [b, b + 1.0, b + 2.0, b + 3.0] }, "{lang}");
+        objs.release(h).unwrap();
+        assert_eq!(a.recv(Some(LIMIT)).unwrap(), u64::from(base) * 10 + 1, "{lang}: endpoint answer");
+        let mut last = [0u32; 4];
+        assert_eq!(log.get_last_n(4, &mut last), 4);
+        assert_eq!(last, [base + 6, base + 7, base + 8, base + 9], "{lang}: the ring kept the newest");
+        assert!(!ev.is_set(), "{lang} consumed the event");
+        assert_eq!(done.count(), remaining, "{lang} counted the latch down");
+        assert!(!m.is_locked() && m.is_recoverable(), "{lang} unlocked the mutex");
+    }
+    assert!(done.try_wait(), "both peers counted down");
+    assert_eq!(objs.num_allocated(), 0);
 }

@@ -45,6 +45,10 @@
 //! # Telemetry::unlink_default() }
 //! ```
 //!
+//! Processes that know their element types only at run time use [`dynamic`]: the same structures,
+//! opened by name, with elements passed as bytes whose size and layout are checked. C and Python
+//! use zipc through its C ABI, [`ffi`], built as `libzipc` (`docs/C.md`).
+//!
 //! The byte-level format is in `docs/FORMAT.md`, the architecture in `docs/ARCHITECTURE.md`.
 //!
 //! ## Safety model
