@@ -1198,3 +1198,52 @@ fn c_and_python_use_pools_endpoints_rings_latches_mutexes_events_and_atomics() {
     assert!(done.try_wait(), "both peers counted down");
     assert_eq!(objs.num_allocated(), 0);
 }
+
+/// The Python runtime finds libzipc through `ZIPC_LIB` (a file or a directory) or beside the
+/// module, and when it cannot, says what to set.
+#[test]
+fn python_finds_libzipc_or_says_what_to_set() {
+    let arena = Arena::new();
+    let schema = Schema::parse("kinds.toml", KINDS, &arena).unwrap_or_else(|d| panic!("{d}"));
+    let dir = scratch("libfind");
+    write_generated(&schema, &dir);
+    let py = python();
+    let name = ShmName::new("libfind");
+    let seg = zipc::SegmentOptions::for_layout(&schema.layout).unwrap().create(&name).unwrap();
+    // Only the latch is needed by the script; the segment check wants every structure, so open
+    // the latch by hand through the runtime.
+    zipc::Latch::create(&seg, "done", 2).unwrap();
+    let script = dir.join("find.py");
+    std::fs::write(
+        &script,
+        "import sys, kinds, zipc_runtime as z\ntry:\n    s = z.Segment(sys.argv[1])\n    l = z.Latch(s, kinds.STRUCTURES[4])\n    print('count', l.count)\nexcept z.LibraryNotFoundError as e:\n    print('notfound', e)\n",
+    )
+    .unwrap();
+    let lib = zipc_tests::native::libzipc_dir();
+    let run_with = |env: Option<&Path>| {
+        let mut c = Command::new(&py);
+        c.arg(&script)
+            .arg(name.as_str())
+            .env("PYTHONPATH", &dir)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("ZIPC_LIB")
+            .env_remove("LD_LIBRARY_PATH"); // cargo's, which holds target/*/deps
+        if let Some(p) = env {
+            c.env("ZIPC_LIB", p);
+        }
+        let out = zipc_tests::native::run(&mut c, "python");
+        check(&out, "python");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(run_with(Some(&lib.join("libzipc.so"))), "count 2", "ZIPC_LIB naming the file");
+    assert_eq!(run_with(Some(&lib)), "count 2", "ZIPC_LIB naming its directory");
+    let missing = run_with(Some(&dir.join("nowhere.so")));
+    assert!(missing.starts_with("notfound"), "{missing}");
+    for hint in ["ZIPC_LIB", "cargo build --release -p libzipc", "beside zipc_runtime.py", "nowhere.so (no such file)"]
+    {
+        assert!(missing.contains(hint), "the message says {hint:?}: {missing}");
+    }
+    std::fs::copy(lib.join("libzipc.so"), dir.join("libzipc.so")).unwrap();
+    assert_eq!(run_with(None), "count 2", "libzipc.so beside zipc_runtime.py");
+    let _ = std::fs::remove_dir_all(&dir);
+}
