@@ -1,37 +1,130 @@
-//! Support for the schema tests: the schema files, segments made from them, and value plans —
+//! Support for the schema tests: the schema files; the Rust generated from each of them (by
+//! `zipc_schema::Builder` in `tests/build.rs`, included with `zipc::include_schema!`) and
+//! type-erased access to it; segments made from them; comparisons of layouts; value plans —
 //! deterministic values for sampled elements and fields of every array and atomic, written by one
-//! language and checked by another.
+//! language and checked by another; and C and Python probes that open segments.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use zipc::layout::{Kind, LayoutError, Primitive, StructureLayout, TypeLayout};
-use zipc::{Array, Atomic, AtomicValue, Segment, SegmentOptions, ShmType};
+use zipc::layout::{Kind, Primitive, SegmentLayout, StructureLayout, TypeLayout};
+use zipc::{Array, Atomic, AtomicValue, Segment, ShmType, Structure};
 use zipc_schema::Schema;
 
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/schema_types.rs"));
+/// The Rust that `zipc_schema::Builder` generated from every schema (`tests/build.rs`), included
+/// the way a user includes it: a module per schema with `zipc::include_schema!`. A new schema
+/// file needs a line here (the build's glue names these modules, so a missing one is a compile
+/// error).
+#[allow(missing_docs)] // generated declarations carry the schema's docs only
+pub mod generated {
+    pub mod game_server {
+        zipc::include_schema!("game_server");
+    }
+    pub mod particle_sim {
+        zipc::include_schema!("particle_sim");
+    }
+    pub mod producer_consumer {
+        zipc::include_schema!("producer_consumer");
+    }
+    pub mod sensor_pipeline {
+        zipc::include_schema!("sensor_pipeline");
+    }
+    pub mod task_scheduler {
+        zipc::include_schema!("task_scheduler");
+    }
+    pub mod all_kinds {
+        zipc::include_schema!("all_kinds");
+    }
+    pub mod arrays {
+        zipc::include_schema!("arrays");
+    }
+    pub mod explicit_padding {
+        zipc::include_schema!("explicit_padding");
+    }
+    pub mod full_table {
+        zipc::include_schema!("full_table");
+    }
+    pub mod nested {
+        zipc::include_schema!("nested");
+    }
+    pub mod primitives {
+        zipc::include_schema!("primitives");
+    }
 }
 
-/// Creates a schema's structures in a segment (see `tests/build.rs`).
-pub type CreateFn = fn(&Segment, &[StructureLayout<'_>]) -> zipc::Result<Vec<Handle>>;
+/// Type-erased access to the generated segment structs (written by `tests/build.rs`).
+mod glue {
+    use super::{create_field, Handle, RustSide};
+    use zipc::layout::StructureLayout;
+    use zipc::Segment;
 
-/// Each structure's element fingerprint computed from the Rust types (see `tests/build.rs`).
-pub type FingerprintsFn = fn() -> Vec<(&'static str, Option<u64>)>;
-
-/// The Rust side generated for schema `stem`: its create function and its Rust fingerprints.
-pub fn rust_side(stem: &str) -> Option<(CreateFn, FingerprintsFn)> {
-    generated::create_fn(stem)
+    include!(concat!(env!("OUT_DIR"), "/schema_glue.rs"));
 }
 
-/// A created structure, type-erased for the tests.
+/// A schema's generated segment struct, type-erased: its compile-time layout and size, and its
+/// `create`/`open` returning the structures' handles in schema order.
+#[derive(Clone, Copy)]
+pub struct RustSide {
+    /// The schema's file stem.
+    pub stem: &'static str,
+    /// The struct's `LAYOUT` (from `#[derive(ShmSegment)]`).
+    pub layout: SegmentLayout<'static>,
+    /// The struct's `SIZE`.
+    pub size: u64,
+    /// `Struct::create(name)`, its fields as handles.
+    pub create: fn(&str) -> zipc::Result<Vec<Handle>>,
+    /// `Struct::open(name)`, its fields as handles.
+    pub open: fn(&str) -> zipc::Result<Vec<Handle>>,
+    /// Creates structure `i` as declared by `decl` (which may differ from the struct's own
+    /// declaration in its parameters) with the Rust type of field `i`.
+    pub create_structure: fn(&Segment, usize, &StructureLayout<'_>) -> zipc::Result<Handle>,
+}
+
+/// The Rust side generated for schema `stem`.
+pub fn rust_side(stem: &str) -> Option<RustSide> {
+    glue::SIDES.iter().find(|s| s.stem == stem).copied()
+}
+
+/// Every schema's Rust side.
+pub fn rust_sides() -> &'static [RustSide] {
+    glue::SIDES
+}
+
+/// Creates structure `decl` with the type of the field that `_field` projects (only its type is
+/// used): the glue names fields, the generated struct supplies their types.
+pub fn create_field<Seg, S: Structure>(
+    segment: &Segment,
+    decl: &StructureLayout<'_>,
+    _field: fn(&Seg) -> &S,
+) -> zipc::Result<S> {
+    S::create_in(segment, decl)
+}
+
+/// A structure handle, type-erased for the tests.
 pub enum Handle {
     /// An array: its elements as bytes.
     Array(Box<dyn ByteArray>),
     /// An atomic: its value as bits.
     Atomic(Box<dyn BitsAtomic>),
-    /// Any other kind (created, not written).
+    /// Any other kind (created and opened; C and Python cannot operate on it yet).
     Other(Box<dyn std::any::Any>),
+}
+
+impl Handle {
+    /// An array's handle.
+    pub fn array<T: ShmType>(a: Array<T>) -> Handle {
+        Handle::Array(Box::new(a))
+    }
+
+    /// An atomic's handle.
+    pub fn atomic<T: AtomicValue>(a: Atomic<T>) -> Handle {
+        Handle::Atomic(Box::new(a))
+    }
+
+    /// Any other structure's handle.
+    pub fn other<S: Structure + 'static>(s: S) -> Handle {
+        Handle::Other(Box::new(s))
+    }
 }
 
 /// An array's elements as little-endian bytes.
@@ -100,58 +193,65 @@ pub fn relative(file: &Path) -> String {
     file.strip_prefix(crate::workspace_root()).unwrap_or(file).display().to_string()
 }
 
-/// What a schema file is to the tests.
-pub enum Status<'a> {
-    /// Valid: everything is tested.
-    Valid(Schema<'a>),
-    /// Refused only because it uses kinds this runtime does not implement yet; the kinds.
-    Pending(Vec<Kind>),
-}
-
-/// Loads a schema from `schemas/` (relative path in messages). Panics if it is invalid for any
-/// reason other than kinds this runtime lacks.
-pub fn load<'a>(file: &Path, arena: &'a zipc_schema::Arena) -> Status<'a> {
+/// Loads a schema from `schemas/` (relative path in messages). Every schema there is valid:
+/// panics with the diagnostics otherwise.
+pub fn load<'a>(file: &Path, arena: &'a zipc_schema::Arena) -> Schema<'a> {
     let rel = relative(file);
     let source = std::fs::read_to_string(file).expect("read schema");
-    match Schema::parse(&rel, &source, arena) {
-        Ok(s) => Status::Valid(s),
-        Err(d) => {
-            let mut kinds = Vec::new();
-            for diag in d.iter() {
-                let kind = Kind::ALL
-                    .into_iter()
-                    .find(|k| diag.message.ends_with(&LayoutError::Unsupported { kind: *k }.to_string()));
-                match kind {
-                    Some(k) if !kinds.contains(&k) => kinds.push(k),
-                    Some(_) => {}
-                    None => panic!("{rel} is invalid:\n{d}"),
-                }
-            }
-            Status::Pending(kinds)
-        }
-    }
+    Schema::parse(&rel, &source, arena).unwrap_or_else(|d| panic!("{rel} is invalid:\n{d}"))
 }
 
-/// A segment made from a schema, with its structures' handles. The name is unlinked on drop.
+/// Every difference between two segment layouts, structure by structure: name, docs, kind,
+/// element type (name, canonical layout string, fingerprint), capacity, flags, initial value,
+/// maximum; and the segment's name, table and registry sizes. Empty when they are identical.
+pub fn layout_differences(a: &SegmentLayout<'_>, b: &SegmentLayout<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut diff = |what: String, x: String, y: String| {
+        if x != y {
+            out.push(format!("{what}: {x} != {y}"));
+        }
+    };
+    diff("segment name".into(), format!("{:?}", a.name), format!("{:?}", b.name));
+    diff("max_entries".into(), a.max_entries.to_string(), b.max_entries.to_string());
+    diff("max_processes".into(), a.max_processes.to_string(), b.max_processes.to_string());
+    diff("structures".into(), a.structures.len().to_string(), b.structures.len().to_string());
+    let elem = |t: &Option<TypeLayout<'_>>| {
+        t.as_ref().map(|t| {
+            format!("{} {} {:#018x}", t.display_name(), zipc::layout::canonical(t), zipc::layout::fingerprint(t))
+        })
+    };
+    for (i, (x, y)) in a.structures.iter().zip(b.structures).enumerate() {
+        let at = |field: &str| format!("structure #{i} ({}) {field}", x.name);
+        diff(at("name"), x.name.into(), y.name.into());
+        diff(at("doc"), format!("{:?}", x.doc), format!("{:?}", y.doc));
+        diff(at("kind"), x.kind.to_string(), y.kind.to_string());
+        diff(at("element"), format!("{:?}", elem(&x.elem)), format!("{:?}", elem(&y.elem)));
+        diff(at("capacity"), x.capacity.to_string(), y.capacity.to_string());
+        diff(at("flags"), x.flags.to_string(), y.flags.to_string());
+        diff(at("initial"), x.initial.to_string(), y.initial.to_string());
+        diff(at("maximum"), x.maximum.to_string(), y.maximum.to_string());
+    }
+    out
+}
+
+/// A segment made from a schema by its generated struct's `create`, with its structures'
+/// handles. The name is unlinked on drop.
 pub struct SchemaSegment {
     /// The segment's unique name.
     pub name: crate::ShmName,
-    /// The mapped segment.
-    pub segment: Segment,
     /// One handle per structure, in schema order.
     pub handles: Vec<Handle>,
 }
 
-/// Creates a segment sized exactly for `schema` and every structure in it.
+/// Creates a segment with the struct generated from `schema` (`Struct::create`), and checks that
+/// the segment uses exactly the size the TOML model computes.
 pub fn create(schema: &Schema<'_>) -> SchemaSegment {
     let name = crate::ShmName::new(&schema.stem.replace('_', "-"));
-    let (create, _) =
-        rust_side(&schema.stem).expect("tests/build.rs generated a create function for every valid schema");
-    let options = SegmentOptions::for_layout(&schema.layout).expect("layout");
-    let segment = options.create(&name).expect("create segment");
-    let handles = create(&segment, schema.layout.structures).expect("create structures");
+    let side = rust_side(&schema.stem).expect("tests/build.rs generated every schema");
+    let handles = (side.create)(&name).expect("create the segment");
+    let segment = Segment::open_unattached(&name).expect("open the segment");
     assert_eq!(segment.free_bytes().unwrap(), segment.size() - schema.size, "SegmentLayout::size is exact");
-    SchemaSegment { name, segment, handles }
+    SchemaSegment { name, handles }
 }
 
 /// One value of a plan: a primitive at a byte offset inside an element (or an atomic's value).
@@ -301,9 +401,9 @@ fn decode(p: Primitive, b: &[u8]) -> Value {
 }
 
 /// Writes a plan's values through the Rust handles.
-pub fn write_plan(seg: &SchemaSegment, plan: &[Leaf]) {
+pub fn write_plan(handles: &[Handle], plan: &[Leaf]) {
     for l in plan {
-        match &seg.handles[l.structure] {
+        match &handles[l.structure] {
             Handle::Array(a) => {
                 let mut bytes = a.read(l.element);
                 let at = l.offset as usize;
@@ -320,10 +420,10 @@ pub fn write_plan(seg: &SchemaSegment, plan: &[Leaf]) {
 }
 
 /// Reads a plan's locations through the Rust handles; returns a description of every mismatch.
-pub fn check_plan(seg: &SchemaSegment, schema: &Schema<'_>, plan: &[Leaf]) -> Vec<String> {
+pub fn check_plan(handles: &[Handle], schema: &Schema<'_>, plan: &[Leaf]) -> Vec<String> {
     let mut bad = Vec::new();
     for l in plan {
-        let found = match &seg.handles[l.structure] {
+        let found = match &handles[l.structure] {
             Handle::Array(a) => {
                 let bytes = a.read(l.element);
                 let at = l.offset as usize;
@@ -446,6 +546,61 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
         }
     }
     o.push_str("    zipc_segment_close(seg);\n    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
+    o
+}
+
+/// A C program (on `STEM.h`, linked with libzipc) that opens every segment named on its command
+/// line with the generated `STEM_segment_open` (which checks every structure against the
+/// schema), then, if that succeeded, takes every array's elements and every atomic's value with
+/// the generated accessors. Prints one line per segment: the `zipc_status`
+/// as a number and the structure it concerns (`-` if none). Exits 0 unless it cannot run.
+pub fn c_probe(schema: &Schema<'_>) -> String {
+    let lower = schema.stem.to_lowercase();
+    let mut o = String::new();
+    let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
+    o.push_str("int main(int argc, char **argv) {\n    int i;\n    for (i = 1; i < argc; i++) {\n");
+    o.push_str("        zipc_segment *seg = NULL;\n        const char *which = NULL;\n");
+    let _ = writeln!(o, "        zipc_status st = {lower}_segment_open(argv[i], &seg, &which);");
+    o.push_str("        if (st == ZIPC_OK) {\n");
+    for s in schema.layout.structures {
+        let n = s.name;
+        match (s.kind, &s.elem) {
+            (Kind::Array, Some(t)) => {
+                let (base, dims) = c_dims(t);
+                let decl = if dims.is_empty() {
+                    format!("{base} *e")
+                } else {
+                    format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
+                };
+                let _ = writeln!(
+                    o,
+                    "            if (st == ZIPC_OK) {{ {decl}; uint64_t len; st = {lower}_{n}(seg, &e, &len); if (st != ZIPC_OK) which = \"{n}\"; }}"
+                );
+            }
+            (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
+                let _ = writeln!(
+                    o,
+                    "            if (st == ZIPC_OK) {{ {} *v; st = {lower}_{n}(seg, &v); if (st != ZIPC_OK) which = \"{n}\"; }}",
+                    p.c_type()
+                );
+            }
+            _ => {}
+        }
+    }
+    o.push_str("            zipc_segment_close(seg);\n        }\n");
+    o.push_str("        printf(\"%d %s\\n\", (int)st, which ? which : \"-\");\n    }\n    return 0;\n}\n");
+    o
+}
+
+/// A Python script (importing the generated module `STEM`) that opens every segment named on its
+/// command line with the generated `open` (which validates the segment and checks every
+/// structure, making views of the arrays and atomics). Prints one line per segment: `ok`, or the
+/// `ZipcError`'s class and message (newlines as ` | `), tab-separated.
+pub fn python_probe(schema: &Schema<'_>) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "import sys\nimport zipc_runtime\nimport {} as m\n", schema.stem);
+    o.push_str("for name in sys.argv[1:]:\n    try:\n        m.open(name).close()\n        print('ok')\n");
+    o.push_str("    except zipc_runtime.ZipcError as e:\n        print(type(e).__name__ + '\\t' + str(e).replace('\\n', ' | '))\n");
     o
 }
 

@@ -287,3 +287,85 @@ fn layout_matches_the_runtime() {
         assert_eq!((&e.name, e.offset, e.size), (pname, place.offset, place.size));
     }
 }
+
+/// Declarations whose value-level flags differ: a ring's `overwrite` and an event's
+/// `manual_reset` are attributes (not types), carried in `LAYOUT`'s flags, written into the
+/// segment by `create`, and compared by `open`.
+mod flags {
+    use zipc::{Event, Ring, ShmSegment};
+
+    #[derive(ShmSegment)]
+    pub struct Signals {
+        #[zipc(capacity = 4, overwrite = true)]
+        pub recent: Ring<u64>,
+        #[zipc(manual_reset = true)]
+        pub go: Event,
+        #[zipc(initially_set = true)]
+        pub once: Event,
+    }
+
+    /// `Signals` with the defaults: a lossless ring, auto-reset events.
+    #[allow(dead_code)] // only ever refused
+    #[derive(ShmSegment)]
+    pub struct Defaults {
+        #[zipc(capacity = 4)]
+        pub recent: Ring<u64>,
+        pub go: Event,
+        pub once: Event,
+    }
+}
+
+fn signals_child(name: &str) {
+    let s = flags::Signals::open(name).expect("the same declaration opens");
+    assert_eq!(s.recent.mode(), zipc::RingMode::Overwrite);
+    let mut c = s.recent.consumer().unwrap();
+    let got: Vec<u64> = std::iter::from_fn(|| c.try_pop()).collect();
+    assert_eq!(got, [6, 7, 8, 9], "the overwriting ring kept the newest four of ten");
+    assert_eq!(c.missed(), 6);
+    // Manual reset: a set releases every wait until someone resets it.
+    assert_eq!(s.go.mode(), zipc::ResetMode::Manual);
+    assert!(s.go.try_wait() && s.go.try_wait());
+    s.go.reset();
+    // Auto reset, initially set: one wait consumes it.
+    assert_eq!(s.once.mode(), zipc::ResetMode::Auto);
+    assert!(s.once.try_wait() && !s.once.try_wait());
+}
+
+#[test]
+fn value_level_flags_round_trip_across_processes() {
+    if let Some(args) = child_args("value_level_flags_round_trip_across_processes") {
+        return signals_child(&args[0]);
+    }
+    use zipc::layout::flags::{EVENT_MANUAL_RESET, RING_OVERWRITE};
+    let l = flags::Signals::LAYOUT.structures;
+    assert_eq!((l[0].flags, l[1].flags, l[2].flags, l[2].initial), (RING_OVERWRITE, EVENT_MANUAL_RESET, 0, 1));
+    assert!(flags::Defaults::LAYOUT.structures.iter().all(|s| s.flags == 0));
+
+    let name = ShmName::new("derive-flags");
+    let s = flags::Signals::create(&name).unwrap();
+    let mut p = s.recent.producer().unwrap();
+    for i in 0..10 {
+        assert!(p.try_push(i), "an overwriting ring takes every element");
+    }
+    drop(p);
+    s.go.set();
+    let mut child = spawn_role("value_level_flags_round_trip_across_processes", &[&name]);
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)), "the child's checks failed (see its output)");
+    assert!(!s.go.is_set(), "the child reset the manual-reset event");
+
+    // A declaration with the other modes is refused, naming both structures and what differs.
+    let err = flags::Defaults::open(&name).err().expect("other modes");
+    let text = err.to_string();
+    let Error::Incompatible { mismatches, .. } = err else { panic!("{text}") };
+    assert_eq!(mismatches.len(), 2, "{text}");
+    assert!(
+        matches!(&mismatches[0], Error::ParameterMismatch { structure, parameter: "overwrite", expected, found }
+            if structure == "recent" && expected == "false" && found == "true"),
+        "{text}"
+    );
+    assert!(
+        matches!(&mismatches[1], Error::ParameterMismatch { structure, parameter: "reset mode", expected, found }
+            if structure == "go" && expected == "auto" && found == "manual"),
+        "{text}"
+    );
+}

@@ -174,6 +174,12 @@ pub fn shm_segment(c: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
                 p.key.span(),
                 quote!(#krate::derive_support::attribute_error(&__ZIPC_DECLARED[#i], #key, #value)),
             ));
+            checks.push(check(
+                p.key.span(),
+                quote!(#krate::derive_support::parameter_rule_error(
+                    &#ident::LAYOUT, #i, &__ZIPC_DECLARED[#i], __ZIPC_ATTRIBUTES[#i], #key, #type_name, &__ZIPC_FIELDS,
+                )),
+            ));
         }
         checks.push(check(
             f.ident.span(),

@@ -89,9 +89,25 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   `unlink_default`), `max_entries = N` (table capacity including zipc's own entry, default
 ///   64), `max_processes = N` (default 64), `crate = "path"` (if zipc is renamed);
 /// * on a field: the parameters of its kind, exactly as `zipc::layout::Kind::parameters()`
-///   names them (`capacity`, `initial`, `max`, `participants`, `count`, `overwrite`,
-///   `manual_reset`, `initially_set`), plus `name = "..."` to override the structure's name in the
-///   table (default: the field's name). A queue's policy is its type (`Queue<T, Mpmc>`).
+///   names them, plus `name = "..."` to override the structure's name in the table (default: the
+///   field's name):
+///
+///   | field type                     | attributes (required in bold)                           |
+///   |--------------------------------|---------------------------------------------------------|
+///   | `Array<T>`                     | **`capacity`**                                          |
+///   | `Atomic<T>`                    | `initial` (fits `T`)                                    |
+///   | `Queue<T, Spsc/Mpsc/Mpmc>`     | **`capacity`** (a power of two, 2 to 2^32)              |
+///   | `Ring<T>`                      | **`capacity`**, `overwrite = true`                      |
+///   | `Pool<T>`                      | **`capacity`**                                          |
+///   | `Semaphore`                    | `initial`, `max` (0: unbounded; `initial <= max`)       |
+///   | `Barrier`                      | **`participants`**                                      |
+///   | `Latch`                        | **`count`**                                             |
+///   | `Mutex`                        | none                                                    |
+///   | `Event`                        | `manual_reset = true`, `initially_set = true`           |
+///   | `Endpoint<T>`                  | **`capacity`** (per direction; a power of two)          |
+///
+///   A queue's policy is its type (`Queue<T, Mpmc>`); a ring's `overwrite` and an event's
+///   `manual_reset` are values, recorded in the segment and compared by `open`.
 ///
 /// Generated, for `struct Telemetry`:
 ///
@@ -105,8 +121,10 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///
 /// Declarations are checked at compile time, each error at its field or attribute and all at
 /// once: a field type that is not a structure, an element type that is not `ShmType`, unknown or
-/// malformed attributes (the message lists what the kind takes), a missing or zero capacity,
-/// names over 31 bytes or used twice, more structures than `max_entries` allows.
+/// malformed attributes (the message lists what the kind takes), a missing or zero capacity, a
+/// value the kind's own rules refuse (a queue capacity that is not a power of two, a semaphore's
+/// initial count above its maximum: at the attribute), names over 31 bytes or used twice, more
+/// structures than `max_entries` allows.
 ///
 /// ```no_run
 /// use zipc::{Array, Atomic, ShmSegment, ShmType};

@@ -51,12 +51,12 @@ mod types;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schema::{Arena, Schema};
-pub use structures::implemented_kinds;
 pub use zipc::layout;
 
 mod builder;
 pub mod c;
 pub mod memory_map;
+pub mod ops;
 pub mod python;
 pub mod rust;
 

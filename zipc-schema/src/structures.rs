@@ -7,7 +7,9 @@
 
 use std::ops::Range;
 
-use zipc::layout::{Kind, LayoutError, ParamValue, Parameter, Primitive, Slot, StructureLayout, TypeLayout};
+use zipc::layout::{
+    Arg, Kind, LayoutError, ParamValue, Parameter, ParameterError, Primitive, StructureLayout, TypeLayout,
+};
 
 use crate::diagnostic::{closest, Reporter};
 use crate::document::{Key, Node, Value};
@@ -23,7 +25,6 @@ pub(crate) struct StructureSpans {
     /// The whole entry.
     pub entry: Range<usize>,
     pub name: Range<usize>,
-    pub kind: Range<usize>,
     pub ty: Option<Range<usize>>,
     pub params: Vec<(&'static str, Range<usize>)>,
 }
@@ -119,22 +120,19 @@ fn read_structure<'a>(
     }
 
     // kind
-    let (kind, kind_span) = match get("kind") {
-        Some((k, v)) => {
-            let kind = expect_string(k, v, r).and_then(|s| {
-                let kind = Kind::from_name(&s);
-                if kind.is_none() {
-                    let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
-                    let help = match closest(&s, names.iter().map(String::as_str)) {
-                        Some(c) => format!("did you mean `{c}`? Kinds are {}", names.join(", ")),
-                        None => format!("kinds are {}", names.join(", ")),
-                    };
-                    r.error(&v.span, format!("unknown kind `{s}` for structure `{display}`"), Some(help));
-                }
-                kind
-            });
-            (kind, v.span.clone())
-        }
+    let kind = match get("kind") {
+        Some((k, v)) => expect_string(k, v, r).and_then(|s| {
+            let kind = Kind::from_name(&s);
+            if kind.is_none() {
+                let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
+                let help = match closest(&s, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean `{c}`? Kinds are {}", names.join(", ")),
+                    None => format!("kinds are {}", names.join(", ")),
+                };
+                r.error(&v.span, format!("unknown kind `{s}` for structure `{display}`"), Some(help));
+            }
+            kind
+        }),
         None => {
             let names: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_lowercase()).collect();
             r.error(
@@ -142,7 +140,7 @@ fn read_structure<'a>(
                 format!("structure `{display}` has no `kind`"),
                 Some(format!("add kind = \"...\", one of {}", names.join(", "))),
             );
-            (None, item.span.clone())
+            None
         }
     };
 
@@ -173,8 +171,7 @@ fn read_structure<'a>(
     };
 
     // parameters
-    let mut spans =
-        StructureSpans { entry: item.span.clone(), name: name_span, kind: kind_span, ty: ty_span, params: Vec::new() };
+    let mut spans = StructureSpans { entry: item.span.clone(), name: name_span, ty: ty_span, params: Vec::new() };
     let mut decl = StructureLayout::new("", Kind::Mutex, None);
     if let Some(kind) = kind {
         decl.kind = kind;
@@ -193,7 +190,7 @@ fn read_structure<'a>(
                 continue;
             };
             spans.params.push((p.name, v.span.clone()));
-            if !set_parameter(&mut decl, p, kind, k, v, r) {
+            if !set_parameter(&mut decl, p, kind, v, r) {
                 ok = false;
             }
         }
@@ -232,7 +229,7 @@ fn read_structure<'a>(
         }
     }
     // The model decides the rest: element required or not, allowed element types, parameter
-    // rules, and whether this runtime implements the kind at all.
+    // rules.
     if let Err(e) = decl.region() {
         report_layout_error(&e, &decl, &spans, r);
         return None;
@@ -283,29 +280,9 @@ pub(crate) fn report_layout_error(
             param("capacity").unwrap_or(spans.entry.clone()),
             Some("lower the capacity or use a smaller element type".to_owned()),
         ),
-        LayoutError::Unsupported { kind } => (
-            spans.kind.clone(),
-            Some(format!(
-                "this zipc has no {} yet; kinds implemented by this runtime: {}",
-                kind.name(),
-                implemented_kinds().join(", ")
-            )),
-        ),
         _ => (spans.entry.clone(), None),
     };
     r.error(&span, format!("structure `{name}`: {e}"), help);
-}
-
-/// The kinds whose regions this runtime can lay out (the others report `Unsupported`).
-pub fn implemented_kinds() -> Vec<&'static str> {
-    Kind::ALL
-        .iter()
-        .filter(|k| {
-            let elem = k.has_element().then_some(TypeLayout::Primitive(Primitive::U64));
-            !matches!(StructureLayout::new("probe", **k, elem).region(), Err(LayoutError::Unsupported { .. }))
-        })
-        .map(|k| k.name())
-        .collect()
 }
 
 fn name_help(e: &LayoutError) -> String {
@@ -354,65 +331,32 @@ fn example(p: &Parameter) -> String {
 /// names. Returns false after reporting.
 fn set_parameter(
     decl: &mut StructureLayout<'_>,
-    p: &Parameter,
+    p: &'static Parameter,
     kind: Kind,
-    k: &Key,
     v: &Node,
     r: &mut Reporter<'_>,
 ) -> bool {
-    let wrong = |r: &mut Reporter<'_>, want: &str| {
-        r.error(
-            &v.span,
-            format!("`{}` must be {want}, found {}", k.name, v.value.describe()),
-            Some(format!("{}: {}", p.name, p.doc)),
-        );
-        false
-    };
-    let bits: i64 = match (&p.value, &v.value) {
-        (ParamValue::Unsigned { min }, Value::Integer(i)) => {
-            if *i < 0 || (*i as u64) < *min {
-                r.error(
-                    &v.span,
-                    format!("`{}` of {} must be at least {}, found {i}", k.name, article(kind), min),
-                    Some(format!("{}: {}", p.name, p.doc)),
-                );
-                return false;
-            }
-            *i
-        }
-        (ParamValue::Unsigned { .. }, _) => return wrong(r, "a non-negative integer"),
-        (ParamValue::Signed, Value::Integer(i)) => *i,
-        (ParamValue::Signed, _) => return wrong(r, "an integer"),
-        (ParamValue::Bool { bit }, Value::Boolean(b)) => {
-            if *b {
-                i64::from(*bit)
-            } else {
-                0
-            }
-        }
-        (ParamValue::Bool { .. }, _) => return wrong(r, "true or false"),
-        (ParamValue::Choice(opts), Value::String(s)) => match opts.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
-            Some((_, code)) => i64::from(*code),
-            None => {
-                let names: Vec<&str> = opts.iter().map(|o| o.0).collect();
-                r.error(
-                    &v.span,
-                    format!("`{}` must be one of {}, found {s:?}", k.name, names.join(", ")),
-                    Some(format!("{}: {}", p.name, p.doc)),
-                );
-                return false;
-            }
-        },
-        (ParamValue::Choice(opts), _) => {
-            let names: Vec<String> = opts.iter().map(|o| format!("\"{}\"", o.0)).collect();
-            return wrong(r, &format!("one of {}", names.join(", ")));
+    // The value's TOML type only picks the argument; every rule (types, ranges, choices, which
+    // slot and bits it sets) is `StructureLayout::with_parameter`'s, the one the derive uses.
+    let arg = match &v.value {
+        Value::Integer(i) => Arg::Int(i128::from(*i)),
+        Value::Boolean(b) => Arg::Bool(*b),
+        Value::String(s) => Arg::Str(s),
+        _ => {
+            let e = ParameterError::WrongType { kind, parameter: p };
+            r.error(&v.span, e.to_string(), Some(format!("found {}", v.value.describe())));
+            return false;
         }
     };
-    match p.slot {
-        Slot::Capacity => decl.capacity = bits as u64,
-        Slot::Initial => decl.initial = bits,
-        Slot::Maximum => decl.maximum = bits,
-        Slot::Flags => decl.flags |= bits as u32,
+    match decl.with_parameter(p.name, arg) {
+        Ok(d) => {
+            *decl = d;
+            true
+        }
+        Err(e) => {
+            let found = matches!(e, ParameterError::WrongType { .. }).then(|| format!("found {}", v.value.describe()));
+            r.error(&v.span, e.to_string(), found);
+            false
+        }
     }
-    true
 }

@@ -184,10 +184,7 @@ fn builder_writes_the_rust_module_and_refuses_invalid_schemas() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, zipc_schema::BuildError::Invalid(_)));
-    assert!(
-        msg.contains("zero_capacity.toml:6:12: error: `capacity` of an array must be at least 1, found 0"),
-        "{msg}"
-    );
+    assert!(msg.contains("zero_capacity.toml:6:12: error: Array `capacity` must be at least 1, not 0"), "{msg}");
 
     let no_out = zipc_schema::Builder::new().schema(&schema).emit_rerun_if_changed(false);
     if std::env::var_os("OUT_DIR").is_none() {

@@ -68,6 +68,11 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: an array's length is fixed (and was validated at open).
+pub(crate) fn inspect(desc: &Descriptor) -> crate::inspect::ArrayState {
+    crate::inspect::ArrayState { len: desc.capacity }
+}
+
 /// A fixed-length array of `T` in a segment.
 ///
 /// ```no_run
@@ -142,6 +147,15 @@ impl<T: ShmType> Array<T> {
                         segment.name(),
                         format!("structure {:?}", decl.name),
                         "too small for an array",
+                    ));
+                }
+                // ZeroIPC aligns every structure to 8; the elements need their own alignment.
+                let align = (std::mem::align_of::<T>() as u64).max(8);
+                if found.region.offset() % align != 0 {
+                    return Err(Error::corrupt(
+                        segment.name(),
+                        format!("structure {:?}", decl.name),
+                        format!("its region starts at {}, not aligned to {align} bytes", found.region.offset()),
                     ));
                 }
                 let cap = found.region.u64_at(0).load(Ordering::Relaxed);

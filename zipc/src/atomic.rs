@@ -55,6 +55,21 @@ pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, Layo
     Ok(RegionLayout { size: REGION_SIZE, align: REGION_SIZE })
 }
 
+/// Live state for `inspect`: the value, typed by the recorded element (validated at open to be
+/// one of the four value types), and the waiter count of 32-bit values.
+pub(crate) fn inspect(region: &Region, desc: &crate::description::Descriptor) -> crate::inspect::AtomicState {
+    use crate::inspect::{AtomicState, Value};
+    let word32 = || region.u32_at(0).load(Ordering::Relaxed);
+    let word64 = || region.u64_at(0).load(Ordering::Relaxed);
+    let waiters = || Some(region.u32_at(WAITERS_OFFSET).load(Ordering::Relaxed));
+    match desc.canonical.as_deref() {
+        Some("u32") => AtomicState { value: Value::Unsigned(word32().into()), waiters: waiters() },
+        Some("i32") => AtomicState { value: Value::Signed((word32() as i32).into()), waiters: waiters() },
+        Some("i64") => AtomicState { value: Value::Signed(word64() as i64), waiters: None },
+        _ => AtomicState { value: Value::Unsigned(word64()), waiters: None },
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
 }

@@ -92,6 +92,23 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: `arrived` and `generation` from one 64-bit load (a consistent
+/// pair); an `arrived` outside `0..participants` is reported in `problems`.
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::BarrierState {
+    let state = region.u64_at(ARRIVED_OFFSET).load(Acquire);
+    let arrived = arrived_of(state) as i32;
+    let participants = desc.capacity as u32; // validated: 1..=i32::MAX
+    if arrived < 0 || arrived as u32 >= participants {
+        problems.push(format!("arrived {arrived} is outside 0..{participants}"));
+    }
+    crate::inspect::BarrierState {
+        participants,
+        arrived,
+        generation: generation_of(state),
+        sleepers: region.u32_at(SLEEPERS_OFFSET).load(Relaxed),
+    }
+}
+
 const fn pack(arrived: u32, generation: u32) -> u64 {
     arrived as u64 | (generation as u64) << 32
 }

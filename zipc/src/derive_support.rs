@@ -248,9 +248,13 @@ pub const fn attribute_error(declared: &Option<StructureLayout<'_>>, name: &str,
             m.push_str(kind.name());
             m.push_str(" takes no attribute `");
             m.push_str(name);
-            m.push_str("`; its attributes: ");
-            kind.write_parameters(&mut m, false);
-            m.push_str("; and `name`: its name in the table (default: the field's name)");
+            if takes_attributes(kind) {
+                m.push_str("`; its attributes: ");
+                kind.write_parameters(&mut m, false);
+                m.push_str("; and `name`: its name in the table (default: the field's name)");
+            } else {
+                m.push_str("`; it takes only `name`: its name in the table (default: the field's name)");
+            }
             Some(m)
         }
         Err(e) => Some(e.message()),
@@ -259,8 +263,9 @@ pub const fn attribute_error(declared: &Option<StructureLayout<'_>>, name: &str,
 
 /// What is wrong with structure `index` of `segment` (declared by field `fields[index]` of
 /// `type_name`, with `attributes`): a missing required attribute, a name the table cannot hold or
-/// that an earlier field took, or a parameter its kind refuses ([`SegmentLayout::check_structure`]).
-/// `None` also when an attribute is invalid: [`attribute_error`] reports that, at the attribute.
+/// that an earlier field took, or a rule its kind has ([`SegmentLayout::check_structure`]).
+/// `None` also when an attribute is invalid, or breaks a rule of the kind: [`attribute_error`]
+/// and [`parameter_rule_error`] report those, at the attribute.
 pub const fn structure_error(
     segment: &SegmentLayout<'_>,
     index: usize,
@@ -273,12 +278,8 @@ pub const fn structure_error(
         return None; // not a structure: reported by a trait bound
     }
     let s = &segment.structures[index];
-    let mut i = 0;
-    while i < attributes.len() {
-        if attribute_error(declared, attributes[i].0, attributes[i].1).is_some() {
-            return None;
-        }
-        i += 1;
+    if invalid_attribute(declared, attributes) {
+        return None;
     }
     let mut m = Message::new();
     m.push_str("`");
@@ -306,6 +307,8 @@ pub const fn structure_error(
     }
     match segment.check_structure(index) {
         Ok(()) => None,
+        // Reported at the attribute by `parameter_rule_error`.
+        Err(LayoutError::InvalidParameter { parameter, .. }) if has_attribute(attributes, parameter) => None,
         Err(LayoutError::DuplicateName { .. }) => {
             let first = match segment.first_with_name(index) {
                 Some(j) => j,
@@ -338,6 +341,63 @@ pub const fn structure_error(
             Some(m)
         }
     }
+}
+
+/// Whether `kind` has parameters that are attributes (not part of the Rust type).
+const fn takes_attributes(kind: crate::layout::Kind) -> bool {
+    let params = kind.parameters();
+    let mut i = 0;
+    while i < params.len() {
+        if !params[i].type_level {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A rule of the structure's kind that attribute `key` breaks, although its value alone is in
+/// range: a queue's capacity that is not a power of two, a semaphore's initial count above its
+/// maximum, an atomic's initial value that does not fit its type (`StructureLayout::region`'s
+/// `InvalidParameter` naming `key`). Reported at the attribute; [`structure_error`] leaves it
+/// out.
+pub const fn parameter_rule_error(
+    segment: &SegmentLayout<'_>,
+    index: usize,
+    declared: &Option<StructureLayout<'_>>,
+    attributes: &[Attribute],
+    key: &str,
+    type_name: &str,
+    fields: &[&str],
+) -> Option<Message> {
+    if declared.is_none() || invalid_attribute(declared, attributes) {
+        return None;
+    }
+    match segment.structures[index].region() {
+        Err(e @ LayoutError::InvalidParameter { parameter, .. }) if str_eq(parameter, key) => {
+            let mut m = Message::new();
+            m.push_str("`");
+            m.push_str(type_name);
+            m.push_str(".");
+            m.push_str(fields[index]);
+            m.push_str("`: ");
+            e.write_message(&mut m);
+            Some(m)
+        }
+        _ => None,
+    }
+}
+
+/// Whether an attribute is refused by [`attribute_error`] (which reports it).
+const fn invalid_attribute(declared: &Option<StructureLayout<'_>>, attributes: &[Attribute]) -> bool {
+    let mut i = 0;
+    while i < attributes.len() {
+        if attribute_error(declared, attributes[i].0, attributes[i].1).is_some() {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 const fn has_attribute(attributes: &[Attribute], name: &str) -> bool {
@@ -493,6 +553,30 @@ mod tests {
              least #[zipc(max_entries = 5)]"
         );
         assert_eq!(segment_error(&seg, "Seg"), None);
+    }
+
+    #[test]
+    fn kind_rules_are_reported_at_the_attribute() {
+        let queue = Some(StructureLayout {
+            flags: crate::layout::flags::POLICY_SPSC,
+            ..declared(Kind::Queue, Some(U32)).unwrap()
+        });
+        let q = |capacity| declare(base("q", "", queue), &[("capacity", Arg::Int(capacity))]);
+        let structures = [q(100), q(64)];
+        let seg = SegmentLayout { name: None, max_entries: 8, max_processes: 8, structures: &structures };
+        let attrs: &[Attribute] = &[("capacity", Arg::Int(100))];
+        let fields = ["odd", "even"];
+        let at_attribute = parameter_rule_error(&seg, 0, &queue, attrs, "capacity", "Seg", &fields).unwrap();
+        assert_eq!(at_attribute.as_str(), "`Seg.odd`: Queue capacity: must be a power of two from 2 to 2^32");
+        assert_eq!(structure_error(&seg, 0, &queue, attrs, "Seg", &fields), None, "not twice");
+        let fine: &[Attribute] = &[("capacity", Arg::Int(64))];
+        assert_eq!(parameter_rule_error(&seg, 1, &queue, fine, "capacity", "Seg", &fields), None);
+        // Mutex takes no attributes at all.
+        let m = attribute_error(&declared(Kind::Mutex, None), "capacity", Arg::Int(4)).unwrap();
+        assert_eq!(
+            m.as_str(),
+            "Mutex takes no attribute `capacity`; it takes only `name`: its name in the table (default: the field's name)"
+        );
     }
 
     #[test]

@@ -99,6 +99,16 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: both queues.
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::EndpointState {
+    let second = second_offset(desc.elem_size as u64, desc.capacity);
+    let spsc = flags::POLICY_SPSC;
+    crate::inspect::EndpointState {
+        a_to_b: queue::inspect_at(region, 0, desc.capacity, spsc, "A → B queue: ", problems),
+        b_to_a: queue::inspect_at(region, second, desc.capacity, spsc, "B → A queue: ", problems),
+    }
+}
+
 /// One of an endpoint's two sides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {

@@ -201,6 +201,14 @@ pub enum Error {
         /// The mutex.
         structure: String,
     },
+    /// The segment cannot be removed: live processes are attached to it (or, for a leftover of
+    /// a segment under construction, its creator is alive).
+    InUse {
+        /// The segment (or leftover) name.
+        segment: String,
+        /// The live processes using it.
+        pids: Vec<u32>,
+    },
     /// Any other operating-system error.
     Os {
         /// The system call that failed.
@@ -352,6 +360,16 @@ impl fmt::Display for Error {
                 f,
                 "this thread already holds mutex {structure:?}: locking it again would deadlock; drop the guard first"
             ),
+            Error::InUse { segment, pids } => {
+                let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+                write!(
+                    f,
+                    "{segment:?} is in use by live process{} {}: stop {} first, or force the removal (processes that have it mapped keep using the removed segment, and new ones no longer find it)",
+                    if pids.len() == 1 { "" } else { "es" },
+                    list.join(", "),
+                    if pids.len() == 1 { "it" } else { "them" }
+                )
+            }
             Error::Os { call, name, source } => write!(f, "{call} failed for {name:?}: {source}"),
         }
     }

@@ -89,6 +89,17 @@ pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
     ("reset mode", mode)
 }
 
+/// Live state for `inspect`: set or clear, how many sets, how many waiters.
+pub(crate) fn inspect(region: &Region, desc: &crate::description::Descriptor) -> crate::inspect::EventState {
+    let state = region.u32_at(STATE_OFFSET).load(Acquire);
+    crate::inspect::EventState {
+        manual_reset: desc.flags & flags::EVENT_MANUAL_RESET != 0,
+        set: state & STATE_SET != 0,
+        sets: state >> 1,
+        waiters: region.u32_at(WAITERS_OFFSET).load(Relaxed),
+    }
+}
+
 /// How an [`Event`] resets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResetMode {
@@ -323,8 +334,7 @@ impl Structure for Event {
     const FLAGS: u32 = 0;
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        // The mode is a value parameter in `flags` (not a type-level flag): check the rest.
-        structure::check_declaration::<Self>(&StructureLayout { flags: Self::FLAGS, ..*decl })?;
+        structure::check_declaration::<Self>(decl)?;
         let initial = decl.initial as u32; // `region` checked 0 or 1
         let region = segment.allocate(decl, |r| {
             r.u32_at(STATE_OFFSET).store(initial, Relaxed);
@@ -334,7 +344,7 @@ impl Structure for Event {
     }
 
     fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        structure::check_declaration::<Self>(&StructureLayout { flags: Self::FLAGS, ..*decl })?;
+        structure::check_declaration::<Self>(decl)?;
         // The reset mode (flags) is checked; whether it started set is not (it has moved on).
         let (region, desc) = segment.lookup(decl, false)?;
         Ok(Self::from_region(segment, region, desc.flags))

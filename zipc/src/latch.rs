@@ -77,6 +77,17 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`; a count above the initial one is reported in `problems` (a count
+/// at or below 0 is simply released).
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::LatchState {
+    let count = region.u32_at(COUNT_OFFSET).load(Acquire) as i32;
+    let initial = desc.initial as u32; // validated: 1..=i32::MAX
+    if count > 0 && count as u32 > initial {
+        problems.push(format!("count {count} is above the initial count {initial}"));
+    }
+    crate::inspect::LatchState { initial, count, waiters: region.u32_at(WAITERS_OFFSET).load(Relaxed) }
+}
+
 /// The shared state: ZeroIPC's header, as atomics (loom's in a model).
 #[repr(C)]
 pub(crate) struct Header {

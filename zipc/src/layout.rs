@@ -833,6 +833,32 @@ impl Kind {
         }
     }
 
+    /// The flag bits that declaration *values* set (a ring's `overwrite`, an event's
+    /// `manual_reset`): the `Bool` bits of the kind's non-type-level `Flags` parameters. Every
+    /// other flag bit is fixed by the Rust type (`Structure::FLAGS`, a queue's policy), so a
+    /// declaration matches a Rust type when its flags equal the type's outside these bits.
+    ///
+    /// ```
+    /// use zipc::layout::{flags, Kind};
+    /// assert_eq!(Kind::Ring.value_flags(), flags::RING_OVERWRITE);
+    /// assert_eq!(Kind::Event.value_flags(), flags::EVENT_MANUAL_RESET);
+    /// assert_eq!(Kind::Queue.value_flags(), 0); // the policy is the type's
+    /// ```
+    pub const fn value_flags(self) -> u32 {
+        let params = self.parameters();
+        let mut bits = 0;
+        let mut i = 0;
+        while i < params.len() {
+            if let (Slot::Flags, ParamValue::Bool { bit }, false) =
+                (params[i].slot, params[i].value, params[i].type_level)
+            {
+                bits |= bit;
+            }
+            i += 1;
+        }
+        bits
+    }
+
     /// Looks up parameter `name` of this kind.
     pub const fn parameter(self, name: &str) -> Option<&'static Parameter> {
         let params = self.parameters();
@@ -1265,11 +1291,6 @@ pub enum LayoutError {
     },
     /// Sizes overflow 64 bits.
     TooLarge,
-    /// The kind is declared in the format but not implemented by this runtime.
-    Unsupported {
-        /// The kind.
-        kind: Kind,
-    },
     /// More structures than the table holds.
     TooManyStructures {
         /// Structures declared, plus zipc's reserved entry.
@@ -1347,11 +1368,6 @@ impl LayoutError {
                 m.push_str(rule);
             }
             LayoutError::TooLarge => m.push_str("the declared sizes overflow 64 bits"),
-            LayoutError::Unsupported { kind } => {
-                m.push_str("structures of kind ");
-                m.push_str(kind.name());
-                m.push_str(" are not supported by this version of zipc");
-            }
             LayoutError::TooManyStructures { needed, max_entries } => {
                 m.push_u64(needed);
                 m.push_str(" table entries are needed (one is zipc's own) but max_entries is ");

@@ -86,6 +86,9 @@ pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod inspect;
 pub mod latch;
 pub mod layout;
 pub mod message;
@@ -97,6 +100,7 @@ pub mod registry;
 pub mod ring;
 pub mod segment;
 pub mod semaphore;
+pub mod shm_dir;
 pub mod shm_type;
 pub mod structure;
 pub mod table;

@@ -179,7 +179,7 @@ fn cname(name: &str) -> CString {
     CString::new(name).expect("segment names are checked for NUL before use")
 }
 
-fn shm_path(name: &str) -> String {
+pub(crate) fn shm_path(name: &str) -> String {
     format!("{SHM_DIR}{name}")
 }
 
@@ -247,12 +247,29 @@ pub(crate) fn unlink(name: &str) -> Result<()> {
     nix::sys::mman::shm_unlink(cname(name).as_c_str()).map_err(|e| Error::os("shm_unlink", name, e.into()))
 }
 
+/// Removes the object `name` whatever it is (a temporary name included): for cleaning up.
+pub(crate) fn unlink_object(name: &str) -> Result<()> {
+    if !name.starts_with('/') || name.len() < 2 || name[1..].contains(['/', '\0']) || name == "/." || name == "/.." {
+        return Err(Error::InvalidName {
+            object: Object::Segment,
+            name: name.to_owned(),
+            reason: "not the name of an object in /dev/shm".to_owned(),
+        });
+    }
+    std::fs::remove_file(shm_path(name)).map_err(|e| Error::os("unlink", name, e))
+}
+
+/// The creator pid in a temporary name (`/.zipc-tmp-PID-N-T`), if `name` is one.
+pub(crate) fn temp_owner(name: &str) -> Option<u32> {
+    name.strip_prefix(TEMP_PREFIX)?.split('-').next()?.parse().ok()
+}
+
 fn file_from(fd: OwnedFd) -> File {
     // SAFETY: `into_raw_fd` transfers ownership of a valid, open descriptor.
     unsafe { File::from_raw_fd(fd.into_raw_fd()) }
 }
 
-fn temp_name() -> String {
+pub(crate) fn temp_name() -> String {
     use std::sync::atomic::AtomicU64 as Counter;
     static NEXT: Counter = Counter::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);

@@ -109,6 +109,45 @@ pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, Layo
     Ok(RegionLayout { size: REGION_SIZE, align: REGION_SIZE })
 }
 
+/// Live state for `inspect`: the lock word, the recorded holder (with its thread's liveness:
+/// same thread id and start time), consistency and owner deaths. An unknown `state` value is
+/// reported in `problems` (the mutex treats it as not recoverable).
+pub(crate) fn inspect(region: &Region, problems: &mut Vec<String>) -> crate::inspect::MutexState {
+    use crate::inspect::{Consistency, MutexHolderState};
+    let w32 = |at: u64| region.u32_at(at).load(Acquire);
+    let word = w32(WORD_OFFSET);
+    let state = w32(STATE_OFFSET);
+    let tid = w32(HOLDER_TID_OFFSET);
+    let holder = (tid != 0).then(|| {
+        let start_time = region.u64_at(HOLDER_START_OFFSET).load(Relaxed);
+        let alive = match process::start_time(tid) {
+            None => false,
+            Some(now) => start_time == 0 || now == start_time & process::START_MASK,
+        };
+        MutexHolderState { tid, pid: w32(HOLDER_PID_OFFSET), start_time, alive }
+    });
+    let consistency = match state {
+        STATE_CONSISTENT => Consistency::Consistent,
+        STATE_INCONSISTENT => Consistency::Inconsistent,
+        STATE_NOT_RECOVERABLE => Consistency::NotRecoverable,
+        other => {
+            problems.push(format!("unknown state {other} (treated as not recoverable)"));
+            Consistency::NotRecoverable
+        }
+    };
+    let word_tid = word & PI_TID_MASK;
+    crate::inspect::MutexState {
+        locked: word_tid != 0,
+        word_tid,
+        word_tid_alive: word_tid != 0 && process::start_time(word_tid).is_some(),
+        kernel_waiters: word & PI_WAITERS != 0,
+        holder,
+        consistency,
+        state_code: state,
+        owner_deaths: w32(OWNER_DEATHS_OFFSET),
+    }
+}
+
 /// The lock's words (core atomics: the kernel protocol is not modelled under loom).
 #[repr(C)]
 struct Header {

@@ -162,6 +162,46 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: the header's count, and a scan of the slot table (its first
+/// [`POOL_SCAN_LIMIT`](crate::inspect::POOL_SCAN_LIMIT) slots) for acquired objects and their
+/// owners. Nothing is trusted: a count beyond the capacity is reported in `problems`.
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::PoolState {
+    const MAX_OWNERS: usize = 64;
+    let capacity = desc.capacity;
+    let allocated = region.u64_at(field::ALLOCATED).load(Relaxed);
+    let scanned = capacity.min(crate::inspect::POOL_SCAN_LIMIT);
+    let mut acquired = 0;
+    let mut owners = std::collections::HashMap::<u64, u64>::new();
+    for i in 0..scanned {
+        let slot = field::SLOTS + i * SLOT_SIZE;
+        if region.u32_at(slot).load(Acquire) & 1 == 1 {
+            acquired += 1;
+            *owners.entry(region.u64_at(slot + 8).load(Relaxed)).or_default() += 1;
+        }
+    }
+    if allocated > capacity {
+        problems.push(format!("the header counts {allocated} objects acquired, more than the capacity"));
+    } else if scanned == capacity && allocated != acquired {
+        problems.push(format!(
+            "the header counts {allocated} objects acquired, the slot table {acquired} (changing, or damaged)"
+        ));
+    }
+    let mut counts: Vec<(u64, u64)> = owners.into_iter().collect();
+    if counts.len() > MAX_OWNERS {
+        counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        problems.push(format!("{} owners hold objects; the {MAX_OWNERS} holding most are listed", counts.len()));
+        counts.truncate(MAX_OWNERS);
+    }
+    crate::inspect::PoolState {
+        capacity,
+        allocated,
+        acquired,
+        scanned,
+        owners: crate::inspect::pool_owners(counts.into_iter().collect()),
+        waiting: region.u32_at(field::FREED + 4).load(Relaxed), // `u32 epoch, u32 waiters`
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handles
 // ---------------------------------------------------------------------------------------------

@@ -371,6 +371,64 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     validate_queue_header(region, 0, desc.capacity, desc.flags, desc.elem_size)
 }
 
+/// Live state for `inspect` of the queue whose region starts `base` bytes into `region`: the
+/// indices, role holders and waiter counts, read once and never trusted (an impossible
+/// `tail - head` is clamped and reported in `problems`, prefixed with `label`).
+pub(crate) fn inspect_at(
+    region: &Region,
+    base: u64,
+    capacity: u64,
+    policy: u32,
+    label: &str,
+    problems: &mut Vec<String>,
+) -> crate::inspect::QueueState {
+    use crate::inspect::Holder;
+    let word = |f: u64| region.u64_at(base + f).load(Acquire);
+    let word32 = |f: u64| region.u32_at(base + f).load(Relaxed);
+    // head before tail (both only grow): a stable head read on both sides of tail makes
+    // `tail - head` a value the queue really had, even while others push and pop.
+    let (mut head, mut tail) = (word(header::HEAD), 0);
+    for _ in 0..3 {
+        tail = word(header::TAIL);
+        let again = word(header::HEAD);
+        if again == head {
+            break;
+        }
+        head = again;
+    }
+    let d = tail.wrapping_sub(head);
+    let len = if (d as i64) < 0 {
+        problems.push(format!("{label}head {head} is ahead of tail {tail}"));
+        0
+    } else if d > capacity {
+        problems.push(format!("{label}tail {tail} is {d} positions ahead of head {head}, beyond the capacity"));
+        capacity
+    } else {
+        d
+    };
+    let single_producer = policy == flags::POLICY_SPSC;
+    let single_consumer = policy != flags::POLICY_MPMC;
+    let event_waiters = |at: u64| word32(at + 4); // an event count is `u32 epoch, u32 waiters`
+    crate::inspect::QueueState {
+        policy: policy_name(policy).unwrap_or("unknown"),
+        capacity,
+        len,
+        head,
+        tail,
+        producer: if single_producer { Holder::from_tag(word(header::PRODUCER_OWNER)) } else { None },
+        consumer: if single_consumer { Holder::from_tag(word(header::CONSUMER_OWNER)) } else { None },
+        producer_takeovers: word32(header::PRODUCER_TAKEOVERS),
+        consumer_takeovers: word32(header::CONSUMER_TAKEOVERS),
+        waiting_producers: event_waiters(header::NOT_FULL),
+        waiting_consumers: event_waiters(header::NOT_EMPTY),
+    }
+}
+
+/// Live state for `inspect` (see [`inspect_at`]).
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::QueueState {
+    inspect_at(region, 0, desc.capacity, desc.flags, "", problems)
+}
+
 /// `describe_flags` for kind Queue.
 pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
     ("policy", policy_name(flags).map_or_else(|| format!("{flags:#x} (no policy)"), str::to_owned))

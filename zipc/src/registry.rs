@@ -80,8 +80,9 @@ pub(crate) fn attach(map: &Mapping, d: &Description) -> Result<Registration> {
         let s = slot(map, d, i);
         if s.pid.load(Ordering::Acquire) == me.pid && s.start.load(Ordering::Acquire) == me.start_time {
             let mut refs = s.refs.load(Ordering::Relaxed);
-            // refs == 0: the slot is being freed; claim another.
-            while refs != 0 {
+            // refs == 0: the slot is being freed; claim another. (u32::MAX, only in damaged
+            // bytes, cannot count one more: claim another too.)
+            while refs != 0 && refs != u32::MAX {
                 match s.refs.compare_exchange(refs, refs + 1, Ordering::AcqRel, Ordering::Relaxed) {
                     Ok(_) => return Ok(registration(i)),
                     Err(now) => refs = now,

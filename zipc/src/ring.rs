@@ -195,6 +195,50 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`: positions, role holders and waiter counts, read once and never
+/// trusted (impossible positions are reported in `problems`; the length is clamped).
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::RingState {
+    use crate::inspect::Holder;
+    let word = |f: u64| region.u64_at(f).load(Acquire);
+    // In the order that keeps a consistent ring consistent while it moves: `missed` only grows
+    // with `read_pos`, `read_pos` never passes `write_pos`, `claim` never falls below it.
+    let missed = word(field::MISSED);
+    let read_pos = word(field::READ_POS);
+    let write_pos = word(field::WRITE_POS);
+    let claim = word(field::CLAIM);
+    let capacity = desc.capacity;
+    let overwrite = desc.flags & flags::RING_OVERWRITE != 0;
+    if write_pos > MAX_POSITION {
+        problems.push(format!("write_pos {write_pos} is beyond {MAX_POSITION}"));
+    }
+    if read_pos > write_pos {
+        problems.push(format!("read_pos {read_pos} is ahead of write_pos {write_pos}"));
+    } else if !overwrite && write_pos - read_pos > capacity {
+        problems.push(format!("write_pos {write_pos} is more than the capacity ahead of read_pos {read_pos}"));
+    }
+    if missed > read_pos || (!overwrite && missed != 0) {
+        let mode = if overwrite { "overwrite" } else { "lossless" };
+        problems.push(format!("missed {missed} is impossible with read_pos {read_pos} in {mode} mode"));
+    }
+    if claim < write_pos {
+        problems.push(format!("claim {claim} is behind write_pos {write_pos}"));
+    }
+    let waiters = |at: u64| region.u32_at(at + 4).load(Relaxed); // `u32 epoch, u32 waiters`
+    crate::inspect::RingState {
+        overwrite,
+        capacity,
+        len: write_pos.saturating_sub(read_pos).min(capacity),
+        write_pos,
+        read_pos,
+        claim,
+        missed,
+        producer: Holder::from_tag(word(field::PRODUCER)),
+        consumer: Holder::from_tag(word(field::CONSUMER)),
+        waiting_consumers: waiters(field::DATA_READY),
+        waiting_producers: waiters(field::SPACE_READY),
+    }
+}
+
 /// Renders a ring's flags for mismatch messages.
 pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
     match flags {
@@ -842,7 +886,7 @@ impl<T: ShmType> Ring<T> {
     /// Opens ring `name` whatever its capacity and mode, checking the element layout.
     pub fn open(segment: &Segment, name: &str) -> Result<Self> {
         let decl = Self::declaration(name);
-        check_ring_declaration::<T>(&decl)?;
+        structure::check_declaration::<Self>(&decl)?;
         let found = segment.locate(name)?;
         let Some(desc) = found.descriptor else {
             return Err(Error::KindMismatch { structure: name.to_owned(), expected: Kind::Ring, found: None });
@@ -971,11 +1015,6 @@ impl<T: ShmType> Ring<T> {
     }
 }
 
-fn check_ring_declaration<T: ShmType>(decl: &StructureLayout<'_>) -> Result<()> {
-    // The overwrite flag is a declaration parameter, not part of the Rust type.
-    structure::check_declaration::<Ring<T>>(&StructureLayout { flags: decl.flags & !flags::RING_OVERWRITE, ..*decl })
-}
-
 #[diagnostic::do_not_recommend]
 impl<T: ShmType> Structure for Ring<T> {
     const KIND: Kind = Kind::Ring;
@@ -983,7 +1022,7 @@ impl<T: ShmType> Structure for Ring<T> {
     const FLAGS: u32 = 0;
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        check_ring_declaration::<T>(decl)?;
+        structure::check_declaration::<Self>(decl)?;
         let (cap, fl) = (decl.capacity, decl.flags);
         let region = segment.allocate(decl, |r| {
             r.u64_at(field::CAPACITY).store(cap, Relaxed);
@@ -995,7 +1034,7 @@ impl<T: ShmType> Structure for Ring<T> {
     }
 
     fn open_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
-        check_ring_declaration::<T>(decl)?;
+        structure::check_declaration::<Self>(decl)?;
         let (region, desc) = segment.lookup(decl, true)?;
         Ok(Self::from_region(segment, region, desc.capacity, desc.flags))
     }

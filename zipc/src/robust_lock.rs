@@ -20,9 +20,9 @@ use crate::futex::{self, Deadline};
 use crate::process::{self, ProcessId, START_MASK};
 
 /// Set in the lock word while a waiter may be sleeping.
-const WAITERS: u32 = 1 << 31;
+pub(crate) const WAITERS: u32 = 1 << 31;
 /// The pid part of the lock word.
-const PID_MASK: u32 = (1 << 30) - 1;
+pub(crate) const PID_MASK: u32 = (1 << 30) - 1;
 /// Longest single sleep before re-checking the holder's liveness.
 pub(crate) const POLL: Duration = Duration::from_millis(20);
 

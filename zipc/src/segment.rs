@@ -403,6 +403,16 @@ impl Segment {
         self.attached_processes().iter().any(|a| a.alive)
     }
 
+    /// The mapping, for inspection (`inspect.rs`) and the fuzz harness.
+    pub(crate) fn mapping(&self) -> &Arc<Mapping> {
+        &self.inner.map
+    }
+
+    /// Where the self-description lives; `None` in segments made by ZeroIPC.
+    pub(crate) fn description(&self) -> Option<Description> {
+        self.inner.description
+    }
+
     /// The user structures in the table (zipc's reserved entry is left out), validated.
     pub fn entries(&self) -> Result<Vec<EntryInfo>> {
         let known = self.refresh()?;

@@ -82,6 +82,20 @@ pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result
     Ok(())
 }
 
+/// Live state for `inspect`; a count outside `0..=max` is reported in `problems`.
+pub(crate) fn inspect(
+    region: &Region,
+    desc: &Descriptor,
+    problems: &mut Vec<String>,
+) -> crate::inspect::SemaphoreState {
+    let count = region.u32_at(COUNT_OFFSET).load(Relaxed) as i32;
+    let max = (desc.maximum > 0).then_some(desc.maximum as u32); // validated: 0..=i32::MAX
+    if count < 0 || max.is_some_and(|m| count as u32 > m) {
+        problems.push(format!("count {count} is outside 0..={}", max.unwrap_or(MAX_COUNT)));
+    }
+    crate::inspect::SemaphoreState { count, max, waiting: region.u32_at(WAITING_OFFSET).load(Relaxed) }
+}
+
 /// The shared state: ZeroIPC's header, as atomics (loom's in a model).
 #[repr(C)]
 pub(crate) struct Header {

@@ -47,16 +47,29 @@ pub trait Structure: Sized + Send + Sync {
 
 /// Checks that `decl` declares a structure of type `S` (kind, element layout and type-level
 /// flags); a declaration built for another type is an error, never a mis-sized region.
+///
+/// Flags are compared outside [`Kind::value_flags`]: those bits come from declaration values
+/// (a ring's `overwrite`, an event's `manual_reset`), which any handle of the type serves, and
+/// are checked where values are — `StructureLayout::region` at creation, the descriptor at open.
+/// Every kind's `create_in`/`open_in` calls this with the declaration as given.
 pub(crate) fn check_declaration<S: Structure>(decl: &StructureLayout<'_>) -> Result<()> {
     let elem_matches = match (&decl.elem, &S::ELEM) {
         (None, None) => true,
         (Some(a), Some(b)) => layout::fingerprint(a) == layout::fingerprint(b) && a.size() == b.size(),
         _ => false,
     };
-    if decl.kind != S::KIND || !elem_matches || decl.flags != S::FLAGS {
+    let type_flags = decl.flags & !S::KIND.value_flags();
+    if decl.kind != S::KIND || !elem_matches || type_flags != S::FLAGS {
         return Err(Error::invalid(
             format!("declaration of structure {:?}", decl.name),
-            format!("it declares a {} that the Rust type {} does not match", decl.kind, std::any::type_name::<S>()),
+            format!(
+                "it declares {} {} (flags {:#x}) that the Rust type {} (flags {:#x}) does not match",
+                decl.kind.article(),
+                decl.kind,
+                decl.flags,
+                std::any::type_name::<S>(),
+                S::FLAGS
+            ),
         ));
     }
     Ok(())
@@ -98,5 +111,34 @@ pub(crate) fn locate_kind(segment: &Segment, name: &str, kind: Kind) -> Result<(
     match found.descriptor {
         Some(desc) if desc.kind == kind => Ok((found.region, desc)),
         other => Err(Error::KindMismatch { structure: name.to_owned(), expected: kind, found: other.map(|d| d.kind) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::flags;
+    use crate::{Event, Mpmc, Queue, Ring, Spsc};
+
+    #[test]
+    fn value_flags_pass_type_flags_must_match() {
+        // Ring: `overwrite` is a value; any other bit is not the type's.
+        let ring = Ring::<u64>::declaration("r");
+        assert!(check_declaration::<Ring<u64>>(&ring).is_ok());
+        assert!(check_declaration::<Ring<u64>>(&StructureLayout { flags: flags::RING_OVERWRITE, ..ring }).is_ok());
+        assert!(check_declaration::<Ring<u64>>(&StructureLayout { flags: 2, ..ring }).is_err());
+        // Event: `manual_reset` likewise.
+        let event = Event::declaration("e");
+        assert!(check_declaration::<Event>(&StructureLayout { flags: flags::EVENT_MANUAL_RESET, ..event }).is_ok());
+        assert!(check_declaration::<Event>(&StructureLayout { flags: 4, ..event }).is_err());
+        // Queue: the policy is the type's; another policy is another type.
+        let spsc = Queue::<u64, Spsc>::declaration("q");
+        assert_eq!(spsc.flags, flags::POLICY_SPSC);
+        assert!(check_declaration::<Queue<u64, Spsc>>(&spsc).is_ok());
+        let err = check_declaration::<Queue<u64, Mpmc>>(&spsc).unwrap_err().to_string();
+        assert!(err.contains("a Queue (flags 0x1)") && err.contains("(flags 0x3)"), "{err}");
+        // Kind and element.
+        assert!(check_declaration::<Ring<u32>>(&ring).is_err());
+        assert!(check_declaration::<Queue<u64, Spsc>>(&ring).is_err());
     }
 }

@@ -60,33 +60,34 @@ KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Sem
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
-    "ZIPC_OK": 0,  #  success
-    "ZIPC_AGAIN": 1,  #  a try operation could not proceed now (full, empty, none free, not acquired): not an error
-    "ZIPC_ERR_NOT_FOUND": 2,  #  no segment or structure of that name
-    "ZIPC_ERR_ALREADY_EXISTS": 3,  #  a segment or structure of that name exists already
-    "ZIPC_ERR_INVALID_NAME": 4,  #  the name breaks the naming rules
-    "ZIPC_ERR_TABLE_FULL": 5,  #  the segment's table is full
-    "ZIPC_ERR_REGISTRY_FULL": 6,  #  the segment's process registry is full
-    "ZIPC_ERR_SEGMENT_FULL": 7,  #  the segment has no room for the structure
-    "ZIPC_ERR_KIND": 8,  #  the structure is of another kind
-    "ZIPC_ERR_LAYOUT": 9,  #  the structure's element layout or size differs
-    "ZIPC_ERR_CAPACITY": 10,  #  the structure's capacity differs
-    "ZIPC_ERR_PARAMETER": 11,  #  another parameter of the structure differs (policy, mode, maximum, ...)
-    "ZIPC_ERR_INCOMPATIBLE": 12,  #  several structures differ from their declaration
-    "ZIPC_ERR_CORRUPT": 13,  #  the segment's bytes are malformed
-    "ZIPC_ERR_PERMISSION": 14,  #  the operating system refused access
-    "ZIPC_ERR_INVALID_ARGUMENT": 15,  #  an argument is invalid (a buffer of the wrong size, a bad name, ...)
-    "ZIPC_ERR_OUT_OF_BOUNDS": 16,  #  an index or range is outside the structure
-    "ZIPC_ERR_TIMEOUT": 17,  #  a blocking operation reached its timeout
-    "ZIPC_ERR_ROLE_TAKEN": 18,  #  the role (producer, consumer, endpoint side) is held by another handle
-    "ZIPC_ERR_STALE_HANDLE": 19,  #  the pool handle is stale (released already, or from another pool)
-    "ZIPC_ERR_ABOVE_MAXIMUM": 20,  #  releasing the semaphore would exceed its maximum
-    "ZIPC_ERR_NOT_RECOVERABLE": 21,  #  the mutex is not recoverable (a holder died and it was not repaired)
-    "ZIPC_ERR_WOULD_DEADLOCK": 22,  #  the calling thread holds the mutex already
-    "ZIPC_ERR_OS": 23,  #  another operating-system error
-    "ZIPC_ERR_NULL": 24,  #  a required pointer argument was NULL
-    "ZIPC_ERR_BUSY": 25,  #  a role handle was used by two threads at once
-    "ZIPC_ERR_INTERNAL": 26,  #  a bug in zipc was caught (please report it with the message)
+    "ZIPC_OK": 0,  # success
+    "ZIPC_AGAIN": 1,  # a try operation could not proceed now (full, empty, none free, not acquired): not an error
+    "ZIPC_ERR_NOT_FOUND": 2,  # no segment or structure of that name
+    "ZIPC_ERR_ALREADY_EXISTS": 3,  # a segment or structure of that name exists already
+    "ZIPC_ERR_INVALID_NAME": 4,  # the name breaks the naming rules
+    "ZIPC_ERR_TABLE_FULL": 5,  # the segment's table is full
+    "ZIPC_ERR_REGISTRY_FULL": 6,  # the segment's process registry is full
+    "ZIPC_ERR_SEGMENT_FULL": 7,  # the segment has no room for the structure
+    "ZIPC_ERR_KIND": 8,  # the structure is of another kind
+    "ZIPC_ERR_LAYOUT": 9,  # the structure's element layout or size differs
+    "ZIPC_ERR_CAPACITY": 10,  # the structure's capacity differs
+    "ZIPC_ERR_PARAMETER": 11,  # another parameter of the structure differs (policy, mode, maximum, ...)
+    "ZIPC_ERR_INCOMPATIBLE": 12,  # several structures differ from their declaration
+    "ZIPC_ERR_CORRUPT": 13,  # the segment's bytes are malformed
+    "ZIPC_ERR_PERMISSION": 14,  # the operating system refused access
+    "ZIPC_ERR_INVALID_ARGUMENT": 15,  # an argument is invalid (a buffer of the wrong size, a bad name, ...)
+    "ZIPC_ERR_OUT_OF_BOUNDS": 16,  # an index or range is outside the structure
+    "ZIPC_ERR_TIMEOUT": 17,  # a blocking operation reached its timeout
+    "ZIPC_ERR_ROLE_TAKEN": 18,  # the role (producer, consumer, endpoint side) is held by another handle
+    "ZIPC_ERR_STALE_HANDLE": 19,  # the pool handle is stale (released already, or from another pool)
+    "ZIPC_ERR_ABOVE_MAXIMUM": 20,  # releasing the semaphore would exceed its maximum
+    "ZIPC_ERR_NOT_RECOVERABLE": 21,  # the mutex is not recoverable (a holder died and it was not repaired)
+    "ZIPC_ERR_WOULD_DEADLOCK": 22,  # the calling thread holds the mutex already
+    "ZIPC_ERR_OS": 23,  # another operating-system error
+    "ZIPC_ERR_NULL": 24,  # a required pointer argument was NULL
+    "ZIPC_ERR_BUSY": 25,  # a role handle was used by two threads at once
+    "ZIPC_ERR_INTERNAL": 26,  # a bug in zipc was caught (please report it with the message)
+    "ZIPC_ERR_IN_USE": 27,  # the segment cannot be removed: live processes use it
 }
 STATUS_NAMES = {code: name for name, code in STATUS.items()}
 FNV1A64_A = 0xaf63dc4c8601ec8c  # fnv1a64(b"a"), a self-check

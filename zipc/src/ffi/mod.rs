@@ -74,7 +74,7 @@ macro_rules! statuses {
             /// A one-line description (`zipc_status_str`).
             pub const fn description(self) -> &'static str {
                 match self {
-                    $(Status::$name => concat!($($doc),*),)*
+                    $(Status::$name => concat!($($doc),*).trim_ascii_start(),)*
                 }
             }
 
@@ -144,6 +144,8 @@ statuses! {
     Busy = 25, "ZIPC_ERR_BUSY";
     /// a bug in zipc was caught (please report it with the message)
     Internal = 26, "ZIPC_ERR_INTERNAL";
+    /// the segment cannot be removed: live processes use it
+    InUse = 27, "ZIPC_ERR_IN_USE";
 }
 
 impl Status {
@@ -171,6 +173,7 @@ impl Status {
             Error::AboveMaximum { .. } => Status::AboveMaximum,
             Error::NotRecoverable { .. } => Status::NotRecoverable,
             Error::WouldDeadlock { .. } => Status::WouldDeadlock,
+            Error::InUse { .. } => Status::InUse,
             Error::Os { .. } => Status::Os,
         }
     }

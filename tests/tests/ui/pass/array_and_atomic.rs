@@ -1,4 +1,4 @@
-// Every structure kind available (Array, Atomic), every attribute they take, name overrides, a
+// Arrays and atomics with every attribute they take (see every_kind.rs for the others), name overrides, a
 // default segment name, table options and docs. Compile-time SIZE equals the layout model's.
 use zipc::layout::{Kind, Primitive, TypeLayout};
 use zipc::{Array, Atomic, ShmSegment, ShmType};

@@ -1,0 +1,367 @@
+//! Both ways of declaring a segment describe the same segment. For three schemas — every kind
+//! with every parameter (`schemas/fixtures/all_kinds.toml`), the task scheduler and the sensor
+//! pipeline — a hand-written `#[derive(ShmSegment)]` declaration of the same segment, written as
+//! the derive's documentation teaches, has the same `LAYOUT` structure by structure (names, docs,
+//! kinds, element types, canonical layout strings and fingerprints, parameters), the same `SIZE`
+//! as the Rust that `zipc_schema::Builder` generated from the TOML (and as the TOML model), and a
+//! segment created by either opens with the other, in this process and in another one, with the
+//! values each wrote readable through the other's handles.
+
+use std::time::Duration;
+
+use zipc::zerocopy::{FromBytes, Immutable, IntoBytes};
+use zipc::{ResetMode, RingMode, Side};
+use zipc_schema::{Arena, Schema};
+use zipc_tests::schemas::{self, generated};
+use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
+
+/// The declarations, by hand.
+mod hand {
+    use zipc::{Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring, Semaphore, Spsc};
+    use zipc::{ShmSegment, ShmType};
+
+    /// A unit of work.
+    #[derive(
+        Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    pub struct Job {
+        pub id: u64,
+        pub cost: f32,
+        pub worker: u16,
+        pub flags: u16,
+    }
+
+    /// `schemas/fixtures/all_kinds.toml`.
+    #[derive(ShmSegment)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 20, max_processes = 16)]
+    pub struct AllKinds {
+        #[zipc(capacity = 8)]
+        pub table: Array<Job>,
+        #[zipc(initial = -7)]
+        pub counter: Atomic<i64>,
+        #[zipc(capacity = 16)]
+        pub inbox: Queue<u64, Spsc>,
+        #[zipc(capacity = 8)]
+        pub results: Queue<Job, Mpsc>,
+        #[zipc(capacity = 32)]
+        pub jobs: Queue<Job, Mpmc>,
+        /// The newest 64 jobs; older ones are overwritten.
+        #[zipc(capacity = 64, overwrite = true)]
+        pub log: Ring<Job>,
+        #[zipc(capacity = 10)]
+        pub samples: Ring<f64>,
+        #[zipc(capacity = 12)]
+        pub objects: Pool<Job>,
+        #[zipc(initial = 2, max = 4)]
+        pub slots: Semaphore,
+        /// Unbounded: no `max`.
+        #[zipc(initial = 3)]
+        pub permits: Semaphore,
+        #[zipc(participants = 3)]
+        pub start: Barrier,
+        #[zipc(count = 2)]
+        pub done: Latch,
+        pub lock: Mutex,
+        #[zipc(manual_reset = true, initially_set = true)]
+        pub go: Event,
+        pub tick: Event,
+        #[zipc(capacity = 4)]
+        pub rpc: Endpoint<Job>,
+    }
+
+    #[derive(
+        Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    pub struct Task {
+        pub task_id: u64,
+        pub kind: u32,
+        pub _pad12: u32,
+        pub parameters: [u8; 256],
+    }
+
+    #[derive(
+        Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    pub struct TaskResult {
+        pub task_id: u64,
+        pub worker_id: u32,
+        /// 1 if the task succeeded.
+        pub success: u32,
+        pub output: [u8; 1024],
+    }
+
+    /// `schemas/task_scheduler.toml`.
+    #[derive(ShmSegment)]
+    #[zipc(name = "/task_scheduler", max_entries = 8)]
+    pub struct TaskScheduler {
+        #[zipc(capacity = 1024)]
+        pub tasks: Queue<Task, Mpmc>,
+        #[zipc(capacity = 1024)]
+        pub results: Queue<TaskResult, Mpsc>,
+        /// The master and four workers meet here before the first task.
+        #[zipc(participants = 5)]
+        pub start: Barrier,
+        /// Each worker counts down once when it has drained the queue.
+        #[zipc(count = 4)]
+        pub finished: Latch,
+        pub workers_ready: Atomic<u32>,
+        #[zipc(manual_reset = true)]
+        pub shutdown: Event,
+    }
+
+    /// One sample of eight channels.
+    #[derive(
+        Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    pub struct SensorReading {
+        pub timestamp_ns: u64,
+        /// One value per channel.
+        pub values: [f32; 8],
+        pub status: u16,
+        pub sensor_id: u16,
+        /// Explicit: the struct is 8-aligned.
+        pub _pad44: u32,
+    }
+
+    #[derive(
+        Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    pub struct ProcessedData {
+        pub timestamp_ns: u64,
+        pub mean: f32,
+        pub rms: f32,
+        pub peak: [f32; 8],
+    }
+
+    /// `schemas/sensor_pipeline.toml`.
+    #[derive(ShmSegment)]
+    #[zipc(name = "/sensor_pipeline", max_entries = 8)]
+    pub struct SensorPipeline {
+        /// Raw samples; when the processor falls behind the oldest are overwritten.
+        #[zipc(capacity = 65536, overwrite = true)]
+        pub readings: Ring<SensorReading>,
+        #[zipc(capacity = 4096)]
+        pub processed: Ring<ProcessedData>,
+        pub total: Atomic<u64>,
+        pub dropped: Atomic<u64>,
+    }
+}
+
+use generated::all_kinds as gen_all;
+
+/// The same bytes as another type of the same layout.
+fn convert<A: IntoBytes + Immutable, B: FromBytes>(a: A) -> B {
+    B::read_from_bytes(a.as_bytes()).expect("same size")
+}
+
+fn job(i: u64) -> hand::Job {
+    hand::Job { id: i, cost: i as f32 * 0.5, worker: (i % 7) as u16, flags: 0x8000 | i as u16 }
+}
+
+/// `hand` and the generated declaration of schema `stem` have identical layouts and sizes, and
+/// both equal the TOML model's.
+fn assert_same_declaration(stem: &str, hand: (zipc::layout::SegmentLayout<'static>, u64)) {
+    let side = schemas::rust_side(stem).unwrap();
+    let differences = schemas::layout_differences(&hand.0, &side.layout);
+    assert!(differences.is_empty(), "{stem}: hand-written vs generated:\n{}", differences.join("\n"));
+    assert_eq!(hand.1, side.size, "{stem}: SIZE");
+    let arena = Arena::new();
+    let file = zipc_tests::workspace_root()
+        .join(format!("schemas/{}.toml", if stem == "all_kinds" { "fixtures/all_kinds" } else { stem }));
+    let schema = Schema::load(&file, &arena).unwrap();
+    let differences = schemas::layout_differences(&hand.0, &schema.layout);
+    assert!(differences.is_empty(), "{stem}: hand-written vs TOML:\n{}", differences.join("\n"));
+    assert_eq!(hand.1, schema.size, "{stem}: SIZE vs the TOML model");
+    // Element fingerprints, as the segment stores them.
+    for (h, g) in hand.0.structures.iter().zip(side.layout.structures) {
+        let fp = |s: &zipc::layout::StructureLayout<'_>| s.elem.as_ref().map(zipc::layout::fingerprint);
+        assert_eq!(fp(h), fp(g), "{stem}: {}", h.name);
+    }
+}
+
+#[test]
+fn all_kinds_declarations_are_identical() {
+    assert_same_declaration("all_kinds", (hand::AllKinds::LAYOUT, hand::AllKinds::SIZE));
+    assert_eq!(hand::AllKinds::NAME, gen_all::AllKinds::NAME);
+}
+
+#[test]
+fn task_scheduler_declarations_are_identical() {
+    assert_same_declaration("task_scheduler", (hand::TaskScheduler::LAYOUT, hand::TaskScheduler::SIZE));
+}
+
+#[test]
+fn sensor_pipeline_declarations_are_identical() {
+    assert_same_declaration("sensor_pipeline", (hand::SensorPipeline::LAYOUT, hand::SensorPipeline::SIZE));
+}
+
+/// The other two schemas, in this process: created by the generated struct, opened by the
+/// hand-written one (and the other way round), values passing between their handles.
+#[test]
+fn task_scheduler_and_sensor_pipeline_open_across_declarations() {
+    use generated::sensor_pipeline as gs;
+    use generated::task_scheduler as gt;
+    let name = ShmName::new("twin-tasks");
+    let g = gt::TaskScheduler::create(&name).unwrap();
+    let h = hand::TaskScheduler::open(&name).expect("the hand-written declaration opens the generated segment");
+    let mut task = hand::Task { task_id: 9, kind: 2, _pad12: 0, parameters: [0; 256] };
+    task.parameters[255] = 0xAB;
+    assert!(h.tasks.try_push(task).unwrap());
+    let got: gt::Task = g.tasks.try_pop().unwrap().expect("the task crosses declarations");
+    assert_eq!((got.task_id, got.kind, got.parameters[255]), (9, 2, 0xAB));
+    assert_eq!((h.start.participants(), h.finished.count(), h.shutdown.mode()), (5, 4, ResetMode::Manual));
+    g.workers_ready.store(4);
+    assert_eq!(h.workers_ready.load(), 4);
+    let mut result = hand::TaskResult { task_id: 9, worker_id: 3, success: 1, output: [0; 1024] };
+    result.output[1023] = 0xCD;
+    assert!(h.results.try_push(result).unwrap());
+    let got: gt::TaskResult = g.results.consumer().unwrap().try_pop().unwrap().expect("the result crosses");
+    assert_eq!((got.task_id, got.worker_id, got.success, got.output[1023]), (9, 3, 1, 0xCD));
+    drop((g, h));
+
+    let name = ShmName::new("twin-sensors");
+    let h = hand::SensorPipeline::create(&name).unwrap();
+    let g = gs::SensorPipeline::open(&name).expect("the generated declaration opens the hand-written segment");
+    assert_eq!((g.readings.mode(), g.processed.mode()), (RingMode::Overwrite, RingMode::Lossless));
+    let reading = hand::SensorReading { timestamp_ns: 5, values: [1.5; 8], status: 1, sensor_id: 7, _pad44: 0 };
+    assert!(h.readings.producer().unwrap().try_push(reading));
+    let got: gs::SensorReading = g.readings.consumer().unwrap().try_pop().expect("the reading crosses declarations");
+    assert_eq!(got, convert(reading));
+    let processed = gs::ProcessedData { timestamp_ns: 6, mean: 0.25, rms: 0.5, peak: [2.0; 8] };
+    assert!(g.processed.producer().unwrap().try_push(processed));
+    assert_eq!(h.processed.consumer().unwrap().try_pop(), Some(convert(processed)));
+    h.total.store(10);
+    h.dropped.store(1);
+    assert_eq!((g.total.load(), g.dropped.load()), (10, 1));
+}
+
+/// The child: opens the parent's segment (made by the hand-written declaration) with the
+/// generated one, checks what the parent put in every structure, and answers.
+fn all_kinds_child(name: &str, pool_handle: u64) {
+    let s = gen_all::AllKinds::open(name).expect("the generated declaration opens the hand-written segment");
+    let j = |i| -> gen_all::Job { convert(job(i)) };
+    assert_eq!(s.table.get(3), Some(j(3)));
+    assert_eq!(s.counter.load(), -7, "the initial value the declaration gives");
+    let mut inbox = s.inbox.consumer().unwrap();
+    assert_eq!(
+        (inbox.try_pop().unwrap(), inbox.try_pop().unwrap(), inbox.try_pop().unwrap()),
+        (Some(11), Some(12), None)
+    );
+    assert_eq!(s.results.consumer().unwrap().try_pop().unwrap(), Some(j(20)));
+    assert_eq!((s.jobs.try_pop().unwrap(), s.jobs.try_pop().unwrap()), (Some(j(30)), Some(j(31))));
+    // The overwriting ring kept the newest 64 of 70 and counts the 6 it lost.
+    assert_eq!(s.log.mode(), RingMode::Overwrite);
+    let mut log = s.log.consumer().unwrap();
+    let mut seen = Vec::new();
+    while let Some(v) = log.try_pop() {
+        seen.push(v.id);
+    }
+    assert_eq!(seen, (106..170).collect::<Vec<_>>());
+    assert_eq!((log.delivered(), log.missed()), (64, 6));
+    let mut samples = s.samples.consumer().unwrap();
+    assert_eq!((samples.try_pop(), samples.try_pop(), samples.try_pop()), (Some(1.5), Some(2.5), None));
+    let h = zipc::Handle::from_bits(pool_handle);
+    assert_eq!(s.objects.read(h).unwrap(), j(40));
+    assert_eq!((s.slots.count(), s.slots.max(), s.permits.count(), s.permits.max()), (2, Some(4), 3, None));
+    assert_eq!((s.start.participants(), s.done.count(), s.done.initial()), (3, 1, 2));
+    assert!(s.lock.try_lock().unwrap().is_some());
+    // The manual-reset event stays set through waits; the auto-reset one is consumed by one.
+    assert_eq!((s.go.mode(), s.tick.mode()), (ResetMode::Manual, ResetMode::Auto));
+    assert!(s.go.try_wait() && s.go.try_wait() && s.go.is_set());
+    assert!(s.tick.try_wait() && !s.tick.try_wait());
+    let mut b = s.rpc.side(Side::B).unwrap();
+    assert_eq!(b.recv(Some(Duration::from_secs(10))).unwrap(), j(50));
+    // Answers.
+    assert!(b.try_send(j(51)).unwrap());
+    s.table.set(4, j(44)).unwrap();
+    s.counter.store(200);
+    s.go.reset();
+}
+
+/// Every kind across two processes and two declarations: the parent creates `all_kinds` with
+/// the hand-written struct and fills each structure; a child opens it with the struct generated
+/// from the TOML, finds everything (including the overwrite ring's and manual-reset event's
+/// behaviour, which their value-level flags select) and answers; the parent reads the answers.
+#[test]
+fn all_kinds_across_processes_and_declarations() {
+    if let Some(args) = child_args("all_kinds_across_processes_and_declarations") {
+        return all_kinds_child(&args[0], args[1].parse().unwrap());
+    }
+    let name = ShmName::new("twin-all");
+    let s = hand::AllKinds::create(&name).unwrap();
+    s.table.set(3, job(3)).unwrap();
+    let mut inbox = s.inbox.producer().unwrap();
+    assert!(inbox.try_push(11).unwrap() && inbox.try_push(12).unwrap());
+    drop(inbox);
+    assert!(s.results.try_push(job(20)).unwrap());
+    assert!(s.jobs.try_push(job(30)).unwrap() && s.jobs.try_push(job(31)).unwrap());
+    let mut log = s.log.producer().unwrap();
+    for i in 100..170 {
+        assert!(log.try_push(job(i)), "an overwriting ring always takes the element");
+    }
+    drop(log);
+    let mut samples = s.samples.producer().unwrap();
+    assert!(samples.try_push(1.5) && samples.try_push(2.5));
+    drop(samples);
+    let h = s.objects.try_acquire().unwrap().unwrap();
+    s.objects.write(h, job(40)).unwrap();
+    s.done.count_down(1);
+    s.tick.set();
+    let mut a = s.rpc.side(Side::A).unwrap();
+    assert!(a.try_send(job(50)).unwrap());
+
+    assert_eq!((s.slots.count(), s.permits.count(), s.start.participants()), (2, 3, 3));
+
+    let mut child = spawn_role("all_kinds_across_processes_and_declarations", &[&name, &h.to_bits().to_string()]);
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)), "the child found everything (see its output)");
+
+    assert_eq!(a.try_recv().unwrap(), Some(job(51)));
+    assert_eq!(s.table.get(4), Some(job(44)));
+    assert_eq!(s.counter.load(), 200);
+    assert!(!s.go.is_set(), "the child reset the manual-reset event");
+    assert!(s.lock.try_lock().unwrap().is_some(), "the child's lock was released when its guard dropped");
+}
+
+/// The comparison above sees small differences: a declaration that differs from the TOML only
+/// in a structure's docs and an event's reset mode is reported with exactly those two.
+#[test]
+fn a_near_twin_is_told_apart() {
+    #[allow(dead_code)] // only its LAYOUT is compared
+    mod near {
+        use super::hand::{Task, TaskResult};
+        use zipc::{Atomic, Barrier, Event, Latch, Mpmc, Mpsc, Queue, ShmSegment};
+
+        #[derive(ShmSegment)]
+        #[zipc(name = "/task_scheduler", max_entries = 8)]
+        pub struct TaskScheduler {
+            #[zipc(capacity = 1024)]
+            pub tasks: Queue<Task, Mpmc>,
+            #[zipc(capacity = 1024)]
+            pub results: Queue<TaskResult, Mpsc>,
+            /// Everyone meets here.
+            #[zipc(participants = 5)]
+            pub start: Barrier,
+            /// Each worker counts down once when it has drained the queue.
+            #[zipc(count = 4)]
+            pub finished: Latch,
+            pub workers_ready: Atomic<u32>,
+            pub shutdown: Event,
+        }
+    }
+    let side = schemas::rust_side("task_scheduler").unwrap();
+    let differences = schemas::layout_differences(&near::TaskScheduler::LAYOUT, &side.layout);
+    assert_eq!(differences.len(), 2, "{differences:#?}");
+    assert!(differences[0].starts_with("structure #2 (start) doc"), "{differences:#?}");
+    assert!(differences[1].starts_with("structure #5 (shutdown) flags: 0 != 1"), "{differences:#?}");
+    assert_eq!(near::TaskScheduler::SIZE, side.size, "docs and flags do not change the size");
+}

@@ -1,0 +1,98 @@
+// Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
+// overwriting, a pool, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
+// latch, a mutex, events (each reset mode, initially set or not) and an endpoint. `main` checks
+// what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
+use zipc::layout::{flags, Kind};
+use zipc::{
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode,
+    Semaphore, ShmSegment, ShmType, Side, Spsc,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout)]
+#[zerocopy(crate = "zipc::zerocopy")]
+#[repr(C)]
+pub struct Msg {
+    pub seq: u64,
+    pub value: f32,
+    pub from: u32,
+}
+
+#[derive(ShmSegment)]
+#[zipc(max_entries = 24, max_processes = 4)]
+pub struct Everything {
+    #[zipc(capacity = 4)]
+    pub table: Array<Msg>,
+    #[zipc(initial = 3)]
+    pub counter: Atomic<u64>,
+    #[zipc(capacity = 2)]
+    pub spsc: Queue<Msg, Spsc>,
+    #[zipc(capacity = 1024)]
+    pub mpsc: Queue<u32, Mpsc>,
+    #[zipc(capacity = 8)]
+    pub mpmc: Queue<[u8; 3], Mpmc>,
+    #[zipc(capacity = 3)]
+    pub stream: Ring<Msg>,
+    #[zipc(capacity = 8, overwrite = true)]
+    pub recent: Ring<f64>,
+    #[zipc(capacity = 8, overwrite = false)]
+    pub lossless: Ring<f64>,
+    #[zipc(capacity = 5)]
+    pub objects: Pool<Msg>,
+    pub plain: Semaphore,
+    #[zipc(initial = 2, max = 4)]
+    pub slots: Semaphore,
+    #[zipc(initial = 7)]
+    pub permits: Semaphore,
+    #[zipc(participants = 3)]
+    pub sync: Barrier,
+    #[zipc(count = 2)]
+    pub ready: Latch,
+    pub lock: Mutex,
+    pub auto: Event,
+    #[zipc(manual_reset = true, initially_set = true)]
+    pub go: Event,
+    #[zipc(manual_reset = false, initially_set = false)]
+    pub quiet: Event,
+    #[zipc(capacity = 16, name = "rpc")]
+    pub requests: Endpoint<Msg>,
+}
+
+fn main() -> zipc::Result<()> {
+    let s = Everything::LAYOUT.structures;
+    let kinds: Vec<Kind> = s.iter().map(|s| s.kind).collect();
+    for kind in Kind::ALL {
+        assert!(kinds.contains(&kind), "{kind}");
+    }
+    let by = |name: &str| *Everything::LAYOUT.structure(name).unwrap();
+    assert_eq!((by("spsc").flags, by("spsc").capacity), (flags::POLICY_SPSC, 2));
+    assert_eq!((by("mpsc").flags, by("mpmc").flags), (flags::POLICY_MPSC, flags::POLICY_MPMC));
+    assert_eq!((by("stream").flags, by("stream").capacity), (0, 3));
+    assert_eq!((by("recent").flags, by("lossless").flags), (flags::RING_OVERWRITE, 0));
+    assert_eq!(by("objects").capacity, 5);
+    assert_eq!((by("plain").initial, by("plain").maximum), (0, 0));
+    assert_eq!((by("slots").initial, by("slots").maximum), (2, 4));
+    assert_eq!((by("permits").initial, by("permits").maximum), (7, 0));
+    assert_eq!(by("sync").capacity, 3);
+    assert_eq!(by("ready").initial, 2);
+    assert_eq!((by("auto").flags, by("auto").initial), (0, 0));
+    assert_eq!((by("go").flags, by("go").initial), (flags::EVENT_MANUAL_RESET, 1));
+    assert_eq!((by("quiet").flags, by("quiet").initial), (0, 0));
+    assert_eq!((by("rpc").kind, by("rpc").capacity), (Kind::Endpoint, 16));
+    assert_eq!(Everything::SIZE, Everything::LAYOUT.size().unwrap());
+
+    let name = format!("/zipc-ui-every-kind-{}", std::process::id());
+    let created = Everything::create(&name);
+    let opened = Everything::open(&name);
+    Everything::unlink(&name)?;
+    let (a, b) = (created?, opened?);
+    assert!(a.mpmc.try_push([1, 2, 3])?);
+    assert_eq!(b.mpmc.try_pop()?, Some([1, 2, 3]));
+    assert_eq!((b.recent.mode(), b.lossless.mode()), (RingMode::Overwrite, RingMode::Lossless));
+    assert_eq!((b.go.mode(), b.go.is_set(), b.quiet.mode()), (ResetMode::Manual, true, ResetMode::Auto));
+    assert_eq!((b.slots.count(), b.slots.max(), b.permits.max()), (2, Some(4), None));
+    assert_eq!((b.sync.participants(), b.ready.count(), b.counter.load()), (3, 2, 3));
+    let mut side = a.requests.side(Side::A)?;
+    assert!(side.try_send(Msg { seq: 1, value: 0.5, from: 2 })?);
+    assert_eq!(b.requests.pending(Side::B), 1);
+    Ok(())
+}
