@@ -1136,6 +1136,9 @@ remaining = seg.done.count_down()
 seg.flag.store(base)
 seg.flag.wake()
 seg.close()
+# A structure outlives the segment object it came from (which is collected at once here).
+log = kinds.open(sys.argv[1]).log
+assert list(log.get_last_n(1)) == [base + 9]
 print("Python ok %d" % remaining)
 "#;
 

@@ -58,6 +58,14 @@ fn main() {
     let plan = if smoke { Plan { reps: 1, batches: 20 } } else { Plan { reps: 7, batches: 4_000 } };
     let name = format!("/zipc-bench-abi-{}", std::process::id());
     let seg = Segment::create(&name, 16 << 20).expect("create segment");
+    /// Unlinks the segment when the benchmark ends, also by a panic.
+    struct Unlink<'a>(&'a str);
+    impl Drop for Unlink<'_> {
+        fn drop(&mut self) {
+            let _ = Segment::unlink(self.0);
+        }
+    }
+    let _unlink = Unlink(&name);
     let mut results: Vec<(&str, f64)> = Vec::new();
 
     // --- typed -------------------------------------------------------------------------------
@@ -189,7 +197,6 @@ fn main() {
     // --- the C ABI, called as C calls it (zipc::ffi, the functions libzipc exports) -----------
     abi_rows(&plan, &name, &mut results);
 
-    let _ = Segment::unlink(&name); // mapped until the end; nothing left behind
     println!("\n{:<36} {:>10}", "path", "ns/elem");
     println!("{}", "-".repeat(48));
     for (n, v) in &results {

@@ -10,7 +10,8 @@
  * Build and link (docs/C.md):
  *     cargo build --release -p libzipc
  *     cc -std=c11 app.c -I<dir of zipc.h> -L<workspace>/target/release -lzipc      (shared)
- *     cc -std=c11 app.c -I<dir of zipc.h> <workspace>/target/release/libzipc.a -lpthread -ldl -lm   (static)
+ *     cc -std=c11 app.c -I<dir of zipc.h> <workspace>/target/release/libzipc.a \
+ *        -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc                                     (static)
  *
  * Conventions:
  *   - Functions that can fail return a zipc_status: ZIPC_OK, ZIPC_AGAIN (a try_ operation could

@@ -1030,6 +1030,14 @@ class Segment(_Handle):
                 v.close()
         _Handle.close(self)
 
+    def __del__(self):
+        # Only the segment handle: structures taken from it (`q = seg.q`) outlive it and are
+        # closed when they go (each handle keeps the mapping).
+        try:
+            _Handle.close(self)
+        except Exception:
+            pass
+
 
 def fence_free_fast_path():
     """True once this process has registered for the membarrier-based fence that keeps queue
