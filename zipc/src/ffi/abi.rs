@@ -167,13 +167,13 @@ pub extern "C" fn zipc_version() -> *const c_char {
 /// endpoint, like a Rust process); 0 before, or where the kernel lacks the membarrier.
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_fence_free_fast_path() -> c_int {
-    c_int::from(crate::queue::fence_free_fast_path())
+    value(0, || Some(c_int::from(crate::queue::fence_free_fast_path())))
 }
 
 /// The status of this thread's last failed call (`ZIPC_OK` if none failed yet).
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_last_status() -> Status {
-    LAST.try_with(|l| l.borrow().0).unwrap_or(Status::Ok)
+    value(Status::Ok, || LAST.try_with(|l| l.borrow().0).ok())
 }
 
 /// The message of this thread's last failed call ("" if none failed yet). Valid until this
@@ -181,19 +181,21 @@ pub extern "C" fn zipc_last_status() -> Status {
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_last_error() -> *const c_char {
     // The CString lives in the thread-local until the next failure replaces it.
-    LAST.try_with(|l| l.borrow().1.as_ptr()).unwrap_or(c"".as_ptr())
+    value(c"".as_ptr(), || LAST.try_with(|l| l.borrow().1.as_ptr()).ok())
 }
 
 /// The C name of a status (`"ZIPC_ERR_TIMEOUT"`), static; `"ZIPC_UNKNOWN"` for other codes.
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_status_name(status: c_int) -> *const c_char {
-    static_cstr(Status::from_code(status).map(Status::c_name), "ZIPC_UNKNOWN")
+    value(c"ZIPC_UNKNOWN".as_ptr(), || Some(static_cstr(Status::from_code(status).map(Status::c_name), "ZIPC_UNKNOWN")))
 }
 
 /// A one-line description of a status, static.
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_status_str(status: c_int) -> *const c_char {
-    static_cstr(Status::from_code(status).map(Status::description), "unknown status")
+    value(c"unknown status".as_ptr(), || {
+        Some(static_cstr(Status::from_code(status).map(Status::description), "unknown status"))
+    })
 }
 
 /// A static NUL-terminated copy of one of the status texts (built once).
