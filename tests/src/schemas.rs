@@ -482,10 +482,10 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
     let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
     o.push_str("static int failures = 0;\n");
     o.push_str("#define CHECK(cond, what) do { if (!(cond)) { fprintf(stderr, \"mismatch: %s\\n\", what); failures++; } } while (0)\n\n");
-    o.push_str("int main(int argc, char **argv) {\n    zipc_segment seg;\n    const char *which = NULL;\n    zipc_status st;\n");
+    o.push_str("int main(int argc, char **argv) {\n    zipc_segment *seg = NULL;\n    const char *which = NULL;\n    zipc_status st;\n");
     o.push_str("    if (argc != 2) return 64;\n");
     let _ = writeln!(o, "    st = {lower}_segment_open(argv[1], &seg, &which);");
-    o.push_str("    if (st != ZIPC_OK) {\n        fprintf(stderr, \"open: %s (structure %s)\\n\", zipc_status_str(st), which ? which : \"-\");\n        return 2;\n    }\n");
+    o.push_str("    if (st != ZIPC_OK) {\n        fprintf(stderr, \"open: %s (structure %s)\\n\", zipc_last_error(), which ? which : \"-\");\n        return 2;\n    }\n");
     o.push_str("    if (!zipc_fnv1a64_selftest()) { fprintf(stderr, \"fnv selftest\\n\"); return 3; }\n");
     for (si, s) in schema.layout.structures.iter().enumerate() {
         let mine_e: Vec<&Leaf> = expect.iter().filter(|l| l.structure == si).collect();
@@ -508,7 +508,7 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
                     format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
                 };
                 let _ = writeln!(o, "    {{\n        {decl};\n        uint64_t len;");
-                let _ = writeln!(o, "        st = {lower}_{n}(&seg, &e, &len);");
+                let _ = writeln!(o, "        st = {lower}_{n}(seg, &e, &len);");
                 let _ = writeln!(
                     o,
                     "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
@@ -527,7 +527,7 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
             }
             (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
                 let _ = writeln!(o, "    {{\n        {} *v;", p.c_type());
-                let _ = writeln!(o, "        st = {lower}_{n}(&seg, &v);");
+                let _ = writeln!(o, "        st = {lower}_{n}(seg, &v);");
                 let _ = writeln!(
                     o,
                     "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
@@ -548,21 +548,21 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
             _ => {}
         }
     }
-    o.push_str("    zipc_close(&seg);\n    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
+    o.push_str("    zipc_segment_close(seg);\n    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
     o
 }
 
-/// A C program (on `STEM.h`) that opens every segment named on its command line with the
-/// generated `STEM_segment_open` (which checks every structure against the schema), then, if
-/// that succeeded, takes every array's elements and every atomic's value with the generated
-/// accessors (which check the array headers). Prints one line per segment: the `zipc_status`
+/// A C program (on `STEM.h`, linked with libzipc) that opens every segment named on its command
+/// line with the generated `STEM_segment_open` (which checks every structure against the
+/// schema), then, if that succeeded, takes every array's elements and every atomic's value with
+/// the generated accessors. Prints one line per segment: the `zipc_status`
 /// as a number and the structure it concerns (`-` if none). Exits 0 unless it cannot run.
 pub fn c_probe(schema: &Schema<'_>) -> String {
     let lower = schema.stem.to_lowercase();
     let mut o = String::new();
     let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
     o.push_str("int main(int argc, char **argv) {\n    int i;\n    for (i = 1; i < argc; i++) {\n");
-    o.push_str("        zipc_segment seg;\n        const char *which = NULL;\n");
+    o.push_str("        zipc_segment *seg = NULL;\n        const char *which = NULL;\n");
     let _ = writeln!(o, "        zipc_status st = {lower}_segment_open(argv[i], &seg, &which);");
     o.push_str("        if (st == ZIPC_OK) {\n");
     for s in schema.layout.structures {
@@ -577,20 +577,20 @@ pub fn c_probe(schema: &Schema<'_>) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "            if (st == ZIPC_OK) {{ {decl}; uint64_t len; st = {lower}_{n}(&seg, &e, &len); if (st != ZIPC_OK) which = \"{n}\"; }}"
+                    "            if (st == ZIPC_OK) {{ {decl}; uint64_t len; st = {lower}_{n}(seg, &e, &len); if (st != ZIPC_OK) which = \"{n}\"; }}"
                 );
             }
             (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
                 let _ = writeln!(
                     o,
-                    "            if (st == ZIPC_OK) {{ {} *v; st = {lower}_{n}(&seg, &v); if (st != ZIPC_OK) which = \"{n}\"; }}",
+                    "            if (st == ZIPC_OK) {{ {} *v; st = {lower}_{n}(seg, &v); if (st != ZIPC_OK) which = \"{n}\"; }}",
                     p.c_type()
                 );
             }
             _ => {}
         }
     }
-    o.push_str("            zipc_close(&seg);\n        }\n");
+    o.push_str("            zipc_segment_close(seg);\n        }\n");
     o.push_str("        printf(\"%d %s\\n\", (int)st, which ? which : \"-\");\n    }\n    return 0;\n}\n");
     o
 }
@@ -648,8 +648,8 @@ pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> St
     let _ = writeln!(o, "import sys\nimport numpy as np\nimport {} as m\n", schema.stem);
     o.push_str("seg = m.open(sys.argv[1])\nfailures = []\n\n");
     o.push_str("def node(v, path):\n    for p in path:\n        v = v[p]\n    return v\n\n");
-    o.push_str("def check(name, path, want):\n    got = node(getattr(seg, name), path)\n    got = got.item() if hasattr(got, 'item') else got\n    if got != want:\n        failures.append('%s%r: expected %r, found %r' % (name, path, want, got))\n\n");
-    o.push_str("def put(name, path, value):\n    v = getattr(seg, name)\n    if not path:\n        v[()] = value\n    else:\n        node(v, path[:-1])[path[-1]] = value\n\n");
+    o.push_str("def check(name, path, want):\n    v = getattr(seg, name)\n    got = v.load() if hasattr(v, 'load') else node(v, path)\n    got = got.item() if hasattr(got, 'item') else got\n    if got != want:\n        failures.append('%s%r: expected %r, found %r' % (name, path, want, got))\n\n");
+    o.push_str("def put(name, path, value):\n    v = getattr(seg, name)\n    if hasattr(v, 'store'):\n        v.store(value)\n    else:\n        node(v, path[:-1])[path[-1]] = value\n\n");
     let full_path = |l: &Leaf| {
         let mut p = Vec::new();
         if schema.layout.structures[l.structure].kind == Kind::Array {

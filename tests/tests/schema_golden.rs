@@ -2,7 +2,7 @@
 //!
 //! Goldens live in `tests/golden/`: `schemas/STEM.{rs,h,py}` (and `schemas/fixtures/...`) for each
 //! schema, `runtime/` for `zipc.h` and `zipc_runtime.py`, `invalid/NAME.txt` for the diagnostics
-//! of each invalid schema. After an intended change, regenerate them with
+//! of each invalid schema; `libzipc/include/zipc.h`, the header libzipc ships, is `zipc.h` too. After an intended change, regenerate them with
 //!
 //! ```sh
 //! ZIPC_BLESS=1 cargo test -p zipc-tests --test schema_golden
@@ -90,6 +90,8 @@ fn runtime_files_match_goldens() {
     let problems: Vec<String> = [
         golden(Path::new("runtime").join(c::RUNTIME_HEADER).as_path(), &c::runtime_header()),
         golden(Path::new("runtime").join(python::RUNTIME_MODULE).as_path(), &python::runtime_module()),
+        // libzipc's own copy of its header, for users of the library without zipc-schema.
+        golden(Path::new("../../libzipc/include/zipc.h"), &c::runtime_header()),
     ]
     .into_iter()
     .flatten()

@@ -1,17 +1,18 @@
 //! The C generator: one header per schema (`STEM.h`) plus the runtime header every generated
 //! header includes (`zipc.h`, [`runtime_header`]).
 //!
-//! The header compiles as C11 and C++17 with `-Wall -Wextra -Werror` and needs nothing but libc.
-//! It carries the element structs with a static assertion on every size, offset and alignment,
-//! constants for the segment and every structure (name, kind, capacity, parameters, canonical
-//! layout string and fingerprint), and inline functions that map a segment, validate it, find a
-//! structure, check its kind and fingerprint, and return typed pointers to an array's elements or
-//! an atomic's value. Every offset in `zipc.h` is one of zipc's public constants, printed here.
+//! The header compiles as C11 and C++17 with `-Wall -Wextra -Werror` and links with libzipc
+//! (zipc's C ABI, `zipc::ffi`), which runs the Rust algorithms. It carries the element structs
+//! with a static assertion on every size, offset and alignment, constants for the segment and
+//! every structure (name, kind, capacity, parameters, canonical layout string and fingerprint),
+//! and inline wrappers: a check and an opener per structure, typed element operations per queue,
+//! endpoint, ring and pool (`sensor_pipeline_readings_try_push(producer, &reading)`), typed
+//! pointers to an array's elements or an atomic's value, and a segment opener that checks every
+//! structure. `zipc.h` is the library's API, with its constants and layouts printed from zipc.
 
 use std::fmt::Write as _;
 
 use zipc::layout::{self, flags, Kind, Primitive, StructLayout, StructureLayout, TypeLayout};
-use zipc::{array, atomic, description, table};
 
 use crate::Schema;
 
@@ -61,32 +62,37 @@ pub fn generate(schema: &Schema<'_>) -> String {
     o.push('\n');
     let _ = writeln!(
         o,
-        "/* Checks every structure of the schema: kind, element layout, capacity and parameters.\n   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */"
+        "/* Checks every structure of the schema: kind, element layout, capacity and parameters.\n   On a mismatch returns its status and, if `which` is not NULL, the structure's name;\n   zipc_last_error() says what differs. */"
     );
     let _ =
         writeln!(o, "ZIPC_INLINE zipc_status {lower}_segment_check(const zipc_segment *seg, const char **which) {{");
-    o.push_str("    zipc_entry e;\n    zipc_status st;\n");
+    o.push_str("    zipc_status st;\n");
     for s in l.structures {
         let n = structure_macro(p, s);
-        let _ = writeln!(o, "    st = {lower}_check_{}(seg, &e);", s.name);
+        let _ = writeln!(o, "    st = {lower}_check_{}(seg);", s.name);
         let _ = writeln!(o, "    if (st != ZIPC_OK) {{ if (which) *which = {n}_NAME; return st; }}");
     }
     o.push_str("    if (which) *which = NULL;\n    return ZIPC_OK;\n}\n\n");
-    let _ = writeln!(o, "/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */");
     let _ = writeln!(
         o,
-        "ZIPC_INLINE zipc_status {lower}_segment_open(const char *name, zipc_segment *seg, const char **which) {{"
+        "/* Opens segment `name` (the process joins its registry) and checks it against the schema;\n   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */"
     );
-    o.push_str("    zipc_status st = zipc_open(name, seg);\n");
+    let _ = writeln!(
+        o,
+        "ZIPC_INLINE zipc_status {lower}_segment_open(const char *name, zipc_segment **seg, const char **which) {{"
+    );
+    o.push_str("    zipc_status st = zipc_segment_open(name, seg);\n");
     o.push_str("    if (which) *which = NULL;\n");
     o.push_str("    if (st != ZIPC_OK) return st;\n");
-    let _ = writeln!(o, "    st = {lower}_segment_check(seg, which);");
-    o.push_str("    if (st != ZIPC_OK) zipc_close(seg);\n    return st;\n}\n");
+    let _ = writeln!(o, "    st = {lower}_segment_check(*seg, which);");
+    o.push_str(
+        "    if (st != ZIPC_OK) {\n        zipc_segment_close(*seg);\n        *seg = NULL;\n    }\n    return st;\n}\n",
+    );
     if l.name.is_some() {
         let _ = writeln!(o, "\n/* `{lower}_segment_open` on the default name, {p}_SEGMENT_NAME. */");
         let _ = writeln!(
             o,
-            "ZIPC_INLINE zipc_status {lower}_segment_open_default(zipc_segment *seg, const char **which) {{\n    return {lower}_segment_open({p}_SEGMENT_NAME, seg, which);\n}}"
+            "ZIPC_INLINE zipc_status {lower}_segment_open_default(zipc_segment **seg, const char **which) {{\n    return {lower}_segment_open({p}_SEGMENT_NAME, seg, which);\n}}"
         );
     }
     let _ = writeln!(o, "\n#endif /* ZIPC_SCHEMA_{p}_H */");
@@ -130,55 +136,201 @@ fn structure_constants(p: &str, s: &StructureLayout<'_>) -> String {
 fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String {
     let n = structure_macro(p, s);
     let name = s.name;
+    let f = format!("{lower}_{name}");
     let mut o = String::new();
-    let _ = writeln!(o, "/* Finds `{name}` and checks its kind, element layout, capacity and parameters. */");
-    let _ = writeln!(o, "ZIPC_INLINE zipc_status {lower}_check_{name}(const zipc_segment *seg, zipc_entry *e) {{");
+    let (elem_size, canonical) = match &s.elem {
+        Some(_) => (format!("{n}_ELEM_SIZE"), format!("{n}_CANONICAL")),
+        None => ("0".to_owned(), "NULL".to_owned()),
+    };
+    let _ = writeln!(o, "/* Checks `{name}`: kind, element layout, capacity and parameters. */");
+    let _ = writeln!(o, "ZIPC_INLINE zipc_status {lower}_check_{name}(const zipc_segment *seg) {{");
     let _ = writeln!(
         o,
-        "    return zipc_check(seg, {n}_NAME, {n}_KIND, {n}_FINGERPRINT, {n}_CAPACITY, {n}_FLAGS, {n}_MAXIMUM, e);"
+        "    zipc_decl d = {{ {n}_NAME, {n}_KIND, {n}_FLAGS, {n}_CAPACITY, {n}_MAXIMUM, {elem_size}, {canonical} }};"
     );
-    o.push_str("}\n");
-    match (s.kind, &s.elem) {
-        (Kind::Array, Some(t)) => {
-            let (base, dims) = c_base_and_dims(t);
-            let elem_ty = if dims.is_empty() { base.clone() } else { format!("{base} (*") };
-            // Arrays of arrays decay to a pointer to the inner array type.
+    o.push_str("    return zipc_check(seg, &d);\n}\n");
+    let Some(t) = &s.elem else {
+        // Sync primitives: an opener; the operations are zipc.h's.
+        let ty = match s.kind {
+            Kind::Semaphore => "semaphore",
+            Kind::Barrier => "barrier",
+            Kind::Latch => "latch",
+            Kind::Mutex => "mutex",
+            _ => "event",
+        };
+        let _ = writeln!(o, "/* Opens `{name}` (operations: zipc_{ty}_*). */");
+        let _ = writeln!(
+            o,
+            "ZIPC_INLINE zipc_status {f}_open(const zipc_segment *seg, zipc_{ty} **out) {{\n    return zipc_{ty}_open(seg, {n}_NAME, out);\n}}"
+        );
+        return o;
+    };
+    let (base, dims) = c_base_and_dims(t);
+    let d: String = dims.iter().map(|d| format!("[{d}]")).collect();
+    // `const T *v`, or `const T (*v)[2][3]` for array elements: `sizeof *v` is the element.
+    let ptr = |cnst: bool, var: &str| {
+        let c = if cnst { "const " } else { "" };
+        if dims.is_empty() {
+            format!("{c}{base} *{var}")
+        } else {
+            format!("{c}{base} (*{var}){d}")
+        }
+    };
+    let open = |o: &mut String, handle: &str, what: &str| {
+        let _ = writeln!(o, "/* Opens `{name}`, checking the element size and layout ({what}). */");
+        let _ = writeln!(
+            o,
+            "ZIPC_INLINE zipc_status {f}_open(const zipc_segment *seg, zipc_{handle} **out) {{\n    return zipc_{handle}_open(seg, {n}_NAME, {n}_ELEM_SIZE, {n}_CANONICAL, out);\n}}"
+        );
+    };
+    // One typed wrapper: `ret f_op(args) { return call(pass); }`.
+    let wrap = |o: &mut String, op: &str, args: &str, call: &str| {
+        let _ = writeln!(o, "ZIPC_INLINE zipc_status {f}_{op}({args}) {{\n    return {call};\n}}");
+    };
+    let (vin, vout) = (ptr(true, "v"), ptr(false, "out"));
+    match s.kind {
+        Kind::Queue | Kind::Endpoint => {
+            let (tx, rx, push, pop, send, recv) = if s.kind == Kind::Queue {
+                open(&mut o, "queue", "roles: zipc_queue_open_producer / _consumer");
+                ("zipc_producer *p", "zipc_consumer *c", "zipc_producer_", "zipc_consumer_", "push", "pop")
+            } else {
+                open(&mut o, "endpoint", "sides: zipc_endpoint_open_side");
+                ("zipc_endpoint_side *p", "zipc_endpoint_side *c", "zipc_side_", "zipc_side_", "send", "recv")
+            };
+            o.push_str("/* Typed element operations (sizeof *v is checked against the segment). */\n");
+            wrap(
+                &mut o,
+                &format!("try_{send}"),
+                &format!("{tx}, {vin}"),
+                &format!("{push}try_{send}(p, v, sizeof *v)"),
+            );
+            wrap(
+                &mut o,
+                send,
+                &format!("{tx}, {vin}, int64_t timeout_ns"),
+                &format!("{push}{send}(p, v, sizeof *v, timeout_ns)"),
+            );
+            wrap(
+                &mut o,
+                &format!("{send}_bulk"),
+                &format!("{tx}, {vin}, size_t count, int64_t timeout_ns, size_t *done"),
+                &format!("{push}{send}_bulk(p, v, count, sizeof *v, timeout_ns, done)"),
+            );
+            wrap(
+                &mut o,
+                &format!("try_{recv}"),
+                &format!("{rx}, {vout}"),
+                &format!("{pop}try_{recv}(c, out, sizeof *out)"),
+            );
+            wrap(
+                &mut o,
+                recv,
+                &format!("{rx}, {vout}, int64_t timeout_ns"),
+                &format!("{pop}{recv}(c, out, sizeof *out, timeout_ns)"),
+            );
+            wrap(
+                &mut o,
+                &format!("{recv}_bulk"),
+                &format!("{rx}, {vout}, size_t max, int64_t timeout_ns, size_t *done"),
+                &format!("{pop}{recv}_bulk(c, out, max, sizeof *out, timeout_ns, done)"),
+            );
+        }
+        Kind::Ring => {
+            open(&mut o, "ring", "roles: zipc_ring_open_producer / _consumer");
+            o.push_str("/* Typed element operations (sizeof *v is checked against the segment). */\n");
+            wrap(&mut o, "try_push", &format!("zipc_ring_producer *p, {vin}"), "zipc_ring_try_push(p, v, sizeof *v)");
+            wrap(
+                &mut o,
+                "push",
+                &format!("zipc_ring_producer *p, {vin}, int64_t timeout_ns"),
+                "zipc_ring_push(p, v, sizeof *v, timeout_ns)",
+            );
+            wrap(
+                &mut o,
+                "push_bulk",
+                &format!("zipc_ring_producer *p, {vin}, size_t count, int64_t timeout_ns, size_t *done"),
+                "zipc_ring_push_bulk(p, v, count, sizeof *v, timeout_ns, done)",
+            );
+            wrap(
+                &mut o,
+                "try_pop",
+                &format!("zipc_ring_consumer *c, {vout}"),
+                "zipc_ring_try_pop(c, out, sizeof *out)",
+            );
+            wrap(
+                &mut o,
+                "pop",
+                &format!("zipc_ring_consumer *c, {vout}, int64_t timeout_ns"),
+                "zipc_ring_pop(c, out, sizeof *out, timeout_ns)",
+            );
+            wrap(
+                &mut o,
+                "pop_bulk",
+                &format!("zipc_ring_consumer *c, {vout}, size_t max, int64_t timeout_ns, size_t *done"),
+                "zipc_ring_pop_bulk(c, out, max, sizeof *out, timeout_ns, done)",
+            );
+            wrap(
+                &mut o,
+                "get_last_n",
+                &format!("const zipc_ring *r, {vout}, size_t max, size_t *got"),
+                "zipc_ring_get_last_n(r, out, max, sizeof *out, got)",
+            );
+        }
+        Kind::Pool => {
+            open(&mut o, "pool", "zipc_pool_try_acquire / _acquire / _release");
+            o.push_str("/* Typed object access (sizeof *v is checked against the segment). */\n");
+            wrap(
+                &mut o,
+                "read",
+                &format!("const zipc_pool *p, zipc_handle h, {vout}"),
+                "zipc_pool_read(p, h, out, sizeof *out)",
+            );
+            wrap(
+                &mut o,
+                "write",
+                &format!("const zipc_pool *p, zipc_handle h, {vin}"),
+                "zipc_pool_write(p, h, v, sizeof *v)",
+            );
+        }
+        Kind::Array => {
+            open(&mut o, "array", "zipc_array_get / _set / _read / _write");
             let (ret, cast) = if dims.is_empty() {
                 (format!("{base} **elems"), format!("({base} *)"))
             } else {
-                let d: String = dims.iter().map(|d| format!("[{d}]")).collect();
-                (format!("{elem_ty}*elems){d}"), format!("({base} (*){d})"))
+                (format!("{base} (**elems){d}"), format!("({base} (*){d})"))
             };
             let _ = writeln!(
                 o,
-                "/* `{name}`: sets *elems to its {} elements of {} and *len to their count. */",
+                "/* `{name}`: sets *elems to its {} elements of {} (shared, unsynchronised memory, valid\n   while `seg` is open) and *len to their count. */",
                 s.capacity,
                 t.display_name()
             );
-            let _ =
-                writeln!(o, "ZIPC_INLINE zipc_status {lower}_{name}(const zipc_segment *seg, {ret}, uint64_t *len) {{");
-            o.push_str("    zipc_entry e;\n    void *data;\n");
-            let _ = writeln!(o, "    zipc_status st = {lower}_check_{name}(seg, &e);");
+            let _ = writeln!(o, "ZIPC_INLINE zipc_status {f}(const zipc_segment *seg, {ret}, uint64_t *len) {{");
+            o.push_str("    zipc_array *a;\n");
+            let _ = writeln!(o, "    zipc_status st = {f}_open(seg, &a);");
             o.push_str("    if (st != ZIPC_OK) return st;\n");
-            let _ = writeln!(o, "    st = zipc_array_data(seg, &e, {n}_ELEM_SIZE, &data, len);");
-            o.push_str("    if (st != ZIPC_OK) return st;\n");
-            let _ = writeln!(o, "    *elems = {cast}data;");
-            o.push_str("    return ZIPC_OK;\n}\n");
+            let _ = writeln!(o, "    *elems = {cast}zipc_array_data(a);");
+            o.push_str("    *len = zipc_array_len(a);\n    zipc_array_close(a);\n    return ZIPC_OK;\n}\n");
         }
-        (Kind::Atomic, Some(TypeLayout::Primitive(prim))) => {
-            let cty = prim.c_type();
+        Kind::Atomic => {
+            let _ = writeln!(o, "/* Opens `{name}` (operations: zipc_atomic_*, values as int64_t bits). */");
             let _ = writeln!(
                 o,
-                "/* `{name}`: sets *value to the atomic {cty}. Access it with __atomic builtins (or\n   std::atomic_ref in C++20): other processes change it concurrently. */"
+                "ZIPC_INLINE zipc_status {f}_open(const zipc_segment *seg, zipc_atomic **out) {{\n    return zipc_atomic_open(seg, {n}_NAME, out);\n}}"
             );
-            let _ = writeln!(o, "ZIPC_INLINE zipc_status {lower}_{name}(const zipc_segment *seg, {cty} **value) {{");
-            o.push_str("    zipc_entry e;\n    void *v;\n");
-            let _ = writeln!(o, "    zipc_status st = {lower}_check_{name}(seg, &e);");
-            o.push_str("    if (st != ZIPC_OK) return st;\n");
-            let _ = writeln!(o, "    st = zipc_atomic_value(seg, &e, sizeof({cty}), &v);");
-            o.push_str("    if (st != ZIPC_OK) return st;\n");
-            let _ = writeln!(o, "    *value = ({cty} *)v;");
-            o.push_str("    return ZIPC_OK;\n}\n");
+            if let TypeLayout::Primitive(prim) = t {
+                let cty = prim.c_type();
+                let _ = writeln!(
+                    o,
+                    "/* `{name}`: sets *value to the atomic {cty} (valid while `seg` is open). Access it with\n   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */"
+                );
+                let _ = writeln!(o, "ZIPC_INLINE zipc_status {f}(const zipc_segment *seg, {cty} **value) {{");
+                o.push_str("    zipc_atomic *a;\n");
+                let _ = writeln!(o, "    zipc_status st = {f}_open(seg, &a);");
+                o.push_str("    if (st != ZIPC_OK) return st;\n");
+                let _ = writeln!(o, "    *value = ({cty} *)zipc_atomic_ptr(a);");
+                o.push_str("    zipc_atomic_close(a);\n    return ZIPC_OK;\n}\n");
+            }
         }
         _ => {}
     }
@@ -278,54 +430,16 @@ pub(crate) fn c_string(s: &str) -> String {
     o
 }
 
-/// The runtime header every generated header includes (`zipc.h`): zipc's format constants, the
-/// segment/entry types, and the functions that open, validate and look up a segment.
+/// The header every generated header includes (`zipc.h`): the C API of libzipc (`zipc::ffi`),
+/// with its constants, status codes and struct layouts printed from the zipc crate, so the
+/// header cannot drift from the library. `libzipc/include/zipc.h` is a copy (a golden test keeps
+/// it equal).
 pub fn runtime_header() -> String {
+    use zipc::ffi::{Decl, Entry, Status};
     let mut consts = String::new();
     let mut def = |name: &str, value: String, doc: &str| {
         let _ = writeln!(consts, "#define {name:<32} {value:<24} /* {doc} */");
     };
-    def("ZIPC_TABLE_MAGIC", format!("{:#010x}u", table::MAGIC), "\"ZIPM\"");
-    def("ZIPC_TABLE_VERSION", format!("{}u", table::VERSION), "ZeroIPC table format");
-    def("ZIPC_HEADER_SIZE", format!("{}u", table::HEADER_SIZE), "segment header");
-    def("ZIPC_ENTRY_SIZE", format!("{}u", table::ENTRY_SIZE), "one table entry");
-    def("ZIPC_NAME_FIELD", format!("{}u", table::NAME_FIELD), "entry name field, NUL-terminated");
-    def("ZIPC_MIN_ENTRIES", format!("{}u", table::MIN_ENTRIES), "smallest table");
-    def("ZIPC_MAX_ENTRIES", format!("{}u", table::MAX_ENTRIES), "largest table");
-    def("ZIPC_H_MAGIC", table::header::MAGIC.to_string(), "header: u32 magic");
-    def("ZIPC_H_VERSION", table::header::VERSION.to_string(), "header: u32 version");
-    def("ZIPC_H_ENTRY_COUNT", table::header::ENTRY_COUNT.to_string(), "header: u32 entry_count");
-    def("ZIPC_H_MAX_ENTRIES", table::header::MAX_ENTRIES.to_string(), "header: u32 max_entries");
-    def("ZIPC_H_MEMORY_SIZE", table::header::MEMORY_SIZE.to_string(), "header: u64 memory_size");
-    def("ZIPC_H_NEXT_OFFSET", table::header::NEXT_OFFSET.to_string(), "header: u64 next_offset");
-    def("ZIPC_E_NAME", table::entry::NAME.to_string(), "entry: char name[32]");
-    def("ZIPC_E_OFFSET", table::entry::OFFSET.to_string(), "entry: u64 offset");
-    def("ZIPC_E_SIZE", table::entry::SIZE.to_string(), "entry: u64 size");
-    def("ZIPC_DESC_NAME", c_string(description::NAME), "the self-description entry");
-    def("ZIPC_DESC_MAGIC", format!("{:#010x}u", description::MAGIC), "\"zipc\"");
-    def("ZIPC_DESC_VERSION", format!("{}u", description::FORMAT_VERSION), "zipc format version");
-    def("ZIPC_DESC_ALIGN", format!("{}u", description::ALIGN), "alignment of its region");
-    def("ZIPC_MAX_PROCESSES", format!("{}u", description::MAX_PROCESSES), "largest process registry");
-    def("ZIPC_MAX_TYPE_RECORD", format!("{}u", description::MAX_TYPE_RECORD), "longest type record");
-    def("ZIPC_D_MAGIC", description::header::MAGIC.to_string(), "__zipc: u32 magic");
-    def("ZIPC_D_VERSION", description::header::VERSION.to_string(), "__zipc: u32 format_version");
-    def("ZIPC_D_MAX_ENTRIES", description::header::MAX_ENTRIES.to_string(), "__zipc: u32 max_entries");
-    def("ZIPC_D_MAX_PROCESSES", description::header::MAX_PROCESSES.to_string(), "__zipc: u32 max_processes");
-    def("ZIPC_REGISTRY_OFFSET", description::REGISTRY_OFFSET.to_string(), "__zipc: process registry");
-    def("ZIPC_REGISTRY_SLOT_SIZE", description::REGISTRY_SLOT_SIZE.to_string(), "one registry slot");
-    def("ZIPC_DESCRIPTOR_SIZE", description::DESCRIPTOR_SIZE.to_string(), "one descriptor");
-    def("ZIPC_DS_KIND", description::descriptor::KIND.to_string(), "descriptor: u32 kind");
-    def("ZIPC_DS_FLAGS", description::descriptor::FLAGS.to_string(), "descriptor: u32 flags");
-    def("ZIPC_DS_CAPACITY", description::descriptor::CAPACITY.to_string(), "descriptor: u64 capacity");
-    def("ZIPC_DS_FINGERPRINT", description::descriptor::FINGERPRINT.to_string(), "descriptor: u64 fingerprint");
-    def("ZIPC_DS_ELEM_SIZE", description::descriptor::ELEM_SIZE.to_string(), "descriptor: u32 elem_size");
-    def("ZIPC_DS_ELEM_ALIGN", description::descriptor::ELEM_ALIGN.to_string(), "descriptor: u32 elem_align");
-    def("ZIPC_DS_TYPE_OFFSET", description::descriptor::TYPE_OFFSET.to_string(), "descriptor: u64 type_offset");
-    def("ZIPC_DS_TYPE_LEN", description::descriptor::TYPE_LEN.to_string(), "descriptor: u32 type_len");
-    def("ZIPC_DS_INITIAL", description::descriptor::INITIAL.to_string(), "descriptor: i64 initial");
-    def("ZIPC_DS_MAXIMUM", description::descriptor::MAXIMUM.to_string(), "descriptor: i64 maximum");
-    def("ZIPC_ARRAY_HEADER_SIZE", array::HEADER_SIZE.to_string(), "array: u64 capacity, then elements");
-    def("ZIPC_ATOMIC_REGION_SIZE", atomic::REGION_SIZE.to_string(), "atomic: value at region offset 0");
     for k in Kind::ALL {
         def(&format!("ZIPC_KIND_{}", k.name().to_uppercase()), format!("{}u", k.code()), "kind code");
     }
@@ -334,7 +448,70 @@ pub fn runtime_header() -> String {
     }
     def("ZIPC_RING_OVERWRITE", format!("{}u", flags::RING_OVERWRITE), "ring flag");
     def("ZIPC_EVENT_MANUAL_RESET", format!("{}u", flags::EVENT_MANUAL_RESET), "event flag");
-    let fnv_a = layout::fnv1a64(b"a");
+    for p in Primitive::ALL {
+        def(
+            &format!("ZIPC_PRIMITIVE_{}", p.name().to_uppercase()),
+            format!("{}u", p.code()),
+            "value type code (zipc_atomic_type)",
+        );
+    }
+    def("ZIPC_SIDE_A", "0".to_owned(), "endpoint side A");
+    def("ZIPC_SIDE_B", "1".to_owned(), "endpoint side B");
+    def("ZIPC_FOREVER", format!("INT64_C({})", zipc::ffi::FOREVER), "timeout: wait forever");
+    def("ZIPC_NAME_MAX", format!("{}u", zipc::table::NAME_FIELD - 1), "longest structure name, in bytes");
+    let mut status = String::new();
+    for (i, st) in Status::ALL.iter().enumerate() {
+        let comma = if i + 1 == Status::ALL.len() { "" } else { "," };
+        let value = format!("{} = {}{comma}", st.c_name(), *st as i32);
+        let _ = writeln!(status, "    {value:<34} /* {} */", st.description());
+    }
+    let mut sizes = String::new();
+    let mut layout_of = |ty: &str, size: usize, fields: &[(&str, usize)]| {
+        let _ = writeln!(sizes, "ZIPC_STATIC_ASSERT(sizeof({ty}) == {size}, \"{ty}: size differs from libzipc's\");");
+        for (f, off) in fields {
+            let _ = writeln!(
+                sizes,
+                "ZIPC_STATIC_ASSERT(offsetof({ty}, {f}) == {off}, \"{ty}.{f}: offset differs from libzipc's\");"
+            );
+        }
+    };
+    use std::mem::{offset_of, size_of};
+    layout_of(
+        "zipc_entry",
+        size_of::<Entry>(),
+        &[
+            ("index", offset_of!(Entry, index)),
+            ("kind", offset_of!(Entry, kind)),
+            ("offset", offset_of!(Entry, offset)),
+            ("size", offset_of!(Entry, size)),
+            ("flags", offset_of!(Entry, flags)),
+            ("elem_size", offset_of!(Entry, elem_size)),
+            ("capacity", offset_of!(Entry, capacity)),
+            ("fingerprint", offset_of!(Entry, fingerprint)),
+            ("elem_align", offset_of!(Entry, elem_align)),
+            ("reserved", offset_of!(Entry, reserved)),
+            ("initial", offset_of!(Entry, initial)),
+            ("maximum", offset_of!(Entry, maximum)),
+        ],
+    );
+    layout_of(
+        "zipc_decl",
+        size_of::<Decl>(),
+        &[
+            ("name", offset_of!(Decl, name)),
+            ("kind", offset_of!(Decl, kind)),
+            ("flags", offset_of!(Decl, flags)),
+            ("capacity", offset_of!(Decl, capacity)),
+            ("maximum", offset_of!(Decl, maximum)),
+            ("elem_size", offset_of!(Decl, elem_size)),
+            ("layout", offset_of!(Decl, layout)),
+        ],
+    );
+    layout_of(
+        "zipc_handle",
+        size_of::<zipc::Handle>(),
+        &[("index", offset_of!(zipc::Handle, index)), ("generation", offset_of!(zipc::Handle, generation))],
+    );
     let prims: String = Primitive::ALL
         .iter()
         .map(|p| {
@@ -350,306 +527,11 @@ pub fn runtime_header() -> String {
     RUNTIME_TEMPLATE
         .replace("@CONSTANTS@", &consts)
         .replace("@PRIMITIVES@", &prims)
-        .replace("@FNV_A@", &format!("{fnv_a:#018x}"))
+        .replace("@STATUS@", &status)
+        .replace("@SIZES@", &sizes)
+        .replace("@ABI@", &zipc::ffi::ABI_VERSION.to_string())
+        .replace("@FNV_A@", &format!("{:#018x}", layout::fnv1a64(b"a")))
 }
 
-const RUNTIME_TEMPLATE: &str = r#"/* zipc.h — runtime for the C headers generated by zipc-schema.
- * @generated from the zipc crate's format constants: do not edit.
- *
- * Opens a zipc segment (named POSIX shared memory), validates its header, table and
- * self-description (docs/FORMAT.md), finds structures by name and checks their kind and layout
- * fingerprint. Needs only libc; compiles as C11 and C++17 with -Wall -Wextra -Werror.
- * Every byte read from the segment is treated as untrusted: offsets and sizes are checked
- * against the mapping before use.
- *
- * In strict C modes (-std=c11) include this header before any system header, or define
- * _POSIX_C_SOURCE to 200809L or more, so that shm_open and mmap are declared.
- */
-#ifndef ZIPC_RUNTIME_H
-#define ZIPC_RUNTIME_H
-
-#if !defined(__cplusplus) && !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
-#define _POSIX_C_SOURCE 200809L
-#endif
-
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#ifdef __cplusplus
-#define ZIPC_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
-#define ZIPC_ALIGNOF(type) alignof(type)
-#else
-#define ZIPC_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#define ZIPC_ALIGNOF(type) _Alignof(type)
-#endif
-#define ZIPC_INLINE static inline
-
-ZIPC_STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "zipc segments are little-endian");
-@PRIMITIVES@
-/* Format constants (zipc::table, zipc::description, zipc::array, zipc::atomic, zipc::layout). */
-@CONSTANTS@
-/* Why an operation failed. */
-typedef enum zipc_status {
-    ZIPC_OK = 0,
-    ZIPC_ERR_OS,        /* shm_open, fstat or mmap failed: see errno */
-    ZIPC_ERR_CORRUPT,   /* the header, table or self-description is malformed */
-    ZIPC_ERR_UNTYPED,   /* no zipc self-description (a segment made by ZeroIPC) */
-    ZIPC_ERR_NOT_FOUND, /* no structure of that name */
-    ZIPC_ERR_KIND,      /* the structure is of another kind */
-    ZIPC_ERR_LAYOUT,    /* its element layout (fingerprint) differs */
-    ZIPC_ERR_CAPACITY,  /* its capacity differs */
-    ZIPC_ERR_PARAMETER  /* its flags or maximum differ */
-} zipc_status;
-
-/* A short description of a status. */
-ZIPC_INLINE const char *zipc_status_str(zipc_status st) {
-    switch (st) {
-    case ZIPC_OK: return "ok";
-    case ZIPC_ERR_OS: return "the segment could not be opened or mapped (see errno)";
-    case ZIPC_ERR_CORRUPT: return "the segment is malformed";
-    case ZIPC_ERR_UNTYPED: return "the segment has no zipc self-description";
-    case ZIPC_ERR_NOT_FOUND: return "no structure of that name";
-    case ZIPC_ERR_KIND: return "the structure is of another kind";
-    case ZIPC_ERR_LAYOUT: return "the structure's element layout differs";
-    case ZIPC_ERR_CAPACITY: return "the structure's capacity differs";
-    case ZIPC_ERR_PARAMETER: return "the structure's parameters differ";
-    }
-    return "unknown status";
-}
-
-/* A mapped segment, validated by zipc_open. */
-typedef struct zipc_segment {
-    uint8_t *base;          /* start of the mapping */
-    uint64_t mapped;        /* bytes mapped (the file size) */
-    uint64_t memory_size;   /* the header's memory_size (<= mapped) */
-    uint32_t max_entries;   /* table capacity */
-    uint32_t max_processes; /* registry slots of the self-description */
-    uint64_t desc_offset;   /* offset of the __zipc region; 0 if the segment is untyped */
-} zipc_segment;
-
-/* A structure found in a segment: its table entry and descriptor. */
-typedef struct zipc_entry {
-    uint32_t index;
-    uint32_t kind;
-    uint64_t offset;        /* of its region, from the segment start */
-    uint64_t size;          /* of its region */
-    uint32_t flags;
-    uint32_t elem_size;
-    uint64_t capacity;
-    uint64_t fingerprint;
-    uint32_t elem_align;
-    uint32_t type_len;
-    uint64_t type_offset;
-    int64_t initial;
-    int64_t maximum;
-} zipc_entry;
-
-/* 64-bit FNV-1a, the hash of canonical layout strings (zipc::layout::fnv1a64). */
-ZIPC_INLINE uint64_t zipc_fnv1a64(const void *data, size_t len) {
-    const uint8_t *p = (const uint8_t *)data;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    size_t i;
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
-ZIPC_INLINE uint32_t zipc_u32(const zipc_segment *seg, uint64_t at) {
-    uint32_t v;
-    memcpy(&v, seg->base + at, sizeof v);
-    return v;
-}
-
-ZIPC_INLINE uint64_t zipc_u64(const zipc_segment *seg, uint64_t at) {
-    uint64_t v;
-    memcpy(&v, seg->base + at, sizeof v);
-    return v;
-}
-
-/* The published entry count (acquire: entries below it are complete). */
-ZIPC_INLINE uint32_t zipc_entry_count(const zipc_segment *seg) {
-    return __atomic_load_n((const uint32_t *)(const void *)(seg->base + ZIPC_H_ENTRY_COUNT), __ATOMIC_ACQUIRE);
-}
-
-/* Copies entry `index`'s name (NUL-terminated) into name[ZIPC_NAME_FIELD]; 0 if malformed. */
-ZIPC_INLINE int zipc_entry_name(const zipc_segment *seg, uint32_t index, char *name) {
-    uint64_t at = ZIPC_HEADER_SIZE + (uint64_t)index * ZIPC_ENTRY_SIZE + ZIPC_E_NAME;
-    memcpy(name, seg->base + at, ZIPC_NAME_FIELD);
-    return memchr(name, 0, ZIPC_NAME_FIELD) != NULL && name[0] != 0;
-}
-
-/* Validates the header, table bounds and the __zipc self-description of a mapped segment. */
-ZIPC_INLINE zipc_status zipc_validate(zipc_segment *seg) {
-    uint64_t table_end, next, off, size, expected;
-    uint32_t count;
-    char name[ZIPC_NAME_FIELD];
-    if (seg->mapped < ZIPC_HEADER_SIZE) return ZIPC_ERR_CORRUPT;
-    if (__atomic_load_n((const uint32_t *)(const void *)(seg->base + ZIPC_H_MAGIC), __ATOMIC_ACQUIRE) != ZIPC_TABLE_MAGIC)
-        return ZIPC_ERR_CORRUPT;
-    if (zipc_u32(seg, ZIPC_H_VERSION) != ZIPC_TABLE_VERSION) return ZIPC_ERR_CORRUPT;
-    seg->max_entries = zipc_u32(seg, ZIPC_H_MAX_ENTRIES);
-    if (seg->max_entries < ZIPC_MIN_ENTRIES || seg->max_entries > ZIPC_MAX_ENTRIES) return ZIPC_ERR_CORRUPT;
-    seg->memory_size = zipc_u64(seg, ZIPC_H_MEMORY_SIZE);
-    if (seg->memory_size > seg->mapped) return ZIPC_ERR_CORRUPT;
-    table_end = ZIPC_HEADER_SIZE + (uint64_t)seg->max_entries * ZIPC_ENTRY_SIZE;
-    if (table_end > seg->memory_size) return ZIPC_ERR_CORRUPT;
-    next = zipc_u64(seg, ZIPC_H_NEXT_OFFSET);
-    if (next < table_end || next > seg->memory_size) return ZIPC_ERR_CORRUPT;
-    count = zipc_entry_count(seg);
-    if (count > seg->max_entries) return ZIPC_ERR_CORRUPT;
-    seg->desc_offset = 0;
-    seg->max_processes = 0;
-    if (count == 0 || !zipc_entry_name(seg, 0, name) || strcmp(name, ZIPC_DESC_NAME) != 0) return ZIPC_OK;
-    off = zipc_u64(seg, ZIPC_HEADER_SIZE + ZIPC_E_OFFSET);
-    size = zipc_u64(seg, ZIPC_HEADER_SIZE + ZIPC_E_SIZE);
-    if (off < table_end || off % ZIPC_DESC_ALIGN != 0 || size > seg->memory_size - off || size < ZIPC_REGISTRY_OFFSET)
-        return ZIPC_ERR_CORRUPT;
-    if (zipc_u32(seg, off + ZIPC_D_MAGIC) != ZIPC_DESC_MAGIC) return ZIPC_ERR_CORRUPT;
-    if (zipc_u32(seg, off + ZIPC_D_VERSION) != ZIPC_DESC_VERSION) return ZIPC_ERR_CORRUPT;
-    if (zipc_u32(seg, off + ZIPC_D_MAX_ENTRIES) != seg->max_entries) return ZIPC_ERR_CORRUPT;
-    seg->max_processes = zipc_u32(seg, off + ZIPC_D_MAX_PROCESSES);
-    if (seg->max_processes == 0 || seg->max_processes > ZIPC_MAX_PROCESSES) return ZIPC_ERR_CORRUPT;
-    expected = (ZIPC_REGISTRY_OFFSET + ZIPC_REGISTRY_SLOT_SIZE * (uint64_t)seg->max_processes + ZIPC_DESCRIPTOR_SIZE - 1)
-               / ZIPC_DESCRIPTOR_SIZE * ZIPC_DESCRIPTOR_SIZE + ZIPC_DESCRIPTOR_SIZE * (uint64_t)seg->max_entries;
-    if (size != expected) return ZIPC_ERR_CORRUPT;
-    seg->desc_offset = off;
-    return ZIPC_OK;
-}
-
-/* Maps segment `name` ("/telemetry") read-write and validates it. */
-ZIPC_INLINE zipc_status zipc_open(const char *name, zipc_segment *seg) {
-    struct stat st;
-    void *p;
-    zipc_status status;
-    int fd = shm_open(name, O_RDWR, 0);
-    memset(seg, 0, sizeof *seg);
-    if (fd < 0) return ZIPC_ERR_OS;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return ZIPC_ERR_OS;
-    }
-    if (st.st_size < (off_t)ZIPC_HEADER_SIZE) {
-        close(fd);
-        return ZIPC_ERR_CORRUPT;
-    }
-    p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) return ZIPC_ERR_OS;
-    seg->base = (uint8_t *)p;
-    seg->mapped = (uint64_t)st.st_size;
-    status = zipc_validate(seg);
-    if (status != ZIPC_OK) {
-        munmap(p, (size_t)st.st_size);
-        memset(seg, 0, sizeof *seg);
-    }
-    return status;
-}
-
-/* Unmaps a segment opened by zipc_open. */
-ZIPC_INLINE void zipc_close(zipc_segment *seg) {
-    if (seg->base != NULL) munmap(seg->base, (size_t)seg->mapped);
-    memset(seg, 0, sizeof *seg);
-}
-
-/* Finds structure `name` and reads its entry and descriptor, validating both (bounds, known
- * kind, the type record's hash equals the fingerprint). Needs a typed segment. */
-ZIPC_INLINE zipc_status zipc_find(const zipc_segment *seg, const char *name, zipc_entry *out) {
-    uint32_t count, i;
-    uint64_t table_end, d, e;
-    char entry_name[ZIPC_NAME_FIELD];
-    memset(out, 0, sizeof *out);
-    if (seg->desc_offset == 0) return ZIPC_ERR_UNTYPED;
-    if (strlen(name) >= ZIPC_NAME_FIELD) return ZIPC_ERR_NOT_FOUND;
-    count = zipc_entry_count(seg);
-    if (count > seg->max_entries) return ZIPC_ERR_CORRUPT;
-    table_end = ZIPC_HEADER_SIZE + (uint64_t)seg->max_entries * ZIPC_ENTRY_SIZE;
-    for (i = 1; i < count; i++) {
-        if (!zipc_entry_name(seg, i, entry_name)) return ZIPC_ERR_CORRUPT;
-        if (strcmp(entry_name, name) != 0) continue;
-        e = ZIPC_HEADER_SIZE + (uint64_t)i * ZIPC_ENTRY_SIZE;
-        out->index = i;
-        out->offset = zipc_u64(seg, e + ZIPC_E_OFFSET);
-        out->size = zipc_u64(seg, e + ZIPC_E_SIZE);
-        if (out->offset < table_end || out->offset > seg->memory_size || out->size > seg->memory_size - out->offset)
-            return ZIPC_ERR_CORRUPT;
-        d = seg->desc_offset
-            + (ZIPC_REGISTRY_OFFSET + ZIPC_REGISTRY_SLOT_SIZE * (uint64_t)seg->max_processes + ZIPC_DESCRIPTOR_SIZE - 1)
-              / ZIPC_DESCRIPTOR_SIZE * ZIPC_DESCRIPTOR_SIZE
-            + ZIPC_DESCRIPTOR_SIZE * (uint64_t)i;
-        out->kind = zipc_u32(seg, d + ZIPC_DS_KIND);
-        out->flags = zipc_u32(seg, d + ZIPC_DS_FLAGS);
-        out->capacity = zipc_u64(seg, d + ZIPC_DS_CAPACITY);
-        out->fingerprint = zipc_u64(seg, d + ZIPC_DS_FINGERPRINT);
-        out->elem_size = zipc_u32(seg, d + ZIPC_DS_ELEM_SIZE);
-        out->elem_align = zipc_u32(seg, d + ZIPC_DS_ELEM_ALIGN);
-        out->type_offset = zipc_u64(seg, d + ZIPC_DS_TYPE_OFFSET);
-        out->type_len = zipc_u32(seg, d + ZIPC_DS_TYPE_LEN);
-        out->initial = (int64_t)zipc_u64(seg, d + ZIPC_DS_INITIAL);
-        out->maximum = (int64_t)zipc_u64(seg, d + ZIPC_DS_MAXIMUM);
-        if (out->kind < ZIPC_KIND_ARRAY || out->kind > ZIPC_KIND_ENDPOINT) return ZIPC_ERR_CORRUPT;
-        if (out->type_len != 0) {
-            const uint8_t *rec, *nul;
-            if (out->type_len > ZIPC_MAX_TYPE_RECORD || out->type_offset < table_end
-                || out->type_offset > seg->memory_size || out->type_len > seg->memory_size - out->type_offset)
-                return ZIPC_ERR_CORRUPT;
-            rec = seg->base + out->type_offset;
-            nul = (const uint8_t *)memchr(rec, 0, out->type_len);
-            if (nul == NULL) return ZIPC_ERR_CORRUPT;
-            /* The record is "Name\0canonical": the canonical part must hash to the fingerprint. */
-            if (zipc_fnv1a64(nul + 1, (size_t)(out->type_len - (uint32_t)(nul + 1 - rec))) != out->fingerprint)
-                return ZIPC_ERR_CORRUPT;
-        }
-        return ZIPC_OK;
-    }
-    return ZIPC_ERR_NOT_FOUND;
-}
-
-/* Finds structure `name` and checks it is what the schema declares. */
-ZIPC_INLINE zipc_status zipc_check(const zipc_segment *seg, const char *name, uint32_t kind, uint64_t fingerprint,
-                                   uint64_t capacity, uint32_t flags, int64_t maximum, zipc_entry *out) {
-    zipc_status st = zipc_find(seg, name, out);
-    if (st != ZIPC_OK) return st;
-    if (out->kind != kind) return ZIPC_ERR_KIND;
-    if (out->fingerprint != fingerprint) return ZIPC_ERR_LAYOUT;
-    if (out->capacity != capacity) return ZIPC_ERR_CAPACITY;
-    if (out->flags != flags || out->maximum != maximum) return ZIPC_ERR_PARAMETER;
-    return ZIPC_OK;
-}
-
-/* The elements of an array entry: checks the array header (u64 capacity) and the region size,
- * then sets *data to the first element and *len to the element count. */
-ZIPC_INLINE zipc_status zipc_array_data(const zipc_segment *seg, const zipc_entry *e, uint64_t elem_size, void **data,
-                                        uint64_t *len) {
-    uint64_t cap;
-    if (e->kind != ZIPC_KIND_ARRAY || e->size < ZIPC_ARRAY_HEADER_SIZE || elem_size == 0) return ZIPC_ERR_KIND;
-    cap = zipc_u64(seg, e->offset);
-    if (cap != e->capacity || e->elem_size != elem_size) return ZIPC_ERR_CORRUPT;
-    if (cap > (e->size - ZIPC_ARRAY_HEADER_SIZE) / elem_size || cap * elem_size + ZIPC_ARRAY_HEADER_SIZE != e->size)
-        return ZIPC_ERR_CORRUPT;
-    *data = seg->base + e->offset + ZIPC_ARRAY_HEADER_SIZE;
-    *len = cap;
-    return ZIPC_OK;
-}
-
-/* The value of an atomic entry (at region offset 0). */
-ZIPC_INLINE zipc_status zipc_atomic_value(const zipc_segment *seg, const zipc_entry *e, uint64_t value_size, void **value) {
-    if (e->kind != ZIPC_KIND_ATOMIC || e->elem_size != value_size || e->size < ZIPC_ATOMIC_REGION_SIZE || e->offset % 8 != 0)
-        return ZIPC_ERR_KIND;
-    *value = seg->base + e->offset;
-    return ZIPC_OK;
-}
-
-/* Self-check of the hash: fnv1a64("a") must be @FNV_A@. */
-ZIPC_INLINE int zipc_fnv1a64_selftest(void) {
-    return zipc_fnv1a64("a", 1) == UINT64_C(@FNV_A@);
-}
-
-#endif /* ZIPC_RUNTIME_H */
-"#;
+/// The text of `zipc.h` with placeholders (`zipc.h.in`).
+const RUNTIME_TEMPLATE: &str = include_str!("zipc.h.in");

@@ -10,10 +10,10 @@
 //!
 //! * [`rust::generate`] — Rust source using `#[derive(ShmType)]` / `#[derive(ShmSegment)]`; at
 //!   build time through [`Builder`] and `zipc::include_schema!`;
-//! * [`c::generate`] — a C11/C++17 header (structs, static assertions, constants, helpers that
-//!   open a segment and return typed pointers), with the shared runtime [`c::runtime_header`];
-//! * [`python::generate`] — a numpy module (dtypes, `open()` returning views), with the shared
-//!   runtime [`python::runtime_module`].
+//! * [`c::generate`] — a C11/C++17 header (structs, static assertions, constants, typed inline
+//!   wrappers over libzipc, zipc's C ABI), with libzipc's header [`c::runtime_header`];
+//! * [`python::generate`] — a numpy module (dtypes, `open()` returning the structures), with the
+//!   runtime [`python::runtime_module`] that binds libzipc with ctypes.
 //!
 //! ```
 //! let arena = zipc_schema::Arena::new();

@@ -69,10 +69,11 @@ file stem:
                     #[derive(ShmSegment)]; include it with zipc::include_schema!, or generate it
                     in build.rs with zipc_schema::Builder
   c       STEM.h    structs with static assertions on every size, offset and alignment,
-                    constants, and inline functions to open the segment and get typed pointers;
-                    plus zipc.h, the runtime it includes (libc only, C11 and C++17)
-  python  STEM.py   numpy dtypes asserted at import and open(name) returning numpy views;
-                    plus zipc_runtime.py, the runtime it imports (numpy only)
+                    constants, and typed inline wrappers (open, check, push/pop, ...);
+                    plus zipc.h, the header of libzipc it includes (link with -lzipc:
+                    cargo build --release -p libzipc; see docs/C.md)
+  python  STEM.py   numpy dtypes asserted at import and open(name) returning the structures;
+                    plus zipc_runtime.py, which loads libzipc with ctypes (numpy and libzipc)
 
 Every schema is checked first; if any is invalid nothing is written and the exit status is 1.
 

@@ -175,6 +175,19 @@ pub(crate) fn identifier_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Names the generated code gives to segment-level items, which a structure (unlike a field) would
+/// collide with: C's `STEM_segment_open`, and the Python segment object's own attributes.
+const SEGMENT_LEVEL: &[&str] = &["segment", "name", "find", "check", "structure"];
+
+/// Why `name` cannot name a structure: [`identifier_problem`], or a segment-level name.
+pub(crate) fn structure_name_problem(name: &str) -> Option<String> {
+    identifier_problem(name).or_else(|| {
+        SEGMENT_LEVEL.contains(&name).then(|| {
+            format!("`{name}` is reserved for the segment itself in the generated code (`seg.{name}`, `STEM_{name}_*`)")
+        })
+    })
+}
+
 /// `snake_case` or `kebab-case` to `CamelCase` (`game_server` → `GameServer`).
 pub(crate) fn camel_case(s: &str) -> String {
     let mut out = String::new();
@@ -214,6 +227,9 @@ mod tests {
         assert!(identifier_problem("a-b").is_some());
         assert!(identifier_problem("__x").is_some());
         assert!(identifier_problem("").is_some());
+        assert!(structure_name_problem("segment").unwrap().contains("reserved for the segment"));
+        assert_eq!(identifier_problem("segment"), None, "a field may be called segment");
+        assert_eq!(structure_name_problem("readings"), None);
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! The Python generator: one module per schema (`STEM.py`) plus the runtime module it imports
-//! (`zipc_runtime.py`, [`runtime_module`]). Only numpy is needed.
+//! (`zipc_runtime.py`, [`runtime_module`]). They need numpy and libzipc (zipc's C ABI, loaded
+//! with ctypes: every operation is zipc's Rust code).
 //!
 //! The module defines an `np.dtype` per element type with explicit names, offsets, itemsize and
 //! little-endian codes, and asserts at import that numpy agrees with the model: itemsize and every
 //! offset, and — derived back from the dtype — the canonical layout string and its FNV-1a
-//! fingerprint. `open(name)` maps `/dev/shm/NAME`, validates the header and self-description,
-//! checks every structure's kind, fingerprint, capacity and parameters, and returns an object
-//! whose attributes are numpy views of the arrays and atomics.
+//! fingerprint. `open(name)` opens the segment through libzipc (validated, attached), checks every
+//! structure's kind, element layout, capacity and parameters, and returns an object whose
+//! attributes are the structures: numpy views of arrays, and objects for queues, rings, pools,
+//! endpoints, atomics and sync primitives taking and returning numpy structured scalars.
 
 use std::fmt::Write as _;
 
 use zipc::layout::{self, flags, Kind, StructLayout, StructureLayout, TypeLayout};
-use zipc::{array, atomic, description, table};
 
 use crate::Schema;
 
@@ -33,15 +34,16 @@ pub fn generate(schema: &Schema<'_>) -> String {
         stem = schema.stem
     );
     for s in l.structures {
-        match s.kind {
-            Kind::Array => {
-                let _ = writeln!(o, "    seg.{}  # numpy array, {} elements", s.name, s.capacity);
-            }
-            Kind::Atomic => {
-                let _ = writeln!(o, "    seg.{}  # 0-d numpy view of the atomic value", s.name);
-            }
-            _ => {}
-        }
+        let what = match (s.kind, &s.elem) {
+            (Kind::Array, _) => format!("numpy array of {} elements, shared", s.capacity),
+            (Kind::Atomic, _) => "Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...".to_owned(),
+            (Kind::Queue, _) => "Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays".to_owned(),
+            (Kind::Ring, _) => "Ring: .producer(), .consumer(), .get_last_n(n)".to_owned(),
+            (Kind::Pool, _) => "Pool: h = .acquire(), .write(h, x), .read(h), .release(h)".to_owned(),
+            (Kind::Endpoint, _) => "Endpoint: .side(\"A\").send(x), .side(\"B\").recv()".to_owned(),
+            (k, _) => format!("{}: {}", k.name(), sync_ops(k)),
+        };
+        let _ = writeln!(o, "    seg.{}  # {what}", s.name);
     }
     o.push_str("\"\"\"\n\nimport numpy as np\n\ntry:\n    from . import zipc_runtime as _zipc\nexcept ImportError:\n    import zipc_runtime as _zipc\n\n");
     match l.name {
@@ -81,10 +83,21 @@ pub fn generate(schema: &Schema<'_>) -> String {
     }
     let _ = writeln!(
         o,
-        "    \"\"\"Maps segment `name` and checks every structure against the schema.\"\"\"\n    return {}(name)",
+        "    \"\"\"Opens segment `name` and checks every structure against the schema.\"\"\"\n    return {}(name)",
         schema.rust_name
     );
     o
+}
+
+/// The operations of a sync primitive's Python class, for the usage text.
+fn sync_ops(k: Kind) -> &'static str {
+    match k {
+        Kind::Semaphore => ".acquire(timeout), .release(), `with`",
+        Kind::Barrier => ".wait(timeout)",
+        Kind::Latch => ".count_down(), .wait(timeout)",
+        Kind::Mutex => ".lock(), .unlock(), `with`",
+        _ => ".set(), .reset(), .wait(timeout)",
+    }
 }
 
 fn structure_decl(s: &StructureLayout<'_>) -> String {
@@ -188,53 +201,17 @@ fn py_doc_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")
 }
 
-/// The runtime module every generated module imports (`zipc_runtime.py`).
+/// The runtime module every generated module imports (`zipc_runtime.py`): it loads libzipc
+/// with ctypes and wraps its C API (`zipc::ffi`) in Python classes. Its constants — kinds,
+/// flags, status codes, struct sizes — are printed from the zipc crate.
 pub fn runtime_module() -> String {
+    use zipc::ffi::{Decl, Entry, Status};
     let mut c = String::new();
     let mut def = |name: &str, value: String, doc: &str| {
         let _ = writeln!(c, "{name} = {value}  # {doc}");
     };
-    def("TABLE_MAGIC", format!("{:#010x}", table::MAGIC), "\"ZIPM\"");
-    def("TABLE_VERSION", table::VERSION.to_string(), "ZeroIPC table format");
-    def("HEADER_SIZE", table::HEADER_SIZE.to_string(), "segment header");
-    def("ENTRY_SIZE", table::ENTRY_SIZE.to_string(), "one table entry");
-    def("NAME_FIELD", table::NAME_FIELD.to_string(), "entry name field, NUL-terminated");
-    def("MIN_ENTRIES", table::MIN_ENTRIES.to_string(), "smallest table");
-    def("MAX_ENTRIES", table::MAX_ENTRIES.to_string(), "largest table");
-    def("H_MAGIC", table::header::MAGIC.to_string(), "header: u32 magic");
-    def("H_VERSION", table::header::VERSION.to_string(), "header: u32 version");
-    def("H_ENTRY_COUNT", table::header::ENTRY_COUNT.to_string(), "header: u32 entry_count");
-    def("H_MAX_ENTRIES", table::header::MAX_ENTRIES.to_string(), "header: u32 max_entries");
-    def("H_MEMORY_SIZE", table::header::MEMORY_SIZE.to_string(), "header: u64 memory_size");
-    def("H_NEXT_OFFSET", table::header::NEXT_OFFSET.to_string(), "header: u64 next_offset");
-    def("E_NAME", table::entry::NAME.to_string(), "entry: char name[32]");
-    def("E_OFFSET", table::entry::OFFSET.to_string(), "entry: u64 offset");
-    def("E_SIZE", table::entry::SIZE.to_string(), "entry: u64 size");
-    def("DESC_NAME", py_string(description::NAME), "the self-description entry");
-    def("DESC_MAGIC", format!("{:#010x}", description::MAGIC), "\"zipc\"");
-    def("DESC_VERSION", description::FORMAT_VERSION.to_string(), "zipc format version");
-    def("DESC_ALIGN", description::ALIGN.to_string(), "alignment of its region");
-    def("MAX_PROCESSES", description::MAX_PROCESSES.to_string(), "largest process registry");
-    def("MAX_TYPE_RECORD", description::MAX_TYPE_RECORD.to_string(), "longest type record");
-    def("D_MAGIC", description::header::MAGIC.to_string(), "__zipc: u32 magic");
-    def("D_VERSION", description::header::VERSION.to_string(), "__zipc: u32 format_version");
-    def("D_MAX_ENTRIES", description::header::MAX_ENTRIES.to_string(), "__zipc: u32 max_entries");
-    def("D_MAX_PROCESSES", description::header::MAX_PROCESSES.to_string(), "__zipc: u32 max_processes");
-    def("REGISTRY_OFFSET", description::REGISTRY_OFFSET.to_string(), "__zipc: process registry");
-    def("REGISTRY_SLOT_SIZE", description::REGISTRY_SLOT_SIZE.to_string(), "one registry slot");
-    def("DESCRIPTOR_SIZE", description::DESCRIPTOR_SIZE.to_string(), "one descriptor");
-    def("DS_KIND", description::descriptor::KIND.to_string(), "descriptor: u32 kind");
-    def("DS_FLAGS", description::descriptor::FLAGS.to_string(), "descriptor: u32 flags");
-    def("DS_CAPACITY", description::descriptor::CAPACITY.to_string(), "descriptor: u64 capacity");
-    def("DS_FINGERPRINT", description::descriptor::FINGERPRINT.to_string(), "descriptor: u64 fingerprint");
-    def("DS_ELEM_SIZE", description::descriptor::ELEM_SIZE.to_string(), "descriptor: u32 elem_size");
-    def("DS_ELEM_ALIGN", description::descriptor::ELEM_ALIGN.to_string(), "descriptor: u32 elem_align");
-    def("DS_TYPE_OFFSET", description::descriptor::TYPE_OFFSET.to_string(), "descriptor: u64 type_offset");
-    def("DS_TYPE_LEN", description::descriptor::TYPE_LEN.to_string(), "descriptor: u32 type_len");
-    def("DS_INITIAL", description::descriptor::INITIAL.to_string(), "descriptor: i64 initial");
-    def("DS_MAXIMUM", description::descriptor::MAXIMUM.to_string(), "descriptor: i64 maximum");
-    def("ARRAY_HEADER_SIZE", array::HEADER_SIZE.to_string(), "array: u64 capacity, then elements");
-    def("ATOMIC_REGION_SIZE", atomic::REGION_SIZE.to_string(), "atomic: value at region offset 0");
+    def("ABI_VERSION", zipc::ffi::ABI_VERSION.to_string(), "the C ABI this module calls");
+    def("LIBRARY_FILE", py_string("libzipc.so"), "the shared library's file name");
     for k in Kind::ALL {
         def(&format!("KIND_{}", k.name().to_uppercase()), k.code().to_string(), "kind code");
     }
@@ -243,6 +220,14 @@ pub fn runtime_module() -> String {
     }
     def("RING_OVERWRITE", flags::RING_OVERWRITE.to_string(), "ring flag");
     def("EVENT_MANUAL_RESET", flags::EVENT_MANUAL_RESET.to_string(), "event flag");
+    for p in zipc::layout::Primitive::ALL {
+        def(&format!("PRIMITIVE_{}", p.name().to_uppercase()), p.code().to_string(), "value type code");
+    }
+    def("SIDE_A", "0".to_owned(), "endpoint side A");
+    def("SIDE_B", "1".to_owned(), "endpoint side B");
+    def("SIZEOF_ENTRY", std::mem::size_of::<Entry>().to_string(), "sizeof(zipc_entry)");
+    def("SIZEOF_DECL", std::mem::size_of::<Decl>().to_string(), "sizeof(zipc_decl)");
+    def("SIZEOF_HANDLE", std::mem::size_of::<zipc::Handle>().to_string(), "sizeof(zipc_handle)");
     let kinds: Vec<String> = Kind::ALL.iter().map(|k| format!("{}: {}", k.code(), py_string(k.name()))).collect();
     c.push_str(&format!("KIND_NAMES = {{{}}}\n", kinds.join(", ")));
     let prims: Vec<String> = zipc::layout::Primitive::ALL
@@ -250,318 +235,14 @@ pub fn runtime_module() -> String {
         .map(|p| format!("({}, {}): {}", py_string(&p.numpy()[1..2]), p.size(), py_string(p.name())))
         .collect();
     c.push_str(&format!("PRIMITIVES = {{{}}}\n", prims.join(", ")));
+    c.push_str("# zipc_status codes, by C name\nSTATUS = {\n");
+    for st in Status::ALL {
+        let _ = writeln!(c, "    {}: {},  # {}", py_string(st.c_name()), *st as i32, st.description());
+    }
+    c.push_str("}\nSTATUS_NAMES = {code: name for name, code in STATUS.items()}\n");
     c.push_str(&format!("FNV1A64_A = {:#018x}  # fnv1a64(b\"a\"), a self-check\n", layout::fnv1a64(b"a")));
     PY_RUNTIME.replace("@CONSTANTS@", &c)
 }
 
-const PY_RUNTIME: &str = r#""""zipc_runtime: runtime for the Python modules generated by zipc-schema.
-
-@generated from the zipc crate's format constants: do not edit.
-
-Maps a zipc segment (/dev/shm/NAME), validates its header, table and self-description
-(docs/FORMAT.md), finds structures by name, checks their kind, layout fingerprint, capacity and
-parameters, and returns numpy views of arrays and atomics. Needs only numpy. Every byte read from
-the segment is untrusted: offsets and sizes are checked against the mapping before use.
-
-Views share memory with other processes: array elements are plain memory (no synchronisation),
-and a store to an atomic's 0-d view is a single aligned store, but read-modify-write operations
-on it are not atomic from Python.
-"""
-
-import mmap
-import os
-import struct
-
-import numpy as np
-
-@CONSTANTS@
-
-class ZipcError(Exception):
-    """Base class of this module's errors."""
-
-
-class CorruptError(ZipcError):
-    """The segment's bytes are malformed."""
-
-
-class NotFoundError(ZipcError):
-    """No segment, or no structure, of that name."""
-
-
-class MismatchError(ZipcError):
-    """A structure differs from its declaration (kind, layout, capacity or parameters)."""
-
-
-def fnv1a64(data):
-    """64-bit FNV-1a of `data` (bytes): the hash of canonical layout strings."""
-    h = 0xCBF29CE484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def canonical(dtype):
-    """The canonical layout string of a numpy dtype (docs/FORMAT.md), derived from numpy's own
-    view of the dtype: names, primitive kinds, counts, offsets and sizes."""
-    dtype = np.dtype(dtype)
-    if dtype.subdtype is not None:
-        base, shape = dtype.subdtype
-        s = canonical(base)
-        for n in reversed(shape):
-            s = "[%s;%d]" % (s, n)
-        return s
-    if dtype.names is not None:
-        fields = sorted(((dtype.fields[n][1], n, dtype.fields[n][0]) for n in dtype.names), key=lambda f: f[0])
-        inner = ",".join("%s:%s@%d" % (n, canonical(t), off) for off, n, t in fields)
-        return "{%s}#%d" % (inner, dtype.itemsize)
-    if dtype.byteorder not in ("<", "|", "="):
-        raise ZipcError("dtype %s is not little-endian" % dtype)
-    name = PRIMITIVES.get((dtype.kind, dtype.itemsize))
-    if name is None:
-        raise ZipcError("dtype %s is not one of zipc's primitives" % dtype)
-    return name
-
-
-class Structure:
-    """A structure as a schema declares it."""
-
-    def __init__(self, name, kind, dtype, canonical, fingerprint, capacity, flags, initial, maximum):
-        self.name = name
-        self.kind = kind
-        self.dtype = dtype
-        self.canonical = canonical
-        self.fingerprint = fingerprint
-        self.capacity = capacity
-        self.flags = flags
-        self.initial = initial
-        self.maximum = maximum
-
-    def verify(self):
-        """Asserts that numpy lays the element dtype out as the schema does."""
-        assert fnv1a64(b"a") == FNV1A64_A, "FNV-1a self-check failed"
-        if self.dtype is None:
-            return
-        derived = canonical(self.dtype)
-        assert derived == self.canonical, "%s: numpy's layout %s differs from the schema's %s" % (
-            self.name, derived, self.canonical)
-        assert fnv1a64(derived.encode()) == self.fingerprint, "%s: fingerprint differs" % self.name
-
-    def __repr__(self):
-        return "Structure(%r, %s)" % (self.name, KIND_NAMES.get(self.kind, self.kind))
-
-
-class Entry:
-    """A structure found in a segment: its table entry and descriptor."""
-
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
-
-    def __repr__(self):
-        return "Entry(%r, %s, offset=%d, size=%d)" % (
-            self.name, KIND_NAMES.get(self.kind, self.kind), self.offset, self.size)
-
-
-def _path(name):
-    if not isinstance(name, str) or not name.startswith("/") or "/" in name[1:] or len(name) < 2:
-        raise ZipcError("invalid segment name %r: names look like \"/telemetry\"" % (name,))
-    return "/dev/shm" + name
-
-
-class Segment:
-    """A mapped, validated zipc segment. Subclasses name their STRUCTURES; each becomes an
-    attribute: a numpy view for arrays and atomics, an Entry for other kinds."""
-
-    STRUCTURES = ()
-
-    def __init__(self, name):
-        self.name = name
-        try:
-            fd = os.open(_path(name), os.O_RDWR)
-        except FileNotFoundError:
-            raise NotFoundError("segment %r does not exist" % name) from None
-        try:
-            size = os.fstat(fd).st_size
-            if size < HEADER_SIZE:
-                raise CorruptError("segment %r is smaller than a header" % name)
-            self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(fd)
-        self._mapped = size
-        try:
-            self._validate()
-            for s in self.STRUCTURES:
-                setattr(self, s.name, self.structure(s))
-        except BaseException:
-            self.close()
-            raise
-
-    def _u32(self, at):
-        return struct.unpack_from("<I", self._mm, at)[0]
-
-    def _u64(self, at):
-        return struct.unpack_from("<Q", self._mm, at)[0]
-
-    def _i64(self, at):
-        return struct.unpack_from("<q", self._mm, at)[0]
-
-    def _corrupt(self, what):
-        return CorruptError("segment %r is corrupt: %s" % (self.name, what))
-
-    def _validate(self):
-        if self._u32(H_MAGIC) != TABLE_MAGIC:
-            raise self._corrupt("bad magic: not a zipc or ZeroIPC segment")
-        if self._u32(H_VERSION) != TABLE_VERSION:
-            raise self._corrupt("table version %d" % self._u32(H_VERSION))
-        self.max_entries = self._u32(H_MAX_ENTRIES)
-        if not MIN_ENTRIES <= self.max_entries <= MAX_ENTRIES:
-            raise self._corrupt("max_entries %d" % self.max_entries)
-        self.memory_size = self._u64(H_MEMORY_SIZE)
-        if self.memory_size > self._mapped:
-            raise self._corrupt("memory_size %d beyond the file's %d bytes" % (self.memory_size, self._mapped))
-        self._table_end = HEADER_SIZE + self.max_entries * ENTRY_SIZE
-        if self._table_end > self.memory_size:
-            raise self._corrupt("the table does not fit")
-        nxt = self._u64(H_NEXT_OFFSET)
-        if not self._table_end <= nxt <= self.memory_size:
-            raise self._corrupt("next_offset %d" % nxt)
-        count = self._count()
-        self._desc = None
-        if count == 0 or self._entry_name(0) != DESC_NAME:
-            return
-        off = self._u64(HEADER_SIZE + E_OFFSET)
-        size = self._u64(HEADER_SIZE + E_SIZE)
-        if off < self._table_end or off % DESC_ALIGN or size < REGISTRY_OFFSET or off + size > self.memory_size:
-            raise self._corrupt("__zipc region %d+%d" % (off, size))
-        if self._u32(off + D_MAGIC) != DESC_MAGIC or self._u32(off + D_VERSION) != DESC_VERSION:
-            raise self._corrupt("__zipc magic or version")
-        if self._u32(off + D_MAX_ENTRIES) != self.max_entries:
-            raise self._corrupt("__zipc max_entries")
-        self.max_processes = self._u32(off + D_MAX_PROCESSES)
-        if not 1 <= self.max_processes <= MAX_PROCESSES:
-            raise self._corrupt("__zipc max_processes %d" % self.max_processes)
-        registry_end = REGISTRY_OFFSET + REGISTRY_SLOT_SIZE * self.max_processes
-        self._descriptors = off + (registry_end + DESCRIPTOR_SIZE - 1) // DESCRIPTOR_SIZE * DESCRIPTOR_SIZE
-        if size != self._descriptors - off + DESCRIPTOR_SIZE * self.max_entries:
-            raise self._corrupt("__zipc region size %d" % size)
-        self._desc = off
-
-    def _count(self):
-        count = self._u32(H_ENTRY_COUNT)
-        if count > self.max_entries:
-            raise self._corrupt("entry_count %d > max_entries %d" % (count, self.max_entries))
-        return count
-
-    def _entry_name(self, index):
-        at = HEADER_SIZE + index * ENTRY_SIZE + E_NAME
-        raw = self._mm[at:at + NAME_FIELD]
-        nul = raw.find(b"\0")
-        if nul <= 0:
-            raise self._corrupt("entry %d has no NUL-terminated name" % index)
-        try:
-            return raw[:nul].decode()
-        except UnicodeDecodeError:
-            raise self._corrupt("entry %d's name is not UTF-8" % index) from None
-
-    @property
-    def typed(self):
-        """Whether the segment has zipc's self-description."""
-        return self._desc is not None
-
-    def entries(self):
-        """Every structure in the segment (the reserved __zipc entry left out)."""
-        return [self._entry(i) for i in range(1 if self.typed else 0, self._count())]
-
-    def _entry(self, i):
-        e = HEADER_SIZE + i * ENTRY_SIZE
-        name = self._entry_name(i)
-        offset = self._u64(e + E_OFFSET)
-        size = self._u64(e + E_SIZE)
-        if offset < self._table_end or offset + size > self.memory_size:
-            raise self._corrupt("structure %r at %d+%d is outside the segment" % (name, offset, size))
-        fields = dict(index=i, name=name, offset=offset, size=size, kind=None, flags=0, capacity=0,
-                      fingerprint=0, elem_size=0, elem_align=0, type_name=None, canonical=None,
-                      initial=0, maximum=0)
-        if self._desc is not None:
-            d = self._descriptors + DESCRIPTOR_SIZE * i
-            fields.update(
-                kind=self._u32(d + DS_KIND), flags=self._u32(d + DS_FLAGS), capacity=self._u64(d + DS_CAPACITY),
-                fingerprint=self._u64(d + DS_FINGERPRINT), elem_size=self._u32(d + DS_ELEM_SIZE),
-                elem_align=self._u32(d + DS_ELEM_ALIGN), initial=self._i64(d + DS_INITIAL),
-                maximum=self._i64(d + DS_MAXIMUM))
-            if fields["kind"] not in KIND_NAMES:
-                raise self._corrupt("structure %r has unknown kind %d" % (name, fields["kind"]))
-            t_off, t_len = self._u64(d + DS_TYPE_OFFSET), self._u32(d + DS_TYPE_LEN)
-            if t_len:
-                if t_len > MAX_TYPE_RECORD or t_off < self._table_end or t_off + t_len > self.memory_size:
-                    raise self._corrupt("structure %r's type record is outside the segment" % name)
-                record = bytes(self._mm[t_off:t_off + t_len])
-                if b"\0" not in record:
-                    raise self._corrupt("structure %r's type record has no NUL" % name)
-                type_name, canon = record.split(b"\0", 1)
-                if fnv1a64(canon) != fields["fingerprint"]:
-                    raise self._corrupt("structure %r's type record does not hash to its fingerprint" % name)
-                fields.update(type_name=type_name.decode(errors="replace"), canonical=canon.decode(errors="replace"))
-        return Entry(**fields)
-
-    def find(self, name):
-        """The entry of structure `name`."""
-        for e in self.entries():
-            if e.name == name:
-                return e
-        raise NotFoundError("structure %r is not in segment %r" % (name, self.name))
-
-    def check(self, decl):
-        """Finds `decl.name` and checks kind, element layout, capacity and parameters."""
-        if not self.typed:
-            raise MismatchError("segment %r has no zipc self-description" % self.name)
-        e = self.find(decl.name)
-        if e.kind != decl.kind:
-            raise MismatchError("structure %r is a %s, not a %s" % (
-                decl.name, KIND_NAMES.get(e.kind), KIND_NAMES.get(decl.kind)))
-        if e.fingerprint != decl.fingerprint:
-            raise MismatchError("structure %r holds elements of another layout:\n  declared: %s\n  in segment: %s" % (
-                decl.name, decl.canonical, e.canonical))
-        if e.capacity != decl.capacity:
-            raise MismatchError("structure %r has capacity %d, but %d was declared" % (
-                decl.name, e.capacity, decl.capacity))
-        if e.flags != decl.flags or e.maximum != decl.maximum:
-            raise MismatchError("structure %r has flags %d / maximum %d, but %d / %d were declared" % (
-                decl.name, e.flags, e.maximum, decl.flags, decl.maximum))
-        return e
-
-    def structure(self, decl):
-        """A checked view of `decl`: a numpy array of its elements for an array, a 0-d numpy view
-        of its value for an atomic, its Entry for other kinds."""
-        e = self.check(decl)
-        if decl.kind == KIND_ARRAY:
-            itemsize = decl.dtype.itemsize
-            if e.size < ARRAY_HEADER_SIZE or self._u64(e.offset) != e.capacity \
-                    or e.size != ARRAY_HEADER_SIZE + e.capacity * itemsize or e.elem_size != itemsize:
-                raise self._corrupt("array %r's header or size" % decl.name)
-            view = np.frombuffer(self._mm, dtype=decl.dtype, count=e.capacity, offset=e.offset + ARRAY_HEADER_SIZE)
-            return view
-        if decl.kind == KIND_ATOMIC:
-            itemsize = decl.dtype.itemsize
-            if e.size < ATOMIC_REGION_SIZE or e.elem_size != itemsize or e.offset % 8:
-                raise self._corrupt("atomic %r's region" % decl.name)
-            return np.frombuffer(self._mm, dtype=decl.dtype, count=1, offset=e.offset).reshape(())
-        return e
-
-    def close(self):
-        """Unmaps the segment once no numpy view of it is left (views keep the mapping alive)."""
-        for s in self.STRUCTURES:
-            self.__dict__.pop(s.name, None)
-        mm = self.__dict__.pop("_mm", None)
-        if mm is not None:
-            try:
-                mm.close()
-            except BufferError:
-                pass  # views still exist: the mapping goes when the last one does
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-"#;
+/// The text of `zipc_runtime.py` with placeholders (`zipc_runtime.py.in`).
+const PY_RUNTIME: &str = include_str!("zipc_runtime.py.in");

@@ -107,7 +107,7 @@ fn read_structure<'a>(
         if let Err(e) = zipc::layout::check_structure_name(n) {
             r.error(&name_span, format!("invalid structure name {n:?}: {e}"), Some(name_help(&e)));
             ok = false;
-        } else if let Some(problem) = names::identifier_problem(n) {
+        } else if let Some(problem) = names::structure_name_problem(n) {
             r.error(
                 &name_span,
                 format!("invalid structure name: {problem}"),

@@ -214,6 +214,13 @@ impl<T: AtomicValue> Atomic<T> {
         unsafe { T::atomic_swap(self.value.as_ptr(), value, Ordering::AcqRel) }
     }
 
+    /// Raw pointer to the value, for code that accesses it atomically itself (C's `__atomic`
+    /// builtins through the C ABI). Valid while this handle lives; other processes change it
+    /// concurrently, so never read or write it non-atomically.
+    pub fn as_ptr(&self) -> *mut T {
+        self.value.as_ptr()
+    }
+
     /// Replaces the value with `new` if it equals `current`: `Ok(previous)` on success,
     /// `Err(actual)` otherwise (`AcqRel` / `Acquire`).
     pub fn compare_exchange(&self, current: T, new: T) -> std::result::Result<T, T> {

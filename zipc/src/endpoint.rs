@@ -47,6 +47,7 @@
 use std::time::Duration;
 
 use crate::description::Descriptor;
+use crate::element::{Element, Typed};
 use crate::error::{Error, Object, Result};
 use crate::layout::{flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::queue::{self, QueueBytes, Role, RxState, TxState};
@@ -54,6 +55,7 @@ use crate::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
 use crate::structure::{self, Structure};
+use zerocopy::IntoBytes;
 
 /// Size of one direction's queue region.
 const fn direction_region(elem_size: u64, capacity: u64) -> Result<RegionLayout, LayoutError> {
@@ -135,8 +137,8 @@ impl Side {
 
 /// A duplex channel of `T` between two sides, in a segment. See the [module docs](self).
 pub struct Endpoint<T: ShmType> {
-    a_to_b: QueueBytes<T>,
-    b_to_a: QueueBytes<T>,
+    a_to_b: QueueBytes<Typed<T>>,
+    b_to_a: QueueBytes<Typed<T>>,
 }
 
 impl<T: ShmType> Clone for Endpoint<T> {
@@ -173,12 +175,8 @@ impl<T: ShmType> Endpoint<T> {
         }
     }
 
-    fn queues(segment: &Segment, region: &Region, capacity: u64) -> (QueueBytes<T>, QueueBytes<T>) {
-        let second = second_offset(std::mem::size_of::<T>() as u64, capacity);
-        (
-            QueueBytes::new(segment, region.clone(), 0, capacity, flags::POLICY_SPSC),
-            QueueBytes::new(segment, region.clone(), second, capacity, flags::POLICY_SPSC),
-        )
+    fn queues(segment: &Segment, region: &Region, capacity: u64) -> (QueueBytes<Typed<T>>, QueueBytes<Typed<T>>) {
+        queues(segment, region, capacity, Typed::new())
     }
 
     fn from_region(segment: &Segment, region: Region, capacity: u64) -> Self {
@@ -189,27 +187,7 @@ impl<T: ShmType> Endpoint<T> {
     /// Claims `side` until the returned handle is dropped. Fails with [`Error::RoleTaken`] while
     /// another handle, in this or another live process, holds it.
     pub fn side(&self, side: Side) -> Result<EndpointSide<T>> {
-        let (tx, rx) = match side {
-            Side::A => (self.a_to_b.clone(), self.b_to_a.clone()),
-            Side::B => (self.b_to_a.clone(), self.a_to_b.clone()),
-        };
-        tx.claim(Role::Producer, side.label())?;
-        if let Err(e) = rx.claim(Role::Consumer, side.label()) {
-            tx.release(Role::Producer);
-            return Err(e);
-        }
-        let states = tx.raw().spsc_tx().map_err(|c| tx.corrupt(c)).and_then(|t| {
-            let r = rx.raw().spsc_rx().map_err(|c| rx.corrupt(c))?;
-            Ok((t, r))
-        });
-        match states {
-            Ok((txs, rxs)) => Ok(EndpointSide { side, tx, rx, txs, rxs }),
-            Err(e) => {
-                tx.release(Role::Producer);
-                rx.release(Role::Consumer);
-                Err(e)
-            }
-        }
+        Ok(EndpointSide { claim: SideClaim::claim(&self.a_to_b, &self.b_to_a, side)? })
     }
 
     /// The endpoint's name in the segment.
@@ -282,67 +260,122 @@ impl<T: ShmType> std::fmt::Debug for Endpoint<T> {
 /// One claimed side of an [`Endpoint`]: sends to the other side and receives from it. Releases
 /// the side when dropped.
 pub struct EndpointSide<T: ShmType> {
-    side: Side,
-    tx: QueueBytes<T>,
-    rx: QueueBytes<T>,
-    txs: TxState,
-    rxs: RxState,
+    claim: SideClaim<Typed<T>>,
 }
 
 impl<T: ShmType> EndpointSide<T> {
     /// Which side this is.
     pub fn side(&self) -> Side {
-        self.side
+        self.claim.side
     }
 
     /// Sends `value` if the outgoing queue has room: `Ok(true)` if sent, `Ok(false)` if full.
     #[inline]
     pub fn try_send(&mut self, value: T) -> Result<bool> {
-        self.tx.raw().spsc_try_push(&mut self.txs, value).map_err(|c| self.tx.corrupt(c))
+        let c = &mut self.claim;
+        c.tx.try_push(flags::POLICY_SPSC, &mut c.txs, value.as_bytes())
     }
 
     /// Sends `value`, waiting while the outgoing queue is full: at most `timeout` (`None`:
     /// forever), then [`Error::Timeout`] (nothing sent).
     pub fn send(&mut self, value: T, timeout: Option<Duration>) -> Result<()> {
-        let (raw, txs) = (self.tx.raw(), &mut self.txs);
-        raw.push_blocking(timeout, || raw.spsc_try_push(txs, value)).map_err(|b| self.tx.blocked(b))
+        let c = &mut self.claim;
+        c.tx.push(flags::POLICY_SPSC, &mut c.txs, value.as_bytes(), timeout)
     }
 
     /// Sends as many of `src` as fit, in order, publishing them at once; returns how many.
     pub fn send_bulk(&mut self, src: &[T]) -> Result<usize> {
-        self.tx.raw().spsc_push_bulk(&mut self.txs, src).map_err(|c| self.tx.corrupt(c))
+        let c = &mut self.claim;
+        c.tx.push_bulk(flags::POLICY_SPSC, &mut c.txs, src.as_bytes())
     }
 
     /// Receives the oldest message from the other side, or `Ok(None)` if there is none.
     #[inline]
     pub fn try_recv(&mut self) -> Result<Option<T>> {
-        self.rx.raw().spsc_try_pop(&mut self.rxs).map_err(|c| self.rx.corrupt(c))
+        let c = &mut self.claim;
+        let mut v = T::new_zeroed();
+        Ok(c.rx.try_pop(flags::POLICY_SPSC, &mut c.rxs, v.as_mut_bytes())?.then_some(v))
     }
 
     /// Receives the oldest message, waiting while there is none: at most `timeout` (`None`:
     /// forever), then [`Error::Timeout`].
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<T> {
-        let (raw, rxs) = (self.rx.raw(), &mut self.rxs);
-        raw.pop_blocking(timeout, || raw.spsc_try_pop(rxs)).map_err(|b| self.rx.blocked(b))
+        let c = &mut self.claim;
+        let mut v = T::new_zeroed();
+        c.rx.pop(flags::POLICY_SPSC, &mut c.rxs, v.as_mut_bytes(), timeout)?;
+        Ok(v)
     }
 
     /// Receives up to `dst.len()` messages into `dst`; returns how many.
     pub fn recv_bulk(&mut self, dst: &mut [T]) -> Result<usize> {
-        self.rx.raw().spsc_pop_bulk(&mut self.rxs, dst).map_err(|c| self.rx.corrupt(c))
+        let c = &mut self.claim;
+        c.rx.pop_bulk(flags::POLICY_SPSC, &mut c.rxs, dst.as_mut_bytes())
     }
 
     /// Messages waiting to be received, approximately.
     pub fn pending(&self) -> usize {
-        self.rx.raw().len() as usize
+        self.claim.rx.raw().len() as usize
     }
 
     /// Slots per direction.
     pub fn capacity(&self) -> usize {
-        self.tx.raw().capacity() as usize
+        self.claim.tx.raw().capacity() as usize
     }
 }
 
-impl<T: ShmType> Drop for EndpointSide<T> {
+/// The two queues of an endpoint at `region`, with `capacity` slots of `elem` each.
+pub(crate) fn queues<E: Element>(
+    segment: &Segment,
+    region: &Region,
+    capacity: u64,
+    elem: E,
+) -> (QueueBytes<E>, QueueBytes<E>) {
+    let second = second_offset(elem.size() as u64, capacity);
+    (
+        QueueBytes::new(segment, region.clone(), 0, capacity, flags::POLICY_SPSC, elem),
+        QueueBytes::new(segment, region.clone(), second, capacity, flags::POLICY_SPSC, elem),
+    )
+}
+
+/// A claimed side: its outgoing queue's producer role and its incoming queue's consumer role,
+/// with both states. Releases both roles when dropped. (Shared by [`EndpointSide`] and
+/// `zipc::dynamic`.)
+pub(crate) struct SideClaim<E: Element> {
+    pub(crate) side: Side,
+    pub(crate) tx: QueueBytes<E>,
+    pub(crate) rx: QueueBytes<E>,
+    pub(crate) txs: TxState,
+    pub(crate) rxs: RxState,
+}
+
+impl<E: Element> SideClaim<E> {
+    /// Claims `side` of the endpoint whose queues are `a_to_b` and `b_to_a`.
+    pub(crate) fn claim(a_to_b: &QueueBytes<E>, b_to_a: &QueueBytes<E>, side: Side) -> Result<Self> {
+        let (tx, rx) = match side {
+            Side::A => (a_to_b.clone(), b_to_a.clone()),
+            Side::B => (b_to_a.clone(), a_to_b.clone()),
+        };
+        tx.claim(Role::Producer, side.label())?;
+        if let Err(e) = rx.claim(Role::Consumer, side.label()) {
+            tx.release(Role::Producer);
+            return Err(e);
+        }
+        let states = tx.raw().spsc_tx().map_err(|c| tx.corrupt(c)).and_then(|t| {
+            let r = rx.raw().spsc_rx().map_err(|c| rx.corrupt(c))?;
+            Ok((t, r))
+        });
+        match states {
+            Ok((txs, rxs)) => Ok(SideClaim { side, tx, rx, txs, rxs }),
+            Err(e) => {
+                tx.release(Role::Producer);
+                rx.release(Role::Consumer);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<E: Element> Drop for SideClaim<E> {
     fn drop(&mut self) {
         self.tx.release(Role::Producer);
         self.rx.release(Role::Consumer);
@@ -351,6 +384,6 @@ impl<T: ShmType> Drop for EndpointSide<T> {
 
 impl<T: ShmType> std::fmt::Debug for EndpointSide<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EndpointSide").field("endpoint", &self.tx.name()).field("side", &self.side).finish()
+        f.debug_struct("EndpointSide").field("endpoint", &self.claim.tx.name()).field("side", &self.claim.side).finish()
     }
 }

@@ -68,6 +68,10 @@
 //! Python module. The `zipc-examples` package has a complete multi-process program for each
 //! kind of use (`cargo run -p zipc-examples --bin producer_consumer`, ...).
 //!
+//! Processes that know their element types only at run time use [`dynamic`]: the same structures,
+//! opened by name, with elements passed as bytes whose size and layout are checked. C and Python
+//! use zipc through its C ABI, [`ffi`], built as `libzipc` (`docs/C.md`).
+//!
 //! The byte-level format is in `docs/FORMAT.md`, the architecture in `docs/ARCHITECTURE.md`.
 //!
 //! ## Safety model
@@ -84,6 +88,7 @@ mod asymmetric_fence;
 mod atomic_copy;
 #[allow(dead_code, unused_imports)]
 mod atomics;
+mod element;
 #[allow(dead_code)] // used by the blocking structures
 mod event_count;
 mod futex;
@@ -99,9 +104,11 @@ pub mod barrier;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod description;
+pub mod dynamic;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;

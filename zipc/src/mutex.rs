@@ -525,14 +525,52 @@ impl Drop for MutexGuard<'_> {
         if process::current_thread().tid != self.tid {
             return; // a copy in a forked child: the lock is the parent thread's to release
         }
-        let h = self.mutex.header();
-        if !self.consistent {
+        self.mutex.unlock_as(self.tid, self.consistent);
+    }
+}
+
+/// Holding a mutex without a guard, for the C ABI (a [`MutexGuard`] is a Rust borrow and cannot
+/// cross it): the locking thread forgets its guard and later unlocks with these, which check that
+/// the calling thread holds the lock. The guard's `consistent` flag is the `state` word then:
+/// owner-died sets it inconsistent, marking consistent clears it.
+impl Mutex {
+    /// Unlocks the mutex the calling thread holds (see [`MutexGuard`]'s drop).
+    pub(crate) fn unlock_held(&self) -> Result<()> {
+        let me = self.held_by_me("unlock")?;
+        let consistent = self.header().state.load(Relaxed) == STATE_CONSISTENT;
+        self.unlock_as(me, consistent);
+        Ok(())
+    }
+
+    /// [`MutexGuard::mark_consistent`] for the mutex the calling thread holds.
+    pub(crate) fn mark_consistent_held(&self) -> Result<()> {
+        self.held_by_me("mark_consistent")?;
+        self.header().state.store(STATE_CONSISTENT, Relaxed);
+        Ok(())
+    }
+
+    fn held_by_me(&self, what: &str) -> Result<u32> {
+        let me = process::current_thread().tid;
+        if self.header().word.load(Relaxed) & PI_TID_MASK != me {
+            return Err(Error::invalid(
+                format!("{what} of mutex {:?}", self.name()),
+                "the calling thread does not hold it: lock it first, and unlock it from the thread that locked it",
+            ));
+        }
+        Ok(me)
+    }
+
+    /// The unlock protocol (FORMAT.md): a holder that got owner-died and did not repair makes
+    /// the mutex unrecoverable; the holder fields are cleared, then the word released.
+    fn unlock_as(&self, tid: u32, consistent: bool) {
+        let h = self.header();
+        if !consistent {
             h.state.store(STATE_NOT_RECOVERABLE, Relaxed);
         }
         h.holder_start.store(0, Relaxed);
         h.holder_pid.store(0, Relaxed);
         h.holder_tid.store(0, Relaxed);
-        self.mutex.release_word(self.tid);
+        self.release_word(tid);
     }
 }
 

@@ -302,7 +302,7 @@ const fn unpack(head: u64) -> (u32, u32) {
 }
 
 /// Why a handle was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
     /// The slot is at another generation.
     Stale { current: u32 },
@@ -345,6 +345,11 @@ impl PoolCore {
     ) -> Self {
         assert!((1..NIL).contains(&capacity));
         PoolCore { head, slots, freed, capacity, tag_step: 1 }
+    }
+
+    /// Number of slots.
+    pub(crate) fn capacity(&self) -> u32 {
+        self.capacity
     }
 
     fn h(&self) -> &PoolHead {
@@ -476,7 +481,7 @@ impl PoolCore {
         })
     }
 
-    fn allocated(&self) -> u64 {
+    pub(crate) fn allocated(&self) -> u64 {
         // A release may decrement before the matching acquire's increment lands: clamp.
         (self.h().allocated.load(Relaxed) as i64).clamp(0, self.capacity as i64) as u64
     }
@@ -631,36 +636,19 @@ impl<T: ShmType> Pool<T> {
 
     /// A copy of the object. Fails if the handle is stale before or after the copy.
     pub fn read(&self, handle: Handle) -> Result<T> {
-        let m = self.core.check(handle.index, handle.generation).map_err(|f| self.fault(handle, f))?;
         let mut v = T::new_zeroed();
-        // SAFETY: the index is in range (checked), so the object lies in the object array; it is
-        // unit-aligned (128-aligned array, unit divides the size); `v` is local.
-        unsafe {
-            crate::atomic_copy::load(
-                (&mut v as *mut T).cast(),
-                self.object(handle.index),
-                std::mem::size_of::<T>(),
-                self.unit,
-            )
-        };
-        self.core.still_live(m, handle.generation).map_err(|f| self.fault(handle, f))?;
+        self.objects().read(handle, v.as_mut_bytes()).map_err(|f| self.fault(handle, f))?;
         Ok(v)
     }
 
     /// Overwrites the object. Fails without writing if the handle is stale; see the [module
     /// docs](self) for a write racing with a release by another holder.
     pub fn write(&self, handle: Handle, value: T) -> Result<()> {
-        let m = self.core.check(handle.index, handle.generation).map_err(|f| self.fault(handle, f))?;
-        // SAFETY: as for `read`, with `value` as the local source.
-        unsafe {
-            crate::atomic_copy::store(
-                self.object(handle.index),
-                (&value as *const T).cast(),
-                std::mem::size_of::<T>(),
-                self.unit,
-            )
-        };
-        self.core.still_live(m, handle.generation).map_err(|f| self.fault(handle, f))
+        self.objects().write(handle, value.as_bytes()).map_err(|f| self.fault(handle, f))
+    }
+
+    fn objects(&self) -> Objects<'_> {
+        Objects { core: &self.core, base: self.objects, size: std::mem::size_of::<T>(), unit: self.unit }
     }
 
     /// A raw pointer to the object, for code that manages access itself (zero-copy work on big
@@ -669,8 +657,7 @@ impl<T: ShmType> Pool<T> {
     /// process may read or write it concurrently if it holds the handle too, and after a
     /// release it belongs to the next acquirer. Dereferencing it is `unsafe` for those reasons.
     pub fn as_ptr(&self, handle: Handle) -> Result<*mut T> {
-        self.core.check(handle.index, handle.generation).map_err(|f| self.fault(handle, f))?;
-        Ok(self.object(handle.index).cast())
+        Ok(self.objects().as_ptr(handle).map_err(|f| self.fault(handle, f))?.cast())
     }
 
     /// The process that acquired the object (for dead-process recovery, issue 10).
@@ -681,28 +668,8 @@ impl<T: ShmType> Pool<T> {
         Ok(owner)
     }
 
-    /// Pointer to object `index` (`index < capacity`, checked by the caller).
-    fn object(&self, index: u32) -> *mut u8 {
-        debug_assert!(index < self.core.capacity);
-        // SAFETY: `index < capacity`, and the array holds `capacity` objects.
-        unsafe { self.objects.as_ptr().add(index as usize * std::mem::size_of::<T>()) }
-    }
-
     fn fault(&self, handle: Handle, fault: Fault) -> Error {
-        match fault {
-            Fault::Stale { current } => Error::StaleHandle {
-                structure: self.name().to_owned(),
-                index: handle.index,
-                generation: handle.generation,
-                current,
-            },
-            Fault::OutOfRange => Error::IndexOutOfBounds {
-                structure: self.name().to_owned(),
-                index: handle.index as u64,
-                count: 1,
-                len: self.capacity(),
-            },
-        }
+        fault.error(self.name(), self.capacity(), handle)
     }
 
     fn corrupt(&self, detail: String) -> Error {
@@ -710,9 +677,73 @@ impl<T: ShmType> Pool<T> {
     }
 }
 
+impl Fault {
+    /// The error for a refused `handle` of pool `name` of `capacity` objects.
+    pub(crate) fn error(self, name: &str, capacity: u64, handle: Handle) -> Error {
+        match self {
+            Fault::Stale { current } => Error::StaleHandle {
+                structure: name.to_owned(),
+                index: handle.index,
+                generation: handle.generation,
+                current,
+            },
+            Fault::OutOfRange => Error::IndexOutOfBounds {
+                structure: name.to_owned(),
+                index: handle.index as u64,
+                count: 1,
+                len: capacity,
+            },
+        }
+    }
+}
+
+/// A pool's object array as the protocol accesses it: objects of `size` bytes from `base`,
+/// copied with relaxed atomic units of `unit` bytes, each access checked against the handle's
+/// generation (before, and for reads after, the copy). Shared by [`Pool`] and `zipc::dynamic`.
+pub(crate) struct Objects<'a> {
+    pub(crate) core: &'a PoolCore,
+    pub(crate) base: NonNull<u8>,
+    pub(crate) size: usize,
+    pub(crate) unit: usize,
+}
+
+impl Objects<'_> {
+    /// Pointer to object `index` (`index < capacity`, checked by the caller).
+    fn object(&self, index: u32) -> *mut u8 {
+        debug_assert!(index < self.core.capacity);
+        // SAFETY: `index < capacity`, and the array holds `capacity` objects of `size` bytes.
+        unsafe { self.base.as_ptr().add(index as usize * self.size) }
+    }
+
+    /// Copies the object `handle` names into `dst` (`size` bytes).
+    pub(crate) fn read(&self, handle: Handle, dst: &mut [u8]) -> std::result::Result<(), Fault> {
+        assert_eq!(dst.len(), self.size, "zipc bug: pool object buffer size");
+        let m = self.core.check(handle.index, handle.generation)?;
+        // SAFETY: the index is in range (checked), so the object lies in the object array; it is
+        // unit-aligned (128-aligned array, unit divides the size); `dst` is local, `size` bytes.
+        unsafe { crate::atomic_copy::load(dst.as_mut_ptr(), self.object(handle.index), self.size, self.unit) };
+        self.core.still_live(m, handle.generation)
+    }
+
+    /// Overwrites the object `handle` names with `src` (`size` bytes).
+    pub(crate) fn write(&self, handle: Handle, src: &[u8]) -> std::result::Result<(), Fault> {
+        assert_eq!(src.len(), self.size, "zipc bug: pool object buffer size");
+        let m = self.core.check(handle.index, handle.generation)?;
+        // SAFETY: as for `read`, with `src` as the local source.
+        unsafe { crate::atomic_copy::store(self.object(handle.index), src.as_ptr(), self.size, self.unit) };
+        self.core.still_live(m, handle.generation)
+    }
+
+    /// A raw pointer to the object `handle` names, checked live now.
+    pub(crate) fn as_ptr(&self, handle: Handle) -> std::result::Result<*mut u8, Fault> {
+        self.core.check(handle.index, handle.generation)?;
+        Ok(self.object(handle.index))
+    }
+}
+
 /// The pool algorithm on a validated region of `capacity` objects. The core must not outlive
 /// the region's mapping (handles keep both).
-fn core_on(region: &Region, capacity: u64) -> PoolCore {
+pub(crate) fn core_on(region: &Region, capacity: u64) -> PoolCore {
     if cfg!(loom) {
         panic!("shared-memory pools are not available in a loom build");
     }

@@ -134,6 +134,7 @@ use std::time::Duration;
 use crate::asymmetric_fence;
 use crate::atomics::{spin_loop, AtomicU64, UnsafeCell};
 use crate::description::Descriptor;
+use crate::element::{Element, Typed};
 use crate::error::{Error, Object, Result};
 use crate::event_count::EventCount;
 use crate::futex::Deadline;
@@ -142,6 +143,7 @@ use crate::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
 use crate::structure::{self, Structure};
+use zerocopy::IntoBytes;
 
 /// Offsets of the queue header's fields, from the start of the queue's region.
 pub mod header {
@@ -477,11 +479,12 @@ impl Indices {
 }
 
 /// An MPSC/MPMC slot: the sequence number, then the element. `#[repr(C)]`, so its size is
-/// [`slot_size`] (`T`'s alignment is at most 8).
+/// [`slot_size`] (`T`'s alignment is at most 8). The typed algorithms address slots as this type
+/// (and loom models allocate them), the byte-level ones by the same offsets (`element.rs`).
 #[repr(C)]
 pub(crate) struct Slot<T> {
-    seq: AtomicU64,
-    value: UnsafeCell<T>,
+    pub(crate) seq: AtomicU64,
+    pub(crate) value: UnsafeCell<T>,
 }
 
 impl<T> Slot<T> {
@@ -538,33 +541,37 @@ pub(crate) struct RxState {
     cached_tail: u64,
 }
 
-/// One queue's algorithms over raw pointers to its indices and slots.
+/// One queue's algorithms over raw pointers to its indices and slots, for elements represented
+/// by `E` (`element.rs`: a Rust type, or bytes of a run-time size). Elements are passed as byte
+/// slices of `E::size()` bytes each: a single operation takes one element, a bulk operation as
+/// many whole elements as the slice holds.
 ///
 /// Whoever builds a `Raw` keeps the memory alive and mapped for as long as the `Raw` exists (a
 /// handle holds the segment's mapping, a loom model its heap allocations).
-pub(crate) struct Raw<T> {
+pub(crate) struct Raw<E> {
     idx: NonNull<Indices>,
     slots: NonNull<u8>,
     cap: u64,
     mask: u64,
-    _elem: PhantomData<T>,
+    elem: E,
 }
 
-impl<T> Clone for Raw<T> {
+impl<E: Copy> Clone for Raw<E> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T> Copy for Raw<T> {}
+impl<E: Copy> Copy for Raw<E> {}
 
-impl<T: Copy> Raw<T> {
+impl<E: Element> Raw<E> {
     /// # Safety
     ///
-    /// `idx` points to an [`Indices`] and `slots` to `cap` slots (`Slot<T>` if `vyukov`, else
-    /// `UnsafeCell<T>`), both aligned and valid (any bits are valid for them) for the lifetime of
-    /// the returned value and every copy of it; `cap` is a power of two.
-    pub(crate) unsafe fn new(idx: *const Indices, slots: *mut u8, cap: u64) -> Self {
+    /// `idx` points to an [`Indices`] and `slots` to `cap` slots (of `elem.slot_stride()` bytes
+    /// laid out as [`Slot`] if `vyukov`, else of `elem.cell_stride()` bytes), both aligned and
+    /// valid (any bits are valid for them) for the lifetime of the returned value and every copy
+    /// of it; `cap` is a power of two.
+    pub(crate) unsafe fn new(idx: *const Indices, slots: *mut u8, cap: u64, elem: E) -> Self {
         debug_assert!(cap.is_power_of_two());
         Raw {
             // SAFETY: the caller passes valid, hence non-null, pointers.
@@ -573,7 +580,7 @@ impl<T: Copy> Raw<T> {
             slots: unsafe { NonNull::new_unchecked(slots) },
             cap,
             mask: cap - 1,
-            _elem: PhantomData,
+            elem,
         }
     }
 
@@ -584,25 +591,56 @@ impl<T: Copy> Raw<T> {
         unsafe { self.idx.as_ref() }
     }
 
-    /// The Vyukov slot of position `pos` (masked: always in bounds).
+    /// The start of the Vyukov slot of position `pos` (masked: always in bounds).
     #[inline(always)]
-    fn slot(&self, pos: u64) -> &Slot<T> {
-        // SAFETY: `pos & mask < cap` and the slots are valid `Slot<T>`s (constructor contract).
-        // A `Slot` is an atomic and an `UnsafeCell`, both of which may be written through other
-        // pointers while this reference exists.
-        unsafe { &*self.slots.as_ptr().cast::<Slot<T>>().add((pos & self.mask) as usize) }
+    fn slot(&self, pos: u64) -> *mut u8 {
+        // SAFETY: `pos & mask < cap`, and the slots span `cap` strides (constructor contract).
+        unsafe { self.slots.as_ptr().add((pos & self.mask) as usize * self.elem.slot_stride()) }
     }
 
-    /// The SPSC slot of position `pos` (masked: always in bounds).
+    /// The sequence number of the Vyukov slot of position `pos`.
     #[inline(always)]
-    fn cell(&self, pos: u64) -> &UnsafeCell<T> {
-        // SAFETY: as for `slot`, with slots of `UnsafeCell<T>`.
-        unsafe { &*self.slots.as_ptr().cast::<UnsafeCell<T>>().add((pos & self.mask) as usize) }
+    fn seq(&self, pos: u64) -> &AtomicU64 {
+        // SAFETY: every slot starts with an aligned `u64` sequence number (constructor contract),
+        // an atomic that other processes may write while this reference exists.
+        unsafe { &*self.slot(pos).cast::<AtomicU64>() }
+    }
+
+    /// The element cell of the Vyukov slot of position `pos`.
+    #[inline(always)]
+    fn value(&self, pos: u64) -> *mut u8 {
+        // SAFETY: the element lies inside the slot, at `value_offset` (Element contract).
+        unsafe { self.slot(pos).add(self.elem.value_offset()) }
+    }
+
+    /// The SPSC slot (a bare element cell) of position `pos` (masked: always in bounds).
+    #[inline(always)]
+    fn cell(&self, pos: u64) -> *mut u8 {
+        // SAFETY: as for `slot`, with SPSC strides.
+        unsafe { self.slots.as_ptr().add((pos & self.mask) as usize * self.elem.cell_stride()) }
+    }
+
+    /// Whole elements in a caller buffer of `len` bytes.
+    #[inline(always)]
+    fn count(&self, len: usize) -> u64 {
+        (len / self.elem.size()) as u64
+    }
+
+    /// Checks that a single operation's buffer holds an element: a short buffer is a zipc bug
+    /// (the typed API passes `T`'s bytes, `zipc::dynamic` checks the length first).
+    #[inline(always)]
+    fn one(&self, len: usize) {
+        assert!(len >= self.elem.size(), "zipc bug: a {len}-byte buffer for one {}-byte element", self.elem.size());
     }
 
     /// Capacity in slots.
     pub(crate) fn capacity(&self) -> u64 {
         self.cap
+    }
+
+    /// The element representation.
+    pub(crate) fn elem(&self) -> E {
+        self.elem
     }
 
     /// Writes the initial state: empty, with every index at `start` (tests start near the wrap
@@ -613,7 +651,7 @@ impl<T: Copy> Raw<T> {
         if vyukov {
             for i in 0..self.cap {
                 let pos = start.wrapping_add(i);
-                self.slot(pos).seq.store(pos, Relaxed);
+                self.seq(pos).store(pos, Relaxed);
             }
         }
     }
@@ -718,44 +756,51 @@ impl<T: Copy> Raw<T> {
         Ok(avail)
     }
 
-    #[inline]
-    pub(crate) fn spsc_try_push(&self, tx: &mut TxState, value: T) -> std::result::Result<bool, Corrupt> {
+    /// Pushes the element in `src` if there is room.
+    #[inline(always)]
+    pub(crate) fn spsc_try_push(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<bool, Corrupt> {
+        self.one(src.len());
         if self.spsc_free(tx, 1)? == 0 {
             return Ok(false);
         }
         // SAFETY: position `tail` is free (the consumer's release of `head` past it was acquired)
         // and only the producer writes free slots; the consumer reads it only after our release
-        // store of `tail` below.
-        self.cell(tx.tail).with_mut(|p| unsafe { p.write(value) });
+        // store of `tail` below. `src` holds an element (checked).
+        unsafe { self.elem.put(self.cell(tx.tail), src.as_ptr()) };
         tx.tail = tx.tail.wrapping_add(1);
         self.idx().tail.0.store(tx.tail, Release);
         self.pushed(1, false);
         Ok(true)
     }
 
-    #[inline]
-    pub(crate) fn spsc_try_pop(&self, rx: &mut RxState) -> std::result::Result<Option<T>, Corrupt> {
+    /// Pops the oldest element into `dst` if there is one.
+    #[inline(always)]
+    pub(crate) fn spsc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+        self.one(dst.len());
         if self.spsc_available(rx, 1)? == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         // SAFETY: position `head` holds an element (the producer's release of `tail` past it was
         // acquired) and the producer does not write it again before our release of `head`.
-        let value = self.cell(rx.head).with(|p| unsafe { p.read() });
+        // `dst` has room for an element (checked).
+        unsafe { self.elem.get(dst.as_mut_ptr(), self.cell(rx.head)) };
         rx.head = rx.head.wrapping_add(1);
         self.idx().head.0.store(rx.head, Release);
         self.popped(1, false);
-        Ok(Some(value))
+        Ok(true)
     }
 
-    pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[T]) -> std::result::Result<usize, Corrupt> {
-        let want = (src.len() as u64).min(self.cap);
+    pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<usize, Corrupt> {
+        let want = self.count(src.len()).min(self.cap);
         let n = self.spsc_free(tx, want)?.min(want);
         if n == 0 {
             return Ok(0);
         }
-        for (i, v) in src[..n as usize].iter().enumerate() {
-            // SAFETY: as in `spsc_try_push`, for each of the `n` free positions from `tail`.
-            self.cell(tx.tail.wrapping_add(i as u64)).with_mut(|p| unsafe { p.write(*v) });
+        let size = self.elem.size();
+        for i in 0..n as usize {
+            // SAFETY: as in `spsc_try_push`, for each of the `n` free positions from `tail`;
+            // element `i < count` lies inside `src`.
+            unsafe { self.elem.put(self.cell(tx.tail.wrapping_add(i as u64)), src.as_ptr().add(i * size)) };
         }
         tx.tail = tx.tail.wrapping_add(n);
         self.idx().tail.0.store(tx.tail, Release);
@@ -763,15 +808,17 @@ impl<T: Copy> Raw<T> {
         Ok(n as usize)
     }
 
-    pub(crate) fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
-        let want = (dst.len() as u64).min(self.cap);
+    pub(crate) fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+        let want = self.count(dst.len()).min(self.cap);
         let n = self.spsc_available(rx, want)?.min(want);
         if n == 0 {
             return Ok(0);
         }
-        for (i, d) in dst[..n as usize].iter_mut().enumerate() {
-            // SAFETY: as in `spsc_try_pop`, for each of the `n` filled positions from `head`.
-            *d = self.cell(rx.head.wrapping_add(i as u64)).with(|p| unsafe { p.read() });
+        let size = self.elem.size();
+        for i in 0..n as usize {
+            // SAFETY: as in `spsc_try_pop`, for each of the `n` filled positions from `head`;
+            // element `i < count` lies inside `dst`.
+            unsafe { self.elem.get(dst.as_mut_ptr().add(i * size), self.cell(rx.head.wrapping_add(i as u64))) };
         }
         rx.head = rx.head.wrapping_add(n);
         self.idx().head.0.store(rx.head, Release);
@@ -796,22 +843,23 @@ impl<T: Copy> Raw<T> {
         Ok(now)
     }
 
-    #[inline]
-    pub(crate) fn mp_try_push(&self, value: T, many_consumers: bool) -> std::result::Result<bool, Corrupt> {
+    /// Pushes the element in `src` if there is room.
+    #[inline(always)]
+    pub(crate) fn mp_try_push(&self, src: &[u8], many_consumers: bool) -> std::result::Result<bool, Corrupt> {
+        self.one(src.len());
         let tail_word = &self.idx().tail.0;
         let mut tail = tail_word.load(Relaxed);
         loop {
-            let slot = self.slot(tail);
-            let seq = slot.seq.load(Acquire);
+            let seq = self.seq(tail).load(Acquire);
             let diff = seq.wrapping_sub(tail) as i64;
             if diff == 0 {
                 match tail_word.compare_exchange_weak(tail, tail.wrapping_add(1), Relaxed, Relaxed) {
                     Ok(_) => {
                         // SAFETY: we claimed position `tail`, whose slot was free (`seq == tail`,
                         // acquired from the consumer that emptied it); nobody reads it before
-                        // our release of `seq` below.
-                        slot.value.with_mut(|p| unsafe { p.write(value) });
-                        slot.seq.store(tail.wrapping_add(1), Release);
+                        // our release of `seq` below. `src` holds an element (checked).
+                        unsafe { self.elem.put(self.value(tail), src.as_ptr()) };
+                        self.seq(tail).store(tail.wrapping_add(1), Release);
                         self.pushed(1, many_consumers);
                         return Ok(true);
                     }
@@ -825,22 +873,23 @@ impl<T: Copy> Raw<T> {
         }
     }
 
-    pub(crate) fn mp_push_bulk(&self, src: &[T], many_consumers: bool) -> std::result::Result<usize, Corrupt> {
-        let want = (src.len() as u64).min(self.cap);
+    pub(crate) fn mp_push_bulk(&self, src: &[u8], many_consumers: bool) -> std::result::Result<usize, Corrupt> {
+        let want = self.count(src.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
         }
+        let size = self.elem.size();
         let tail_word = &self.idx().tail.0;
         let mut tail = tail_word.load(Relaxed);
         loop {
             // The longest run of free slots from `tail`. A slot free for its position stays free
             // until someone claims that position, which our CAS below would notice.
             let mut n = 0;
-            while n < want && self.slot(tail.wrapping_add(n)).seq.load(Acquire) == tail.wrapping_add(n) {
+            while n < want && self.seq(tail.wrapping_add(n)).load(Acquire) == tail.wrapping_add(n) {
                 n += 1;
             }
             if n == 0 {
-                let diff = self.slot(tail).seq.load(Acquire).wrapping_sub(tail) as i64;
+                let diff = self.seq(tail).load(Acquire).wrapping_sub(tail) as i64;
                 if diff < 0 {
                     return Ok(0);
                 }
@@ -851,12 +900,12 @@ impl<T: Copy> Raw<T> {
             }
             match tail_word.compare_exchange_weak(tail, tail.wrapping_add(n), Relaxed, Relaxed) {
                 Ok(_) => {
-                    for (i, v) in src[..n as usize].iter().enumerate() {
+                    for i in 0..n as usize {
                         let pos = tail.wrapping_add(i as u64);
-                        let slot = self.slot(pos);
-                        // SAFETY: as in `mp_try_push`: we claimed `pos`, whose slot was free.
-                        slot.value.with_mut(|p| unsafe { p.write(*v) });
-                        slot.seq.store(pos.wrapping_add(1), Release);
+                        // SAFETY: as in `mp_try_push`: we claimed `pos`, whose slot was free;
+                        // element `i < count` lies inside `src`.
+                        unsafe { self.elem.put(self.value(pos), src.as_ptr().add(i * size)) };
+                        self.seq(pos).store(pos.wrapping_add(1), Release);
                     }
                     self.pushed(n, many_consumers);
                     return Ok(n as usize);
@@ -868,13 +917,14 @@ impl<T: Copy> Raw<T> {
 
     // --- Vyukov: consumers (MPMC) ------------------------------------------------------------
 
-    #[inline]
-    pub(crate) fn mc_try_pop(&self) -> std::result::Result<Option<T>, Corrupt> {
+    /// Pops the oldest element into `dst` if there is one.
+    #[inline(always)]
+    pub(crate) fn mc_try_pop(&self, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+        self.one(dst.len());
         let head_word = &self.idx().head.0;
         let mut head = head_word.load(Relaxed);
         loop {
-            let slot = self.slot(head);
-            let seq = slot.seq.load(Acquire);
+            let seq = self.seq(head).load(Acquire);
             let next = head.wrapping_add(1);
             let diff = seq.wrapping_sub(next) as i64;
             if diff == 0 {
@@ -882,36 +932,37 @@ impl<T: Copy> Raw<T> {
                     Ok(_) => {
                         // SAFETY: we claimed position `head`, whose slot holds it (`seq == head +
                         // 1`, acquired from its producer); nobody writes it before our release of
-                        // `seq` below.
-                        let value = slot.value.with(|p| unsafe { p.read() });
-                        slot.seq.store(head.wrapping_add(self.cap), Release);
+                        // `seq` below. `dst` has room for an element (checked).
+                        unsafe { self.elem.get(dst.as_mut_ptr(), self.value(head)) };
+                        self.seq(head).store(head.wrapping_add(self.cap), Release);
                         self.popped(1, true);
-                        return Ok(Some(value));
+                        return Ok(true);
                     }
                     Err(h) => head = h,
                 }
             } else if diff < 0 {
-                return Ok(None); // not yet written for this lap: empty
+                return Ok(false); // not yet written for this lap: empty
             } else {
                 head = self.moved_on(head_word, head, "head")?;
             }
         }
     }
 
-    pub(crate) fn mc_pop_bulk(&self, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
-        let want = (dst.len() as u64).min(self.cap);
+    pub(crate) fn mc_pop_bulk(&self, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+        let want = self.count(dst.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
         }
+        let size = self.elem.size();
         let head_word = &self.idx().head.0;
         let mut head = head_word.load(Relaxed);
         loop {
             let mut n = 0;
-            while n < want && self.slot(head.wrapping_add(n)).seq.load(Acquire) == head.wrapping_add(n + 1) {
+            while n < want && self.seq(head.wrapping_add(n)).load(Acquire) == head.wrapping_add(n + 1) {
                 n += 1;
             }
             if n == 0 {
-                let diff = self.slot(head).seq.load(Acquire).wrapping_sub(head.wrapping_add(1)) as i64;
+                let diff = self.seq(head).load(Acquire).wrapping_sub(head.wrapping_add(1)) as i64;
                 if diff < 0 {
                     return Ok(0);
                 }
@@ -922,12 +973,12 @@ impl<T: Copy> Raw<T> {
             }
             match head_word.compare_exchange_weak(head, head.wrapping_add(n), Relaxed, Relaxed) {
                 Ok(_) => {
-                    for (i, d) in dst[..n as usize].iter_mut().enumerate() {
+                    for i in 0..n as usize {
                         let pos = head.wrapping_add(i as u64);
-                        let slot = self.slot(pos);
-                        // SAFETY: as in `mc_try_pop`: we claimed `pos`, whose slot holds it.
-                        *d = slot.value.with(|p| unsafe { p.read() });
-                        slot.seq.store(pos.wrapping_add(self.cap), Release);
+                        // SAFETY: as in `mc_try_pop`: we claimed `pos`, whose slot holds it;
+                        // element `i < count` lies inside `dst`.
+                        unsafe { self.elem.get(dst.as_mut_ptr().add(i * size), self.value(pos)) };
+                        self.seq(pos).store(pos.wrapping_add(self.cap), Release);
                     }
                     self.popped(n, true);
                     return Ok(n as usize);
@@ -948,7 +999,7 @@ impl<T: Copy> Raw<T> {
         let start = self.idx().head.0.load(Acquire);
         let mut head = start;
         for _ in 0..self.cap {
-            let d = self.slot(head).seq.load(Acquire).wrapping_sub(head);
+            let d = self.seq(head).load(Acquire).wrapping_sub(head);
             if d != self.cap && d != self.cap + 1 {
                 break;
             }
@@ -969,32 +1020,33 @@ impl<T: Copy> Raw<T> {
         )
     }
 
-    #[inline]
-    pub(crate) fn sc_try_pop(&self, rx: &mut RxState) -> std::result::Result<Option<T>, Corrupt> {
+    /// Pops the oldest element into `dst` if there is one.
+    #[inline(always)]
+    pub(crate) fn sc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+        self.one(dst.len());
         let head = rx.head;
-        let slot = self.slot(head);
-        let seq = slot.seq.load(Acquire);
+        let seq = self.seq(head).load(Acquire);
         let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
         if diff != 0 {
-            return if diff < 0 { Ok(None) } else { Err(self.sc_ahead(head, seq)) };
+            return if diff < 0 { Ok(false) } else { Err(self.sc_ahead(head, seq)) };
         }
         // SAFETY: as in `mc_try_pop`; being the only consumer, we need no claim.
-        let value = slot.value.with(|p| unsafe { p.read() });
-        slot.seq.store(head.wrapping_add(self.cap), Release);
+        unsafe { self.elem.get(dst.as_mut_ptr(), self.value(head)) };
+        self.seq(head).store(head.wrapping_add(self.cap), Release);
         rx.head = head.wrapping_add(1);
         self.idx().head.0.store(rx.head, Release);
         self.popped(1, true);
-        Ok(Some(value))
+        Ok(true)
     }
 
-    pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [T]) -> std::result::Result<usize, Corrupt> {
-        let want = (dst.len() as u64).min(self.cap);
+    pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+        let want = self.count(dst.len()).min(self.cap);
+        let size = self.elem.size();
         let head = rx.head;
         let mut n = 0;
         while n < want {
             let pos = head.wrapping_add(n);
-            let slot = self.slot(pos);
-            let seq = slot.seq.load(Acquire);
+            let seq = self.seq(pos).load(Acquire);
             let diff = seq.wrapping_sub(pos.wrapping_add(1)) as i64;
             if diff < 0 {
                 break;
@@ -1002,9 +1054,10 @@ impl<T: Copy> Raw<T> {
             if diff > 0 {
                 return Err(self.sc_ahead(pos, seq));
             }
-            // SAFETY: as in `sc_try_pop`, for position `pos`.
-            dst[n as usize] = slot.value.with(|p| unsafe { p.read() });
-            slot.seq.store(pos.wrapping_add(self.cap), Release);
+            // SAFETY: as in `sc_try_pop`, for position `pos`; element `n < count` lies inside
+            // `dst`.
+            unsafe { self.elem.get(dst.as_mut_ptr().add(n as usize * size), self.value(pos)) };
+            self.seq(pos).store(pos.wrapping_add(self.cap), Release);
             n += 1;
         }
         if n > 0 {
@@ -1020,6 +1073,25 @@ impl<T: Copy> Raw<T> {
     /// Retries `attempt` until it pushes, sleeping on `not_full` between attempts.
     pub(crate) fn push_blocking(
         &self,
+        timeout: Option<Duration>,
+        attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+    ) -> std::result::Result<(), Blocked> {
+        self.retry_blocking(&self.idx().not_full, timeout, attempt)
+    }
+
+    /// Retries `attempt` until it pops, sleeping on `not_empty` between attempts.
+    pub(crate) fn pop_blocking(
+        &self,
+        timeout: Option<Duration>,
+        attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+    ) -> std::result::Result<(), Blocked> {
+        self.retry_blocking(&self.idx().not_empty, timeout, attempt)
+    }
+
+    /// Retries `attempt` until it succeeds: spinning a little, then sleeping on `ec`.
+    fn retry_blocking(
+        &self,
+        ec: &EventCount,
         timeout: Option<Duration>,
         mut attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
     ) -> std::result::Result<(), Blocked> {
@@ -1041,37 +1113,7 @@ impl<T: Copy> Raw<T> {
             Ok(false) => None,
             Err(c) => Some(Err(Blocked::Corrupt(c))),
         };
-        match self.idx().not_full.wait_until_asymmetric(Deadline::after(timeout), ready) {
-            Ok(r) => r,
-            Err(_) => Err(Blocked::Timeout),
-        }
-    }
-
-    /// Retries `attempt` until it pops, sleeping on `not_empty` between attempts.
-    pub(crate) fn pop_blocking(
-        &self,
-        timeout: Option<Duration>,
-        mut attempt: impl FnMut() -> std::result::Result<Option<T>, Corrupt>,
-    ) -> std::result::Result<T, Blocked> {
-        let mut spins = SPINS;
-        loop {
-            match attempt() {
-                Ok(Some(v)) => return Ok(v),
-                Ok(None) => {}
-                Err(c) => return Err(Blocked::Corrupt(c)),
-            }
-            if spins == 0 {
-                break;
-            }
-            spins -= 1;
-            spin_loop();
-        }
-        let ready = || match attempt() {
-            Ok(Some(v)) => Some(Ok(v)),
-            Ok(None) => None,
-            Err(c) => Some(Err(Blocked::Corrupt(c))),
-        };
-        match self.idx().not_empty.wait_until_asymmetric(Deadline::after(timeout), ready) {
+        match ec.wait_until_asymmetric(Deadline::after(timeout), ready) {
             Ok(r) => r,
             Err(_) => Err(Blocked::Timeout),
         }
@@ -1090,15 +1132,16 @@ pub(crate) enum Role {
 }
 
 /// A queue's bytes in a segment: the mapping (kept alive), where the queue starts in its region,
-/// and its algorithms.
-pub(crate) struct QueueBytes<T> {
+/// and its algorithms, for elements represented by `E` (a Rust type for [`Queue`], bytes for
+/// [`zipc::dynamic`](crate::dynamic)).
+pub(crate) struct QueueBytes<E> {
     segment: Segment,
     region: Region,
     base: u64,
-    raw: Raw<T>,
+    raw: Raw<E>,
 }
 
-impl<T> Clone for QueueBytes<T> {
+impl<E: Copy> Clone for QueueBytes<E> {
     fn clone(&self) -> Self {
         QueueBytes { segment: self.segment.clone(), region: self.region.clone(), base: self.base, raw: self.raw }
     }
@@ -1106,29 +1149,34 @@ impl<T> Clone for QueueBytes<T> {
 
 // SAFETY: the handle owns an `Arc` of the mapping, so `raw`'s pointers stay valid wherever the
 // handle goes; every access through them is atomic or to a slot the protocol hands to the caller,
-// and `T: Send + Sync` (ShmType). Single-role exclusivity is enforced by the role handles.
-unsafe impl<T: ShmType> Send for QueueBytes<T> {}
+// and elements are plain bytes (`Element: Send + Sync`). Single-role exclusivity is enforced by
+// the role handles.
+unsafe impl<E: Element> Send for QueueBytes<E> {}
 // SAFETY: as above.
-unsafe impl<T: ShmType> Sync for QueueBytes<T> {}
+unsafe impl<E: Element> Sync for QueueBytes<E> {}
 
-impl<T: ShmType> QueueBytes<T> {
-    /// The queue of `capacity` slots at `base` in `region` (validated by the caller: the region
-    /// holds `region_for(.., capacity, policy)` bytes from `base`).
-    pub(crate) fn new(segment: &Segment, region: Region, base: u64, capacity: u64, policy: u32) -> Self {
+impl<E: Element> QueueBytes<E> {
+    /// The queue of `capacity` slots of `elem` at `base` in `region` (validated by the caller: the
+    /// region holds `region_for(.., elem.size(), capacity, policy)` bytes from `base`).
+    ///
+    /// Registers this process for the asymmetric fence first (`asymmetric_fence.rs`): every
+    /// process that touches a queue — Rust, or C and Python through the C ABI — runs this.
+    pub(crate) fn new(segment: &Segment, region: Region, base: u64, capacity: u64, policy: u32, elem: E) -> Self {
         asymmetric_fence::register();
-        let stride = slot_size(std::mem::size_of::<T>() as u64, policy).expect("validated slot size");
+        let stride = slot_size(elem.size() as u64, policy).expect("validated slot size");
         if policy == flags::POLICY_SPSC {
-            assert_eq!(std::mem::size_of::<UnsafeCell<T>>() as u64, stride, "zipc bug: SPSC slot size");
+            assert_eq!(elem.cell_stride() as u64, stride, "zipc bug: SPSC slot size");
         } else {
-            assert_eq!(std::mem::size_of::<Slot<T>>() as u64, stride, "zipc bug: Vyukov slot size");
+            assert_eq!(elem.slot_stride() as u64, stride, "zipc bug: Vyukov slot size");
         }
         let idx = region.ptr(base + header::TAIL, INDICES_SIZE).cast::<Indices>();
         let slots = region.ptr(base + header::SLOTS, capacity * stride);
         assert!(idx.is_aligned() && slots.cast::<u64>().is_aligned(), "zipc bug: misaligned queue");
         // SAFETY: both pointers lie inside the region (checked by `ptr`), aligned (checked), in a
         // mapping that `region` keeps alive as long as this value; any bits are valid for atomics,
-        // event counts and `T: FromBytes`; `capacity` is a validated power of two.
-        let raw = unsafe { Raw::new(idx, slots, capacity) };
+        // event counts and elements (plain bytes); the strides are FORMAT.md's (checked above);
+        // `capacity` is a validated power of two.
+        let raw = unsafe { Raw::new(idx, slots, capacity, elem) };
         QueueBytes { segment: segment.clone(), region, base, raw }
     }
 
@@ -1137,14 +1185,14 @@ impl<T: ShmType> QueueBytes<T> {
         let r = &self.region;
         r.u64_at(self.base + header::CAPACITY).store(self.raw.cap, Relaxed);
         r.u32_at(self.base + header::POLICY).store(policy, Relaxed);
-        let elem = std::mem::size_of::<T>() as u64;
+        let elem = self.raw.elem().size() as u64;
         r.u32_at(self.base + header::ELEM_SIZE).store(elem as u32, Relaxed);
         let stride = slot_size(elem, policy).expect("validated slot size");
         r.u32_at(self.base + header::SLOT_SIZE).store(stride as u32, Relaxed);
         self.raw.init(start, policy != flags::POLICY_SPSC);
     }
 
-    pub(crate) fn raw(&self) -> &Raw<T> {
+    pub(crate) fn raw(&self) -> &Raw<E> {
         &self.raw
     }
 
@@ -1232,6 +1280,110 @@ impl<T: ShmType> QueueBytes<T> {
         let (_, takeovers_at) = self.role_words(role);
         self.region.u32_at(self.base + takeovers_at).load(Relaxed)
     }
+
+    // --- A role handle's operations, chosen by the policy ----------------------------------
+    //
+    // The typed handles pass their policy's constant flags, so the choice is made at compile
+    // time; `zipc::dynamic` passes the flags the segment records. Elements are `E::size()` bytes.
+
+    /// Pushes the element in `src` if there is room (producer of `policy`, state `tx`).
+    #[inline(always)]
+    pub(crate) fn try_push(&self, policy: u32, tx: &mut TxState, src: &[u8]) -> Result<bool> {
+        let r = if policy == flags::POLICY_SPSC {
+            self.raw.spsc_try_push(tx, src)
+        } else {
+            self.raw.mp_try_push(src, policy == flags::POLICY_MPMC)
+        };
+        r.map_err(|c| self.corrupt(c))
+    }
+
+    /// Pushes the element in `src`, waiting at most `timeout` for room.
+    pub(crate) fn push(&self, policy: u32, tx: &mut TxState, src: &[u8], timeout: Option<Duration>) -> Result<()> {
+        let raw = &self.raw;
+        let r = if policy == flags::POLICY_SPSC {
+            raw.push_blocking(timeout, || raw.spsc_try_push(tx, src))
+        } else {
+            raw.push_blocking(timeout, || raw.mp_try_push(src, policy == flags::POLICY_MPMC))
+        };
+        r.map_err(|b| self.blocked(b))
+    }
+
+    /// Pushes as many whole elements of `src` as there is room for; returns how many.
+    pub(crate) fn push_bulk(&self, policy: u32, tx: &mut TxState, src: &[u8]) -> Result<usize> {
+        let r = if policy == flags::POLICY_SPSC {
+            self.raw.spsc_push_bulk(tx, src)
+        } else {
+            self.raw.mp_push_bulk(src, policy == flags::POLICY_MPMC)
+        };
+        r.map_err(|c| self.corrupt(c))
+    }
+
+    /// Pops the oldest element into `dst` if there is one (consumer of `policy`, state `rx`).
+    #[inline(always)]
+    pub(crate) fn try_pop(&self, policy: u32, rx: &mut RxState, dst: &mut [u8]) -> Result<bool> {
+        let raw = &self.raw;
+        let r = match policy {
+            flags::POLICY_SPSC => raw.spsc_try_pop(rx, dst),
+            flags::POLICY_MPSC => raw.sc_try_pop(rx, dst),
+            _ => raw.mc_try_pop(dst),
+        };
+        r.map_err(|c| self.corrupt(c))
+    }
+
+    /// Pops the oldest element into `dst`, waiting at most `timeout` for one.
+    pub(crate) fn pop(&self, policy: u32, rx: &mut RxState, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+        let raw = &self.raw;
+        let r = match policy {
+            flags::POLICY_SPSC => raw.pop_blocking(timeout, || raw.spsc_try_pop(rx, dst)),
+            flags::POLICY_MPSC => raw.pop_blocking(timeout, || raw.sc_try_pop(rx, dst)),
+            _ => raw.pop_blocking(timeout, || raw.mc_try_pop(dst)),
+        };
+        r.map_err(|b| self.blocked(b))
+    }
+
+    /// Pops up to as many elements as `dst` holds; returns how many.
+    pub(crate) fn pop_bulk(&self, policy: u32, rx: &mut RxState, dst: &mut [u8]) -> Result<usize> {
+        let raw = &self.raw;
+        let r = match policy {
+            flags::POLICY_SPSC => raw.spsc_pop_bulk(rx, dst),
+            flags::POLICY_MPSC => raw.sc_pop_bulk(rx, dst),
+            _ => raw.mc_pop_bulk(dst),
+        };
+        r.map_err(|c| self.corrupt(c))
+    }
+
+    /// Claims the producer role a policy needs (single producer: the role word; otherwise
+    /// nothing) and loads the producer's state. Returns whether a role was claimed.
+    pub(crate) fn open_producer(&self, policy: u32) -> Result<(TxState, bool)> {
+        if policy != flags::POLICY_SPSC {
+            return Ok((TxState::default(), false));
+        }
+        self.claim(Role::Producer, "producer")?;
+        match self.raw.spsc_tx() {
+            Ok(tx) => Ok((tx, true)),
+            Err(c) => {
+                self.release(Role::Producer);
+                Err(self.corrupt(c))
+            }
+        }
+    }
+
+    /// Claims the consumer role a policy needs (single consumer: the role word; otherwise
+    /// nothing) and loads the consumer's state. Returns whether a role was claimed.
+    pub(crate) fn open_consumer(&self, policy: u32) -> Result<(RxState, bool)> {
+        if policy == flags::POLICY_MPMC {
+            return Ok((RxState::default(), false));
+        }
+        self.claim(Role::Consumer, "consumer")?;
+        let rx = if policy == flags::POLICY_MPSC { Ok(self.raw.sc_rx()) } else { self.raw.spsc_rx() };
+        match rx {
+            Ok(rx) => Ok((rx, true)),
+            Err(c) => {
+                self.release(Role::Consumer);
+                Err(self.corrupt(c))
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1260,7 +1412,7 @@ impl<T: ShmType> QueueBytes<T> {
 /// }
 /// ```
 pub struct Queue<T: ShmType, P: Policy> {
-    bytes: QueueBytes<T>,
+    bytes: QueueBytes<Typed<T>>,
     _policy: PhantomData<fn() -> P>,
 }
 
@@ -1310,14 +1462,14 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
         structure::check_declaration::<Self>(decl)?;
         let capacity = decl.capacity;
         let region = segment.allocate(decl, |r| {
-            QueueBytes::<T>::new(segment, r.clone(), 0, capacity, P::FLAGS).init(P::FLAGS, start);
+            QueueBytes::new(segment, r.clone(), 0, capacity, P::FLAGS, Typed::<T>::new()).init(P::FLAGS, start);
             Ok(())
         })?;
         Ok(Self::from_region(segment, region, capacity))
     }
 
     fn from_region(segment: &Segment, region: Region, capacity: u64) -> Self {
-        Queue { bytes: QueueBytes::new(segment, region, 0, capacity, P::FLAGS), _policy: PhantomData }
+        Queue { bytes: QueueBytes::new(segment, region, 0, capacity, P::FLAGS, Typed::new()), _policy: PhantomData }
     }
 
     /// The queue's name in the segment.
@@ -1380,17 +1532,8 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
     /// it; for multi-producer policies it claims nothing.
     pub fn producer(&self) -> Result<Producer<T, P>> {
         let bytes = self.bytes.clone();
-        if P::MULTI_PRODUCER {
-            return Ok(Producer { bytes, tx: TxState::default(), claimed: false, _policy: PhantomData });
-        }
-        bytes.claim(Role::Producer, "producer")?;
-        match bytes.raw.spsc_tx() {
-            Ok(tx) => Ok(Producer { bytes, tx, claimed: true, _policy: PhantomData }),
-            Err(c) => {
-                bytes.release(Role::Producer);
-                Err(bytes.corrupt(c))
-            }
-        }
+        let (tx, claimed) = bytes.open_producer(P::FLAGS)?;
+        Ok(Producer { bytes, tx, claimed, _policy: PhantomData })
     }
 
     /// A consumer handle. For single-consumer policies ([`Spsc`], [`Mpsc`]) it claims the
@@ -1398,18 +1541,8 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
     /// handle holds it; for [`Mpmc`] it claims nothing.
     pub fn consumer(&self) -> Result<Consumer<T, P>> {
         let bytes = self.bytes.clone();
-        if P::MULTI_CONSUMER {
-            return Ok(Consumer { bytes, rx: RxState::default(), claimed: false, _policy: PhantomData });
-        }
-        bytes.claim(Role::Consumer, "consumer")?;
-        let rx = if P::MULTI_PRODUCER { Ok(bytes.raw.sc_rx()) } else { bytes.raw.spsc_rx() };
-        match rx {
-            Ok(rx) => Ok(Consumer { bytes, rx, claimed: true, _policy: PhantomData }),
-            Err(c) => {
-                bytes.release(Role::Consumer);
-                Err(bytes.corrupt(c))
-            }
-        }
+        let (rx, claimed) = bytes.open_consumer(P::FLAGS)?;
+        Ok(Consumer { bytes, rx, claimed, _policy: PhantomData })
     }
 }
 
@@ -1417,20 +1550,21 @@ impl<T: ShmType, P: MultiProducer> Queue<T, P> {
     /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
     #[inline]
     pub fn try_push(&self, value: T) -> Result<bool> {
-        self.bytes.raw.mp_try_push(value, P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.raw.mp_try_push(value.as_bytes(), P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
     }
 
     /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
     /// then [`Error::Timeout`] (the queue is unchanged).
     pub fn push(&self, value: T, timeout: Option<Duration>) -> Result<()> {
         let raw = &self.bytes.raw;
-        raw.push_blocking(timeout, || raw.mp_try_push(value, P::MULTI_CONSUMER)).map_err(|b| self.bytes.blocked(b))
+        raw.push_blocking(timeout, || raw.mp_try_push(value.as_bytes(), P::MULTI_CONSUMER))
+            .map_err(|b| self.bytes.blocked(b))
     }
 
     /// Pushes as many elements of `src` as there is room for, in order, claiming them with one
     /// compare-and-swap; returns how many. Does not wait.
     pub fn push_bulk(&self, src: &[T]) -> Result<usize> {
-        self.bytes.raw.mp_push_bulk(src, P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.raw.mp_push_bulk(src.as_bytes(), P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
     }
 }
 
@@ -1438,20 +1572,24 @@ impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
     /// Pops the oldest element, or `Ok(None)` if the queue is empty.
     #[inline]
     pub fn try_pop(&self) -> Result<Option<T>> {
-        self.bytes.raw.mc_try_pop().map_err(|c| self.bytes.corrupt(c))
+        let mut v = T::new_zeroed();
+        let got = self.bytes.raw.mc_try_pop(v.as_mut_bytes()).map_err(|c| self.bytes.corrupt(c))?;
+        Ok(got.then_some(v))
     }
 
     /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
     /// forever), then [`Error::Timeout`] (the queue is unchanged).
     pub fn pop(&self, timeout: Option<Duration>) -> Result<T> {
         let raw = &self.bytes.raw;
-        raw.pop_blocking(timeout, || raw.mc_try_pop()).map_err(|b| self.bytes.blocked(b))
+        let mut v = T::new_zeroed();
+        raw.pop_blocking(timeout, || raw.mc_try_pop(v.as_mut_bytes())).map_err(|b| self.bytes.blocked(b))?;
+        Ok(v)
     }
 
     /// Pops up to `dst.len()` of the oldest elements into `dst`, claiming them with one
     /// compare-and-swap; returns how many. Does not wait.
     pub fn pop_bulk(&self, dst: &mut [T]) -> Result<usize> {
-        self.bytes.raw.mc_pop_bulk(dst).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.raw.mc_pop_bulk(dst.as_mut_bytes()).map_err(|c| self.bytes.corrupt(c))
     }
 }
 
@@ -1492,7 +1630,7 @@ impl<T: ShmType, P: Policy> std::fmt::Debug for Queue<T, P> {
 /// one producer role (released on drop) and keeps the producer's position and a cached copy of
 /// the consumer's in its own memory; operations take `&mut self`, so one thread uses it at a time.
 pub struct Producer<T: ShmType, P: Policy> {
-    bytes: QueueBytes<T>,
+    bytes: QueueBytes<Typed<T>>,
     tx: TxState,
     claimed: bool,
     _policy: PhantomData<fn() -> P>,
@@ -1502,35 +1640,19 @@ impl<T: ShmType, P: Policy> Producer<T, P> {
     /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
     #[inline]
     pub fn try_push(&mut self, value: T) -> Result<bool> {
-        let r = if P::MULTI_PRODUCER {
-            self.bytes.raw.mp_try_push(value, P::MULTI_CONSUMER)
-        } else {
-            self.bytes.raw.spsc_try_push(&mut self.tx, value)
-        };
-        r.map_err(|c| self.bytes.corrupt(c))
+        self.bytes.try_push(P::FLAGS, &mut self.tx, value.as_bytes())
     }
 
     /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
     /// then [`Error::Timeout`] (the queue is unchanged).
     pub fn push(&mut self, value: T, timeout: Option<Duration>) -> Result<()> {
-        let (raw, tx) = (&self.bytes.raw, &mut self.tx);
-        let r = if P::MULTI_PRODUCER {
-            raw.push_blocking(timeout, || raw.mp_try_push(value, P::MULTI_CONSUMER))
-        } else {
-            raw.push_blocking(timeout, || raw.spsc_try_push(tx, value))
-        };
-        r.map_err(|b| self.bytes.blocked(b))
+        self.bytes.push(P::FLAGS, &mut self.tx, value.as_bytes(), timeout)
     }
 
     /// Pushes as many elements of `src` as there is room for, in order, publishing them at once;
     /// returns how many. Does not wait.
     pub fn push_bulk(&mut self, src: &[T]) -> Result<usize> {
-        let r = if P::MULTI_PRODUCER {
-            self.bytes.raw.mp_push_bulk(src, P::MULTI_CONSUMER)
-        } else {
-            self.bytes.raw.spsc_push_bulk(&mut self.tx, src)
-        };
-        r.map_err(|c| self.bytes.corrupt(c))
+        self.bytes.push_bulk(P::FLAGS, &mut self.tx, src.as_bytes())
     }
 
     /// Number of slots.
@@ -1567,7 +1689,7 @@ impl<T: ShmType, P: Policy> std::fmt::Debug for Producer<T, P> {
 /// the queue's one consumer role (released on drop) and keeps the consumer's position in its own
 /// memory; operations take `&mut self`, so one thread uses it at a time.
 pub struct Consumer<T: ShmType, P: Policy> {
-    bytes: QueueBytes<T>,
+    bytes: QueueBytes<Typed<T>>,
     rx: RxState,
     claimed: bool,
     _policy: PhantomData<fn() -> P>,
@@ -1577,43 +1699,23 @@ impl<T: ShmType, P: Policy> Consumer<T, P> {
     /// Pops the oldest element, or `Ok(None)` if the queue is empty.
     #[inline]
     pub fn try_pop(&mut self) -> Result<Option<T>> {
-        let raw = &self.bytes.raw;
-        let r = if P::MULTI_CONSUMER {
-            raw.mc_try_pop()
-        } else if P::MULTI_PRODUCER {
-            raw.sc_try_pop(&mut self.rx)
-        } else {
-            raw.spsc_try_pop(&mut self.rx)
-        };
-        r.map_err(|c| self.bytes.corrupt(c))
+        let mut v = T::new_zeroed();
+        let got = self.bytes.try_pop(P::FLAGS, &mut self.rx, v.as_mut_bytes())?;
+        Ok(got.then_some(v))
     }
 
     /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
     /// forever), then [`Error::Timeout`] (the queue is unchanged).
     pub fn pop(&mut self, timeout: Option<Duration>) -> Result<T> {
-        let (raw, rx) = (&self.bytes.raw, &mut self.rx);
-        let r = if P::MULTI_CONSUMER {
-            raw.pop_blocking(timeout, || raw.mc_try_pop())
-        } else if P::MULTI_PRODUCER {
-            raw.pop_blocking(timeout, || raw.sc_try_pop(rx))
-        } else {
-            raw.pop_blocking(timeout, || raw.spsc_try_pop(rx))
-        };
-        r.map_err(|b| self.bytes.blocked(b))
+        let mut v = T::new_zeroed();
+        self.bytes.pop(P::FLAGS, &mut self.rx, v.as_mut_bytes(), timeout)?;
+        Ok(v)
     }
 
     /// Pops up to `dst.len()` of the oldest elements into `dst`, releasing their slots at once;
     /// returns how many. Does not wait.
     pub fn pop_bulk(&mut self, dst: &mut [T]) -> Result<usize> {
-        let raw = &self.bytes.raw;
-        let r = if P::MULTI_CONSUMER {
-            raw.mc_pop_bulk(dst)
-        } else if P::MULTI_PRODUCER {
-            raw.sc_pop_bulk(&mut self.rx, dst)
-        } else {
-            raw.spsc_pop_bulk(&mut self.rx, dst)
-        };
-        r.map_err(|c| self.bytes.corrupt(c))
+        self.bytes.pop_bulk(P::FLAGS, &mut self.rx, dst.as_mut_bytes())
     }
 
     /// Number of slots.
@@ -1700,7 +1802,85 @@ mod loom_tests {
         _idx: Box<Indices>,
         _slots: Vec<Slot<u64>>,
         _cells: Vec<UnsafeCell<u64>>,
-        raw: Raw<u64>,
+        raw: U64Raw,
+    }
+
+    /// The algorithms on `u64` elements, passed by value (the models' view of `Raw`'s byte
+    /// buffers, which the typed API converts the same way).
+    struct U64Raw(Raw<Typed<u64>>);
+
+    type R<T> = std::result::Result<T, Corrupt>;
+
+    fn pop_one(pop: impl FnOnce(&mut [u8]) -> R<bool>) -> R<Option<u64>> {
+        let mut v = 0u64;
+        Ok(pop(v.as_mut_bytes())?.then_some(v))
+    }
+
+    impl U64Raw {
+        fn init(&self, start: u64, vyukov: bool) {
+            self.0.init(start, vyukov)
+        }
+        fn idx(&self) -> &Indices {
+            self.0.idx()
+        }
+        fn len(&self) -> u64 {
+            self.0.len()
+        }
+        fn spsc_tx(&self) -> R<TxState> {
+            self.0.spsc_tx()
+        }
+        fn spsc_rx(&self) -> R<RxState> {
+            self.0.spsc_rx()
+        }
+        fn sc_rx(&self) -> RxState {
+            self.0.sc_rx()
+        }
+        fn spsc_try_push(&self, tx: &mut TxState, v: u64) -> R<bool> {
+            self.0.spsc_try_push(tx, v.as_bytes())
+        }
+        fn spsc_try_pop(&self, rx: &mut RxState) -> R<Option<u64>> {
+            pop_one(|b| self.0.spsc_try_pop(rx, b))
+        }
+        fn spsc_push_bulk(&self, tx: &mut TxState, src: &[u64]) -> R<usize> {
+            self.0.spsc_push_bulk(tx, src.as_bytes())
+        }
+        fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u64]) -> R<usize> {
+            self.0.spsc_pop_bulk(rx, dst.as_mut_bytes())
+        }
+        fn mp_try_push(&self, v: u64, many_consumers: bool) -> R<bool> {
+            self.0.mp_try_push(v.as_bytes(), many_consumers)
+        }
+        fn mp_push_bulk(&self, src: &[u64], many_consumers: bool) -> R<usize> {
+            self.0.mp_push_bulk(src.as_bytes(), many_consumers)
+        }
+        fn mc_try_pop(&self) -> R<Option<u64>> {
+            pop_one(|b| self.0.mc_try_pop(b))
+        }
+        fn mc_pop_bulk(&self, dst: &mut [u64]) -> R<usize> {
+            self.0.mc_pop_bulk(dst.as_mut_bytes())
+        }
+        fn sc_try_pop(&self, rx: &mut RxState) -> R<Option<u64>> {
+            pop_one(|b| self.0.sc_try_pop(rx, b))
+        }
+        fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u64]) -> R<usize> {
+            self.0.sc_pop_bulk(rx, dst.as_mut_bytes())
+        }
+        fn push_blocking(
+            &self,
+            timeout: Option<Duration>,
+            attempt: impl FnMut() -> R<bool>,
+        ) -> std::result::Result<(), Blocked> {
+            self.0.push_blocking(timeout, attempt)
+        }
+        fn pop_blocking(
+            &self,
+            timeout: Option<Duration>,
+            mut attempt: impl FnMut() -> R<Option<u64>>,
+        ) -> std::result::Result<u64, Blocked> {
+            let mut out = 0;
+            self.0.pop_blocking(timeout, || Ok(attempt()?.map(|v| out = v).is_some()))?;
+            Ok(out)
+        }
     }
 
     // SAFETY: the heap memory is shared exactly as a segment is between processes.
@@ -1717,7 +1897,7 @@ mod loom_tests {
         let base = if vyukov { slots.as_mut_ptr().cast::<u8>() } else { cells.as_mut_ptr().cast::<u8>() };
         // SAFETY: the boxes and vectors live as long as `raw` (same struct; their heap memory
         // does not move when the struct does).
-        let raw = unsafe { Raw::new(&*idx, base, cap) };
+        let raw = U64Raw(unsafe { Raw::new(&*idx, base, cap, Typed::new()) });
         raw.init(START, vyukov);
         Arc::new(Heap { _idx: idx, _slots: slots, _cells: cells, raw })
     }

@@ -30,6 +30,11 @@ impl Region {
         &self.name
     }
 
+    /// The name of the segment the structure is in.
+    pub(crate) fn segment_name(&self) -> &str {
+        self.map.name()
+    }
+
     /// Size in bytes.
     pub(crate) fn size(&self) -> u64 {
         self.size

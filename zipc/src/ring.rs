@@ -276,14 +276,35 @@ const _: () = {
 };
 
 /// The ring's slots: `capacity` elements, copied in and out in contiguous runs.
+///
+/// Caller buffers are slices of `Elem`, `per_elem()` of them per element: one `T` per element for
+/// the typed [`Ring`], `elem_size` bytes per element for `zipc::dynamic`, so both run the same
+/// algorithm (for the typed ring every scaling below is by the constant 1).
 pub(crate) trait Slots {
-    /// The element.
+    /// The unit of caller buffers.
     type Elem: Copy;
-    /// Copies `src` into slots `first..first + src.len()`.
+    /// Buffer units per element.
+    #[inline(always)]
+    fn per_elem(&self) -> usize {
+        1
+    }
+    /// Copies `src` (whole elements) into slots `first..`.
     fn store(&self, first: usize, src: &[Self::Elem]);
-    /// Copies slots `first..first + dst.len()` into `dst`. May race with `store`: the caller
+    /// Copies slots `first..` into `dst` (whole elements). May race with `store`: the caller
     /// validates what it read.
     fn load(&self, first: usize, dst: &mut [Self::Elem]);
+}
+
+impl ConsumerState {
+    /// Elements skipped so far because they were overwritten.
+    pub(crate) fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// Elements delivered so far (missed ones excluded).
+    pub(crate) fn delivered(&self) -> u64 {
+        self.read - self.missed
+    }
 }
 
 /// The producer's private state.
@@ -384,6 +405,18 @@ impl<S: Slots> Core<S> {
         unsafe { self.space_ready.as_ref() }
     }
 
+    /// Whole elements in a buffer of `len` units.
+    #[inline(always)]
+    fn count(&self, len: usize) -> usize {
+        len / self.slots.per_elem()
+    }
+
+    /// Buffer units of `n` elements.
+    #[inline(always)]
+    fn span(&self, n: usize) -> usize {
+        n * self.slots.per_elem()
+    }
+
     fn slot(&self, pos: u64) -> usize {
         (if self.pow2 { pos & (self.capacity - 1) } else { pos % self.capacity }) as usize
     }
@@ -391,7 +424,7 @@ impl<S: Slots> Core<S> {
     /// Copies `src` (at most `capacity` elements) into the slots of positions `pos..`.
     fn copy_in(&self, pos: u64, src: &[S::Elem]) {
         let slot = self.slot(pos);
-        let first = src.len().min(self.capacity as usize - slot);
+        let first = self.span(self.count(src.len()).min(self.capacity as usize - slot));
         self.slots.store(slot, &src[..first]);
         if first < src.len() {
             self.slots.store(0, &src[first..]);
@@ -401,7 +434,7 @@ impl<S: Slots> Core<S> {
     /// Copies the slots of positions `pos..pos + dst.len()` (at most `capacity`) into `dst`.
     fn copy_out(&self, pos: u64, dst: &mut [S::Elem]) {
         let slot = self.slot(pos);
-        let first = dst.len().min(self.capacity as usize - slot);
+        let first = self.span(self.count(dst.len()).min(self.capacity as usize - slot));
         let (a, b) = dst.split_at_mut(first);
         self.slots.load(slot, a);
         if !b.is_empty() {
@@ -459,21 +492,22 @@ impl<S: Slots> Core<S> {
     /// `capacity` elements of an oversized batch land and the rest count as written and lost).
     /// Returns how many elements were consumed from `src`.
     pub(crate) fn try_push(&self, st: &mut ProducerState, src: &[S::Elem]) -> usize {
-        if src.is_empty() {
+        let len = self.count(src.len());
+        if len == 0 {
             return 0;
         }
         let cap = self.capacity;
         let (skip, n) = if self.overwrite {
-            let skip = src.len().saturating_sub(cap as usize);
-            (skip, src.len() - skip)
+            let skip = len.saturating_sub(cap as usize);
+            (skip, len - skip)
         } else {
             let used = |r: u64| st.write - r.min(st.write);
             let mut free = cap.saturating_sub(used(st.read_cache));
-            if free < src.len() as u64 {
+            if free < len as u64 {
                 st.read_cache = self.c().read_pos.load(Acquire);
                 free = cap.saturating_sub(used(st.read_cache));
             }
-            (0, (free.min(src.len() as u64)) as usize)
+            (0, (free.min(len as u64)) as usize)
         };
         if n == 0 {
             return 0;
@@ -484,7 +518,7 @@ impl<S: Slots> Core<S> {
         st.claim = st.claim.max(end);
         self.p().claim.store(st.claim, Relaxed);
         fence(Release);
-        self.copy_in(first, &src[skip..skip + n]);
+        self.copy_in(first, &src[self.span(skip)..self.span(skip + n)]);
         self.p().write_pos.store(end, Release);
         st.write = end;
         self.data_ready().notify_all();
@@ -495,13 +529,14 @@ impl<S: Slots> Core<S> {
     /// counting) elements overwritten before they could be copied intact. Advances the position
     /// past what it returns if `consume`; otherwise only past what it skipped.
     pub(crate) fn try_pop(&self, st: &mut ConsumerState, dst: &mut [S::Elem], consume: bool) -> usize {
-        if dst.is_empty() {
+        let len = self.count(dst.len());
+        if len == 0 {
             return 0;
         }
         let cap = self.capacity;
         loop {
             let avail = |w: u64| w.saturating_sub(st.read);
-            if avail(st.write_cache) < dst.len() as u64 {
+            if avail(st.write_cache) < len as u64 {
                 st.write_cache = self.p().write_pos.load(Acquire);
             }
             let avail = avail(st.write_cache);
@@ -511,13 +546,13 @@ impl<S: Slots> Core<S> {
             // Lossless: never more than `capacity` (more would be a corrupt write_pos).
             // Overwrite: only the newest `capacity` can still be there.
             let start = st.read + avail.saturating_sub(cap);
-            let m = (avail.min(cap)).min(dst.len() as u64);
-            self.copy_out(start, &mut dst[..m as usize]);
+            let m = (avail.min(cap)).min(len as u64);
+            self.copy_out(start, &mut dst[..self.span(m as usize)]);
             let from = if self.overwrite { self.intact_from(start) } else { start };
             let end = start + m;
             let k = end.saturating_sub(from);
             if from > start && k > 0 {
-                dst.copy_within((from - start) as usize..m as usize, 0);
+                dst.copy_within(self.span((from - start) as usize)..self.span(m as usize), 0);
             }
             // Positions [st.read, from) were overwritten (or never written, behind an oversized
             // batch): skipped and counted. `from >= start >= st.read`.
@@ -547,19 +582,19 @@ impl<S: Slots> Core<S> {
         loop {
             attempt += 1;
             let w = self.p().write_pos.load(Acquire);
-            let k = (dst.len() as u64).min(w).min(self.capacity);
+            let k = (self.count(dst.len()) as u64).min(w).min(self.capacity);
             if k == 0 {
                 return 0;
             }
             let start = w - k;
-            self.copy_out(start, &mut dst[..k as usize]);
+            self.copy_out(start, &mut dst[..self.span(k as usize)]);
             let from = self.intact_from(start);
             if from == start {
                 return k as usize;
             }
             if attempt >= OBSERVER_ATTEMPTS {
                 let intact = w.saturating_sub(from);
-                dst.copy_within((k - intact) as usize..k as usize, 0);
+                dst.copy_within(self.span((k - intact) as usize)..self.span(k as usize), 0);
                 return intact as usize;
             }
         }
@@ -567,7 +602,7 @@ impl<S: Slots> Core<S> {
 
     /// Blocking [`try_push`](Self::try_push): waits until at least one element fits.
     pub(crate) fn push(&self, st: &mut ProducerState, src: &[S::Elem], deadline: Deadline) -> Result<usize> {
-        if src.is_empty() {
+        if self.count(src.len()) == 0 {
             return Ok(0);
         }
         self.space_ready().wait_until(deadline, || {
@@ -578,7 +613,7 @@ impl<S: Slots> Core<S> {
 
     /// Blocking [`try_pop`](Self::try_pop) (consuming): waits until at least one element arrives.
     pub(crate) fn pop(&self, st: &mut ConsumerState, dst: &mut [S::Elem], deadline: Deadline) -> Result<usize> {
-        if dst.is_empty() {
+        if self.count(dst.len()) == 0 {
             return Ok(0);
         }
         self.data_ready().wait_until(deadline, || {
@@ -587,16 +622,24 @@ impl<S: Slots> Core<S> {
         })
     }
 
-    fn total_written(&self) -> u64 {
+    pub(crate) fn total_written(&self) -> u64 {
         self.p().write_pos.load(Acquire)
     }
 
-    fn read_pos(&self) -> u64 {
+    pub(crate) fn read_pos(&self) -> u64 {
         self.c().read_pos.load(Acquire)
     }
 
-    fn missed(&self) -> u64 {
+    pub(crate) fn missed(&self) -> u64 {
         self.c().missed.load(Relaxed)
+    }
+
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    pub(crate) fn is_overwrite(&self) -> bool {
+        self.overwrite
     }
 }
 
@@ -656,6 +699,125 @@ impl<T: ShmType> Slots for ShmSlots<T> {
             )
         }
     }
+}
+
+/// Slots in a segment holding elements of a size known at run time, copied with relaxed atomic
+/// units like [`ShmSlots`]; caller buffers are bytes (`zipc::dynamic`).
+#[derive(Clone, Copy)]
+pub(crate) struct ByteSlots {
+    base: NonNull<u8>,
+    capacity: usize,
+    size: usize,
+    unit: usize,
+}
+
+// SAFETY: the slots are shared memory accessed only atomically.
+unsafe impl Send for ByteSlots {}
+// SAFETY: as above.
+unsafe impl Sync for ByteSlots {}
+
+impl Slots for ByteSlots {
+    type Elem = u8;
+
+    #[inline]
+    fn per_elem(&self) -> usize {
+        self.size
+    }
+
+    fn store(&self, first: usize, src: &[u8]) {
+        let n = src.len() / self.size;
+        assert!(
+            src.len() % self.size == 0 && first <= self.capacity && n <= self.capacity - first,
+            "zipc bug: ring slots out of range"
+        );
+        // SAFETY: the run is inside the slot area (checked); slots start at multiples of the
+        // element size from a 128-aligned base, so they are `unit`-aligned; `src` is local.
+        unsafe {
+            crate::atomic_copy::store(self.base.as_ptr().add(first * self.size), src.as_ptr(), src.len(), self.unit)
+        }
+    }
+
+    fn load(&self, first: usize, dst: &mut [u8]) {
+        let n = dst.len() / self.size;
+        assert!(
+            dst.len() % self.size == 0 && first <= self.capacity && n <= self.capacity - first,
+            "zipc bug: ring slots out of range"
+        );
+        // SAFETY: as for `store`; `dst` is local.
+        unsafe {
+            crate::atomic_copy::load(dst.as_mut_ptr(), self.base.as_ptr().add(first * self.size), dst.len(), self.unit)
+        }
+    }
+}
+
+/// The ring algorithm on a validated region of a ring of `cap` slots of `elem_size`-byte
+/// elements with descriptor flags `fl`; `slots` builds the slot accessor from the first slot's
+/// address. The core must not outlive the region's mapping (handles keep both).
+pub(crate) fn core_on<S: Slots>(
+    region: &Region,
+    cap: u64,
+    fl: u32,
+    elem_size: usize,
+    slots: impl FnOnce(NonNull<u8>) -> S,
+) -> Core<S> {
+    if cfg!(loom) {
+        panic!("shared-memory rings are not available in a loom build");
+    }
+    let ptr = |rel: u64, len: u64| NonNull::new(region.ptr(rel, len)).expect("mapping pointers are non-null");
+    let data_len = cap * elem_size as u64; // the region's size was checked against this at open
+    let slots = slots(ptr(HEADER_SIZE, data_len));
+    // SAFETY: the pointers are aligned offsets inside the region (whose mapping `region` keeps
+    // alive as long as the core, by the caller's contract); the header words are atomics.
+    unsafe {
+        Core::new(
+            ptr(field::WRITE_POS, 16).cast(),
+            ptr(field::READ_POS, 16).cast(),
+            ptr(field::DATA_READY, 8).cast(),
+            ptr(field::SPACE_READY, 8).cast(),
+            slots,
+            cap,
+            fl & flags::RING_OVERWRITE != 0,
+        )
+    }
+}
+
+/// Byte slots for a ring of `cap` elements of `size` bytes at `base`.
+pub(crate) fn byte_slots(base: NonNull<u8>, cap: u64, size: usize) -> ByteSlots {
+    ByteSlots { base, capacity: cap as usize, size, unit: crate::atomic_copy::unit_for(size) }
+}
+
+/// Claims the producer role of the ring in `region` and loads the producer's state.
+pub(crate) fn claim_producer<S: Slots>(region: &Region, core: &Core<S>) -> Result<(ProducerState, role::Claim)> {
+    let word = region.u64_at(field::PRODUCER);
+    let claim = role::claim(word).map_err(|p| role_taken(region, "producer", p.pid))?;
+    match core.producer_state() {
+        Ok(state) => Ok((state, claim)),
+        Err(detail) => {
+            claim.release(word);
+            Err(ring_corrupt(region, detail))
+        }
+    }
+}
+
+/// Claims the consumer role of the ring in `region` and loads the consumer's state.
+pub(crate) fn claim_consumer<S: Slots>(region: &Region, core: &Core<S>) -> Result<(ConsumerState, role::Claim)> {
+    let word = region.u64_at(field::CONSUMER);
+    let claim = role::claim(word).map_err(|p| role_taken(region, "consumer", p.pid))?;
+    match core.consumer_state() {
+        Ok(state) => Ok((state, claim)),
+        Err(detail) => {
+            claim.release(word);
+            Err(ring_corrupt(region, detail))
+        }
+    }
+}
+
+fn role_taken(region: &Region, role: &'static str, pid: u32) -> Error {
+    Error::RoleTaken { structure: region.name().to_owned(), role, pid }
+}
+
+fn ring_corrupt(region: &Region, detail: String) -> Error {
+    Error::corrupt(region.segment_name(), format!("structure {:?}", region.name()), detail)
 }
 
 /// What a full ring does: wait for the reader, or overwrite the oldest elements.
@@ -756,32 +918,13 @@ impl<T: ShmType> Ring<T> {
 
     /// A handle on a validated region of a ring of `cap` slots with descriptor flags `fl`.
     fn from_region(segment: &Segment, region: Region, cap: u64, fl: u32) -> Self {
-        if cfg!(loom) {
-            panic!("shared-memory rings are not available in a loom build");
-        }
         let elem = std::mem::size_of::<T>();
-        let ptr = |rel: u64, len: u64| NonNull::new(region.ptr(rel, len)).expect("mapping pointers are non-null");
-        let data_len = cap * elem as u64; // the region's size was checked against this at open
-        let slots = ShmSlots {
-            base: ptr(HEADER_SIZE, data_len),
+        let core = core_on(&region, cap, fl, elem, |base| ShmSlots {
+            base,
             capacity: cap as usize,
             unit: crate::atomic_copy::unit_for(elem),
             _elem: PhantomData,
-        };
-        // SAFETY: the pointers are aligned offsets inside the region (whose mapping `region`
-        // keeps alive as long as the core, both being fields of the handle); the header words
-        // are atomics.
-        let core = unsafe {
-            Core::new(
-                ptr(field::WRITE_POS, 16).cast(),
-                ptr(field::READ_POS, 16).cast(),
-                ptr(field::DATA_READY, 8).cast(),
-                ptr(field::SPACE_READY, 8).cast(),
-                slots,
-                cap,
-                fl & flags::RING_OVERWRITE != 0,
-            )
-        };
+        });
         Ring { segment: segment.clone(), region, core }
     }
 
@@ -860,37 +1003,15 @@ impl<T: ShmType> Ring<T> {
     /// Claims the producer role. Fails with [`Error::RoleTaken`] while another handle — in any
     /// process, this one included — holds it; the role of a process that died is taken over.
     pub fn producer(&self) -> Result<RingProducer<T>> {
-        let word = self.region.u64_at(field::PRODUCER);
-        let claim = role::claim(word).map_err(|p| self.role_taken("producer", p.pid))?;
-        match self.core.producer_state() {
-            Ok(state) => Ok(RingProducer { ring: self.clone(), state, claim }),
-            Err(detail) => {
-                claim.release(word);
-                Err(self.corrupt(detail))
-            }
-        }
+        let (state, claim) = claim_producer(&self.region, &self.core)?;
+        Ok(RingProducer { ring: self.clone(), state, claim })
     }
 
     /// Claims the consumer role. Fails with [`Error::RoleTaken`] while another handle holds it;
     /// the role of a process that died is taken over, continuing from its position.
     pub fn consumer(&self) -> Result<RingConsumer<T>> {
-        let word = self.region.u64_at(field::CONSUMER);
-        let claim = role::claim(word).map_err(|p| self.role_taken("consumer", p.pid))?;
-        match self.core.consumer_state() {
-            Ok(state) => Ok(RingConsumer { ring: self.clone(), state, claim }),
-            Err(detail) => {
-                claim.release(word);
-                Err(self.corrupt(detail))
-            }
-        }
-    }
-
-    fn role_taken(&self, role: &'static str, pid: u32) -> Error {
-        Error::RoleTaken { structure: self.name().to_owned(), role, pid }
-    }
-
-    fn corrupt(&self, detail: String) -> Error {
-        Error::corrupt(self.segment.name(), format!("structure {:?}", self.name()), detail)
+        let (state, claim) = claim_consumer(&self.region, &self.core)?;
+        Ok(RingConsumer { ring: self.clone(), state, claim })
     }
 }
 

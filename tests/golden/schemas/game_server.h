@@ -139,9 +139,21 @@ ZIPC_STATIC_ASSERT(offsetof(ScoreEntry, score) == 24, "ScoreEntry.score: offset 
 #define GAME_SERVER_PLAYERS_ELEM_SIZE 48u
 #define GAME_SERVER_PLAYERS_CANONICAL "{id:u32@0,team:u32@4,position:[f32;3]@8,health:f32@20,score:u64@24,name:[u8;16]@32}#48"
 #define GAME_SERVER_PLAYERS_FINGERPRINT UINT64_C(0x7f32e246da3619cd)
-/* Finds `players` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_players(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_PLAYERS_NAME, GAME_SERVER_PLAYERS_KIND, GAME_SERVER_PLAYERS_FINGERPRINT, GAME_SERVER_PLAYERS_CAPACITY, GAME_SERVER_PLAYERS_FLAGS, GAME_SERVER_PLAYERS_MAXIMUM, e);
+/* Checks `players`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_players(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_PLAYERS_NAME, GAME_SERVER_PLAYERS_KIND, GAME_SERVER_PLAYERS_FLAGS, GAME_SERVER_PLAYERS_CAPACITY, GAME_SERVER_PLAYERS_MAXIMUM, GAME_SERVER_PLAYERS_ELEM_SIZE, GAME_SERVER_PLAYERS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `players`, checking the element size and layout (zipc_pool_try_acquire / _acquire / _release). */
+ZIPC_INLINE zipc_status game_server_players_open(const zipc_segment *seg, zipc_pool **out) {
+    return zipc_pool_open(seg, GAME_SERVER_PLAYERS_NAME, GAME_SERVER_PLAYERS_ELEM_SIZE, GAME_SERVER_PLAYERS_CANONICAL, out);
+}
+/* Typed object access (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_players_read(const zipc_pool *p, zipc_handle h, Player *out) {
+    return zipc_pool_read(p, h, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_players_write(const zipc_pool *p, zipc_handle h, const Player *v) {
+    return zipc_pool_write(p, h, v, sizeof *v);
 }
 
 /* Structure `monsters`: Pool of Monster. */
@@ -154,9 +166,21 @@ ZIPC_INLINE zipc_status game_server_check_players(const zipc_segment *seg, zipc_
 #define GAME_SERVER_MONSTERS_ELEM_SIZE 24u
 #define GAME_SERVER_MONSTERS_CANONICAL "{kind:u32@0,target:u32@4,position:[f32;3]@8,health:f32@20}#24"
 #define GAME_SERVER_MONSTERS_FINGERPRINT UINT64_C(0x5fedac51dbf7cd3a)
-/* Finds `monsters` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_monsters(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_MONSTERS_NAME, GAME_SERVER_MONSTERS_KIND, GAME_SERVER_MONSTERS_FINGERPRINT, GAME_SERVER_MONSTERS_CAPACITY, GAME_SERVER_MONSTERS_FLAGS, GAME_SERVER_MONSTERS_MAXIMUM, e);
+/* Checks `monsters`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_monsters(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_MONSTERS_NAME, GAME_SERVER_MONSTERS_KIND, GAME_SERVER_MONSTERS_FLAGS, GAME_SERVER_MONSTERS_CAPACITY, GAME_SERVER_MONSTERS_MAXIMUM, GAME_SERVER_MONSTERS_ELEM_SIZE, GAME_SERVER_MONSTERS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `monsters`, checking the element size and layout (zipc_pool_try_acquire / _acquire / _release). */
+ZIPC_INLINE zipc_status game_server_monsters_open(const zipc_segment *seg, zipc_pool **out) {
+    return zipc_pool_open(seg, GAME_SERVER_MONSTERS_NAME, GAME_SERVER_MONSTERS_ELEM_SIZE, GAME_SERVER_MONSTERS_CANONICAL, out);
+}
+/* Typed object access (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_monsters_read(const zipc_pool *p, zipc_handle h, Monster *out) {
+    return zipc_pool_read(p, h, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_monsters_write(const zipc_pool *p, zipc_handle h, const Monster *v) {
+    return zipc_pool_write(p, h, v, sizeof *v);
 }
 
 /* Structure `projectiles`: Pool of Projectile. */
@@ -169,9 +193,21 @@ ZIPC_INLINE zipc_status game_server_check_monsters(const zipc_segment *seg, zipc
 #define GAME_SERVER_PROJECTILES_ELEM_SIZE 32u
 #define GAME_SERVER_PROJECTILES_CANONICAL "{owner:u32@0,damage:f32@4,position:[f32;3]@8,velocity:[f32;3]@20}#32"
 #define GAME_SERVER_PROJECTILES_FINGERPRINT UINT64_C(0x96d75a159af82cbe)
-/* Finds `projectiles` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_projectiles(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_PROJECTILES_NAME, GAME_SERVER_PROJECTILES_KIND, GAME_SERVER_PROJECTILES_FINGERPRINT, GAME_SERVER_PROJECTILES_CAPACITY, GAME_SERVER_PROJECTILES_FLAGS, GAME_SERVER_PROJECTILES_MAXIMUM, e);
+/* Checks `projectiles`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_projectiles(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_PROJECTILES_NAME, GAME_SERVER_PROJECTILES_KIND, GAME_SERVER_PROJECTILES_FLAGS, GAME_SERVER_PROJECTILES_CAPACITY, GAME_SERVER_PROJECTILES_MAXIMUM, GAME_SERVER_PROJECTILES_ELEM_SIZE, GAME_SERVER_PROJECTILES_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `projectiles`, checking the element size and layout (zipc_pool_try_acquire / _acquire / _release). */
+ZIPC_INLINE zipc_status game_server_projectiles_open(const zipc_segment *seg, zipc_pool **out) {
+    return zipc_pool_open(seg, GAME_SERVER_PROJECTILES_NAME, GAME_SERVER_PROJECTILES_ELEM_SIZE, GAME_SERVER_PROJECTILES_CANONICAL, out);
+}
+/* Typed object access (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_projectiles_read(const zipc_pool *p, zipc_handle h, Projectile *out) {
+    return zipc_pool_read(p, h, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_projectiles_write(const zipc_pool *p, zipc_handle h, const Projectile *v) {
+    return zipc_pool_write(p, h, v, sizeof *v);
 }
 
 /* Structure `collision`: Array of u32. */
@@ -185,19 +221,24 @@ ZIPC_INLINE zipc_status game_server_check_projectiles(const zipc_segment *seg, z
 #define GAME_SERVER_COLLISION_ELEM_SIZE 4u
 #define GAME_SERVER_COLLISION_CANONICAL "u32"
 #define GAME_SERVER_COLLISION_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `collision` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_collision(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_COLLISION_NAME, GAME_SERVER_COLLISION_KIND, GAME_SERVER_COLLISION_FINGERPRINT, GAME_SERVER_COLLISION_CAPACITY, GAME_SERVER_COLLISION_FLAGS, GAME_SERVER_COLLISION_MAXIMUM, e);
+/* Checks `collision`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_collision(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_COLLISION_NAME, GAME_SERVER_COLLISION_KIND, GAME_SERVER_COLLISION_FLAGS, GAME_SERVER_COLLISION_CAPACITY, GAME_SERVER_COLLISION_MAXIMUM, GAME_SERVER_COLLISION_ELEM_SIZE, GAME_SERVER_COLLISION_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `collision`: sets *elems to its 65536 elements of u32 and *len to their count. */
+/* Opens `collision`, checking the element size and layout (zipc_array_get / _set / _read / _write). */
+ZIPC_INLINE zipc_status game_server_collision_open(const zipc_segment *seg, zipc_array **out) {
+    return zipc_array_open(seg, GAME_SERVER_COLLISION_NAME, GAME_SERVER_COLLISION_ELEM_SIZE, GAME_SERVER_COLLISION_CANONICAL, out);
+}
+/* `collision`: sets *elems to its 65536 elements of u32 (shared, unsynchronised memory, valid
+   while `seg` is open) and *len to their count. */
 ZIPC_INLINE zipc_status game_server_collision(const zipc_segment *seg, uint32_t **elems, uint64_t *len) {
-    zipc_entry e;
-    void *data;
-    zipc_status st = game_server_check_collision(seg, &e);
+    zipc_array *a;
+    zipc_status st = game_server_collision_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_array_data(seg, &e, GAME_SERVER_COLLISION_ELEM_SIZE, &data, len);
-    if (st != ZIPC_OK) return st;
-    *elems = (uint32_t *)data;
+    *elems = (uint32_t *)zipc_array_data(a);
+    *len = zipc_array_len(a);
+    zipc_array_close(a);
     return ZIPC_OK;
 }
 
@@ -211,9 +252,33 @@ ZIPC_INLINE zipc_status game_server_collision(const zipc_segment *seg, uint32_t 
 #define GAME_SERVER_DAMAGE_QUEUE_ELEM_SIZE 24u
 #define GAME_SERVER_DAMAGE_QUEUE_CANONICAL "{tick:u64@0,source:u32@8,target:u32@12,amount:f32@16,_pad20:u32@20}#24"
 #define GAME_SERVER_DAMAGE_QUEUE_FINGERPRINT UINT64_C(0x2c42e6a71db5635d)
-/* Finds `damage_queue` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_damage_queue(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_DAMAGE_QUEUE_NAME, GAME_SERVER_DAMAGE_QUEUE_KIND, GAME_SERVER_DAMAGE_QUEUE_FINGERPRINT, GAME_SERVER_DAMAGE_QUEUE_CAPACITY, GAME_SERVER_DAMAGE_QUEUE_FLAGS, GAME_SERVER_DAMAGE_QUEUE_MAXIMUM, e);
+/* Checks `damage_queue`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_damage_queue(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_DAMAGE_QUEUE_NAME, GAME_SERVER_DAMAGE_QUEUE_KIND, GAME_SERVER_DAMAGE_QUEUE_FLAGS, GAME_SERVER_DAMAGE_QUEUE_CAPACITY, GAME_SERVER_DAMAGE_QUEUE_MAXIMUM, GAME_SERVER_DAMAGE_QUEUE_ELEM_SIZE, GAME_SERVER_DAMAGE_QUEUE_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `damage_queue`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status game_server_damage_queue_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, GAME_SERVER_DAMAGE_QUEUE_NAME, GAME_SERVER_DAMAGE_QUEUE_ELEM_SIZE, GAME_SERVER_DAMAGE_QUEUE_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_damage_queue_try_push(zipc_producer *p, const DamageEvent *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status game_server_damage_queue_push(zipc_producer *p, const DamageEvent *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_damage_queue_push_bulk(zipc_producer *p, const DamageEvent *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status game_server_damage_queue_try_pop(zipc_consumer *c, DamageEvent *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_damage_queue_pop(zipc_consumer *c, DamageEvent *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_damage_queue_pop_bulk(zipc_consumer *c, DamageEvent *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `spawn_queue`: Queue of SpawnRequest. */
@@ -226,9 +291,33 @@ ZIPC_INLINE zipc_status game_server_check_damage_queue(const zipc_segment *seg, 
 #define GAME_SERVER_SPAWN_QUEUE_ELEM_SIZE 16u
 #define GAME_SERVER_SPAWN_QUEUE_CANONICAL "{kind:u32@0,x:f32@4,y:f32@8,z:f32@12}#16"
 #define GAME_SERVER_SPAWN_QUEUE_FINGERPRINT UINT64_C(0x3d442433ed171dfc)
-/* Finds `spawn_queue` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_spawn_queue(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_SPAWN_QUEUE_NAME, GAME_SERVER_SPAWN_QUEUE_KIND, GAME_SERVER_SPAWN_QUEUE_FINGERPRINT, GAME_SERVER_SPAWN_QUEUE_CAPACITY, GAME_SERVER_SPAWN_QUEUE_FLAGS, GAME_SERVER_SPAWN_QUEUE_MAXIMUM, e);
+/* Checks `spawn_queue`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_spawn_queue(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_SPAWN_QUEUE_NAME, GAME_SERVER_SPAWN_QUEUE_KIND, GAME_SERVER_SPAWN_QUEUE_FLAGS, GAME_SERVER_SPAWN_QUEUE_CAPACITY, GAME_SERVER_SPAWN_QUEUE_MAXIMUM, GAME_SERVER_SPAWN_QUEUE_ELEM_SIZE, GAME_SERVER_SPAWN_QUEUE_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `spawn_queue`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status game_server_spawn_queue_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, GAME_SERVER_SPAWN_QUEUE_NAME, GAME_SERVER_SPAWN_QUEUE_ELEM_SIZE, GAME_SERVER_SPAWN_QUEUE_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_spawn_queue_try_push(zipc_producer *p, const SpawnRequest *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status game_server_spawn_queue_push(zipc_producer *p, const SpawnRequest *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_spawn_queue_push_bulk(zipc_producer *p, const SpawnRequest *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status game_server_spawn_queue_try_pop(zipc_consumer *c, SpawnRequest *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_spawn_queue_pop(zipc_consumer *c, SpawnRequest *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_spawn_queue_pop_bulk(zipc_consumer *c, SpawnRequest *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `network_queue`: Queue of NetworkMessage. */
@@ -241,9 +330,33 @@ ZIPC_INLINE zipc_status game_server_check_spawn_queue(const zipc_segment *seg, z
 #define GAME_SERVER_NETWORK_QUEUE_ELEM_SIZE 64u
 #define GAME_SERVER_NETWORK_QUEUE_CANONICAL "{player:u32@0,len:u32@4,payload:[u8;56]@8}#64"
 #define GAME_SERVER_NETWORK_QUEUE_FINGERPRINT UINT64_C(0x355628978a37138f)
-/* Finds `network_queue` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_network_queue(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_NETWORK_QUEUE_NAME, GAME_SERVER_NETWORK_QUEUE_KIND, GAME_SERVER_NETWORK_QUEUE_FINGERPRINT, GAME_SERVER_NETWORK_QUEUE_CAPACITY, GAME_SERVER_NETWORK_QUEUE_FLAGS, GAME_SERVER_NETWORK_QUEUE_MAXIMUM, e);
+/* Checks `network_queue`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_network_queue(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_NETWORK_QUEUE_NAME, GAME_SERVER_NETWORK_QUEUE_KIND, GAME_SERVER_NETWORK_QUEUE_FLAGS, GAME_SERVER_NETWORK_QUEUE_CAPACITY, GAME_SERVER_NETWORK_QUEUE_MAXIMUM, GAME_SERVER_NETWORK_QUEUE_ELEM_SIZE, GAME_SERVER_NETWORK_QUEUE_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `network_queue`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status game_server_network_queue_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, GAME_SERVER_NETWORK_QUEUE_NAME, GAME_SERVER_NETWORK_QUEUE_ELEM_SIZE, GAME_SERVER_NETWORK_QUEUE_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_network_queue_try_push(zipc_producer *p, const NetworkMessage *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status game_server_network_queue_push(zipc_producer *p, const NetworkMessage *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_network_queue_push_bulk(zipc_producer *p, const NetworkMessage *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status game_server_network_queue_try_pop(zipc_consumer *c, NetworkMessage *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_network_queue_pop(zipc_consumer *c, NetworkMessage *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_network_queue_pop_bulk(zipc_consumer *c, NetworkMessage *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `frame_stats`: Ring of FrameStats. */
@@ -257,9 +370,36 @@ ZIPC_INLINE zipc_status game_server_check_network_queue(const zipc_segment *seg,
 #define GAME_SERVER_FRAME_STATS_ELEM_SIZE 24u
 #define GAME_SERVER_FRAME_STATS_CANONICAL "{tick:u64@0,frame_ns:u64@8,entities:u32@16,messages:u32@20}#24"
 #define GAME_SERVER_FRAME_STATS_FINGERPRINT UINT64_C(0x084275b9c0a9d06c)
-/* Finds `frame_stats` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_frame_stats(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_FRAME_STATS_NAME, GAME_SERVER_FRAME_STATS_KIND, GAME_SERVER_FRAME_STATS_FINGERPRINT, GAME_SERVER_FRAME_STATS_CAPACITY, GAME_SERVER_FRAME_STATS_FLAGS, GAME_SERVER_FRAME_STATS_MAXIMUM, e);
+/* Checks `frame_stats`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_frame_stats(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_FRAME_STATS_NAME, GAME_SERVER_FRAME_STATS_KIND, GAME_SERVER_FRAME_STATS_FLAGS, GAME_SERVER_FRAME_STATS_CAPACITY, GAME_SERVER_FRAME_STATS_MAXIMUM, GAME_SERVER_FRAME_STATS_ELEM_SIZE, GAME_SERVER_FRAME_STATS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `frame_stats`, checking the element size and layout (roles: zipc_ring_open_producer / _consumer). */
+ZIPC_INLINE zipc_status game_server_frame_stats_open(const zipc_segment *seg, zipc_ring **out) {
+    return zipc_ring_open(seg, GAME_SERVER_FRAME_STATS_NAME, GAME_SERVER_FRAME_STATS_ELEM_SIZE, GAME_SERVER_FRAME_STATS_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status game_server_frame_stats_try_push(zipc_ring_producer *p, const FrameStats *v) {
+    return zipc_ring_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_push(zipc_ring_producer *p, const FrameStats *v, int64_t timeout_ns) {
+    return zipc_ring_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_push_bulk(zipc_ring_producer *p, const FrameStats *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_try_pop(zipc_ring_consumer *c, FrameStats *out) {
+    return zipc_ring_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_pop(zipc_ring_consumer *c, FrameStats *out, int64_t timeout_ns) {
+    return zipc_ring_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_pop_bulk(zipc_ring_consumer *c, FrameStats *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status game_server_frame_stats_get_last_n(const zipc_ring *r, FrameStats *out, size_t max, size_t *got) {
+    return zipc_ring_get_last_n(r, out, max, sizeof *out, got);
 }
 
 /* Structure `tick`: Atomic of u64. */
@@ -272,20 +412,23 @@ ZIPC_INLINE zipc_status game_server_check_frame_stats(const zipc_segment *seg, z
 #define GAME_SERVER_TICK_ELEM_SIZE 8u
 #define GAME_SERVER_TICK_CANONICAL "u64"
 #define GAME_SERVER_TICK_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `tick` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_tick(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_TICK_NAME, GAME_SERVER_TICK_KIND, GAME_SERVER_TICK_FINGERPRINT, GAME_SERVER_TICK_CAPACITY, GAME_SERVER_TICK_FLAGS, GAME_SERVER_TICK_MAXIMUM, e);
+/* Checks `tick`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_tick(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_TICK_NAME, GAME_SERVER_TICK_KIND, GAME_SERVER_TICK_FLAGS, GAME_SERVER_TICK_CAPACITY, GAME_SERVER_TICK_MAXIMUM, GAME_SERVER_TICK_ELEM_SIZE, GAME_SERVER_TICK_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `tick`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `tick` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status game_server_tick_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, GAME_SERVER_TICK_NAME, out);
+}
+/* `tick`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status game_server_tick(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = game_server_check_tick(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = game_server_tick_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -299,20 +442,23 @@ ZIPC_INLINE zipc_status game_server_tick(const zipc_segment *seg, uint64_t **val
 #define GAME_SERVER_PLAYERS_ONLINE_ELEM_SIZE 4u
 #define GAME_SERVER_PLAYERS_ONLINE_CANONICAL "u32"
 #define GAME_SERVER_PLAYERS_ONLINE_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `players_online` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_players_online(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_PLAYERS_ONLINE_NAME, GAME_SERVER_PLAYERS_ONLINE_KIND, GAME_SERVER_PLAYERS_ONLINE_FINGERPRINT, GAME_SERVER_PLAYERS_ONLINE_CAPACITY, GAME_SERVER_PLAYERS_ONLINE_FLAGS, GAME_SERVER_PLAYERS_ONLINE_MAXIMUM, e);
+/* Checks `players_online`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_players_online(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_PLAYERS_ONLINE_NAME, GAME_SERVER_PLAYERS_ONLINE_KIND, GAME_SERVER_PLAYERS_ONLINE_FLAGS, GAME_SERVER_PLAYERS_ONLINE_CAPACITY, GAME_SERVER_PLAYERS_ONLINE_MAXIMUM, GAME_SERVER_PLAYERS_ONLINE_ELEM_SIZE, GAME_SERVER_PLAYERS_ONLINE_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `players_online`: sets *value to the atomic uint32_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `players_online` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status game_server_players_online_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, GAME_SERVER_PLAYERS_ONLINE_NAME, out);
+}
+/* `players_online`: sets *value to the atomic uint32_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status game_server_players_online(const zipc_segment *seg, uint32_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = game_server_check_players_online(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = game_server_players_online_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint32_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint32_t *)v;
+    *value = (uint32_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -327,20 +473,23 @@ ZIPC_INLINE zipc_status game_server_players_online(const zipc_segment *seg, uint
 #define GAME_SERVER_MATCH_ACTIVE_ELEM_SIZE 4u
 #define GAME_SERVER_MATCH_ACTIVE_CANONICAL "u32"
 #define GAME_SERVER_MATCH_ACTIVE_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `match_active` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_match_active(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_MATCH_ACTIVE_NAME, GAME_SERVER_MATCH_ACTIVE_KIND, GAME_SERVER_MATCH_ACTIVE_FINGERPRINT, GAME_SERVER_MATCH_ACTIVE_CAPACITY, GAME_SERVER_MATCH_ACTIVE_FLAGS, GAME_SERVER_MATCH_ACTIVE_MAXIMUM, e);
+/* Checks `match_active`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_match_active(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_MATCH_ACTIVE_NAME, GAME_SERVER_MATCH_ACTIVE_KIND, GAME_SERVER_MATCH_ACTIVE_FLAGS, GAME_SERVER_MATCH_ACTIVE_CAPACITY, GAME_SERVER_MATCH_ACTIVE_MAXIMUM, GAME_SERVER_MATCH_ACTIVE_ELEM_SIZE, GAME_SERVER_MATCH_ACTIVE_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `match_active`: sets *value to the atomic uint32_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `match_active` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status game_server_match_active_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, GAME_SERVER_MATCH_ACTIVE_NAME, out);
+}
+/* `match_active`: sets *value to the atomic uint32_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status game_server_match_active(const zipc_segment *seg, uint32_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = game_server_check_match_active(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = game_server_match_active_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint32_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint32_t *)v;
+    *value = (uint32_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -354,67 +503,76 @@ ZIPC_INLINE zipc_status game_server_match_active(const zipc_segment *seg, uint32
 #define GAME_SERVER_LEADERBOARD_ELEM_SIZE 32u
 #define GAME_SERVER_LEADERBOARD_CANONICAL "{name:[u8;16]@0,player:u32@16,_pad20:u32@20,score:u64@24}#32"
 #define GAME_SERVER_LEADERBOARD_FINGERPRINT UINT64_C(0x20de35976984a06c)
-/* Finds `leaderboard` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status game_server_check_leaderboard(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, GAME_SERVER_LEADERBOARD_NAME, GAME_SERVER_LEADERBOARD_KIND, GAME_SERVER_LEADERBOARD_FINGERPRINT, GAME_SERVER_LEADERBOARD_CAPACITY, GAME_SERVER_LEADERBOARD_FLAGS, GAME_SERVER_LEADERBOARD_MAXIMUM, e);
+/* Checks `leaderboard`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status game_server_check_leaderboard(const zipc_segment *seg) {
+    zipc_decl d = { GAME_SERVER_LEADERBOARD_NAME, GAME_SERVER_LEADERBOARD_KIND, GAME_SERVER_LEADERBOARD_FLAGS, GAME_SERVER_LEADERBOARD_CAPACITY, GAME_SERVER_LEADERBOARD_MAXIMUM, GAME_SERVER_LEADERBOARD_ELEM_SIZE, GAME_SERVER_LEADERBOARD_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `leaderboard`: sets *elems to its 10 elements of ScoreEntry and *len to their count. */
+/* Opens `leaderboard`, checking the element size and layout (zipc_array_get / _set / _read / _write). */
+ZIPC_INLINE zipc_status game_server_leaderboard_open(const zipc_segment *seg, zipc_array **out) {
+    return zipc_array_open(seg, GAME_SERVER_LEADERBOARD_NAME, GAME_SERVER_LEADERBOARD_ELEM_SIZE, GAME_SERVER_LEADERBOARD_CANONICAL, out);
+}
+/* `leaderboard`: sets *elems to its 10 elements of ScoreEntry (shared, unsynchronised memory, valid
+   while `seg` is open) and *len to their count. */
 ZIPC_INLINE zipc_status game_server_leaderboard(const zipc_segment *seg, ScoreEntry **elems, uint64_t *len) {
-    zipc_entry e;
-    void *data;
-    zipc_status st = game_server_check_leaderboard(seg, &e);
+    zipc_array *a;
+    zipc_status st = game_server_leaderboard_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_array_data(seg, &e, GAME_SERVER_LEADERBOARD_ELEM_SIZE, &data, len);
-    if (st != ZIPC_OK) return st;
-    *elems = (ScoreEntry *)data;
+    *elems = (ScoreEntry *)zipc_array_data(a);
+    *len = zipc_array_len(a);
+    zipc_array_close(a);
     return ZIPC_OK;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status game_server_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = game_server_check_players(seg, &e);
+    st = game_server_check_players(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_PLAYERS_NAME; return st; }
-    st = game_server_check_monsters(seg, &e);
+    st = game_server_check_monsters(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_MONSTERS_NAME; return st; }
-    st = game_server_check_projectiles(seg, &e);
+    st = game_server_check_projectiles(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_PROJECTILES_NAME; return st; }
-    st = game_server_check_collision(seg, &e);
+    st = game_server_check_collision(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_COLLISION_NAME; return st; }
-    st = game_server_check_damage_queue(seg, &e);
+    st = game_server_check_damage_queue(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_DAMAGE_QUEUE_NAME; return st; }
-    st = game_server_check_spawn_queue(seg, &e);
+    st = game_server_check_spawn_queue(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_SPAWN_QUEUE_NAME; return st; }
-    st = game_server_check_network_queue(seg, &e);
+    st = game_server_check_network_queue(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_NETWORK_QUEUE_NAME; return st; }
-    st = game_server_check_frame_stats(seg, &e);
+    st = game_server_check_frame_stats(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_FRAME_STATS_NAME; return st; }
-    st = game_server_check_tick(seg, &e);
+    st = game_server_check_tick(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_TICK_NAME; return st; }
-    st = game_server_check_players_online(seg, &e);
+    st = game_server_check_players_online(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_PLAYERS_ONLINE_NAME; return st; }
-    st = game_server_check_match_active(seg, &e);
+    st = game_server_check_match_active(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_MATCH_ACTIVE_NAME; return st; }
-    st = game_server_check_leaderboard(seg, &e);
+    st = game_server_check_leaderboard(seg);
     if (st != ZIPC_OK) { if (which) *which = GAME_SERVER_LEADERBOARD_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status game_server_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status game_server_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = game_server_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = game_server_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `game_server_segment_open` on the default name, GAME_SERVER_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status game_server_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status game_server_segment_open_default(zipc_segment **seg, const char **which) {
     return game_server_segment_open(GAME_SERVER_SEGMENT_NAME, seg, which);
 }
 

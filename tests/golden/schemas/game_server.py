@@ -6,11 +6,18 @@ Usage:
 
     import game_server
     seg = game_server.open()
-    seg.collision  # numpy array, 65536 elements
-    seg.tick  # 0-d numpy view of the atomic value
-    seg.players_online  # 0-d numpy view of the atomic value
-    seg.match_active  # 0-d numpy view of the atomic value
-    seg.leaderboard  # numpy array, 10 elements
+    seg.players  # Pool: h = .acquire(), .write(h, x), .read(h), .release(h)
+    seg.monsters  # Pool: h = .acquire(), .write(h, x), .read(h), .release(h)
+    seg.projectiles  # Pool: h = .acquire(), .write(h, x), .read(h), .release(h)
+    seg.collision  # numpy array of 65536 elements, shared
+    seg.damage_queue  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.spawn_queue  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.network_queue  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.frame_stats  # Ring: .producer(), .consumer(), .get_last_n(n)
+    seg.tick  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.players_online  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.match_active  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.leaderboard  # numpy array of 10 elements, shared
 """
 
 import numpy as np
@@ -279,5 +286,5 @@ class GameServer(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return GameServer(name)

@@ -42,9 +42,21 @@ ZIPC_STATIC_ASSERT(offsetof(Particle, flags) == 36, "Particle.flags: offset diff
 #define PARTICLE_SIM_PARTICLES_ELEM_SIZE 40u
 #define PARTICLE_SIM_PARTICLES_CANONICAL "{position:[f32;3]@0,velocity:[f32;3]@12,mass:f32@24,lifetime:f32@28,kind:u32@32,flags:u32@36}#40"
 #define PARTICLE_SIM_PARTICLES_FINGERPRINT UINT64_C(0x1a45560bd71003d5)
-/* Finds `particles` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status particle_sim_check_particles(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PARTICLE_SIM_PARTICLES_NAME, PARTICLE_SIM_PARTICLES_KIND, PARTICLE_SIM_PARTICLES_FINGERPRINT, PARTICLE_SIM_PARTICLES_CAPACITY, PARTICLE_SIM_PARTICLES_FLAGS, PARTICLE_SIM_PARTICLES_MAXIMUM, e);
+/* Checks `particles`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status particle_sim_check_particles(const zipc_segment *seg) {
+    zipc_decl d = { PARTICLE_SIM_PARTICLES_NAME, PARTICLE_SIM_PARTICLES_KIND, PARTICLE_SIM_PARTICLES_FLAGS, PARTICLE_SIM_PARTICLES_CAPACITY, PARTICLE_SIM_PARTICLES_MAXIMUM, PARTICLE_SIM_PARTICLES_ELEM_SIZE, PARTICLE_SIM_PARTICLES_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `particles`, checking the element size and layout (zipc_pool_try_acquire / _acquire / _release). */
+ZIPC_INLINE zipc_status particle_sim_particles_open(const zipc_segment *seg, zipc_pool **out) {
+    return zipc_pool_open(seg, PARTICLE_SIM_PARTICLES_NAME, PARTICLE_SIM_PARTICLES_ELEM_SIZE, PARTICLE_SIM_PARTICLES_CANONICAL, out);
+}
+/* Typed object access (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status particle_sim_particles_read(const zipc_pool *p, zipc_handle h, Particle *out) {
+    return zipc_pool_read(p, h, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status particle_sim_particles_write(const zipc_pool *p, zipc_handle h, const Particle *v) {
+    return zipc_pool_write(p, h, v, sizeof *v);
 }
 
 /* Structure `active_list`: Array of u32. */
@@ -58,19 +70,24 @@ ZIPC_INLINE zipc_status particle_sim_check_particles(const zipc_segment *seg, zi
 #define PARTICLE_SIM_ACTIVE_LIST_ELEM_SIZE 4u
 #define PARTICLE_SIM_ACTIVE_LIST_CANONICAL "u32"
 #define PARTICLE_SIM_ACTIVE_LIST_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `active_list` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status particle_sim_check_active_list(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PARTICLE_SIM_ACTIVE_LIST_NAME, PARTICLE_SIM_ACTIVE_LIST_KIND, PARTICLE_SIM_ACTIVE_LIST_FINGERPRINT, PARTICLE_SIM_ACTIVE_LIST_CAPACITY, PARTICLE_SIM_ACTIVE_LIST_FLAGS, PARTICLE_SIM_ACTIVE_LIST_MAXIMUM, e);
+/* Checks `active_list`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status particle_sim_check_active_list(const zipc_segment *seg) {
+    zipc_decl d = { PARTICLE_SIM_ACTIVE_LIST_NAME, PARTICLE_SIM_ACTIVE_LIST_KIND, PARTICLE_SIM_ACTIVE_LIST_FLAGS, PARTICLE_SIM_ACTIVE_LIST_CAPACITY, PARTICLE_SIM_ACTIVE_LIST_MAXIMUM, PARTICLE_SIM_ACTIVE_LIST_ELEM_SIZE, PARTICLE_SIM_ACTIVE_LIST_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `active_list`: sets *elems to its 10000 elements of u32 and *len to their count. */
+/* Opens `active_list`, checking the element size and layout (zipc_array_get / _set / _read / _write). */
+ZIPC_INLINE zipc_status particle_sim_active_list_open(const zipc_segment *seg, zipc_array **out) {
+    return zipc_array_open(seg, PARTICLE_SIM_ACTIVE_LIST_NAME, PARTICLE_SIM_ACTIVE_LIST_ELEM_SIZE, PARTICLE_SIM_ACTIVE_LIST_CANONICAL, out);
+}
+/* `active_list`: sets *elems to its 10000 elements of u32 (shared, unsynchronised memory, valid
+   while `seg` is open) and *len to their count. */
 ZIPC_INLINE zipc_status particle_sim_active_list(const zipc_segment *seg, uint32_t **elems, uint64_t *len) {
-    zipc_entry e;
-    void *data;
-    zipc_status st = particle_sim_check_active_list(seg, &e);
+    zipc_array *a;
+    zipc_status st = particle_sim_active_list_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_array_data(seg, &e, PARTICLE_SIM_ACTIVE_LIST_ELEM_SIZE, &data, len);
-    if (st != ZIPC_OK) return st;
-    *elems = (uint32_t *)data;
+    *elems = (uint32_t *)zipc_array_data(a);
+    *len = zipc_array_len(a);
+    zipc_array_close(a);
     return ZIPC_OK;
 }
 
@@ -85,20 +102,23 @@ ZIPC_INLINE zipc_status particle_sim_active_list(const zipc_segment *seg, uint32
 #define PARTICLE_SIM_FRAME_ELEM_SIZE 8u
 #define PARTICLE_SIM_FRAME_CANONICAL "u64"
 #define PARTICLE_SIM_FRAME_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `frame` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status particle_sim_check_frame(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PARTICLE_SIM_FRAME_NAME, PARTICLE_SIM_FRAME_KIND, PARTICLE_SIM_FRAME_FINGERPRINT, PARTICLE_SIM_FRAME_CAPACITY, PARTICLE_SIM_FRAME_FLAGS, PARTICLE_SIM_FRAME_MAXIMUM, e);
+/* Checks `frame`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status particle_sim_check_frame(const zipc_segment *seg) {
+    zipc_decl d = { PARTICLE_SIM_FRAME_NAME, PARTICLE_SIM_FRAME_KIND, PARTICLE_SIM_FRAME_FLAGS, PARTICLE_SIM_FRAME_CAPACITY, PARTICLE_SIM_FRAME_MAXIMUM, PARTICLE_SIM_FRAME_ELEM_SIZE, PARTICLE_SIM_FRAME_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `frame`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `frame` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status particle_sim_frame_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, PARTICLE_SIM_FRAME_NAME, out);
+}
+/* `frame`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status particle_sim_frame(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = particle_sim_check_frame(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = particle_sim_frame_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -112,52 +132,59 @@ ZIPC_INLINE zipc_status particle_sim_frame(const zipc_segment *seg, uint64_t **v
 #define PARTICLE_SIM_ACTIVE_ELEM_SIZE 4u
 #define PARTICLE_SIM_ACTIVE_CANONICAL "u32"
 #define PARTICLE_SIM_ACTIVE_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `active` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status particle_sim_check_active(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PARTICLE_SIM_ACTIVE_NAME, PARTICLE_SIM_ACTIVE_KIND, PARTICLE_SIM_ACTIVE_FINGERPRINT, PARTICLE_SIM_ACTIVE_CAPACITY, PARTICLE_SIM_ACTIVE_FLAGS, PARTICLE_SIM_ACTIVE_MAXIMUM, e);
+/* Checks `active`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status particle_sim_check_active(const zipc_segment *seg) {
+    zipc_decl d = { PARTICLE_SIM_ACTIVE_NAME, PARTICLE_SIM_ACTIVE_KIND, PARTICLE_SIM_ACTIVE_FLAGS, PARTICLE_SIM_ACTIVE_CAPACITY, PARTICLE_SIM_ACTIVE_MAXIMUM, PARTICLE_SIM_ACTIVE_ELEM_SIZE, PARTICLE_SIM_ACTIVE_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `active`: sets *value to the atomic uint32_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `active` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status particle_sim_active_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, PARTICLE_SIM_ACTIVE_NAME, out);
+}
+/* `active`: sets *value to the atomic uint32_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status particle_sim_active(const zipc_segment *seg, uint32_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = particle_sim_check_active(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = particle_sim_active_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint32_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint32_t *)v;
+    *value = (uint32_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status particle_sim_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = particle_sim_check_particles(seg, &e);
+    st = particle_sim_check_particles(seg);
     if (st != ZIPC_OK) { if (which) *which = PARTICLE_SIM_PARTICLES_NAME; return st; }
-    st = particle_sim_check_active_list(seg, &e);
+    st = particle_sim_check_active_list(seg);
     if (st != ZIPC_OK) { if (which) *which = PARTICLE_SIM_ACTIVE_LIST_NAME; return st; }
-    st = particle_sim_check_frame(seg, &e);
+    st = particle_sim_check_frame(seg);
     if (st != ZIPC_OK) { if (which) *which = PARTICLE_SIM_FRAME_NAME; return st; }
-    st = particle_sim_check_active(seg, &e);
+    st = particle_sim_check_active(seg);
     if (st != ZIPC_OK) { if (which) *which = PARTICLE_SIM_ACTIVE_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status particle_sim_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status particle_sim_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = particle_sim_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = particle_sim_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `particle_sim_segment_open` on the default name, PARTICLE_SIM_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status particle_sim_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status particle_sim_segment_open_default(zipc_segment **seg, const char **which) {
     return particle_sim_segment_open(PARTICLE_SIM_SEGMENT_NAME, seg, which);
 }
 

@@ -6,9 +6,10 @@ Usage:
 
     import particle_sim
     seg = particle_sim.open()
-    seg.active_list  # numpy array, 10000 elements
-    seg.frame  # 0-d numpy view of the atomic value
-    seg.active  # 0-d numpy view of the atomic value
+    seg.particles  # Pool: h = .acquire(), .write(h, x), .read(h), .release(h)
+    seg.active_list  # numpy array of 10000 elements, shared
+    seg.frame  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.active  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
 """
 
 import numpy as np
@@ -100,5 +101,5 @@ class ParticleSim(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return ParticleSim(name)

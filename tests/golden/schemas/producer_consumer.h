@@ -36,9 +36,33 @@ ZIPC_STATIC_ASSERT(offsetof(Message, value) == 16, "Message.value: offset differ
 #define PRODUCER_CONSUMER_MESSAGES_ELEM_SIZE 24u
 #define PRODUCER_CONSUMER_MESSAGES_CANONICAL "{timestamp:u64@0,producer_id:i32@8,_pad12:u32@12,value:f64@16}#24"
 #define PRODUCER_CONSUMER_MESSAGES_FINGERPRINT UINT64_C(0xdd2b18ed891fdce9)
-/* Finds `messages` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status producer_consumer_check_messages(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PRODUCER_CONSUMER_MESSAGES_NAME, PRODUCER_CONSUMER_MESSAGES_KIND, PRODUCER_CONSUMER_MESSAGES_FINGERPRINT, PRODUCER_CONSUMER_MESSAGES_CAPACITY, PRODUCER_CONSUMER_MESSAGES_FLAGS, PRODUCER_CONSUMER_MESSAGES_MAXIMUM, e);
+/* Checks `messages`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status producer_consumer_check_messages(const zipc_segment *seg) {
+    zipc_decl d = { PRODUCER_CONSUMER_MESSAGES_NAME, PRODUCER_CONSUMER_MESSAGES_KIND, PRODUCER_CONSUMER_MESSAGES_FLAGS, PRODUCER_CONSUMER_MESSAGES_CAPACITY, PRODUCER_CONSUMER_MESSAGES_MAXIMUM, PRODUCER_CONSUMER_MESSAGES_ELEM_SIZE, PRODUCER_CONSUMER_MESSAGES_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `messages`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status producer_consumer_messages_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, PRODUCER_CONSUMER_MESSAGES_NAME, PRODUCER_CONSUMER_MESSAGES_ELEM_SIZE, PRODUCER_CONSUMER_MESSAGES_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status producer_consumer_messages_try_push(zipc_producer *p, const Message *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status producer_consumer_messages_push(zipc_producer *p, const Message *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status producer_consumer_messages_push_bulk(zipc_producer *p, const Message *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status producer_consumer_messages_try_pop(zipc_consumer *c, Message *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status producer_consumer_messages_pop(zipc_consumer *c, Message *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status producer_consumer_messages_pop_bulk(zipc_consumer *c, Message *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `produced`: Atomic of u64. */
@@ -51,20 +75,23 @@ ZIPC_INLINE zipc_status producer_consumer_check_messages(const zipc_segment *seg
 #define PRODUCER_CONSUMER_PRODUCED_ELEM_SIZE 8u
 #define PRODUCER_CONSUMER_PRODUCED_CANONICAL "u64"
 #define PRODUCER_CONSUMER_PRODUCED_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `produced` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status producer_consumer_check_produced(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PRODUCER_CONSUMER_PRODUCED_NAME, PRODUCER_CONSUMER_PRODUCED_KIND, PRODUCER_CONSUMER_PRODUCED_FINGERPRINT, PRODUCER_CONSUMER_PRODUCED_CAPACITY, PRODUCER_CONSUMER_PRODUCED_FLAGS, PRODUCER_CONSUMER_PRODUCED_MAXIMUM, e);
+/* Checks `produced`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status producer_consumer_check_produced(const zipc_segment *seg) {
+    zipc_decl d = { PRODUCER_CONSUMER_PRODUCED_NAME, PRODUCER_CONSUMER_PRODUCED_KIND, PRODUCER_CONSUMER_PRODUCED_FLAGS, PRODUCER_CONSUMER_PRODUCED_CAPACITY, PRODUCER_CONSUMER_PRODUCED_MAXIMUM, PRODUCER_CONSUMER_PRODUCED_ELEM_SIZE, PRODUCER_CONSUMER_PRODUCED_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `produced`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `produced` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status producer_consumer_produced_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, PRODUCER_CONSUMER_PRODUCED_NAME, out);
+}
+/* `produced`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status producer_consumer_produced(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = producer_consumer_check_produced(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = producer_consumer_produced_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -78,50 +105,57 @@ ZIPC_INLINE zipc_status producer_consumer_produced(const zipc_segment *seg, uint
 #define PRODUCER_CONSUMER_CONSUMED_ELEM_SIZE 8u
 #define PRODUCER_CONSUMER_CONSUMED_CANONICAL "u64"
 #define PRODUCER_CONSUMER_CONSUMED_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `consumed` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status producer_consumer_check_consumed(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, PRODUCER_CONSUMER_CONSUMED_NAME, PRODUCER_CONSUMER_CONSUMED_KIND, PRODUCER_CONSUMER_CONSUMED_FINGERPRINT, PRODUCER_CONSUMER_CONSUMED_CAPACITY, PRODUCER_CONSUMER_CONSUMED_FLAGS, PRODUCER_CONSUMER_CONSUMED_MAXIMUM, e);
+/* Checks `consumed`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status producer_consumer_check_consumed(const zipc_segment *seg) {
+    zipc_decl d = { PRODUCER_CONSUMER_CONSUMED_NAME, PRODUCER_CONSUMER_CONSUMED_KIND, PRODUCER_CONSUMER_CONSUMED_FLAGS, PRODUCER_CONSUMER_CONSUMED_CAPACITY, PRODUCER_CONSUMER_CONSUMED_MAXIMUM, PRODUCER_CONSUMER_CONSUMED_ELEM_SIZE, PRODUCER_CONSUMER_CONSUMED_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `consumed`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `consumed` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status producer_consumer_consumed_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, PRODUCER_CONSUMER_CONSUMED_NAME, out);
+}
+/* `consumed`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status producer_consumer_consumed(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = producer_consumer_check_consumed(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = producer_consumer_consumed_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status producer_consumer_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = producer_consumer_check_messages(seg, &e);
+    st = producer_consumer_check_messages(seg);
     if (st != ZIPC_OK) { if (which) *which = PRODUCER_CONSUMER_MESSAGES_NAME; return st; }
-    st = producer_consumer_check_produced(seg, &e);
+    st = producer_consumer_check_produced(seg);
     if (st != ZIPC_OK) { if (which) *which = PRODUCER_CONSUMER_PRODUCED_NAME; return st; }
-    st = producer_consumer_check_consumed(seg, &e);
+    st = producer_consumer_check_consumed(seg);
     if (st != ZIPC_OK) { if (which) *which = PRODUCER_CONSUMER_CONSUMED_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status producer_consumer_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status producer_consumer_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = producer_consumer_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = producer_consumer_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `producer_consumer_segment_open` on the default name, PRODUCER_CONSUMER_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status producer_consumer_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status producer_consumer_segment_open_default(zipc_segment **seg, const char **which) {
     return producer_consumer_segment_open(PRODUCER_CONSUMER_SEGMENT_NAME, seg, which);
 }
 

@@ -4,8 +4,9 @@ Usage:
 
     import producer_consumer
     seg = producer_consumer.open()
-    seg.produced  # 0-d numpy view of the atomic value
-    seg.consumed  # 0-d numpy view of the atomic value
+    seg.messages  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.produced  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.consumed  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
 """
 
 import numpy as np
@@ -81,5 +82,5 @@ class ProducerConsumer(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return ProducerConsumer(name)

@@ -54,9 +54,36 @@ ZIPC_STATIC_ASSERT(offsetof(ProcessedData, peak) == 16, "ProcessedData.peak: off
 #define SENSOR_PIPELINE_READINGS_ELEM_SIZE 48u
 #define SENSOR_PIPELINE_READINGS_CANONICAL "{timestamp_ns:u64@0,values:[f32;8]@8,status:u16@40,sensor_id:u16@42,_pad44:u32@44}#48"
 #define SENSOR_PIPELINE_READINGS_FINGERPRINT UINT64_C(0x5616b30dd50a1e29)
-/* Finds `readings` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status sensor_pipeline_check_readings(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, SENSOR_PIPELINE_READINGS_NAME, SENSOR_PIPELINE_READINGS_KIND, SENSOR_PIPELINE_READINGS_FINGERPRINT, SENSOR_PIPELINE_READINGS_CAPACITY, SENSOR_PIPELINE_READINGS_FLAGS, SENSOR_PIPELINE_READINGS_MAXIMUM, e);
+/* Checks `readings`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status sensor_pipeline_check_readings(const zipc_segment *seg) {
+    zipc_decl d = { SENSOR_PIPELINE_READINGS_NAME, SENSOR_PIPELINE_READINGS_KIND, SENSOR_PIPELINE_READINGS_FLAGS, SENSOR_PIPELINE_READINGS_CAPACITY, SENSOR_PIPELINE_READINGS_MAXIMUM, SENSOR_PIPELINE_READINGS_ELEM_SIZE, SENSOR_PIPELINE_READINGS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `readings`, checking the element size and layout (roles: zipc_ring_open_producer / _consumer). */
+ZIPC_INLINE zipc_status sensor_pipeline_readings_open(const zipc_segment *seg, zipc_ring **out) {
+    return zipc_ring_open(seg, SENSOR_PIPELINE_READINGS_NAME, SENSOR_PIPELINE_READINGS_ELEM_SIZE, SENSOR_PIPELINE_READINGS_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status sensor_pipeline_readings_try_push(zipc_ring_producer *p, const SensorReading *v) {
+    return zipc_ring_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_push(zipc_ring_producer *p, const SensorReading *v, int64_t timeout_ns) {
+    return zipc_ring_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_push_bulk(zipc_ring_producer *p, const SensorReading *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_try_pop(zipc_ring_consumer *c, SensorReading *out) {
+    return zipc_ring_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_pop(zipc_ring_consumer *c, SensorReading *out, int64_t timeout_ns) {
+    return zipc_ring_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_pop_bulk(zipc_ring_consumer *c, SensorReading *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_readings_get_last_n(const zipc_ring *r, SensorReading *out, size_t max, size_t *got) {
+    return zipc_ring_get_last_n(r, out, max, sizeof *out, got);
 }
 
 /* Structure `processed`: Ring of ProcessedData. */
@@ -69,9 +96,36 @@ ZIPC_INLINE zipc_status sensor_pipeline_check_readings(const zipc_segment *seg, 
 #define SENSOR_PIPELINE_PROCESSED_ELEM_SIZE 48u
 #define SENSOR_PIPELINE_PROCESSED_CANONICAL "{timestamp_ns:u64@0,mean:f32@8,rms:f32@12,peak:[f32;8]@16}#48"
 #define SENSOR_PIPELINE_PROCESSED_FINGERPRINT UINT64_C(0xe267c0c49500e087)
-/* Finds `processed` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status sensor_pipeline_check_processed(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, SENSOR_PIPELINE_PROCESSED_NAME, SENSOR_PIPELINE_PROCESSED_KIND, SENSOR_PIPELINE_PROCESSED_FINGERPRINT, SENSOR_PIPELINE_PROCESSED_CAPACITY, SENSOR_PIPELINE_PROCESSED_FLAGS, SENSOR_PIPELINE_PROCESSED_MAXIMUM, e);
+/* Checks `processed`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status sensor_pipeline_check_processed(const zipc_segment *seg) {
+    zipc_decl d = { SENSOR_PIPELINE_PROCESSED_NAME, SENSOR_PIPELINE_PROCESSED_KIND, SENSOR_PIPELINE_PROCESSED_FLAGS, SENSOR_PIPELINE_PROCESSED_CAPACITY, SENSOR_PIPELINE_PROCESSED_MAXIMUM, SENSOR_PIPELINE_PROCESSED_ELEM_SIZE, SENSOR_PIPELINE_PROCESSED_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `processed`, checking the element size and layout (roles: zipc_ring_open_producer / _consumer). */
+ZIPC_INLINE zipc_status sensor_pipeline_processed_open(const zipc_segment *seg, zipc_ring **out) {
+    return zipc_ring_open(seg, SENSOR_PIPELINE_PROCESSED_NAME, SENSOR_PIPELINE_PROCESSED_ELEM_SIZE, SENSOR_PIPELINE_PROCESSED_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status sensor_pipeline_processed_try_push(zipc_ring_producer *p, const ProcessedData *v) {
+    return zipc_ring_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_push(zipc_ring_producer *p, const ProcessedData *v, int64_t timeout_ns) {
+    return zipc_ring_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_push_bulk(zipc_ring_producer *p, const ProcessedData *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_try_pop(zipc_ring_consumer *c, ProcessedData *out) {
+    return zipc_ring_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_pop(zipc_ring_consumer *c, ProcessedData *out, int64_t timeout_ns) {
+    return zipc_ring_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_pop_bulk(zipc_ring_consumer *c, ProcessedData *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_ring_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status sensor_pipeline_processed_get_last_n(const zipc_ring *r, ProcessedData *out, size_t max, size_t *got) {
+    return zipc_ring_get_last_n(r, out, max, sizeof *out, got);
 }
 
 /* Structure `total`: Atomic of u64. */
@@ -84,20 +138,23 @@ ZIPC_INLINE zipc_status sensor_pipeline_check_processed(const zipc_segment *seg,
 #define SENSOR_PIPELINE_TOTAL_ELEM_SIZE 8u
 #define SENSOR_PIPELINE_TOTAL_CANONICAL "u64"
 #define SENSOR_PIPELINE_TOTAL_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `total` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status sensor_pipeline_check_total(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, SENSOR_PIPELINE_TOTAL_NAME, SENSOR_PIPELINE_TOTAL_KIND, SENSOR_PIPELINE_TOTAL_FINGERPRINT, SENSOR_PIPELINE_TOTAL_CAPACITY, SENSOR_PIPELINE_TOTAL_FLAGS, SENSOR_PIPELINE_TOTAL_MAXIMUM, e);
+/* Checks `total`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status sensor_pipeline_check_total(const zipc_segment *seg) {
+    zipc_decl d = { SENSOR_PIPELINE_TOTAL_NAME, SENSOR_PIPELINE_TOTAL_KIND, SENSOR_PIPELINE_TOTAL_FLAGS, SENSOR_PIPELINE_TOTAL_CAPACITY, SENSOR_PIPELINE_TOTAL_MAXIMUM, SENSOR_PIPELINE_TOTAL_ELEM_SIZE, SENSOR_PIPELINE_TOTAL_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `total`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `total` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status sensor_pipeline_total_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, SENSOR_PIPELINE_TOTAL_NAME, out);
+}
+/* `total`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status sensor_pipeline_total(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = sensor_pipeline_check_total(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = sensor_pipeline_total_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -111,52 +168,59 @@ ZIPC_INLINE zipc_status sensor_pipeline_total(const zipc_segment *seg, uint64_t 
 #define SENSOR_PIPELINE_DROPPED_ELEM_SIZE 8u
 #define SENSOR_PIPELINE_DROPPED_CANONICAL "u64"
 #define SENSOR_PIPELINE_DROPPED_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `dropped` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status sensor_pipeline_check_dropped(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, SENSOR_PIPELINE_DROPPED_NAME, SENSOR_PIPELINE_DROPPED_KIND, SENSOR_PIPELINE_DROPPED_FINGERPRINT, SENSOR_PIPELINE_DROPPED_CAPACITY, SENSOR_PIPELINE_DROPPED_FLAGS, SENSOR_PIPELINE_DROPPED_MAXIMUM, e);
+/* Checks `dropped`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status sensor_pipeline_check_dropped(const zipc_segment *seg) {
+    zipc_decl d = { SENSOR_PIPELINE_DROPPED_NAME, SENSOR_PIPELINE_DROPPED_KIND, SENSOR_PIPELINE_DROPPED_FLAGS, SENSOR_PIPELINE_DROPPED_CAPACITY, SENSOR_PIPELINE_DROPPED_MAXIMUM, SENSOR_PIPELINE_DROPPED_ELEM_SIZE, SENSOR_PIPELINE_DROPPED_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `dropped`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `dropped` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status sensor_pipeline_dropped_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, SENSOR_PIPELINE_DROPPED_NAME, out);
+}
+/* `dropped`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status sensor_pipeline_dropped(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = sensor_pipeline_check_dropped(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = sensor_pipeline_dropped_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status sensor_pipeline_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = sensor_pipeline_check_readings(seg, &e);
+    st = sensor_pipeline_check_readings(seg);
     if (st != ZIPC_OK) { if (which) *which = SENSOR_PIPELINE_READINGS_NAME; return st; }
-    st = sensor_pipeline_check_processed(seg, &e);
+    st = sensor_pipeline_check_processed(seg);
     if (st != ZIPC_OK) { if (which) *which = SENSOR_PIPELINE_PROCESSED_NAME; return st; }
-    st = sensor_pipeline_check_total(seg, &e);
+    st = sensor_pipeline_check_total(seg);
     if (st != ZIPC_OK) { if (which) *which = SENSOR_PIPELINE_TOTAL_NAME; return st; }
-    st = sensor_pipeline_check_dropped(seg, &e);
+    st = sensor_pipeline_check_dropped(seg);
     if (st != ZIPC_OK) { if (which) *which = SENSOR_PIPELINE_DROPPED_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status sensor_pipeline_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status sensor_pipeline_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = sensor_pipeline_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = sensor_pipeline_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `sensor_pipeline_segment_open` on the default name, SENSOR_PIPELINE_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status sensor_pipeline_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status sensor_pipeline_segment_open_default(zipc_segment **seg, const char **which) {
     return sensor_pipeline_segment_open(SENSOR_PIPELINE_SEGMENT_NAME, seg, which);
 }
 

@@ -4,8 +4,10 @@ Usage:
 
     import sensor_pipeline
     seg = sensor_pipeline.open()
-    seg.total  # 0-d numpy view of the atomic value
-    seg.dropped  # 0-d numpy view of the atomic value
+    seg.readings  # Ring: .producer(), .consumer(), .get_last_n(n)
+    seg.processed  # Ring: .producer(), .consumer(), .get_last_n(n)
+    seg.total  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.dropped  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
 """
 
 import numpy as np
@@ -107,5 +109,5 @@ class SensorPipeline(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return SensorPipeline(name)

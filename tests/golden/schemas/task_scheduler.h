@@ -49,9 +49,33 @@ ZIPC_STATIC_ASSERT(offsetof(TaskResult, output) == 16, "TaskResult.output: offse
 #define TASK_SCHEDULER_TASKS_ELEM_SIZE 272u
 #define TASK_SCHEDULER_TASKS_CANONICAL "{task_id:u64@0,kind:u32@8,_pad12:u32@12,parameters:[u8;256]@16}#272"
 #define TASK_SCHEDULER_TASKS_FINGERPRINT UINT64_C(0xef19e794d09b2499)
-/* Finds `tasks` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_tasks(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_TASKS_NAME, TASK_SCHEDULER_TASKS_KIND, TASK_SCHEDULER_TASKS_FINGERPRINT, TASK_SCHEDULER_TASKS_CAPACITY, TASK_SCHEDULER_TASKS_FLAGS, TASK_SCHEDULER_TASKS_MAXIMUM, e);
+/* Checks `tasks`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_tasks(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_TASKS_NAME, TASK_SCHEDULER_TASKS_KIND, TASK_SCHEDULER_TASKS_FLAGS, TASK_SCHEDULER_TASKS_CAPACITY, TASK_SCHEDULER_TASKS_MAXIMUM, TASK_SCHEDULER_TASKS_ELEM_SIZE, TASK_SCHEDULER_TASKS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `tasks`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status task_scheduler_tasks_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, TASK_SCHEDULER_TASKS_NAME, TASK_SCHEDULER_TASKS_ELEM_SIZE, TASK_SCHEDULER_TASKS_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status task_scheduler_tasks_try_push(zipc_producer *p, const Task *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status task_scheduler_tasks_push(zipc_producer *p, const Task *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status task_scheduler_tasks_push_bulk(zipc_producer *p, const Task *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status task_scheduler_tasks_try_pop(zipc_consumer *c, Task *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status task_scheduler_tasks_pop(zipc_consumer *c, Task *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status task_scheduler_tasks_pop_bulk(zipc_consumer *c, Task *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `results`: Queue of TaskResult. */
@@ -64,9 +88,33 @@ ZIPC_INLINE zipc_status task_scheduler_check_tasks(const zipc_segment *seg, zipc
 #define TASK_SCHEDULER_RESULTS_ELEM_SIZE 1040u
 #define TASK_SCHEDULER_RESULTS_CANONICAL "{task_id:u64@0,worker_id:u32@8,success:u32@12,output:[u8;1024]@16}#1040"
 #define TASK_SCHEDULER_RESULTS_FINGERPRINT UINT64_C(0x22dd2dc1699d22c2)
-/* Finds `results` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_results(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_RESULTS_NAME, TASK_SCHEDULER_RESULTS_KIND, TASK_SCHEDULER_RESULTS_FINGERPRINT, TASK_SCHEDULER_RESULTS_CAPACITY, TASK_SCHEDULER_RESULTS_FLAGS, TASK_SCHEDULER_RESULTS_MAXIMUM, e);
+/* Checks `results`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_results(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_RESULTS_NAME, TASK_SCHEDULER_RESULTS_KIND, TASK_SCHEDULER_RESULTS_FLAGS, TASK_SCHEDULER_RESULTS_CAPACITY, TASK_SCHEDULER_RESULTS_MAXIMUM, TASK_SCHEDULER_RESULTS_ELEM_SIZE, TASK_SCHEDULER_RESULTS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `results`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status task_scheduler_results_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, TASK_SCHEDULER_RESULTS_NAME, TASK_SCHEDULER_RESULTS_ELEM_SIZE, TASK_SCHEDULER_RESULTS_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status task_scheduler_results_try_push(zipc_producer *p, const TaskResult *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status task_scheduler_results_push(zipc_producer *p, const TaskResult *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status task_scheduler_results_push_bulk(zipc_producer *p, const TaskResult *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status task_scheduler_results_try_pop(zipc_consumer *c, TaskResult *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status task_scheduler_results_pop(zipc_consumer *c, TaskResult *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status task_scheduler_results_pop_bulk(zipc_consumer *c, TaskResult *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `start`: Barrier. */
@@ -78,9 +126,14 @@ ZIPC_INLINE zipc_status task_scheduler_check_results(const zipc_segment *seg, zi
 #define TASK_SCHEDULER_START_INITIAL INT64_C(0)
 #define TASK_SCHEDULER_START_MAXIMUM INT64_C(0)
 #define TASK_SCHEDULER_START_FINGERPRINT UINT64_C(0)
-/* Finds `start` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_start(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_START_NAME, TASK_SCHEDULER_START_KIND, TASK_SCHEDULER_START_FINGERPRINT, TASK_SCHEDULER_START_CAPACITY, TASK_SCHEDULER_START_FLAGS, TASK_SCHEDULER_START_MAXIMUM, e);
+/* Checks `start`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_start(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_START_NAME, TASK_SCHEDULER_START_KIND, TASK_SCHEDULER_START_FLAGS, TASK_SCHEDULER_START_CAPACITY, TASK_SCHEDULER_START_MAXIMUM, 0, NULL };
+    return zipc_check(seg, &d);
+}
+/* Opens `start` (operations: zipc_barrier_*). */
+ZIPC_INLINE zipc_status task_scheduler_start_open(const zipc_segment *seg, zipc_barrier **out) {
+    return zipc_barrier_open(seg, TASK_SCHEDULER_START_NAME, out);
 }
 
 /* Structure `finished`: Latch. */
@@ -92,9 +145,14 @@ ZIPC_INLINE zipc_status task_scheduler_check_start(const zipc_segment *seg, zipc
 #define TASK_SCHEDULER_FINISHED_INITIAL INT64_C(4)
 #define TASK_SCHEDULER_FINISHED_MAXIMUM INT64_C(0)
 #define TASK_SCHEDULER_FINISHED_FINGERPRINT UINT64_C(0)
-/* Finds `finished` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_finished(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_FINISHED_NAME, TASK_SCHEDULER_FINISHED_KIND, TASK_SCHEDULER_FINISHED_FINGERPRINT, TASK_SCHEDULER_FINISHED_CAPACITY, TASK_SCHEDULER_FINISHED_FLAGS, TASK_SCHEDULER_FINISHED_MAXIMUM, e);
+/* Checks `finished`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_finished(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_FINISHED_NAME, TASK_SCHEDULER_FINISHED_KIND, TASK_SCHEDULER_FINISHED_FLAGS, TASK_SCHEDULER_FINISHED_CAPACITY, TASK_SCHEDULER_FINISHED_MAXIMUM, 0, NULL };
+    return zipc_check(seg, &d);
+}
+/* Opens `finished` (operations: zipc_latch_*). */
+ZIPC_INLINE zipc_status task_scheduler_finished_open(const zipc_segment *seg, zipc_latch **out) {
+    return zipc_latch_open(seg, TASK_SCHEDULER_FINISHED_NAME, out);
 }
 
 /* Structure `workers_ready`: Atomic of u32. */
@@ -107,20 +165,23 @@ ZIPC_INLINE zipc_status task_scheduler_check_finished(const zipc_segment *seg, z
 #define TASK_SCHEDULER_WORKERS_READY_ELEM_SIZE 4u
 #define TASK_SCHEDULER_WORKERS_READY_CANONICAL "u32"
 #define TASK_SCHEDULER_WORKERS_READY_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `workers_ready` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_workers_ready(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_WORKERS_READY_NAME, TASK_SCHEDULER_WORKERS_READY_KIND, TASK_SCHEDULER_WORKERS_READY_FINGERPRINT, TASK_SCHEDULER_WORKERS_READY_CAPACITY, TASK_SCHEDULER_WORKERS_READY_FLAGS, TASK_SCHEDULER_WORKERS_READY_MAXIMUM, e);
+/* Checks `workers_ready`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_workers_ready(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_WORKERS_READY_NAME, TASK_SCHEDULER_WORKERS_READY_KIND, TASK_SCHEDULER_WORKERS_READY_FLAGS, TASK_SCHEDULER_WORKERS_READY_CAPACITY, TASK_SCHEDULER_WORKERS_READY_MAXIMUM, TASK_SCHEDULER_WORKERS_READY_ELEM_SIZE, TASK_SCHEDULER_WORKERS_READY_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `workers_ready`: sets *value to the atomic uint32_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `workers_ready` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status task_scheduler_workers_ready_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, TASK_SCHEDULER_WORKERS_READY_NAME, out);
+}
+/* `workers_ready`: sets *value to the atomic uint32_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status task_scheduler_workers_ready(const zipc_segment *seg, uint32_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = task_scheduler_check_workers_ready(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = task_scheduler_workers_ready_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint32_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint32_t *)v;
+    *value = (uint32_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -132,44 +193,53 @@ ZIPC_INLINE zipc_status task_scheduler_workers_ready(const zipc_segment *seg, ui
 #define TASK_SCHEDULER_SHUTDOWN_INITIAL INT64_C(0)
 #define TASK_SCHEDULER_SHUTDOWN_MAXIMUM INT64_C(0)
 #define TASK_SCHEDULER_SHUTDOWN_FINGERPRINT UINT64_C(0)
-/* Finds `shutdown` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status task_scheduler_check_shutdown(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TASK_SCHEDULER_SHUTDOWN_NAME, TASK_SCHEDULER_SHUTDOWN_KIND, TASK_SCHEDULER_SHUTDOWN_FINGERPRINT, TASK_SCHEDULER_SHUTDOWN_CAPACITY, TASK_SCHEDULER_SHUTDOWN_FLAGS, TASK_SCHEDULER_SHUTDOWN_MAXIMUM, e);
+/* Checks `shutdown`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_shutdown(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_SHUTDOWN_NAME, TASK_SCHEDULER_SHUTDOWN_KIND, TASK_SCHEDULER_SHUTDOWN_FLAGS, TASK_SCHEDULER_SHUTDOWN_CAPACITY, TASK_SCHEDULER_SHUTDOWN_MAXIMUM, 0, NULL };
+    return zipc_check(seg, &d);
+}
+/* Opens `shutdown` (operations: zipc_event_*). */
+ZIPC_INLINE zipc_status task_scheduler_shutdown_open(const zipc_segment *seg, zipc_event **out) {
+    return zipc_event_open(seg, TASK_SCHEDULER_SHUTDOWN_NAME, out);
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status task_scheduler_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = task_scheduler_check_tasks(seg, &e);
+    st = task_scheduler_check_tasks(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_TASKS_NAME; return st; }
-    st = task_scheduler_check_results(seg, &e);
+    st = task_scheduler_check_results(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_RESULTS_NAME; return st; }
-    st = task_scheduler_check_start(seg, &e);
+    st = task_scheduler_check_start(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_START_NAME; return st; }
-    st = task_scheduler_check_finished(seg, &e);
+    st = task_scheduler_check_finished(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_FINISHED_NAME; return st; }
-    st = task_scheduler_check_workers_ready(seg, &e);
+    st = task_scheduler_check_workers_ready(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_WORKERS_READY_NAME; return st; }
-    st = task_scheduler_check_shutdown(seg, &e);
+    st = task_scheduler_check_shutdown(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_SHUTDOWN_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status task_scheduler_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status task_scheduler_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = task_scheduler_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = task_scheduler_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `task_scheduler_segment_open` on the default name, TASK_SCHEDULER_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status task_scheduler_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status task_scheduler_segment_open_default(zipc_segment **seg, const char **which) {
     return task_scheduler_segment_open(TASK_SCHEDULER_SEGMENT_NAME, seg, which);
 }
 

@@ -4,7 +4,12 @@ Usage:
 
     import task_scheduler
     seg = task_scheduler.open()
-    seg.workers_ready  # 0-d numpy view of the atomic value
+    seg.tasks  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.results  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.start  # Barrier: .wait(timeout)
+    seg.finished  # Latch: .count_down(), .wait(timeout)
+    seg.workers_ready  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.shutdown  # Event: .set(), .reset(), .wait(timeout)
 """
 
 import numpy as np
@@ -127,5 +132,5 @@ class TaskScheduler(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return TaskScheduler(name)
