@@ -240,6 +240,51 @@ pub mod foreign {
         })
     }
 
+    /// The directory holding `libzipc.so` (zipc's C ABI, which C programs link and Python
+    /// loads): `$ZIPC_LIB` (the library or its directory) if set, else where cargo built it for
+    /// this program (`libzipc` is a dependency of the examples: `target/PROFILE/deps`).
+    pub fn libzipc_dir() -> Result<PathBuf, String> {
+        if let Some(p) = std::env::var_os("ZIPC_LIB").map(PathBuf::from) {
+            let dir = if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() };
+            return if dir.join("libzipc.so").exists() {
+                Ok(dir)
+            } else {
+                Err(format!("ZIPC_LIB={} holds no libzipc.so", p.display()))
+            };
+        }
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+        // The newest copy wins: `cargo build -p libzipc` may have left an older one beside us.
+        let newest = [dir.join("deps"), dir]
+            .into_iter()
+            .filter_map(|d| Some((std::fs::metadata(d.join("libzipc.so")).ok()?.modified().ok()?, d)))
+            .max();
+        newest
+            .map(|(_, d)| d)
+            .ok_or_else(|| "libzipc.so not found: build it with `cargo build -p libzipc`, or set ZIPC_LIB".to_owned())
+    }
+
+    /// Compiles the C11 program `source` in `dir` (beside the generated headers) into
+    /// `dir/NAME` with `-Wall -Wextra -Werror`, linked with `libzipc.so` in `lib` (found at run
+    /// time through an rpath). Returns the program and the compiler command line.
+    pub fn compile_c(cc: &Path, dir: &Path, source: &str, lib: &Path) -> Result<(PathBuf, String), String> {
+        let exe = dir.join(Path::new(source).file_stem().unwrap_or_default());
+        let mut cmd = Command::new(cc);
+        cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-I"])
+            .arg(dir)
+            .arg("-o")
+            .arg(&exe)
+            .arg(dir.join(source))
+            .arg("-L")
+            .arg(lib)
+            .arg("-lzipc")
+            // DT_RPATH (searched before LD_LIBRARY_PATH, which cargo sets) rather than RUNPATH.
+            .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()));
+        let line = format!("{} -std=c11 -Wall -Wextra -Werror -O2 {source} -lzipc", cc.display());
+        output(&mut cmd)?;
+        Ok((exe, line))
+    }
+
     /// A scratch directory for generated sources and binaries, removed when dropped.
     #[derive(Debug)]
     pub struct ScratchDir(PathBuf);

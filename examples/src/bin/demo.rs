@@ -9,22 +9,25 @@
 //!    statistics in shared arrays.
 //! 4. **Inspection** — the live state of every structure, as `zipc-schema inspect` shows it.
 //! 5. **Typed opens** — a program that declares a structure differently is refused.
-//! 6. **C and Python** — a C program built with gcc from the generated header, and Python with
-//!    the generated module, read the same segment; their summaries must equal Rust's.
+//! 6. **C and Python** — a C program built with gcc from the generated header and linked with
+//!    libzipc, and Python with the generated module, read the same segment (their summaries
+//!    must equal Rust's), then a C producer streams readings to a Python consumer through the
+//!    same queue, each checked.
 //!
-//! Options: `--messages N` (default 1,000,000). A missing tool (gcc, numpy) is reported and its
-//! part skipped.
+//! Options: `--messages N` (default 1,000,000; the C → Python stream moves at most 100,000). A
+//! missing tool (gcc, numpy, libzipc) is reported and its part skipped.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zipc::layout::{canonical, fingerprint};
 use zipc::{Array, Segment};
-use zipc_examples::foreign::{c_compiler, numpy_python, output};
+use zipc_examples::foreign::{c_compiler, compile_c, libzipc_dir, numpy_python, output};
 use zipc_examples::{role, thousands, wait_all, BoxError, Peer, Unlink};
 use zipc_schema::{c, memory_map, python, rust, Arena, Schema};
 
 mod schema {
+    #![allow(dead_code)] // `visits` is the cross_language example's
     zipc::include_schema!("telemetry");
 }
 use schema::{Reading, SensorStats, Telemetry};
@@ -156,54 +159,101 @@ fn tour() -> Result<(), BoxError> {
     }
     drop(other);
 
-    // 6. C and Python read the same segment.
-    heading(6, "C and Python read the same segment");
+    // 6. C and Python on the same segment, through libzipc.
+    heading(6, "C and Python on the same segment");
     let rust_line = summary(&seg)?;
     println!("rust:   {rust_line}");
     let mut agree = vec!["Rust"];
     let mut skipped = Vec::new();
-    match c_compiler() {
-        Some(cc) => {
-            let exe = gen_dir.join("demo_c");
-            let mut compile = Command::new(&cc);
-            compile
-                .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o"])
-                .arg(&exe)
-                .arg(gen_dir.join("demo.c"));
-            output(&mut compile)?;
-            let line = output(Command::new(&exe).arg(&name))?.trim().to_owned();
-            println!("c:      {line}");
-            println!("        (built with: {} -std=c11 -Wall -Wextra -Werror demo.c)", cc.display());
-            if line != rust_line {
+    let lib = libzipc_dir();
+    let cc = c_compiler();
+    let c_exe = match (&cc, &lib) {
+        (Some(cc), Ok(lib)) => {
+            let (exe, line) = compile_c(cc, &gen_dir, "demo.c", lib)?;
+            let out = output(Command::new(&exe).args([name.as_str(), "summary"]))?.trim().to_owned();
+            println!("c:      {out}");
+            println!("        (built with: {line})");
+            if out != rust_line {
                 return Err("C read something else than Rust".into());
             }
-            // The C reader also bumped the atomic `visits` (with __atomic_fetch_add).
-            if seg.visits.load() != 1 {
-                return Err(format!("visits = {} after the C reader", seg.visits.load()).into());
-            }
             agree.push("C");
+            Some(exe)
         }
-        None => {
+        (None, _) => {
             println!("c:      SKIPPED: no C compiler found (install gcc, or set CC)");
             skipped.push("C (no compiler)");
+            None
         }
-    }
-    match numpy_python() {
-        Ok(py) => {
-            let mut run = Command::new(&py);
-            run.arg(gen_dir.join("demo.py")).arg(&name).env("PYTHONDONTWRITEBYTECODE", "1");
-            let line = output(&mut run)?.trim().to_owned();
-            println!("python: {line}");
-            println!("        (numpy views straight into the segment, via the generated telemetry.py)");
-            if line != rust_line {
-                return Err("Python read something else than Rust".into());
-            }
-            agree.push("Python");
+        (_, Err(why)) => {
+            println!("c:      SKIPPED: {why}");
+            skipped.push("C (no libzipc)");
+            None
         }
-        Err(why) => {
+    };
+    // The Python command for `demo.py ARGS`: the generated modules beside it, libzipc by ZIPC_LIB.
+    let python = match (numpy_python(), &lib) {
+        (Ok(py), Ok(lib)) => {
+            let so = lib.join("libzipc.so");
+            let script = gen_dir.join("demo.py");
+            Some(move |args: &[&str]| {
+                let mut cmd = Command::new(&py);
+                cmd.arg(&script).args(args).env("ZIPC_LIB", &so).env("PYTHONDONTWRITEBYTECODE", "1");
+                cmd
+            })
+        }
+        (Err(why), _) => {
             println!("python: SKIPPED: {why}");
             skipped.push("Python (no numpy)");
+            None
         }
+        (_, Err(why)) => {
+            println!("python: SKIPPED: {why}");
+            skipped.push("Python (no libzipc)");
+            None
+        }
+    };
+    if let Some(python) = &python {
+        let out = output(&mut python(&[&name, "summary"]))?.trim().to_owned();
+        println!("python: {out}");
+        println!("        (numpy views straight into the segment, via the generated telemetry.py)");
+        if out != rust_line {
+            return Err("Python read something else than Rust".into());
+        }
+        agree.push("Python");
+    }
+    // And through the queue: a C producer and a Python consumer, at the same time.
+    let cross = messages.min(100_000);
+    let mut cross_elapsed = None;
+    if let (Some(exe), Some(python)) = (c_exe, &python) {
+        println!(
+            "\na C process pushes {} readings into `readings` while a Python process pops them:",
+            thousands(cross)
+        );
+        let (first, count) = (messages.to_string(), cross.to_string());
+        let start = Instant::now();
+        let mut c = Command::new(&exe)
+            .args([name.as_str(), "push", &first, &count])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let popped = output(&mut python(&[&name, "pop", &first, &count]));
+        if popped.is_err() {
+            let _ = c.kill(); // it would wait forever for room in the queue
+        }
+        let pushed = c.wait_with_output()?;
+        let popped = popped?;
+        if !pushed.status.success() {
+            return Err(format!("the C producer failed: {}", String::from_utf8_lossy(&pushed.stderr)).into());
+        }
+        let elapsed = start.elapsed();
+        println!("  [c]      {}", String::from_utf8_lossy(&pushed.stdout).trim());
+        println!("  [python] {}", popped.trim());
+        let total = messages + cross;
+        if seg.produced.load() != total || seg.consumed.load() != total || !seg.readings.is_empty() {
+            return Err("the C → Python stream lost readings".into());
+        }
+        println!("{} readings from C to Python in {elapsed:.1?} (process start-up included)", thousands(cross));
+        cross_elapsed = Some(elapsed);
     }
 
     // Summary.
@@ -224,6 +274,9 @@ fn tour() -> Result<(), BoxError> {
     println!("  delivery         every reading exactly once, in order, intact");
     println!("  type checks      a mismatched open is refused with the difference spelled out");
     println!("  languages        {} read the same bytes and agree", agree.join(", "));
+    if let Some(elapsed) = cross_elapsed {
+        println!("  C → Python       {} readings through the same queue in {elapsed:.1?}", thousands(cross));
+    }
     if !skipped.is_empty() {
         println!("  skipped          {}", skipped.join(", "));
     }

@@ -63,9 +63,33 @@ ZIPC_STATIC_ASSERT(offsetof(SensorStats, last_seq) == 24, "SensorStats.last_seq:
 #define TELEMETRY_READINGS_ELEM_SIZE 48u
 #define TELEMETRY_READINGS_CANONICAL "{seq:u64@0,vals:[f32;8]@8,sensor:u32@40,_pad44:u32@44}#48"
 #define TELEMETRY_READINGS_FINGERPRINT UINT64_C(0x2d9d33c476ba8572)
-/* Finds `readings` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_readings(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_READINGS_NAME, TELEMETRY_READINGS_KIND, TELEMETRY_READINGS_FINGERPRINT, TELEMETRY_READINGS_CAPACITY, TELEMETRY_READINGS_FLAGS, TELEMETRY_READINGS_MAXIMUM, e);
+/* Checks `readings`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_readings(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_READINGS_NAME, TELEMETRY_READINGS_KIND, TELEMETRY_READINGS_FLAGS, TELEMETRY_READINGS_CAPACITY, TELEMETRY_READINGS_MAXIMUM, TELEMETRY_READINGS_ELEM_SIZE, TELEMETRY_READINGS_CANONICAL };
+    return zipc_check(seg, &d);
+}
+/* Opens `readings`, checking the element size and layout (roles: zipc_queue_open_producer / _consumer). */
+ZIPC_INLINE zipc_status telemetry_readings_open(const zipc_segment *seg, zipc_queue **out) {
+    return zipc_queue_open(seg, TELEMETRY_READINGS_NAME, TELEMETRY_READINGS_ELEM_SIZE, TELEMETRY_READINGS_CANONICAL, out);
+}
+/* Typed element operations (sizeof *v is checked against the segment). */
+ZIPC_INLINE zipc_status telemetry_readings_try_push(zipc_producer *p, const Reading *v) {
+    return zipc_producer_try_push(p, v, sizeof *v);
+}
+ZIPC_INLINE zipc_status telemetry_readings_push(zipc_producer *p, const Reading *v, int64_t timeout_ns) {
+    return zipc_producer_push(p, v, sizeof *v, timeout_ns);
+}
+ZIPC_INLINE zipc_status telemetry_readings_push_bulk(zipc_producer *p, const Reading *v, size_t count, int64_t timeout_ns, size_t *done) {
+    return zipc_producer_push_bulk(p, v, count, sizeof *v, timeout_ns, done);
+}
+ZIPC_INLINE zipc_status telemetry_readings_try_pop(zipc_consumer *c, Reading *out) {
+    return zipc_consumer_try_pop(c, out, sizeof *out);
+}
+ZIPC_INLINE zipc_status telemetry_readings_pop(zipc_consumer *c, Reading *out, int64_t timeout_ns) {
+    return zipc_consumer_pop(c, out, sizeof *out, timeout_ns);
+}
+ZIPC_INLINE zipc_status telemetry_readings_pop_bulk(zipc_consumer *c, Reading *out, size_t max, int64_t timeout_ns, size_t *done) {
+    return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
 }
 
 /* Structure `latest`: Array of Reading. */
@@ -79,19 +103,24 @@ ZIPC_INLINE zipc_status telemetry_check_readings(const zipc_segment *seg, zipc_e
 #define TELEMETRY_LATEST_ELEM_SIZE 48u
 #define TELEMETRY_LATEST_CANONICAL "{seq:u64@0,vals:[f32;8]@8,sensor:u32@40,_pad44:u32@44}#48"
 #define TELEMETRY_LATEST_FINGERPRINT UINT64_C(0x2d9d33c476ba8572)
-/* Finds `latest` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_latest(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_LATEST_NAME, TELEMETRY_LATEST_KIND, TELEMETRY_LATEST_FINGERPRINT, TELEMETRY_LATEST_CAPACITY, TELEMETRY_LATEST_FLAGS, TELEMETRY_LATEST_MAXIMUM, e);
+/* Checks `latest`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_latest(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_LATEST_NAME, TELEMETRY_LATEST_KIND, TELEMETRY_LATEST_FLAGS, TELEMETRY_LATEST_CAPACITY, TELEMETRY_LATEST_MAXIMUM, TELEMETRY_LATEST_ELEM_SIZE, TELEMETRY_LATEST_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `latest`: sets *elems to its 8 elements of Reading and *len to their count. */
+/* Opens `latest`, checking the element size and layout (zipc_array_get / _set / _read / _write). */
+ZIPC_INLINE zipc_status telemetry_latest_open(const zipc_segment *seg, zipc_array **out) {
+    return zipc_array_open(seg, TELEMETRY_LATEST_NAME, TELEMETRY_LATEST_ELEM_SIZE, TELEMETRY_LATEST_CANONICAL, out);
+}
+/* `latest`: sets *elems to its 8 elements of Reading (shared, unsynchronised memory, valid
+   while `seg` is open) and *len to their count. */
 ZIPC_INLINE zipc_status telemetry_latest(const zipc_segment *seg, Reading **elems, uint64_t *len) {
-    zipc_entry e;
-    void *data;
-    zipc_status st = telemetry_check_latest(seg, &e);
+    zipc_array *a;
+    zipc_status st = telemetry_latest_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_array_data(seg, &e, TELEMETRY_LATEST_ELEM_SIZE, &data, len);
-    if (st != ZIPC_OK) return st;
-    *elems = (Reading *)data;
+    *elems = (Reading *)zipc_array_data(a);
+    *len = zipc_array_len(a);
+    zipc_array_close(a);
     return ZIPC_OK;
 }
 
@@ -106,19 +135,24 @@ ZIPC_INLINE zipc_status telemetry_latest(const zipc_segment *seg, Reading **elem
 #define TELEMETRY_STATS_ELEM_SIZE 32u
 #define TELEMETRY_STATS_CANONICAL "{count:u64@0,sum:f64@8,min:f32@16,max:f32@20,last_seq:u64@24}#32"
 #define TELEMETRY_STATS_FINGERPRINT UINT64_C(0xdfc91718cd017d62)
-/* Finds `stats` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_stats(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_STATS_NAME, TELEMETRY_STATS_KIND, TELEMETRY_STATS_FINGERPRINT, TELEMETRY_STATS_CAPACITY, TELEMETRY_STATS_FLAGS, TELEMETRY_STATS_MAXIMUM, e);
+/* Checks `stats`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_stats(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_STATS_NAME, TELEMETRY_STATS_KIND, TELEMETRY_STATS_FLAGS, TELEMETRY_STATS_CAPACITY, TELEMETRY_STATS_MAXIMUM, TELEMETRY_STATS_ELEM_SIZE, TELEMETRY_STATS_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `stats`: sets *elems to its 8 elements of SensorStats and *len to their count. */
+/* Opens `stats`, checking the element size and layout (zipc_array_get / _set / _read / _write). */
+ZIPC_INLINE zipc_status telemetry_stats_open(const zipc_segment *seg, zipc_array **out) {
+    return zipc_array_open(seg, TELEMETRY_STATS_NAME, TELEMETRY_STATS_ELEM_SIZE, TELEMETRY_STATS_CANONICAL, out);
+}
+/* `stats`: sets *elems to its 8 elements of SensorStats (shared, unsynchronised memory, valid
+   while `seg` is open) and *len to their count. */
 ZIPC_INLINE zipc_status telemetry_stats(const zipc_segment *seg, SensorStats **elems, uint64_t *len) {
-    zipc_entry e;
-    void *data;
-    zipc_status st = telemetry_check_stats(seg, &e);
+    zipc_array *a;
+    zipc_status st = telemetry_stats_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_array_data(seg, &e, TELEMETRY_STATS_ELEM_SIZE, &data, len);
-    if (st != ZIPC_OK) return st;
-    *elems = (SensorStats *)data;
+    *elems = (SensorStats *)zipc_array_data(a);
+    *len = zipc_array_len(a);
+    zipc_array_close(a);
     return ZIPC_OK;
 }
 
@@ -132,20 +166,23 @@ ZIPC_INLINE zipc_status telemetry_stats(const zipc_segment *seg, SensorStats **e
 #define TELEMETRY_PRODUCED_ELEM_SIZE 8u
 #define TELEMETRY_PRODUCED_CANONICAL "u64"
 #define TELEMETRY_PRODUCED_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `produced` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_produced(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_PRODUCED_NAME, TELEMETRY_PRODUCED_KIND, TELEMETRY_PRODUCED_FINGERPRINT, TELEMETRY_PRODUCED_CAPACITY, TELEMETRY_PRODUCED_FLAGS, TELEMETRY_PRODUCED_MAXIMUM, e);
+/* Checks `produced`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_produced(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_PRODUCED_NAME, TELEMETRY_PRODUCED_KIND, TELEMETRY_PRODUCED_FLAGS, TELEMETRY_PRODUCED_CAPACITY, TELEMETRY_PRODUCED_MAXIMUM, TELEMETRY_PRODUCED_ELEM_SIZE, TELEMETRY_PRODUCED_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `produced`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `produced` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status telemetry_produced_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, TELEMETRY_PRODUCED_NAME, out);
+}
+/* `produced`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status telemetry_produced(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = telemetry_check_produced(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = telemetry_produced_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -159,20 +196,23 @@ ZIPC_INLINE zipc_status telemetry_produced(const zipc_segment *seg, uint64_t **v
 #define TELEMETRY_CONSUMED_ELEM_SIZE 8u
 #define TELEMETRY_CONSUMED_CANONICAL "u64"
 #define TELEMETRY_CONSUMED_FINGERPRINT UINT64_C(0x4d35d3193e8d66f2)
-/* Finds `consumed` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_consumed(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_CONSUMED_NAME, TELEMETRY_CONSUMED_KIND, TELEMETRY_CONSUMED_FINGERPRINT, TELEMETRY_CONSUMED_CAPACITY, TELEMETRY_CONSUMED_FLAGS, TELEMETRY_CONSUMED_MAXIMUM, e);
+/* Checks `consumed`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_consumed(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_CONSUMED_NAME, TELEMETRY_CONSUMED_KIND, TELEMETRY_CONSUMED_FLAGS, TELEMETRY_CONSUMED_CAPACITY, TELEMETRY_CONSUMED_MAXIMUM, TELEMETRY_CONSUMED_ELEM_SIZE, TELEMETRY_CONSUMED_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `consumed`: sets *value to the atomic uint64_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `consumed` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status telemetry_consumed_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, TELEMETRY_CONSUMED_NAME, out);
+}
+/* `consumed`: sets *value to the atomic uint64_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status telemetry_consumed(const zipc_segment *seg, uint64_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = telemetry_check_consumed(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = telemetry_consumed_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint64_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint64_t *)v;
+    *value = (uint64_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
@@ -187,56 +227,63 @@ ZIPC_INLINE zipc_status telemetry_consumed(const zipc_segment *seg, uint64_t **v
 #define TELEMETRY_VISITS_ELEM_SIZE 4u
 #define TELEMETRY_VISITS_CANONICAL "u32"
 #define TELEMETRY_VISITS_FINGERPRINT UINT64_C(0x4d2bdf193e8526d1)
-/* Finds `visits` and checks its kind, element layout, capacity and parameters. */
-ZIPC_INLINE zipc_status telemetry_check_visits(const zipc_segment *seg, zipc_entry *e) {
-    return zipc_check(seg, TELEMETRY_VISITS_NAME, TELEMETRY_VISITS_KIND, TELEMETRY_VISITS_FINGERPRINT, TELEMETRY_VISITS_CAPACITY, TELEMETRY_VISITS_FLAGS, TELEMETRY_VISITS_MAXIMUM, e);
+/* Checks `visits`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status telemetry_check_visits(const zipc_segment *seg) {
+    zipc_decl d = { TELEMETRY_VISITS_NAME, TELEMETRY_VISITS_KIND, TELEMETRY_VISITS_FLAGS, TELEMETRY_VISITS_CAPACITY, TELEMETRY_VISITS_MAXIMUM, TELEMETRY_VISITS_ELEM_SIZE, TELEMETRY_VISITS_CANONICAL };
+    return zipc_check(seg, &d);
 }
-/* `visits`: sets *value to the atomic uint32_t. Access it with __atomic builtins (or
-   std::atomic_ref in C++20): other processes change it concurrently. */
+/* Opens `visits` (operations: zipc_atomic_*, values as int64_t bits). */
+ZIPC_INLINE zipc_status telemetry_visits_open(const zipc_segment *seg, zipc_atomic **out) {
+    return zipc_atomic_open(seg, TELEMETRY_VISITS_NAME, out);
+}
+/* `visits`: sets *value to the atomic uint32_t (valid while `seg` is open). Access it with
+   __atomic builtins (or std::atomic_ref in C++20): other processes change it concurrently. */
 ZIPC_INLINE zipc_status telemetry_visits(const zipc_segment *seg, uint32_t **value) {
-    zipc_entry e;
-    void *v;
-    zipc_status st = telemetry_check_visits(seg, &e);
+    zipc_atomic *a;
+    zipc_status st = telemetry_visits_open(seg, &a);
     if (st != ZIPC_OK) return st;
-    st = zipc_atomic_value(seg, &e, sizeof(uint32_t), &v);
-    if (st != ZIPC_OK) return st;
-    *value = (uint32_t *)v;
+    *value = (uint32_t *)zipc_atomic_ptr(a);
+    zipc_atomic_close(a);
     return ZIPC_OK;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.
-   On a mismatch returns its status and, if `which` is not NULL, the structure's name. */
+   On a mismatch returns its status and, if `which` is not NULL, the structure's name;
+   zipc_last_error() says what differs. */
 ZIPC_INLINE zipc_status telemetry_segment_check(const zipc_segment *seg, const char **which) {
-    zipc_entry e;
     zipc_status st;
-    st = telemetry_check_readings(seg, &e);
+    st = telemetry_check_readings(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_READINGS_NAME; return st; }
-    st = telemetry_check_latest(seg, &e);
+    st = telemetry_check_latest(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_LATEST_NAME; return st; }
-    st = telemetry_check_stats(seg, &e);
+    st = telemetry_check_stats(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_STATS_NAME; return st; }
-    st = telemetry_check_produced(seg, &e);
+    st = telemetry_check_produced(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_PRODUCED_NAME; return st; }
-    st = telemetry_check_consumed(seg, &e);
+    st = telemetry_check_consumed(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_CONSUMED_NAME; return st; }
-    st = telemetry_check_visits(seg, &e);
+    st = telemetry_check_visits(seg);
     if (st != ZIPC_OK) { if (which) *which = TELEMETRY_VISITS_NAME; return st; }
     if (which) *which = NULL;
     return ZIPC_OK;
 }
 
-/* Maps segment `name` and checks it against the schema; unmaps it again on failure. */
-ZIPC_INLINE zipc_status telemetry_segment_open(const char *name, zipc_segment *seg, const char **which) {
-    zipc_status st = zipc_open(name, seg);
+/* Opens segment `name` (the process joins its registry) and checks it against the schema;
+   closes it again on failure (then *seg is NULL). Close it with zipc_segment_close. */
+ZIPC_INLINE zipc_status telemetry_segment_open(const char *name, zipc_segment **seg, const char **which) {
+    zipc_status st = zipc_segment_open(name, seg);
     if (which) *which = NULL;
     if (st != ZIPC_OK) return st;
-    st = telemetry_segment_check(seg, which);
-    if (st != ZIPC_OK) zipc_close(seg);
+    st = telemetry_segment_check(*seg, which);
+    if (st != ZIPC_OK) {
+        zipc_segment_close(*seg);
+        *seg = NULL;
+    }
     return st;
 }
 
 /* `telemetry_segment_open` on the default name, TELEMETRY_SEGMENT_NAME. */
-ZIPC_INLINE zipc_status telemetry_segment_open_default(zipc_segment *seg, const char **which) {
+ZIPC_INLINE zipc_status telemetry_segment_open_default(zipc_segment **seg, const char **which) {
     return telemetry_segment_open(TELEMETRY_SEGMENT_NAME, seg, which);
 }
 

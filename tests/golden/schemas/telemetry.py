@@ -6,11 +6,12 @@ Usage:
 
     import telemetry
     seg = telemetry.open()
-    seg.latest  # numpy array, 8 elements
-    seg.stats  # numpy array, 8 elements
-    seg.produced  # 0-d numpy view of the atomic value
-    seg.consumed  # 0-d numpy view of the atomic value
-    seg.visits  # 0-d numpy view of the atomic value
+    seg.readings  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.latest  # numpy array of 8 elements, shared
+    seg.stats  # numpy array of 8 elements, shared
+    seg.produced  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.consumed  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+    seg.visits  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
 """
 
 import numpy as np
@@ -138,5 +139,5 @@ class Telemetry(_zipc.Segment):
 
 
 def open(name=SEGMENT_NAME):
-    """Maps segment `name` and checks every structure against the schema."""
+    """Opens segment `name` and checks every structure against the schema."""
     return Telemetry(name)
