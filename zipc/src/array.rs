@@ -20,7 +20,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 use crate::description::Descriptor;
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -119,17 +119,7 @@ impl<T: ShmType> Array<T> {
     /// Opens array `name`, or creates it with `len` elements. An existing array must have
     /// exactly `len` elements.
     pub fn open_or_create(segment: &Segment, name: &str, len: u64) -> Result<Self> {
-        let decl = StructureLayout { capacity: len, ..Self::declaration(name) };
-        loop {
-            match Self::open_in(segment, &decl) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create_in(segment, &decl) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &StructureLayout { capacity: len, ..Self::declaration(name) })
     }
 
     fn open_checked(segment: &Segment, decl: &StructureLayout<'_>, check_capacity: bool) -> Result<Self> {

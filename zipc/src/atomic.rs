@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::error::{Error, Object, Result};
+use crate::error::Result;
 use crate::futex::{self, Deadline};
 use crate::layout::{Kind, LayoutError, Primitive, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
@@ -149,28 +149,12 @@ impl<T: AtomicValue> Atomic<T> {
 
     /// Opens atomic `name`, or creates it holding `initial`.
     pub fn open_or_create(segment: &Segment, name: &str, initial: T) -> Result<Self> {
-        loop {
-            match Self::open(segment, name) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create(segment, name, initial) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &StructureLayout { initial: initial.to_bits(), ..Self::declaration(name) })
     }
 
     fn from_region(segment: &Segment, region: Region) -> Self {
-        let p = region.ptr(0, std::mem::size_of::<T>() as u64).cast::<T>();
-        assert!(p.is_aligned(), "zipc bug: misaligned atomic");
-        Atomic {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            value: unsafe { NonNull::new_unchecked(p) },
-            _value: PhantomData,
-        }
+        let p = region.typed::<T>(0);
+        Atomic { segment: segment.clone(), region, value: p, _value: PhantomData }
     }
 
     /// The atomic's name in the segment.

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use crate::atomics::{fence, futex_wait_hi, futex_wake_hi, AtomicU32, AtomicU64};
 use crate::description::Descriptor;
-use crate::error::{Error, Object, Result};
+use crate::error::Result;
 use crate::futex::Deadline;
 use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
@@ -282,17 +282,7 @@ impl Barrier {
 
     /// Opens barrier `name` if it exists (it must have `participants`), or creates it.
     pub fn open_or_create(segment: &Segment, name: &str, participants: u32) -> Result<Self> {
-        let decl = Self::declare(name, participants);
-        loop {
-            match Self::open_in(segment, &decl) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create_in(segment, &decl) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &Self::declare(name, participants))
     }
 
     fn declare(name: &str, participants: u32) -> StructureLayout<'_> {
@@ -301,15 +291,8 @@ impl Barrier {
 
     /// `participants` comes from the validated descriptor (1..=i32::MAX), never the header.
     fn from_region(segment: &Segment, region: Region, participants: u32) -> Self {
-        let p = region.ptr(0, REGION_SIZE).cast::<Header>();
-        assert!(p.is_aligned(), "zipc bug: misaligned barrier");
-        Barrier {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            header: unsafe { NonNull::new_unchecked(p) },
-            participants,
-        }
+        let p = region.typed::<Header>(0);
+        Barrier { segment: segment.clone(), region, header: p, participants }
     }
 
     fn header(&self) -> &Header {

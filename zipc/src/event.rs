@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::atomics::AtomicU32;
-use crate::error::{Error, Object, Result};
+use crate::error::Result;
 use crate::futex::Deadline;
 use crate::layout::{flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
@@ -235,17 +235,7 @@ impl Event {
 
     /// Opens event `name` if it exists (it must have reset `mode`), or creates it.
     pub fn open_or_create(segment: &Segment, name: &str, mode: ResetMode, initially_set: bool) -> Result<Self> {
-        let decl = Self::declare(name, mode, initially_set);
-        loop {
-            match Self::open_in(segment, &decl) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create_in(segment, &decl) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &Self::declare(name, mode, initially_set))
     }
 
     fn declare(name: &str, mode: ResetMode, initially_set: bool) -> StructureLayout<'_> {
@@ -254,16 +244,9 @@ impl Event {
 
     /// `flags` come from a validated descriptor or declaration.
     fn from_region(segment: &Segment, region: Region, flags: u32) -> Self {
-        let p = region.ptr(0, std::mem::size_of::<Header>() as u64).cast::<Header>();
-        assert!(p.is_aligned(), "zipc bug: misaligned event");
+        let p = region.typed::<Header>(0);
         let mode = if flags & flags::EVENT_MANUAL_RESET != 0 { ResetMode::Manual } else { ResetMode::Auto };
-        Event {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            header: unsafe { NonNull::new_unchecked(p) },
-            mode,
-        }
+        Event { segment: segment.clone(), region, header: p, mode }
     }
 
     fn header(&self) -> &Header {

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use crate::atomics::AtomicU32;
 use crate::description::Descriptor;
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::futex::Deadline;
 use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
@@ -190,17 +190,7 @@ impl Latch {
 
     /// Opens latch `name` if it exists (it must have been created with `count`), or creates it.
     pub fn open_or_create(segment: &Segment, name: &str, count: u32) -> Result<Self> {
-        let decl = Self::declare(name, count);
-        loop {
-            match Self::open_in(segment, &decl) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create_in(segment, &decl) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &Self::declare(name, count))
     }
 
     fn declare(name: &str, count: u32) -> StructureLayout<'_> {
@@ -209,15 +199,8 @@ impl Latch {
 
     /// `initial` comes from the validated descriptor (1..=i32::MAX), never from the header.
     fn from_region(segment: &Segment, region: Region, initial: u32) -> Self {
-        let p = region.ptr(0, REGION_SIZE).cast::<Header>();
-        assert!(p.is_aligned(), "zipc bug: misaligned latch");
-        Latch {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            header: unsafe { NonNull::new_unchecked(p) },
-            initial,
-        }
+        let p = region.typed::<Header>(0);
+        Latch { segment: segment.clone(), region, header: p, initial }
     }
 
     fn header(&self) -> &Header {

@@ -55,7 +55,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::futex::{self, Deadline, PiLock, PI_TID_MASK, PI_WAITERS};
 use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::process::{self, ThreadIdentity};
@@ -213,27 +213,12 @@ impl Mutex {
 
     /// Opens mutex `name`, or creates it.
     pub fn open_or_create(segment: &Segment, name: &str) -> Result<Self> {
-        loop {
-            match Self::open(segment, name) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create(segment, name) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &Self::declaration(name))
     }
 
     fn from_region(segment: &Segment, region: Region) -> Self {
-        let p = region.ptr(0, std::mem::size_of::<Header>() as u64).cast::<Header>();
-        assert!(p.is_aligned(), "zipc bug: misaligned mutex");
-        Mutex {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            header: unsafe { NonNull::new_unchecked(p) },
-        }
+        let p = region.typed::<Header>(0);
+        Mutex { segment: segment.clone(), region, header: p }
     }
 
     fn header(&self) -> &Header {

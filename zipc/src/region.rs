@@ -61,6 +61,17 @@ impl Region {
         self.map.ptr(self.check(rel, len), len)
     }
 
+    /// A pointer to a `T` at `rel`, in bounds and aligned (both checked), never null. It stays
+    /// valid while this region's mapping lives, which every handle that stores it keeps alive by
+    /// holding the region too.
+    #[track_caller]
+    pub(crate) fn typed<T>(&self, rel: u64) -> std::ptr::NonNull<T> {
+        let p = self.ptr(rel, std::mem::size_of::<T>() as u64).cast::<T>();
+        assert!(p.is_aligned(), "zipc bug: misaligned {} in {:?}", std::any::type_name::<T>(), self.name);
+        // SAFETY: `ptr` offsets the non-null mapping base, so the result is not null.
+        unsafe { std::ptr::NonNull::new_unchecked(p) }
+    }
+
     /// The u32 at `rel` as an atomic.
     #[track_caller]
     pub(crate) fn u32_at(&self, rel: u64) -> &AtomicU32 {

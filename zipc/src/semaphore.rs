@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use crate::atomics::AtomicU32;
 use crate::description::Descriptor;
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::futex::Deadline;
 use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
@@ -200,17 +200,7 @@ impl Semaphore {
     /// Opens semaphore `name` if it exists (its maximum must be `max`), or creates it with
     /// `initial` permits.
     pub fn open_or_create(segment: &Segment, name: &str, initial: u32, max: u32) -> Result<Self> {
-        let decl = Self::declare(name, initial, max);
-        loop {
-            match Self::open_in(segment, &decl) {
-                Err(Error::NotFound { object: Object::Structure, .. }) => {}
-                other => return other,
-            }
-            match Self::create_in(segment, &decl) {
-                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
-                other => return other,
-            }
-        }
+        Self::open_or_create_in(segment, &Self::declare(name, initial, max))
     }
 
     fn declare(name: &str, initial: u32, max: u32) -> StructureLayout<'_> {
@@ -219,15 +209,8 @@ impl Semaphore {
 
     /// `max` comes from the validated descriptor (0..=i32::MAX), never from the header.
     fn from_region(segment: &Segment, region: Region, max: u32) -> Self {
-        let p = region.ptr(0, REGION_SIZE).cast::<Header>();
-        assert!(p.is_aligned(), "zipc bug: misaligned semaphore");
-        Semaphore {
-            segment: segment.clone(),
-            region,
-            // SAFETY: `ptr` never returns null.
-            header: unsafe { NonNull::new_unchecked(p) },
-            max,
-        }
+        let p = region.typed::<Header>(0);
+        Semaphore { segment: segment.clone(), region, header: p, max }
     }
 
     fn header(&self) -> &Header {

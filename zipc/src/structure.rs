@@ -3,7 +3,7 @@
 //! validation and flag descriptions.
 
 use crate::description::Descriptor;
-use crate::error::{Error, Result};
+use crate::error::{Error, Object, Result};
 use crate::layout::{self, Kind, StructureLayout, TypeLayout};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -42,6 +42,22 @@ pub trait Structure: Sized + Send + Sync {
     /// The declaration of a structure of this type named `name`, with parameters 0.
     fn declaration(name: &str) -> StructureLayout<'_> {
         StructureLayout { flags: Self::FLAGS, ..StructureLayout::new(name, Self::KIND, Self::ELEM) }
+    }
+
+    /// Opens structure `decl.name` if it exists (checked against `decl` as
+    /// [`open_in`](Structure::open_in) does), or creates it. Of processes racing to create it,
+    /// one creates it and the others open what it made.
+    fn open_or_create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
+        loop {
+            match Self::open_in(segment, decl) {
+                Err(Error::NotFound { object: Object::Structure, .. }) => {}
+                other => return other,
+            }
+            match Self::create_in(segment, decl) {
+                Err(Error::AlreadyExists { object: Object::Structure, .. }) => continue,
+                other => return other,
+            }
+        }
     }
 }
 
