@@ -32,6 +32,9 @@ pub mod generated {
     pub mod task_scheduler {
         zipc::include_schema!("task_scheduler");
     }
+    pub mod telemetry {
+        zipc::include_schema!("telemetry");
+    }
     pub mod all_kinds {
         zipc::include_schema!("all_kinds");
     }

@@ -9,6 +9,27 @@ use zipc::{description, table};
 use crate::Schema;
 
 /// Renders the memory map of `schema`'s segment as a table.
+///
+/// ```
+/// let arena = zipc_schema::Arena::new();
+/// let schema = zipc_schema::Schema::parse("telemetry.toml", r#"
+///     [segment]
+///     name = "/telemetry"
+///
+///     [types.Reading]
+///     fields = [{ name = "ts", type = "u64" }, { name = "vals", type = "[f32; 2]" }]
+///
+///     [[structures]]
+///     name = "readings"
+///     kind = "queue"
+///     policy = "mpmc"
+///     type = "Reading"
+///     capacity = 64
+/// "#, &arena).unwrap();
+/// let map = zipc_schema::memory_map::render(&schema);
+/// assert!(map.starts_with("segment /telemetry (telemetry.toml)"));
+/// assert!(map.lines().any(|l| l.contains("Queue") && l.ends_with("readings")));
+/// ```
 pub fn render(schema: &Schema<'_>) -> String {
     let l = &schema.layout;
     let mut o = String::new();

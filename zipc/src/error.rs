@@ -2,6 +2,37 @@
 //!
 //! Every fallible operation returns [`Result<T>`]. Each variant carries what a user needs to act:
 //! the names involved, what was expected and what was found, and its `Display` says what to do.
+//!
+//! ```
+//! use std::time::Duration;
+//! use zipc::{Array, Error, Mpmc, Queue, Segment};
+//!
+//! # fn main() -> zipc::Result<()> {
+//! let name = format!("/zipc-doc-error-{}", std::process::id());
+//! let seg = Segment::create(&name, 1 << 20)?;
+//! Array::<f32>::create(&seg, "temps", 16)?;
+//! let jobs = Queue::<u64, Mpmc>::create(&seg, "jobs", 8)?;
+//!
+//! // Opening with another element type: refused, with both layouts in the error.
+//! match Array::<u32>::open(&seg, "temps") {
+//!     Err(Error::LayoutMismatch { structure, expected, found }) => {
+//!         assert_eq!((structure.as_str(), expected.as_str(), found.as_str()), ("temps", "u32", "f32"));
+//!     }
+//!     other => panic!("expected a layout mismatch, got {other:?}"),
+//! }
+//! // A name that is not in the table.
+//! assert!(matches!(Array::<f32>::open(&seg, "pressures"), Err(Error::NotFound { .. })));
+//! // A blocking operation that times out.
+//! assert!(matches!(jobs.pop(Some(Duration::from_millis(1))), Err(Error::Timeout)));
+//! // Every error says what to do about it.
+//! let e = Segment::open("/zipc-doc-no-such-segment").unwrap_err();
+//! assert!(e.to_string().contains("/zipc-doc-no-such-segment"));
+//!
+//! drop((seg, jobs));
+//! Segment::unlink(&name)?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::io;

@@ -45,6 +45,29 @@
 //! # Telemetry::unlink_default() }
 //! ```
 //!
+//! ## The structures
+//!
+//! | kind | type | |
+//! |---|---|---|
+//! | array | [`Array<T>`] | fixed-length elements, unsynchronised; atomic operations on integer elements |
+//! | atomic | [`Atomic<T>`] | one `u32`/`i32`/`u64`/`i64`; 32-bit ones can be waited on |
+//! | queue | [`Queue<T, P>`] | bounded lock-free FIFO, policy [`Spsc`], [`Mpsc`] or [`Mpmc`] |
+//! | ring | [`Ring<T>`] | single-producer stream, lossless or overwrite, bulk operations, `get_last_n` |
+//! | pool | [`Pool<T>`] | fixed set of objects with generation-checked [`Handle`]s |
+//! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
+//! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
+//! | mutex, event | [`Mutex`], [`Event`] | a robust lock that reports a dead holder; auto/manual-reset events |
+//!
+//! Element types implement [`ShmType`] (`#[derive(ShmType)]`): fixed-width, `#[repr(C)]`, no
+//! implicit padding, every bit pattern valid. Every structure has non-blocking `try_*`
+//! operations and blocking ones with an optional timeout ([`Error::Timeout`]); blocking sleeps on
+//! a futex and costs the other side no system call while nobody sleeps.
+//!
+//! The same declaration can be written as a TOML schema, from which the `zipc-schema` crate
+//! generates this Rust (through `zipc_schema::Builder` and [`include_schema!`]), a C header and a
+//! Python module. The `zipc-examples` package has a complete multi-process program for each
+//! kind of use (`cargo run -p zipc-examples --bin producer_consumer`, ...).
+//!
 //! Processes that know their element types only at run time use [`dynamic`]: the same structures,
 //! opened by name, with elements passed as bytes whose size and layout are checked. C and Python
 //! use zipc through its C ABI, [`ffi`], built as `libzipc` (`docs/C.md`).
