@@ -127,7 +127,8 @@ typedef enum zipc_status {
     ZIPC_ERR_NULL = 24,                /* a required pointer argument was NULL */
     ZIPC_ERR_BUSY = 25,                /* a role handle was used by two threads at once */
     ZIPC_ERR_INTERNAL = 26,            /* a bug in zipc was caught (please report it with the message) */
-    ZIPC_ERR_IN_USE = 27               /* the segment cannot be removed: live processes use it */
+    ZIPC_ERR_IN_USE = 27,              /* the segment cannot be removed: live processes use it */
+    ZIPC_ERR_LANES_FULL = 28           /* every lane of the segment belongs to a live thread (too many threads on its queues) */
 } zipc_status;
 
 /* Opaque handles. */

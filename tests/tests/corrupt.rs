@@ -107,13 +107,20 @@ fn self_description() {
         (description::header::VERSION, &99u32.to_le_bytes(), "__zipc.format_version"),
         (description::header::MAX_ENTRIES, &9u32.to_le_bytes(), "__zipc.max_entries"),
         (description::header::MAX_PROCESSES, &0u32.to_le_bytes(), "__zipc.max_processes"),
-        (description::header::MAX_PROCESSES, &5u32.to_le_bytes(), "__zipc.region"),
+        // 9 registry slots come with 18 lanes; the segment has 16.
+        (description::header::MAX_PROCESSES, &9u32.to_le_bytes(), "__zipc.lanes"),
+        (description::header::LANES, &17u32.to_le_bytes(), "__zipc.lanes"),
     ];
     for (off, bytes, field) in cases {
         let name = fixture("desc");
         poke(&name, desc_region(&name) + off, bytes);
         assert_eq!(corrupt_field(&name), *field, "corrupting {field}");
     }
+    // A region that is not the size its header implies.
+    let name = fixture("desc");
+    let size_at = table::entry_offset(0) + entry::SIZE;
+    poke(&name, size_at, &(u64_at(&name, size_at) - 128).to_le_bytes());
+    assert_eq!(corrupt_field(&name), "__zipc.region");
 }
 
 #[test]

@@ -242,7 +242,7 @@ fn the_report_shows_states_bars_and_processes() {
     let text = inspect::inspect(&f.name).unwrap().to_string();
     let me = std::process::id();
     let has = |needle: &str| assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
-    has(&format!("segment {}: zipc format 1 (ZeroIPC table v2)", f.name.as_str()));
+    has(&format!("segment {}: zipc format {} (ZeroIPC table v2)", f.name.as_str(), zipc::description::FORMAT_VERSION));
     has("table       14 of 16 entries (1 is zipc's)");
     has("created     20");
     has(&format!("by pid {me}"));

@@ -227,7 +227,7 @@ fn mismatches_are_typed_and_name_both_sides() {
 #[test]
 fn table_full_and_segment_full() {
     let name = ShmName::new("full");
-    let seg = Segment::options().size(16384).max_entries(4).create(&name).unwrap();
+    let seg = Segment::options().size(32768).max_entries(4).create(&name).unwrap();
     for i in 0..3 {
         Array::<u8>::create(&seg, &format!("a{i}"), 8).unwrap();
     }
@@ -237,7 +237,7 @@ fn table_full_and_segment_full() {
     }
 
     let name2 = ShmName::new("full2");
-    let seg = Segment::options().size(16384).create(&name2).unwrap();
+    let seg = Segment::options().size(32768).create(&name2).unwrap();
     let free = seg.free_bytes().unwrap();
     let err = Array::<u8>::create(&seg, "huge", free).unwrap_err();
     match &err {

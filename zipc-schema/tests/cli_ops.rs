@@ -84,7 +84,10 @@ fn inspect_prints_the_report_and_json() {
         let out = run(&["inspect", &arg]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let report = text(&out.stdout);
-        assert!(report.starts_with(&format!("segment {}: zipc format 1", name.0)), "{report}");
+        assert!(
+            report.starts_with(&format!("segment {}: zipc format {}", name.0, zipc::description::FORMAT_VERSION)),
+            "{report}"
+        );
         assert!(report.contains("mpmc [###############.....] 6/8 (75%)"), "{report}");
         assert!(report.contains("value 99"), "{report}");
         assert!(report.contains(&format!("pid {dead:<8} dead")), "{report}");

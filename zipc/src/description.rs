@@ -3,18 +3,19 @@
 //!
 //! It records, for every table entry, what the entry holds (kind, element size and alignment,
 //! capacity, flags, layout fingerprint, a pointer to the element's type record), and it holds the
-//! lock word that serialises table changes between processes, and the process registry. ZeroIPC
+//! lock word that serialises table changes between processes, the process registry and the lanes
+//! (`lane.rs`) in which threads record their multi-producer/consumer queue operations. ZeroIPC
 //! readers see it as one more named entry and skip it. A segment without it (made by ZeroIPC)
 //! opens untyped.
 //!
 //! ```text
 //! region offset  size  field
 //! 0              4     u32 magic          0x6370697A ("zipc")
-//! 4              4     u32 format_version 1
+//! 4              4     u32 format_version 2
 //! 8              4     u32 max_entries    equal to the table header's
 //! 12             4     u32 max_processes  registry slots
 //! 16             4     u32 creator_pid
-//! 20             4     u32 reserved
+//! 20             4     u32 lanes          lanes_for(max_processes)
 //! 24             8     u64 created_ns     creation time, Unix nanoseconds
 //! 32             8     u64 dirty_end      highest byte any allocation has written
 //! 40             24    reserved
@@ -24,6 +25,7 @@
 //! 80             48    reserved
 //! 128            16×p  process registry:  u32 pid, u32 refs, u64 start time
 //! D              64×n  descriptors, D = align_up(128 + 16×p, 64), one per table entry
+//! L              128×l lanes, L = align_up(D + 64×n, 128), l = lanes
 //! ```
 //!
 //! A descriptor (64 bytes):
@@ -45,6 +47,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::lane;
 use crate::layout::{self, Kind, Region};
 use crate::mapping::Mapping;
 use crate::table;
@@ -56,7 +59,7 @@ pub const RESERVED_PREFIX: &str = "__zipc";
 /// `"zipc"` as a little-endian u32.
 pub const MAGIC: u32 = 0x6370_697A;
 /// zipc's own format version (the table's stays 2, for ZeroIPC's readers).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Alignment of the reserved region.
 pub const ALIGN: u64 = 128;
 /// Largest process registry.
@@ -78,6 +81,8 @@ pub mod header {
     pub const MAX_PROCESSES: u64 = 12;
     /// `u32 creator_pid`
     pub const CREATOR_PID: u64 = 16;
+    /// `u32 lanes`
+    pub const LANES: u64 = 20;
     /// `u64 created_ns`
     pub const CREATED_NS: u64 = 24;
     /// `u64 dirty_end`
@@ -127,9 +132,16 @@ pub const fn descriptors_offset(max_processes: u32) -> u64 {
     end.div_ceil(DESCRIPTOR_SIZE) * DESCRIPTOR_SIZE
 }
 
+/// Offset of the lanes in the region.
+pub const fn lanes_offset(max_entries: u32, max_processes: u32) -> u64 {
+    let end = descriptors_offset(max_processes) + DESCRIPTOR_SIZE * max_entries as u64;
+    end.div_ceil(lane::LANE_SIZE) * lane::LANE_SIZE
+}
+
 /// Size and alignment of the reserved region.
 pub const fn region(max_entries: u32, max_processes: u32) -> Region {
-    Region { size: descriptors_offset(max_processes) + DESCRIPTOR_SIZE * max_entries as u64, align: ALIGN }
+    let lanes = lane::lanes_for(max_processes) as u64;
+    Region { size: lanes_offset(max_entries, max_processes) + lane::LANE_SIZE * lanes, align: ALIGN }
 }
 
 /// The bump pointer of a fresh segment: the reserved region placed right after the table.
@@ -184,6 +196,16 @@ impl Description {
     pub fn descriptor_offset(&self, index: u32) -> u64 {
         self.offset + descriptors_offset(self.max_processes) + DESCRIPTOR_SIZE * index as u64
     }
+
+    /// Segment offset of the first lane.
+    pub fn lanes_offset(&self) -> u64 {
+        self.offset + lanes_offset(self.max_entries, self.max_processes)
+    }
+
+    /// Number of lanes.
+    pub fn lanes(&self) -> u32 {
+        lane::lanes_for(self.max_processes)
+    }
 }
 
 /// Writes a fresh reserved region at `offset` (zero-filled, unpublished).
@@ -193,6 +215,7 @@ pub(crate) fn init(map: &Mapping, offset: u64, max_entries: u32, max_processes: 
     map.u32_at(d.field(header::MAX_ENTRIES)).store(max_entries, Ordering::Relaxed);
     map.u32_at(d.field(header::MAX_PROCESSES)).store(max_processes, Ordering::Relaxed);
     map.u32_at(d.field(header::CREATOR_PID)).store(std::process::id(), Ordering::Relaxed);
+    map.u32_at(d.field(header::LANES)).store(lane::lanes_for(max_processes), Ordering::Relaxed);
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_nanos() as u64).unwrap_or(0);
     map.u64_at(d.field(header::CREATED_NS)).store(now, Ordering::Relaxed);
@@ -225,6 +248,13 @@ pub(crate) fn validate(map: &Mapping, table: &table::Header, entry: &table::Entr
     let max_processes = map.u32_at(at(header::MAX_PROCESSES)).load(Ordering::Relaxed);
     if max_processes == 0 || max_processes > MAX_PROCESSES {
         return fail("max_processes", format!("{max_processes} is outside 1..={MAX_PROCESSES}"));
+    }
+    let lanes = map.u32_at(at(header::LANES)).load(Ordering::Relaxed);
+    if lanes != lane::lanes_for(max_processes) {
+        return fail(
+            "lanes",
+            format!("{lanes}, but {max_processes} registry slots come with {}", lane::lanes_for(max_processes)),
+        );
     }
     let expected = region(max_entries, max_processes).size;
     if entry.size != expected {

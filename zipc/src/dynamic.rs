@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::futex::Deadline;
 use crate::layout::{self, flags, Kind, Primitive};
 use crate::pool::{self, Handle, Objects, PoolCore};
-use crate::queue::{self, QueueBytes, Role, RxState, TxState};
+use crate::queue::{self, QueueBytes, RxState, TxState};
 use crate::region::Region;
 use crate::ring::{self, ByteSlots, ConsumerState, Core, ProducerState, RingMode};
 use crate::role;
@@ -331,9 +331,7 @@ impl DynProducer {
 
 impl Drop for DynProducer {
     fn drop(&mut self) {
-        if self.claimed {
-            self.bytes.release(Role::Producer);
-        }
+        self.bytes.close_producer(&self.tx, self.claimed);
     }
 }
 
@@ -398,9 +396,7 @@ impl DynConsumer {
 
 impl Drop for DynConsumer {
     fn drop(&mut self) {
-        if self.claimed {
-            self.bytes.release(Role::Consumer);
-        }
+        self.bytes.close_consumer(&self.rx, self.claimed);
     }
 }
 

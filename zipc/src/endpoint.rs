@@ -361,7 +361,7 @@ impl<E: Element> SideClaim<E> {
             return Err(e);
         }
         let states = tx.raw().spsc_tx().map_err(|c| tx.corrupt(c)).and_then(|t| {
-            let r = rx.raw().spsc_rx().map_err(|c| rx.corrupt(c))?;
+            let (r, _) = rx.raw().spsc_rx().map_err(|c| rx.corrupt(c))?;
             Ok((t, r))
         });
         match states {

@@ -98,6 +98,14 @@ pub enum Error {
         /// Registry slots (`max_processes`).
         capacity: u32,
     },
+    /// Every lane of the segment (`lane.rs`) belongs to a live process: more threads run
+    /// multi-producer or multi-consumer queue operations on it at once than it has lanes.
+    LanesFull {
+        /// The segment.
+        segment: String,
+        /// Lanes in the segment (two per registry slot, at least 16).
+        capacity: u32,
+    },
     /// The segment has not enough free bytes for the structure.
     SegmentFull {
         /// The segment.
@@ -313,6 +321,10 @@ impl fmt::Display for Error {
             Error::RegistryFull { segment, capacity } => write!(
                 f,
                 "segment {segment:?} already has {capacity} live processes attached, its max_processes: create it with a larger max_processes"
+            ),
+            Error::LanesFull { segment, capacity } => write!(
+                f,
+                "all {capacity} lanes of segment {segment:?} belong to live threads (one per thread using its multi-producer or multi-consumer queues, one per such role handle): create the segment with a larger max_processes (two lanes each), or use fewer threads"
             ),
             Error::SegmentFull { segment, structure, needed, free } => write!(
                 f,

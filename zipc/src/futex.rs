@@ -183,6 +183,17 @@ impl Deadline {
         Deadline(timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future)))
     }
 
+    /// The earlier of this deadline and `cap` from now.
+    pub(crate) fn capped(&self, cap: Duration) -> Deadline {
+        let soon = Instant::now().checked_add(cap).unwrap_or_else(far_future);
+        Deadline(Some(self.0.map_or(soon, |at| at.min(soon))))
+    }
+
+    /// Whether the deadline has passed (never, without one).
+    pub(crate) fn passed(&self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+
     /// Time left: `Ok(None)` for no deadline, `Err(Timeout)` once it has passed.
     pub(crate) fn remaining(&self) -> Result<Option<Duration>> {
         match self.0 {

@@ -92,6 +92,7 @@ mod element;
 #[allow(dead_code)] // used by the blocking structures
 mod event_count;
 mod futex;
+
 mod mapping;
 mod region;
 mod robust_lock;
@@ -112,6 +113,7 @@ pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;
+pub mod lane;
 pub mod latch;
 pub mod layout;
 pub mod message;
@@ -119,6 +121,7 @@ pub mod mutex;
 pub mod pool;
 pub mod process;
 pub mod queue;
+pub mod recovery;
 pub mod registry;
 pub mod ring;
 pub mod segment;

@@ -45,10 +45,12 @@
 //! 128     8         u64 tail              producer line: next position to push
 //! 136     120       reserved
 //! 256     8         u64 head              consumer line: next position to pop
-//! 264     120       reserved
+//! 264     8         u64 reading           single consumer: end of the pop in flight (see Crashes)
+//! 272     112       reserved
 //! 384     8         not_empty             event count consumers sleep on (u32 epoch, u32 waiters)
 //! 392     8         not_full              event count producers sleep on
-//! 400     112       reserved
+//! 400     8         u64 lost              messages lost to processes that died mid-operation
+//! 408     104       reserved
 //! 512     cap×slot  slots                 slot i holds the positions p with p mod cap = i
 //! ```
 //!
@@ -118,17 +120,29 @@
 //!
 //! # Crashes
 //!
-//! A process killed between claiming a position and stamping its slot (a few instructions) leaves
-//! that position claimed forever in an MPMC or MPSC queue, as with any Vyukov queue: a dead
-//! producer's slot stops the consumers there, a dead MPMC consumer's slot stops the producers a
-//! lap later. Single roles recover through takeover: an SPSC producer's unpublished write is
-//! redone by its successor; an SPSC or MPSC consumer's successor receives again any element its
-//! predecessor read but did not yet release (at-least-once across a consumer crash), and an MPSC
-//! consumer's successor skips the slots its predecessor released but did not yet count in `head`.
+//! A process can be killed at any instruction. Whatever it had *accepted* into the queue — a
+//! position it claimed — is then delivered exactly once or counted as **lost** (in `lost`, and
+//! [`Queue::lost`]); nothing is delivered twice or torn, and the queue never stalls on the dead
+//! process. What it had not yet accepted (an SPSC push that did not publish `tail`) never existed.
+//!
+//! * **Multi-producer and multi-consumer sides** record each operation in a *lane* before
+//!   claiming (`lane.rs`): a claimed but unstamped position is covered by its claimer's lane, so
+//!   a survivor that meets one (a consumer at an unwritten slot that `tail` has passed, an MPMC
+//!   producer at a slot a consumer claimed a lap ago) and finds only dead lanes covering it knows
+//!   the claimer is gone. It resolves the position with a compare-and-swap of the sequence
+//!   number: a dead producer's slot becomes a **tombstone** (`seq = p + 1 + 0xC000…0`, "holds
+//!   `p`, lost"), which consumers claim and free like an element without returning it; a dead
+//!   consumer's slot is freed for the next lap. Each resolution counts one loss. Survivors look
+//!   only when an operation keeps failing (every 256th failure of a `try_` call on a thread), and
+//!   blocked ones every [`RECOVERY_INTERVAL`].
+//! * **Single roles** recover at takeover: the SPSC or MPSC consumer stores `reading`, the end of
+//!   the pop it is about to copy, before it copies; a successor finding `reading > head` skips
+//!   those positions (their slots freed) and counts them lost
+//!   ([`Consumer::lost_on_takeover`]). An SPSC producer's successor simply resumes at `tail`.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::asymmetric_fence;
@@ -138,6 +152,7 @@ use crate::element::{Element, Typed};
 use crate::error::{Error, Object, Result};
 use crate::event_count::EventCount;
 use crate::futex::Deadline;
+use crate::lane::{self, op, Claimant, Lane, LaneTable};
 use crate::layout::{self, flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -165,12 +180,16 @@ pub mod header {
     pub const CONSUMER_TAKEOVERS: u64 = 84;
     /// `u64 tail`, alone on its line pair.
     pub const TAIL: u64 = 128;
-    /// `u64 head`, alone on its line pair.
+    /// `u64 head`, on the consumer's line pair.
     pub const HEAD: u64 = 256;
+    /// `u64 reading`, beside `head`.
+    pub const READING: u64 = 264;
     /// The `not_empty` event count (`u32 epoch`, `u32 waiters`).
     pub const NOT_EMPTY: u64 = 384;
     /// The `not_full` event count.
     pub const NOT_FULL: u64 = 392;
+    /// `u64 lost`.
+    pub const LOST: u64 = 400;
     /// The first slot.
     pub const SLOTS: u64 = 512;
 }
@@ -183,6 +202,17 @@ pub const MIN_CAPACITY: u64 = 2;
 pub const MAX_CAPACITY: u64 = 1 << 32;
 /// Size of the sequence number that starts each MPSC/MPMC slot.
 pub const SEQ_SIZE: u64 = 8;
+/// Added to `p + 1` to make the sequence number of a tombstone: "holds position `p`, whose
+/// producer died before writing it". Never within 2^33 of a live sequence number.
+pub const TOMBSTONE: u64 = 0xC000_0000_0000_0000;
+/// How often a blocked multi-producer or multi-consumer operation wakes to look for a peer that
+/// died mid-operation (a dead process wakes nobody).
+pub const RECOVERY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The sequence number of a tombstone for position `p`.
+pub const fn tombstone(p: u64) -> u64 {
+    p.wrapping_add(1).wrapping_add(TOMBSTONE)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Policies
@@ -443,14 +473,23 @@ pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
 #[derive(Debug, Default)]
 pub(crate) struct CachePadded<T>(pub(crate) T);
 
+/// The consumer's line: `head`, and a single consumer's `reading`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub(crate) struct ConsumerLine {
+    head: AtomicU64,
+    reading: AtomicU64,
+}
+
 /// The part of the header the algorithms use, at region offset 128 (`header::TAIL`).
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Indices {
     tail: CachePadded<AtomicU64>,
-    head: CachePadded<AtomicU64>,
+    head: CachePadded<ConsumerLine>,
     not_empty: EventCount,
     not_full: EventCount,
+    lost: AtomicU64,
 }
 
 /// Size of [`Indices`] in a segment: up to the first slot.
@@ -463,6 +502,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Indices, head) as u64 == header::HEAD - header::TAIL);
     assert!(std::mem::offset_of!(Indices, not_empty) as u64 == header::NOT_EMPTY - header::TAIL);
     assert!(std::mem::offset_of!(Indices, not_full) as u64 == header::NOT_FULL - header::TAIL);
+    assert!(std::mem::offset_of!(Indices, lost) as u64 == header::LOST - header::TAIL);
+    assert!(std::mem::offset_of!(ConsumerLine, reading) as u64 == header::READING - header::HEAD);
 };
 
 impl Indices {
@@ -471,9 +512,10 @@ impl Indices {
     pub(crate) fn new() -> Self {
         Indices {
             tail: CachePadded(AtomicU64::new(0)),
-            head: CachePadded(AtomicU64::new(0)),
+            head: CachePadded(ConsumerLine { head: AtomicU64::new(0), reading: AtomicU64::new(0) }),
             not_empty: EventCount::new(),
             not_full: EventCount::new(),
+            lost: AtomicU64::new(0),
         }
     }
 }
@@ -527,24 +569,45 @@ pub(crate) enum Blocked {
     Corrupt(Corrupt),
 }
 
-/// The SPSC producer's handle-local state: its own position and its cached copy of `head`.
-#[derive(Clone, Copy, Debug, Default)]
+/// No lane (`TxState::lane`, `RxState::lane`).
+pub(crate) const NO_LANE: u32 = u32::MAX;
+
+/// A producer handle's own state: for SPSC its position and its cached copy of `head`; for the
+/// multi-producer policies the lane it took.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct TxState {
     tail: u64,
     cached_head: u64,
+    pub(crate) lane: u32,
 }
 
-/// A single consumer's handle-local state: its own position and (SPSC) its cached `tail`.
-#[derive(Clone, Copy, Debug, Default)]
+/// A consumer handle's own state: for a single consumer its position, (SPSC) its cached `tail`
+/// and what it found lost when it took the role over; for MPMC the lane it took.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct RxState {
     head: u64,
     cached_tail: u64,
+    pub(crate) lane: u32,
+    pub(crate) lost_on_takeover: u64,
+}
+
+impl TxState {
+    fn with_lane(lane: u32) -> Self {
+        TxState { tail: 0, cached_head: 0, lane }
+    }
+}
+
+impl RxState {
+    fn with_lane(lane: u32) -> Self {
+        RxState { head: 0, cached_tail: 0, lane, lost_on_takeover: 0 }
+    }
 }
 
 /// One queue's algorithms over raw pointers to its indices and slots, for elements represented
 /// by `E` (`element.rs`: a Rust type, or bytes of a run-time size). Elements are passed as byte
 /// slices of `E::size()` bytes each: a single operation takes one element, a bulk operation as
-/// many whole elements as the slice holds.
+/// many whole elements as the slice holds. Multi-producer and multi-consumer operations take the
+/// caller's [`Lane`], in which they record what they are about to claim (`lane.rs`).
 ///
 /// Whoever builds a `Raw` keeps the memory alive and mapped for as long as the `Raw` exists (a
 /// handle holds the segment's mapping, a loom model its heap allocations).
@@ -554,6 +617,10 @@ pub(crate) struct Raw<E> {
     cap: u64,
     mask: u64,
     elem: E,
+    /// The segment's lanes.
+    lanes: LaneTable,
+    /// This queue in lane records: the segment offset of its region (a multiple of 128).
+    id: u64,
 }
 
 impl<E: Copy> Clone for Raw<E> {
@@ -564,15 +631,49 @@ impl<E: Copy> Clone for Raw<E> {
 
 impl<E: Copy> Copy for Raw<E> {}
 
+/// Failed `try_` operations a thread makes between two looks for a dead peer's stalled slot.
+#[cfg(not(loom))]
+const PATIENCE: u32 = 256;
+
+/// Counts a failed operation of this thread; true every [`PATIENCE`]th time. Loom models call the
+/// recovery explicitly instead.
+#[inline]
+fn patience_exhausted() -> bool {
+    #[cfg(not(loom))]
+    {
+        thread_local! {
+            static FAILS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        }
+        FAILS
+            .try_with(|f| {
+                let n = f.get().wrapping_add(1);
+                f.set(n);
+                n % PATIENCE == 0
+            })
+            .unwrap_or(false)
+    }
+    #[cfg(loom)]
+    false
+}
+
 impl<E: Element> Raw<E> {
     /// # Safety
     ///
     /// `idx` points to an [`Indices`] and `slots` to `cap` slots (of `elem.slot_stride()` bytes
     /// laid out as [`Slot`] if `vyukov`, else of `elem.cell_stride()` bytes), both aligned and
     /// valid (any bits are valid for them) for the lifetime of the returned value and every copy
-    /// of it; `cap` is a power of two.
-    pub(crate) unsafe fn new(idx: *const Indices, slots: *mut u8, cap: u64, elem: E) -> Self {
+    /// of it; `cap` is a power of two; `lanes` is the table of the memory's segment and `id` a
+    /// multiple of 128 that no other queue of it uses.
+    pub(crate) unsafe fn new(
+        idx: *const Indices,
+        slots: *mut u8,
+        cap: u64,
+        elem: E,
+        lanes: LaneTable,
+        id: u64,
+    ) -> Self {
         debug_assert!(cap.is_power_of_two());
+        debug_assert!(id % ALIGN == 0);
         Raw {
             // SAFETY: the caller passes valid, hence non-null, pointers.
             idx: unsafe { NonNull::new_unchecked(idx.cast_mut()) },
@@ -581,6 +682,8 @@ impl<E: Element> Raw<E> {
             cap,
             mask: cap - 1,
             elem,
+            lanes,
+            id,
         }
     }
 
@@ -633,6 +736,12 @@ impl<E: Element> Raw<E> {
         assert!(len >= self.elem.size(), "zipc bug: a {len}-byte buffer for one {}-byte element", self.elem.size());
     }
 
+    /// The lane `op` word of this queue's operations of `kind` (`lane::op::PUSH` or `POP`).
+    #[inline(always)]
+    fn op(&self, kind: u64) -> u64 {
+        self.id | kind
+    }
+
     /// Capacity in slots.
     pub(crate) fn capacity(&self) -> u64 {
         self.cap
@@ -643,11 +752,17 @@ impl<E: Element> Raw<E> {
         self.elem
     }
 
+    /// The segment's lanes.
+    pub(crate) fn lanes(&self) -> &LaneTable {
+        &self.lanes
+    }
+
     /// Writes the initial state: empty, with every index at `start` (tests start near the wrap
     /// point). Only on memory nobody else sees yet.
     pub(crate) fn init(&self, start: u64, vyukov: bool) {
         self.idx().tail.0.store(start, Relaxed);
-        self.idx().head.0.store(start, Relaxed);
+        self.idx().head.0.head.store(start, Relaxed);
+        self.idx().head.0.reading.store(start, Relaxed);
         if vyukov {
             for i in 0..self.cap {
                 let pos = start.wrapping_add(i);
@@ -658,7 +773,7 @@ impl<E: Element> Raw<E> {
 
     /// Elements in the queue, approximately (see the module docs).
     pub(crate) fn len(&self) -> u64 {
-        let head = self.idx().head.0.load(Acquire);
+        let head = self.idx().head.0.head.load(Acquire);
         let tail = self.idx().tail.0.load(Acquire);
         let d = tail.wrapping_sub(head);
         if (d as i64) < 0 {
@@ -666,6 +781,11 @@ impl<E: Element> Raw<E> {
         } else {
             d.min(self.cap)
         }
+    }
+
+    /// Messages lost to processes that died mid-operation.
+    pub(crate) fn lost(&self) -> u64 {
+        self.idx().lost.load(Relaxed)
     }
 
     /// Consumers sleeping in a blocking pop (approximate).
@@ -698,20 +818,32 @@ impl<E: Element> Raw<E> {
 
     // --- SPSC ------------------------------------------------------------------------------
 
-    /// Loads the shared indices into a new producer's state.
+    /// Loads the shared indices into a new producer's state. A predecessor's unpublished push
+    /// (it died before storing `tail`) is simply overwritten.
     pub(crate) fn spsc_tx(&self) -> std::result::Result<TxState, Corrupt> {
         let tail = self.idx().tail.0.load(Acquire);
-        let head = self.idx().head.0.load(Acquire);
+        let head = self.idx().head.0.head.load(Acquire);
         self.check_used(tail, head)?;
-        Ok(TxState { tail, cached_head: head })
+        Ok(TxState { tail, cached_head: head, lane: NO_LANE })
     }
 
-    /// Loads the shared indices into a new consumer's state.
-    pub(crate) fn spsc_rx(&self) -> std::result::Result<RxState, Corrupt> {
-        let head = self.idx().head.0.load(Acquire);
+    /// Loads the shared indices into a new consumer's state, and returns how many elements a
+    /// predecessor that died copying them out took with it: `reading` past `head` names them.
+    /// They are skipped (their slots freed) and counted as lost.
+    pub(crate) fn spsc_rx(&self) -> std::result::Result<(RxState, u64), Corrupt> {
+        let mut head = self.idx().head.0.head.load(Acquire);
         let tail = self.idx().tail.0.load(Acquire);
-        self.check_used(tail, head)?;
-        Ok(RxState { head, cached_tail: tail })
+        let used = self.check_used(tail, head)?;
+        let in_flight = self.idx().head.0.reading.load(Relaxed).wrapping_sub(head);
+        let mut lost = 0;
+        if in_flight != 0 && in_flight <= used {
+            head = head.wrapping_add(in_flight);
+            self.idx().head.0.head.store(head, Release);
+            self.count_lost(in_flight);
+            self.popped(in_flight, false);
+            lost = in_flight;
+        }
+        Ok((RxState { head, cached_tail: tail, lane: NO_LANE, lost_on_takeover: lost }, lost))
     }
 
     /// `tail - head` must be in `0..=cap`.
@@ -736,7 +868,7 @@ impl<E: Element> Raw<E> {
             return Ok(free);
         }
         // Cache only a validated value: the fast path above trusts the cache.
-        let head = self.idx().head.0.load(Acquire);
+        let head = self.idx().head.0.head.load(Acquire);
         let used = self.check_used(tx.tail, head)?;
         tx.cached_head = head;
         Ok(self.cap - used)
@@ -780,12 +912,15 @@ impl<E: Element> Raw<E> {
         if self.spsc_available(rx, 1)? == 0 {
             return Ok(false);
         }
+        let next = rx.head.wrapping_add(1);
+        // Read only by a successor after our death (`spsc_rx`): our own line, no ordering needed.
+        self.idx().head.0.reading.store(next, Relaxed);
         // SAFETY: position `head` holds an element (the producer's release of `tail` past it was
         // acquired) and the producer does not write it again before our release of `head`.
         // `dst` has room for an element (checked).
         unsafe { self.elem.get(dst.as_mut_ptr(), self.cell(rx.head)) };
-        rx.head = rx.head.wrapping_add(1);
-        self.idx().head.0.store(rx.head, Release);
+        rx.head = next;
+        self.idx().head.0.head.store(rx.head, Release);
         self.popped(1, false);
         Ok(true)
     }
@@ -814,6 +949,7 @@ impl<E: Element> Raw<E> {
         if n == 0 {
             return Ok(0);
         }
+        self.idx().head.0.reading.store(rx.head.wrapping_add(n), Relaxed);
         let size = self.elem.size();
         for i in 0..n as usize {
             // SAFETY: as in `spsc_try_pop`, for each of the `n` filled positions from `head`;
@@ -821,7 +957,7 @@ impl<E: Element> Raw<E> {
             unsafe { self.elem.get(dst.as_mut_ptr().add(i * size), self.cell(rx.head.wrapping_add(i as u64))) };
         }
         rx.head = rx.head.wrapping_add(n);
-        self.idx().head.0.store(rx.head, Release);
+        self.idx().head.0.head.store(rx.head, Release);
         self.popped(n, false);
         Ok(n as usize)
     }
@@ -843,18 +979,27 @@ impl<E: Element> Raw<E> {
         Ok(now)
     }
 
-    /// Pushes the element in `src` if there is room.
+    /// Pushes the element in `src` if there is room, recording the attempt in `lane`.
     #[inline(always)]
-    pub(crate) fn mp_try_push(&self, src: &[u8], many_consumers: bool) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn mp_try_push(
+        &self,
+        lane: &Lane,
+        src: &[u8],
+        many_consumers: bool,
+    ) -> std::result::Result<bool, Corrupt> {
         self.one(src.len());
+        let op = self.op(op::PUSH);
         let tail_word = &self.idx().tail.0;
         let mut tail = tail_word.load(Relaxed);
         loop {
             let seq = self.seq(tail).load(Acquire);
             let diff = seq.wrapping_sub(tail) as i64;
             if diff == 0 {
-                match tail_word.compare_exchange_weak(tail, tail.wrapping_add(1), Relaxed, Relaxed) {
+                // The record precedes the claim (release), so whoever sees the claim sees it.
+                lane.begin(op, tail, 1);
+                match tail_word.compare_exchange_weak(tail, tail.wrapping_add(1), Release, Relaxed) {
                     Ok(_) => {
+                        lane.claimed(op);
                         // SAFETY: we claimed position `tail`, whose slot was free (`seq == tail`,
                         // acquired from the consumer that emptied it); nobody reads it before
                         // our release of `seq` below. `src` holds an element (checked).
@@ -866,19 +1011,27 @@ impl<E: Element> Raw<E> {
                     Err(t) => tail = t,
                 }
             } else if diff < 0 {
+                lane.end();
+                self.full_at(tail, many_consumers);
                 return Ok(false); // still holds the element from one lap ago: full
             } else {
-                tail = self.moved_on(tail_word, tail, "tail")?;
+                tail = self.moved_on(tail_word, tail, "tail").inspect_err(|_| lane.end())?;
             }
         }
     }
 
-    pub(crate) fn mp_push_bulk(&self, src: &[u8], many_consumers: bool) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn mp_push_bulk(
+        &self,
+        lane: &Lane,
+        src: &[u8],
+        many_consumers: bool,
+    ) -> std::result::Result<usize, Corrupt> {
         let want = self.count(src.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
         }
         let size = self.elem.size();
+        let op = self.op(op::PUSH);
         let tail_word = &self.idx().tail.0;
         let mut tail = tail_word.load(Relaxed);
         loop {
@@ -891,15 +1044,19 @@ impl<E: Element> Raw<E> {
             if n == 0 {
                 let diff = self.seq(tail).load(Acquire).wrapping_sub(tail) as i64;
                 if diff < 0 {
+                    lane.end();
+                    self.full_at(tail, many_consumers);
                     return Ok(0);
                 }
                 if diff > 0 {
-                    tail = self.moved_on(tail_word, tail, "tail")?;
+                    tail = self.moved_on(tail_word, tail, "tail").inspect_err(|_| lane.end())?;
                 }
                 continue;
             }
-            match tail_word.compare_exchange_weak(tail, tail.wrapping_add(n), Relaxed, Relaxed) {
+            lane.begin(op, tail, n);
+            match tail_word.compare_exchange_weak(tail, tail.wrapping_add(n), Release, Relaxed) {
                 Ok(_) => {
+                    lane.claimed(op);
                     for i in 0..n as usize {
                         let pos = tail.wrapping_add(i as u64);
                         // SAFETY: as in `mp_try_push`: we claimed `pos`, whose slot was free;
@@ -917,19 +1074,40 @@ impl<E: Element> Raw<E> {
 
     // --- Vyukov: consumers (MPMC) ------------------------------------------------------------
 
-    /// Pops the oldest element into `dst` if there is one.
+    /// Claims position `head`, whose slot holds a tombstone, and frees it for the next lap:
+    /// the loss was counted when the tombstone was laid. Returns the head to go on from.
+    #[cold]
+    fn mc_pass_tombstone(&self, lane: &Lane, head: u64) -> u64 {
+        let op = self.op(op::POP);
+        let next = head.wrapping_add(1);
+        lane.begin(op, head, 1);
+        match self.idx().head.0.head.compare_exchange(head, next, Release, Relaxed) {
+            Ok(_) => {
+                lane.claimed(op);
+                self.seq(head).store(head.wrapping_add(self.cap), Release);
+                self.popped(1, true);
+                next
+            }
+            Err(h) => h,
+        }
+    }
+
+    /// Pops the oldest element into `dst` if there is one, recording the attempt in `lane`.
     #[inline(always)]
-    pub(crate) fn mc_try_pop(&self, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn mc_try_pop(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
         self.one(dst.len());
-        let head_word = &self.idx().head.0;
+        let op = self.op(op::POP);
+        let head_word = &self.idx().head.0.head;
         let mut head = head_word.load(Relaxed);
         loop {
             let seq = self.seq(head).load(Acquire);
             let next = head.wrapping_add(1);
             let diff = seq.wrapping_sub(next) as i64;
             if diff == 0 {
-                match head_word.compare_exchange_weak(head, next, Relaxed, Relaxed) {
+                lane.begin(op, head, 1);
+                match head_word.compare_exchange_weak(head, next, Release, Relaxed) {
                     Ok(_) => {
+                        lane.claimed(op);
                         // SAFETY: we claimed position `head`, whose slot holds it (`seq == head +
                         // 1`, acquired from its producer); nobody writes it before our release of
                         // `seq` below. `dst` has room for an element (checked).
@@ -940,21 +1118,26 @@ impl<E: Element> Raw<E> {
                     }
                     Err(h) => head = h,
                 }
+            } else if seq == tombstone(head) {
+                head = self.mc_pass_tombstone(lane, head);
             } else if diff < 0 {
+                lane.end();
+                self.empty_at(head);
                 return Ok(false); // not yet written for this lap: empty
             } else {
-                head = self.moved_on(head_word, head, "head")?;
+                head = self.moved_on(head_word, head, "head").inspect_err(|_| lane.end())?;
             }
         }
     }
 
-    pub(crate) fn mc_pop_bulk(&self, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn mc_pop_bulk(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
         let want = self.count(dst.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
         }
         let size = self.elem.size();
-        let head_word = &self.idx().head.0;
+        let op = self.op(op::POP);
+        let head_word = &self.idx().head.0.head;
         let mut head = head_word.load(Relaxed);
         loop {
             let mut n = 0;
@@ -962,17 +1145,26 @@ impl<E: Element> Raw<E> {
                 n += 1;
             }
             if n == 0 {
-                let diff = self.seq(head).load(Acquire).wrapping_sub(head.wrapping_add(1)) as i64;
+                let seq = self.seq(head).load(Acquire);
+                if seq == tombstone(head) {
+                    head = self.mc_pass_tombstone(lane, head);
+                    continue;
+                }
+                let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
                 if diff < 0 {
+                    lane.end();
+                    self.empty_at(head);
                     return Ok(0);
                 }
                 if diff > 0 {
-                    head = self.moved_on(head_word, head, "head")?;
+                    head = self.moved_on(head_word, head, "head").inspect_err(|_| lane.end())?;
                 }
                 continue;
             }
-            match head_word.compare_exchange_weak(head, head.wrapping_add(n), Relaxed, Relaxed) {
+            lane.begin(op, head, n);
+            match head_word.compare_exchange_weak(head, head.wrapping_add(n), Release, Relaxed) {
                 Ok(_) => {
+                    lane.claimed(op);
                     for i in 0..n as usize {
                         let pos = head.wrapping_add(i as u64);
                         // SAFETY: as in `mc_try_pop`: we claimed `pos`, whose slot holds it;
@@ -990,14 +1182,35 @@ impl<E: Element> Raw<E> {
 
     // --- Vyukov: the single consumer (MPSC) ----------------------------------------------------
 
-    /// Loads the shared head into a new single consumer's state. A predecessor that died
-    /// between stamping slots free and storing `head` consumed them already: their `seq` is one
-    /// lap ahead (`head + cap`, or `head + cap + 1` if a producer refilled the slot since), never
-    /// a state a live consumer leaves behind. Skip them, so they are neither re-delivered nor
-    /// mistaken for another consumer's work.
-    pub(crate) fn sc_rx(&self) -> RxState {
-        let start = self.idx().head.0.load(Acquire);
+    /// Loads the shared head into a new single consumer's state, and returns how many elements
+    /// a predecessor that died in the middle of a pop took with it. Its `reading` past `head`
+    /// names the positions it was copying out: all of them are lost (the pop never returned);
+    /// those not yet stamped are freed. A predecessor that died between stamping slots free and
+    /// storing `head` (after passing tombstones) left seqs one lap ahead (`head + cap`, or
+    /// `head + cap + 1` if a producer refilled the slot since), never a state a live consumer
+    /// leaves behind: those are skipped without a loss.
+    pub(crate) fn sc_rx(&self) -> std::result::Result<(RxState, u64), Corrupt> {
+        let start = self.idx().head.0.head.load(Acquire);
         let mut head = start;
+        let in_flight = self.idx().head.0.reading.load(Relaxed).wrapping_sub(start);
+        let mut lost = 0;
+        if in_flight != 0 && in_flight <= self.cap {
+            for i in 0..in_flight {
+                let p = start.wrapping_add(i);
+                let seq = self.seq(p).load(Acquire);
+                let d = seq.wrapping_sub(p);
+                if d == 1 {
+                    self.seq(p).store(p.wrapping_add(self.cap), Release);
+                } else if d != self.cap && d != self.cap + 1 {
+                    return Err(corrupt(
+                        "reading",
+                        format!("position {p} of the pop in flight has sequence number {seq}"),
+                    ));
+                }
+            }
+            head = head.wrapping_add(in_flight);
+            lost = in_flight;
+        }
         for _ in 0..self.cap {
             let d = self.seq(head).load(Acquire).wrapping_sub(head);
             if d != self.cap && d != self.cap + 1 {
@@ -1006,9 +1219,13 @@ impl<E: Element> Raw<E> {
             head = head.wrapping_add(1);
         }
         if head != start {
-            self.idx().head.0.store(head, Release);
+            self.idx().head.0.head.store(head, Release);
+            self.popped(head.wrapping_sub(start), true);
         }
-        RxState { head, cached_tail: 0 }
+        if lost > 0 {
+            self.count_lost(lost);
+        }
+        Ok((RxState { head, cached_tail: 0, lane: NO_LANE, lost_on_takeover: lost }, lost))
     }
 
     /// A single consumer finding its slot stamped ahead: someone else consumed it.
@@ -1020,80 +1237,249 @@ impl<E: Element> Raw<E> {
         )
     }
 
+    /// The single consumer passes the tombstone at `rx.head`: frees it for the next lap.
+    #[cold]
+    fn sc_pass_tombstone(&self, rx: &mut RxState) {
+        let head = rx.head;
+        self.seq(head).store(head.wrapping_add(self.cap), Release);
+        rx.head = head.wrapping_add(1);
+        self.idx().head.0.head.store(rx.head, Release);
+        self.popped(1, true);
+    }
+
     /// Pops the oldest element into `dst` if there is one.
     #[inline(always)]
     pub(crate) fn sc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
         self.one(dst.len());
-        let head = rx.head;
-        let seq = self.seq(head).load(Acquire);
-        let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
-        if diff != 0 {
-            return if diff < 0 { Ok(false) } else { Err(self.sc_ahead(head, seq)) };
+        loop {
+            let head = rx.head;
+            let seq = self.seq(head).load(Acquire);
+            let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
+            if diff == 0 {
+                let next = head.wrapping_add(1);
+                // Read only by a successor after our death (`sc_rx`): no ordering needed.
+                self.idx().head.0.reading.store(next, Relaxed);
+                // SAFETY: as in `mc_try_pop`; being the only consumer, we need no claim.
+                unsafe { self.elem.get(dst.as_mut_ptr(), self.value(head)) };
+                self.seq(head).store(head.wrapping_add(self.cap), Release);
+                rx.head = next;
+                self.idx().head.0.head.store(next, Release);
+                self.popped(1, true);
+                return Ok(true);
+            }
+            if seq == tombstone(head) {
+                self.sc_pass_tombstone(rx);
+                continue;
+            }
+            if diff > 0 {
+                return Err(self.sc_ahead(head, seq));
+            }
+            self.empty_at(head);
+            return Ok(false);
         }
-        // SAFETY: as in `mc_try_pop`; being the only consumer, we need no claim.
-        unsafe { self.elem.get(dst.as_mut_ptr(), self.value(head)) };
-        self.seq(head).store(head.wrapping_add(self.cap), Release);
-        rx.head = head.wrapping_add(1);
-        self.idx().head.0.store(rx.head, Release);
-        self.popped(1, true);
-        Ok(true)
     }
 
     pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
         let want = self.count(dst.len()).min(self.cap);
+        if want == 0 {
+            return Ok(0);
+        }
         let size = self.elem.size();
-        let head = rx.head;
-        let mut n = 0;
-        while n < want {
-            let pos = head.wrapping_add(n);
-            let seq = self.seq(pos).load(Acquire);
-            let diff = seq.wrapping_sub(pos.wrapping_add(1)) as i64;
-            if diff < 0 {
-                break;
+        loop {
+            let head = rx.head;
+            let mut n = 0;
+            while n < want && self.seq(head.wrapping_add(n)).load(Acquire) == head.wrapping_add(n + 1) {
+                n += 1;
             }
-            if diff > 0 {
-                return Err(self.sc_ahead(pos, seq));
+            if n == 0 {
+                let seq = self.seq(head).load(Acquire);
+                if seq == tombstone(head) {
+                    self.sc_pass_tombstone(rx);
+                    continue;
+                }
+                if (seq.wrapping_sub(head.wrapping_add(1)) as i64) > 0 {
+                    return Err(self.sc_ahead(head, seq));
+                }
+                self.empty_at(head);
+                return Ok(0);
             }
-            // SAFETY: as in `sc_try_pop`, for position `pos`; element `n < count` lies inside
-            // `dst`.
-            unsafe { self.elem.get(dst.as_mut_ptr().add(n as usize * size), self.value(pos)) };
-            self.seq(pos).store(pos.wrapping_add(self.cap), Release);
-            n += 1;
-        }
-        if n > 0 {
+            self.idx().head.0.reading.store(head.wrapping_add(n), Relaxed);
+            for i in 0..n {
+                let pos = head.wrapping_add(i);
+                // SAFETY: as in `sc_try_pop`, for position `pos` (its slot was seen full above, and
+                // only we free it); element `i < count` lies inside `dst`.
+                unsafe { self.elem.get(dst.as_mut_ptr().add(i as usize * size), self.value(pos)) };
+                self.seq(pos).store(pos.wrapping_add(self.cap), Release);
+            }
             rx.head = head.wrapping_add(n);
-            self.idx().head.0.store(rx.head, Release);
+            self.idx().head.0.head.store(rx.head, Release);
             self.popped(n, true);
+            return Ok(n as usize);
         }
-        Ok(n as usize)
+    }
+
+    // --- Recovery from processes that died mid-operation (lane.rs) ---------------------------
+
+    fn count_lost(&self, n: u64) {
+        self.idx().lost.fetch_add(n, Relaxed);
+    }
+
+    /// A consumer found position `head` unwritten. Now and then, see whether its producer died.
+    #[cold]
+    #[inline(never)]
+    fn empty_at(&self, head: u64) {
+        if patience_exhausted() {
+            self.check_pop_stall_at(head);
+        }
+    }
+
+    /// A producer found the queue full at `tail`. Now and then (and only if consumers use lanes),
+    /// see whether the consumer of the slot died.
+    #[cold]
+    #[inline(never)]
+    fn full_at(&self, tail: u64, many_consumers: bool) {
+        if many_consumers && patience_exhausted() {
+            self.check_push_stall_at(tail);
+        }
+    }
+
+    /// Settles the operation of a dead process that holds position `head` claimed but unwritten,
+    /// if that is what stops consumers there.
+    pub(crate) fn check_pop_stall(&self) {
+        self.check_pop_stall_at(self.idx().head.0.head.load(Relaxed));
+    }
+
+    fn check_pop_stall_at(&self, head: u64) {
+        if self.seq(head).load(Acquire) != head {
+            return; // written, or a tombstone, or moved on
+        }
+        // Acquire: if the claim of `head` is visible, so is its claimer's lane record.
+        let tail = self.idx().tail.0.load(Acquire);
+        if (tail.wrapping_sub(head) as i64) <= 0 {
+            return; // not claimed: just empty
+        }
+        self.recover(op::PUSH, head);
+    }
+
+    /// Settles the operation of a dead consumer that holds the slot a producer at `tail` needs,
+    /// if that is what stops producers there (MPMC).
+    pub(crate) fn check_push_stall(&self) {
+        self.check_push_stall_at(self.idx().tail.0.load(Relaxed));
+    }
+
+    fn check_push_stall_at(&self, tail: u64) {
+        let p = tail.wrapping_sub(self.cap);
+        let seq = self.seq(p).load(Acquire);
+        if seq != p.wrapping_add(1) && seq != tombstone(p) {
+            return;
+        }
+        let head = self.idx().head.0.head.load(Acquire);
+        if (head.wrapping_sub(p) as i64) <= 0 {
+            return; // not claimed by a consumer: just full
+        }
+        self.recover(op::POP, p);
+    }
+
+    /// If only dead processes' lanes cover position `p` of operation `kind`, settles the
+    /// claimant's lane.
+    fn recover(&self, kind: u64, p: u64) {
+        if let Claimant::Dead(i) = self.lanes.claimant(self.op(kind), p) {
+            self.settle(i);
+        }
+    }
+
+    /// Settles lane `i`, whose owner is dead, if it records an operation on this queue: resolves
+    /// every position of it that is still claimed and unstamped (a push's becomes a tombstone, a
+    /// pop's is freed), counts the losses in the queue and the lane, and marks the lane settled.
+    /// Idempotent: concurrent settlers resolve each position once. Returns the losses this call
+    /// counted.
+    pub(crate) fn settle(&self, i: u32) -> u64 {
+        let lane = self.lanes.lane(i);
+        let o = lane.op.load(Acquire);
+        if o & op::SETTLED != 0 || o & !op::FLAGS != self.id {
+            return 0;
+        }
+        let kind = o & op::KIND;
+        let first = lane.pos.load(Acquire);
+        let count = lane.count.load(Acquire).min(self.cap);
+        let mut lost = 0;
+        let mut freed = 0;
+        for k in 0..count {
+            let p = first.wrapping_add(k);
+            if kind == op::PUSH {
+                let tail = self.idx().tail.0.load(Acquire);
+                if (tail.wrapping_sub(p) as i64) <= 0 || self.seq(p).load(Acquire) != p {
+                    continue; // not claimed, or stamped
+                }
+                if self.lanes.claimant(self.op(kind), p) == Claimant::Dead(i)
+                    && self.seq(p).compare_exchange(p, tombstone(p), AcqRel, Relaxed).is_ok()
+                {
+                    lost += 1;
+                }
+            } else if kind == op::POP {
+                let head = self.idx().head.0.head.load(Acquire);
+                let seq = self.seq(p).load(Acquire);
+                if (head.wrapping_sub(p) as i64) <= 0 || (seq != p.wrapping_add(1) && seq != tombstone(p)) {
+                    continue; // not claimed, or stamped
+                }
+                if self.lanes.claimant(self.op(kind), p) == Claimant::Dead(i)
+                    && self.seq(p).compare_exchange(seq, p.wrapping_add(self.cap), AcqRel, Relaxed).is_ok()
+                {
+                    freed += 1;
+                    if seq == p.wrapping_add(1) {
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        let _ = lane.op.compare_exchange(o, o | op::SETTLED, AcqRel, Relaxed);
+        if lost > 0 {
+            self.count_lost(lost);
+            lane.lost.fetch_add(lost, Relaxed);
+        }
+        if kind == op::PUSH && lost > 0 {
+            self.idx().not_empty.notify_all_asymmetric();
+        }
+        if freed > 0 {
+            self.idx().not_full.notify_all_asymmetric();
+        }
+        lost
     }
 
     // --- Blocking ---------------------------------------------------------------------------
 
-    /// Retries `attempt` until it pushes, sleeping on `not_full` between attempts.
+    /// Retries `attempt` until it pushes, sleeping on `not_full` between attempts. With
+    /// `many_consumers`, a dead consumer's stalled slot is looked for every [`RECOVERY_INTERVAL`].
     pub(crate) fn push_blocking(
         &self,
         timeout: Option<Duration>,
+        many_consumers: bool,
         attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
     ) -> std::result::Result<(), Blocked> {
-        self.retry_blocking(&self.idx().not_full, timeout, attempt)
+        let stall = || self.check_push_stall();
+        self.retry_blocking(&self.idx().not_full, timeout, attempt, many_consumers.then_some(&stall))
     }
 
-    /// Retries `attempt` until it pops, sleeping on `not_empty` between attempts.
+    /// Retries `attempt` until it pops, sleeping on `not_empty` between attempts. With
+    /// `many_producers`, a dead producer's stalled slot is looked for every [`RECOVERY_INTERVAL`].
     pub(crate) fn pop_blocking(
         &self,
         timeout: Option<Duration>,
+        many_producers: bool,
         attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
     ) -> std::result::Result<(), Blocked> {
-        self.retry_blocking(&self.idx().not_empty, timeout, attempt)
+        let stall = || self.check_pop_stall();
+        self.retry_blocking(&self.idx().not_empty, timeout, attempt, many_producers.then_some(&stall))
     }
 
-    /// Retries `attempt` until it succeeds: spinning a little, then sleeping on `ec`.
+    /// Retries `attempt` until it succeeds: spinning a little, then sleeping on `ec` — at most
+    /// [`RECOVERY_INTERVAL`] at a time if `stall` looks for dead peers (they wake nobody).
     fn retry_blocking(
         &self,
         ec: &EventCount,
         timeout: Option<Duration>,
         mut attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+        stall: Option<&dyn Fn()>,
     ) -> std::result::Result<(), Blocked> {
         let mut spins = SPINS;
         loop {
@@ -1108,14 +1494,24 @@ impl<E: Element> Raw<E> {
             spins -= 1;
             spin_loop();
         }
-        let ready = || match attempt() {
+        let mut ready = || match attempt() {
             Ok(true) => Some(Ok(())),
             Ok(false) => None,
             Err(c) => Some(Err(Blocked::Corrupt(c))),
         };
-        match ec.wait_until_asymmetric(Deadline::after(timeout), ready) {
-            Ok(r) => r,
-            Err(_) => Err(Blocked::Timeout),
+        let deadline = Deadline::after(timeout);
+        loop {
+            let slice = match stall {
+                Some(_) if !cfg!(loom) => deadline.capped(RECOVERY_INTERVAL),
+                _ => deadline,
+            };
+            match ec.wait_until_asymmetric(slice, &mut ready) {
+                Ok(r) => return r,
+                Err(_) => match stall {
+                    Some(look) if !deadline.passed() => look(),
+                    _ => return Err(Blocked::Timeout),
+                },
+            }
         }
     }
 }
@@ -1175,8 +1571,10 @@ impl<E: Element> QueueBytes<E> {
         // SAFETY: both pointers lie inside the region (checked by `ptr`), aligned (checked), in a
         // mapping that `region` keeps alive as long as this value; any bits are valid for atomics,
         // event counts and elements (plain bytes); the strides are FORMAT.md's (checked above);
-        // `capacity` is a validated power of two.
-        let raw = unsafe { Raw::new(idx, slots, capacity, elem) };
+        // `capacity` is a validated power of two; the lanes are the segment's and the id is the
+        // queue's own 128-aligned offset.
+        let lanes = segment.lanes().unwrap_or_else(LaneTable::empty);
+        let raw = unsafe { Raw::new(idx, slots, capacity, elem, lanes, region.offset() + base) };
         QueueBytes { segment: segment.clone(), region, base, raw }
     }
 
@@ -1292,7 +1690,7 @@ impl<E: Element> QueueBytes<E> {
         let r = if policy == flags::POLICY_SPSC {
             self.raw.spsc_try_push(tx, src)
         } else {
-            self.raw.mp_try_push(src, policy == flags::POLICY_MPMC)
+            self.raw.mp_try_push(self.raw.lanes.lane(tx.lane), src, policy == flags::POLICY_MPMC)
         };
         r.map_err(|c| self.corrupt(c))
     }
@@ -1300,10 +1698,12 @@ impl<E: Element> QueueBytes<E> {
     /// Pushes the element in `src`, waiting at most `timeout` for room.
     pub(crate) fn push(&self, policy: u32, tx: &mut TxState, src: &[u8], timeout: Option<Duration>) -> Result<()> {
         let raw = &self.raw;
+        let many_consumers = policy == flags::POLICY_MPMC;
         let r = if policy == flags::POLICY_SPSC {
-            raw.push_blocking(timeout, || raw.spsc_try_push(tx, src))
+            raw.push_blocking(timeout, false, || raw.spsc_try_push(tx, src))
         } else {
-            raw.push_blocking(timeout, || raw.mp_try_push(src, policy == flags::POLICY_MPMC))
+            let lane = raw.lanes.lane(tx.lane);
+            raw.push_blocking(timeout, many_consumers, || raw.mp_try_push(lane, src, many_consumers))
         };
         r.map_err(|b| self.blocked(b))
     }
@@ -1313,7 +1713,7 @@ impl<E: Element> QueueBytes<E> {
         let r = if policy == flags::POLICY_SPSC {
             self.raw.spsc_push_bulk(tx, src)
         } else {
-            self.raw.mp_push_bulk(src, policy == flags::POLICY_MPMC)
+            self.raw.mp_push_bulk(self.raw.lanes.lane(tx.lane), src, policy == flags::POLICY_MPMC)
         };
         r.map_err(|c| self.corrupt(c))
     }
@@ -1325,7 +1725,7 @@ impl<E: Element> QueueBytes<E> {
         let r = match policy {
             flags::POLICY_SPSC => raw.spsc_try_pop(rx, dst),
             flags::POLICY_MPSC => raw.sc_try_pop(rx, dst),
-            _ => raw.mc_try_pop(dst),
+            _ => raw.mc_try_pop(raw.lanes.lane(rx.lane), dst),
         };
         r.map_err(|c| self.corrupt(c))
     }
@@ -1334,9 +1734,12 @@ impl<E: Element> QueueBytes<E> {
     pub(crate) fn pop(&self, policy: u32, rx: &mut RxState, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
         let raw = &self.raw;
         let r = match policy {
-            flags::POLICY_SPSC => raw.pop_blocking(timeout, || raw.spsc_try_pop(rx, dst)),
-            flags::POLICY_MPSC => raw.pop_blocking(timeout, || raw.sc_try_pop(rx, dst)),
-            _ => raw.pop_blocking(timeout, || raw.mc_try_pop(dst)),
+            flags::POLICY_SPSC => raw.pop_blocking(timeout, false, || raw.spsc_try_pop(rx, dst)),
+            flags::POLICY_MPSC => raw.pop_blocking(timeout, true, || raw.sc_try_pop(rx, dst)),
+            _ => {
+                let lane = raw.lanes.lane(rx.lane);
+                raw.pop_blocking(timeout, true, || raw.mc_try_pop(lane, dst))
+            }
         };
         r.map_err(|b| self.blocked(b))
     }
@@ -1347,16 +1750,71 @@ impl<E: Element> QueueBytes<E> {
         let r = match policy {
             flags::POLICY_SPSC => raw.spsc_pop_bulk(rx, dst),
             flags::POLICY_MPSC => raw.sc_pop_bulk(rx, dst),
-            _ => raw.mc_pop_bulk(dst),
+            _ => raw.mc_pop_bulk(raw.lanes.lane(rx.lane), dst),
         };
         r.map_err(|c| self.corrupt(c))
     }
 
-    /// Claims the producer role a policy needs (single producer: the role word; otherwise
-    /// nothing) and loads the producer's state. Returns whether a role was claimed.
+    // --- The shared handle's operations (multi-producer/consumer policies) -----------------
+    //
+    // `Queue` pushes and pops through `&self` from any thread: each thread uses its own lane
+    // (`lane::thread_lane`), taken on its first operation.
+
+    #[inline(always)]
+    fn thread_lane(&self) -> Result<&Lane> {
+        let i = lane::thread_lane(&self.segment)?;
+        Ok(self.raw.lanes.lane(i))
+    }
+
+    /// `try_push` on the shared handle.
+    #[inline(always)]
+    pub(crate) fn shared_try_push(&self, src: &[u8], many_consumers: bool) -> Result<bool> {
+        let lane = self.thread_lane()?;
+        self.raw.mp_try_push(lane, src, many_consumers).map_err(|c| self.corrupt(c))
+    }
+
+    /// `push` on the shared handle.
+    pub(crate) fn shared_push(&self, src: &[u8], many_consumers: bool, timeout: Option<Duration>) -> Result<()> {
+        let lane = self.thread_lane()?;
+        let raw = &self.raw;
+        raw.push_blocking(timeout, many_consumers, || raw.mp_try_push(lane, src, many_consumers))
+            .map_err(|b| self.blocked(b))
+    }
+
+    /// `push_bulk` on the shared handle.
+    pub(crate) fn shared_push_bulk(&self, src: &[u8], many_consumers: bool) -> Result<usize> {
+        let lane = self.thread_lane()?;
+        self.raw.mp_push_bulk(lane, src, many_consumers).map_err(|c| self.corrupt(c))
+    }
+
+    /// `try_pop` on the shared handle (MPMC).
+    #[inline(always)]
+    pub(crate) fn shared_try_pop(&self, dst: &mut [u8]) -> Result<bool> {
+        let lane = self.thread_lane()?;
+        self.raw.mc_try_pop(lane, dst).map_err(|c| self.corrupt(c))
+    }
+
+    /// `pop` on the shared handle (MPMC).
+    pub(crate) fn shared_pop(&self, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+        let lane = self.thread_lane()?;
+        let raw = &self.raw;
+        raw.pop_blocking(timeout, true, || raw.mc_try_pop(lane, dst)).map_err(|b| self.blocked(b))
+    }
+
+    /// `pop_bulk` on the shared handle (MPMC).
+    pub(crate) fn shared_pop_bulk(&self, dst: &mut [u8]) -> Result<usize> {
+        let lane = self.thread_lane()?;
+        self.raw.mc_pop_bulk(lane, dst).map_err(|c| self.corrupt(c))
+    }
+
+    // --- Opening and closing role handles ---------------------------------------------------
+
+    /// Takes what a producer of `policy` needs — the role word for a single producer, a lane
+    /// otherwise — and loads the producer's state. Returns whether a role was claimed. Undo with
+    /// [`close_producer`](Self::close_producer).
     pub(crate) fn open_producer(&self, policy: u32) -> Result<(TxState, bool)> {
         if policy != flags::POLICY_SPSC {
-            return Ok((TxState::default(), false));
+            return Ok((TxState::with_lane(lane::take(&self.segment)?), false));
         }
         self.claim(Role::Producer, "producer")?;
         match self.raw.spsc_tx() {
@@ -1368,20 +1826,41 @@ impl<E: Element> QueueBytes<E> {
         }
     }
 
-    /// Claims the consumer role a policy needs (single consumer: the role word; otherwise
-    /// nothing) and loads the consumer's state. Returns whether a role was claimed.
+    /// Takes what a consumer of `policy` needs — the role word for a single consumer (settling
+    /// a dead predecessor's pop in flight), a lane for MPMC — and loads the consumer's state.
+    /// Returns whether a role was claimed. Undo with [`close_consumer`](Self::close_consumer).
     pub(crate) fn open_consumer(&self, policy: u32) -> Result<(RxState, bool)> {
         if policy == flags::POLICY_MPMC {
-            return Ok((RxState::default(), false));
+            return Ok((RxState::with_lane(lane::take(&self.segment)?), false));
         }
         self.claim(Role::Consumer, "consumer")?;
-        let rx = if policy == flags::POLICY_MPSC { Ok(self.raw.sc_rx()) } else { self.raw.spsc_rx() };
+        let rx = if policy == flags::POLICY_MPSC { self.raw.sc_rx() } else { self.raw.spsc_rx() };
         match rx {
-            Ok(rx) => Ok((rx, true)),
+            Ok((rx, _)) => Ok((rx, true)),
             Err(c) => {
                 self.release(Role::Consumer);
                 Err(self.corrupt(c))
             }
+        }
+    }
+
+    /// Gives back what [`open_producer`](Self::open_producer) took.
+    pub(crate) fn close_producer(&self, tx: &TxState, claimed: bool) {
+        if claimed {
+            self.release(Role::Producer);
+        }
+        if tx.lane != NO_LANE {
+            lane::release(&self.segment, tx.lane);
+        }
+    }
+
+    /// Gives back what [`open_consumer`](Self::open_consumer) took.
+    pub(crate) fn close_consumer(&self, rx: &RxState, claimed: bool) {
+        if claimed {
+            self.release(Role::Consumer);
+        }
+        if rx.lane != NO_LANE {
+            lane::release(&self.segment, rx.lane);
         }
     }
 }
@@ -1517,6 +1996,27 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
         self.bytes.raw.waiting_producers()
     }
 
+    /// Messages lost because processes died in the middle of an operation: positions a
+    /// producer claimed but never wrote, elements a consumer claimed but never returned (see
+    /// the module docs, *Crashes*). Every other accepted message is delivered exactly once.
+    pub fn lost(&self) -> u64 {
+        self.bytes.raw.lost()
+    }
+
+    /// Settles every operation on this queue that a dead process left half-done, now rather
+    /// than when a survivor next runs into it; returns the messages it found lost. (The
+    /// segment-wide [`Segment::recover_dead`] also reports whose they were.)
+    pub fn recover(&self) -> u64 {
+        let lanes = self.bytes.raw.lanes();
+        (0..lanes.len())
+            .filter(|&i| {
+                let owner = lanes.lane(i).owner.load(Acquire);
+                owner != 0 && !lanes.alive(owner)
+            })
+            .map(|i| self.bytes.raw.settle(i))
+            .sum()
+    }
+
     /// How many times a single-producer role was taken over from a process that died holding it.
     pub fn producer_takeovers(&self) -> u32 {
         self.bytes.takeovers(Role::Producer)
@@ -1550,21 +2050,19 @@ impl<T: ShmType, P: MultiProducer> Queue<T, P> {
     /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
     #[inline]
     pub fn try_push(&self, value: T) -> Result<bool> {
-        self.bytes.raw.mp_try_push(value.as_bytes(), P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.shared_try_push(value.as_bytes(), P::MULTI_CONSUMER)
     }
 
     /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
     /// then [`Error::Timeout`] (the queue is unchanged).
     pub fn push(&self, value: T, timeout: Option<Duration>) -> Result<()> {
-        let raw = &self.bytes.raw;
-        raw.push_blocking(timeout, || raw.mp_try_push(value.as_bytes(), P::MULTI_CONSUMER))
-            .map_err(|b| self.bytes.blocked(b))
+        self.bytes.shared_push(value.as_bytes(), P::MULTI_CONSUMER, timeout)
     }
 
     /// Pushes as many elements of `src` as there is room for, in order, claiming them with one
     /// compare-and-swap; returns how many. Does not wait.
     pub fn push_bulk(&self, src: &[T]) -> Result<usize> {
-        self.bytes.raw.mp_push_bulk(src.as_bytes(), P::MULTI_CONSUMER).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.shared_push_bulk(src.as_bytes(), P::MULTI_CONSUMER)
     }
 }
 
@@ -1573,23 +2071,22 @@ impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
     #[inline]
     pub fn try_pop(&self) -> Result<Option<T>> {
         let mut v = T::new_zeroed();
-        let got = self.bytes.raw.mc_try_pop(v.as_mut_bytes()).map_err(|c| self.bytes.corrupt(c))?;
+        let got = self.bytes.shared_try_pop(v.as_mut_bytes())?;
         Ok(got.then_some(v))
     }
 
     /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
     /// forever), then [`Error::Timeout`] (the queue is unchanged).
     pub fn pop(&self, timeout: Option<Duration>) -> Result<T> {
-        let raw = &self.bytes.raw;
         let mut v = T::new_zeroed();
-        raw.pop_blocking(timeout, || raw.mc_try_pop(v.as_mut_bytes())).map_err(|b| self.bytes.blocked(b))?;
+        self.bytes.shared_pop(v.as_mut_bytes(), timeout)?;
         Ok(v)
     }
 
     /// Pops up to `dst.len()` of the oldest elements into `dst`, claiming them with one
     /// compare-and-swap; returns how many. Does not wait.
     pub fn pop_bulk(&self, dst: &mut [T]) -> Result<usize> {
-        self.bytes.raw.mc_pop_bulk(dst.as_mut_bytes()).map_err(|c| self.bytes.corrupt(c))
+        self.bytes.shared_pop_bulk(dst.as_mut_bytes())
     }
 }
 
@@ -1673,9 +2170,7 @@ impl<T: ShmType, P: Policy> Producer<T, P> {
 
 impl<T: ShmType, P: Policy> Drop for Producer<T, P> {
     fn drop(&mut self) {
-        if self.claimed {
-            self.bytes.release(Role::Producer);
-        }
+        self.bytes.close_producer(&self.tx, self.claimed);
     }
 }
 
@@ -1718,6 +2213,13 @@ impl<T: ShmType, P: Policy> Consumer<T, P> {
         self.bytes.pop_bulk(P::FLAGS, &mut self.rx, dst.as_mut_bytes())
     }
 
+    /// For a single consumer ([`Spsc`], [`Mpsc`]) that took the role over from a process that
+    /// died in the middle of a pop: how many elements that pop had claimed — skipped, and
+    /// counted in [`Queue::lost`]. 0 otherwise.
+    pub fn lost_on_takeover(&self) -> u64 {
+        self.rx.lost_on_takeover
+    }
+
     /// Number of slots.
     pub fn capacity(&self) -> usize {
         self.bytes.raw.capacity() as usize
@@ -1736,9 +2238,7 @@ impl<T: ShmType, P: Policy> Consumer<T, P> {
 
 impl<T: ShmType, P: Policy> Drop for Consumer<T, P> {
     fn drop(&mut self) {
-        if self.claimed {
-            self.bytes.release(Role::Consumer);
-        }
+        self.bytes.close_consumer(&self.rx, self.claimed);
     }
 }
 
@@ -1797,12 +2297,23 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
+    use std::sync::atomic::Ordering::SeqCst;
 
     struct Heap {
         _idx: Box<Indices>,
         _slots: Vec<Slot<u64>>,
         _cells: Vec<UnsafeCell<u64>>,
+        _lanes: Vec<Lane>,
         raw: U64Raw,
+    }
+
+    /// Lanes of a model: one per thread, owned by tags 1..=LANES. A model "kills" the owner of
+    /// a lane after its thread has stopped by setting `DEAD` in the tag.
+    const LANES: usize = 4;
+    const DEAD: u64 = 1 << 63;
+
+    fn alive(tag: u64) -> bool {
+        tag & DEAD == 0
     }
 
     /// The algorithms on `u64` elements, passed by value (the models' view of `Raw`'s byte
@@ -1829,11 +2340,19 @@ mod loom_tests {
         fn spsc_tx(&self) -> R<TxState> {
             self.0.spsc_tx()
         }
+        fn lane(&self, i: usize) -> &Lane {
+            self.0.lanes().lane(i as u32)
+        }
+        /// Marks the owner of lane `i` dead (its thread has stopped for good).
+        fn kill(&self, i: usize) {
+            let l = self.lane(i);
+            l.owner.store(l.owner.load(Relaxed) | DEAD, SeqCst);
+        }
         fn spsc_rx(&self) -> R<RxState> {
-            self.0.spsc_rx()
+            Ok(self.0.spsc_rx()?.0)
         }
         fn sc_rx(&self) -> RxState {
-            self.0.sc_rx()
+            self.0.sc_rx().unwrap().0
         }
         fn spsc_try_push(&self, tx: &mut TxState, v: u64) -> R<bool> {
             self.0.spsc_try_push(tx, v.as_bytes())
@@ -1847,17 +2366,17 @@ mod loom_tests {
         fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u64]) -> R<usize> {
             self.0.spsc_pop_bulk(rx, dst.as_mut_bytes())
         }
-        fn mp_try_push(&self, v: u64, many_consumers: bool) -> R<bool> {
-            self.0.mp_try_push(v.as_bytes(), many_consumers)
+        fn mp_try_push(&self, lane: usize, v: u64, many_consumers: bool) -> R<bool> {
+            self.0.mp_try_push(self.lane(lane), v.as_bytes(), many_consumers)
         }
-        fn mp_push_bulk(&self, src: &[u64], many_consumers: bool) -> R<usize> {
-            self.0.mp_push_bulk(src.as_bytes(), many_consumers)
+        fn mp_push_bulk(&self, lane: usize, src: &[u64], many_consumers: bool) -> R<usize> {
+            self.0.mp_push_bulk(self.lane(lane), src.as_bytes(), many_consumers)
         }
-        fn mc_try_pop(&self) -> R<Option<u64>> {
-            pop_one(|b| self.0.mc_try_pop(b))
+        fn mc_try_pop(&self, lane: usize) -> R<Option<u64>> {
+            pop_one(|b| self.0.mc_try_pop(self.lane(lane), b))
         }
-        fn mc_pop_bulk(&self, dst: &mut [u64]) -> R<usize> {
-            self.0.mc_pop_bulk(dst.as_mut_bytes())
+        fn mc_pop_bulk(&self, lane: usize, dst: &mut [u64]) -> R<usize> {
+            self.0.mc_pop_bulk(self.lane(lane), dst.as_mut_bytes())
         }
         fn sc_try_pop(&self, rx: &mut RxState) -> R<Option<u64>> {
             pop_one(|b| self.0.sc_try_pop(rx, b))
@@ -1870,7 +2389,7 @@ mod loom_tests {
             timeout: Option<Duration>,
             attempt: impl FnMut() -> R<bool>,
         ) -> std::result::Result<(), Blocked> {
-            self.0.push_blocking(timeout, attempt)
+            self.0.push_blocking(timeout, false, attempt)
         }
         fn pop_blocking(
             &self,
@@ -1878,7 +2397,7 @@ mod loom_tests {
             mut attempt: impl FnMut() -> R<Option<u64>>,
         ) -> std::result::Result<u64, Blocked> {
             let mut out = 0;
-            self.0.pop_blocking(timeout, || Ok(attempt()?.map(|v| out = v).is_some()))?;
+            self.0.pop_blocking(timeout, false, || Ok(attempt()?.map(|v| out = v).is_some()))?;
             Ok(out)
         }
     }
@@ -1895,11 +2414,14 @@ mod loom_tests {
         let mut slots: Vec<Slot<u64>> = (0..cap).map(|_| Slot::new(0)).collect();
         let mut cells: Vec<UnsafeCell<u64>> = (0..cap).map(|_| UnsafeCell::new(0)).collect();
         let base = if vyukov { slots.as_mut_ptr().cast::<u8>() } else { cells.as_mut_ptr().cast::<u8>() };
+        let lanes: Vec<Lane> = (1..=LANES as u64).map(Lane::new).collect();
         // SAFETY: the boxes and vectors live as long as `raw` (same struct; their heap memory
         // does not move when the struct does).
-        let raw = U64Raw(unsafe { Raw::new(&*idx, base, cap, Typed::new()) });
+        let table = unsafe { LaneTable::new(lanes.as_ptr(), LANES as u32, alive) };
+        // SAFETY: as above.
+        let raw = U64Raw(unsafe { Raw::new(&*idx, base, cap, Typed::new(), table, ALIGN) });
         raw.init(START, vyukov);
-        Arc::new(Heap { _idx: idx, _slots: slots, _cells: cells, raw })
+        Arc::new(Heap { _idx: idx, _slots: slots, _cells: cells, _lanes: lanes, raw })
     }
 
     fn push_spin(mut push: impl FnMut() -> std::result::Result<bool, Corrupt>) {
@@ -1978,10 +2500,15 @@ mod loom_tests {
             let q = heap(2, true);
             let producers: Vec<_> = [&[1u64, 2][..], &[10][..]]
                 .into_iter()
-                .map(|values| {
+                .enumerate()
+                .map(|(lane, values)| {
                     let q = q.clone();
                     thread::spawn(move || {
-                        values.iter().filter(|&&v| q.raw.mp_try_push(v, false).unwrap()).copied().collect::<Vec<_>>()
+                        values
+                            .iter()
+                            .filter(|&&v| q.raw.mp_try_push(lane, v, false).unwrap())
+                            .copied()
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
@@ -2012,17 +2539,17 @@ mod loom_tests {
                 .into_iter()
                 .map(|v| {
                     let q = q.clone();
-                    thread::spawn(move || assert!(q.raw.mp_try_push(v, true).unwrap(), "room for two"))
+                    thread::spawn(move || assert!(q.raw.mp_try_push(v as usize, v, true).unwrap(), "room for two"))
                 })
                 .collect();
             let q2 = q.clone();
-            let consumer = thread::spawn(move || q2.raw.mc_try_pop().unwrap());
-            let mut got: Vec<u64> = q.raw.mc_try_pop().unwrap().into_iter().collect();
+            let consumer = thread::spawn(move || q2.raw.mc_try_pop(3).unwrap());
+            let mut got: Vec<u64> = q.raw.mc_try_pop(0).unwrap().into_iter().collect();
             got.extend(consumer.join().unwrap());
             for p in producers {
                 p.join().unwrap();
             }
-            while let Some(v) = q.raw.mc_try_pop().unwrap() {
+            while let Some(v) = q.raw.mc_try_pop(0).unwrap() {
                 got.push(v);
             }
             got.sort_unstable();
@@ -2037,13 +2564,13 @@ mod loom_tests {
             let q2 = q.clone();
             let producer = thread::spawn(move || {
                 for v in 1..=3 {
-                    push_spin(|| q2.raw.mp_try_push(v, true));
+                    push_spin(|| q2.raw.mp_try_push(1, v, true));
                 }
             });
-            let got: Vec<u64> = (0..3).map(|_| pop_spin(|| q.raw.mc_try_pop())).collect();
+            let got: Vec<u64> = (0..3).map(|_| pop_spin(|| q.raw.mc_try_pop(0))).collect();
             producer.join().unwrap();
             assert_eq!(got, [1, 2, 3]);
-            assert_eq!(q.raw.idx().head.0.load(Relaxed), START.wrapping_add(3));
+            assert_eq!(q.raw.idx().head.0.head.load(Relaxed), START.wrapping_add(3));
         });
     }
 
@@ -2056,7 +2583,7 @@ mod loom_tests {
                 let src = [1, 2];
                 let mut sent = 0;
                 while sent < src.len() {
-                    let n = q2.raw.mp_push_bulk(&src[sent..], true).unwrap();
+                    let n = q2.raw.mp_push_bulk(1, &src[sent..], true).unwrap();
                     if n == 0 {
                         thread::yield_now();
                     }
@@ -2064,11 +2591,11 @@ mod loom_tests {
                 }
             });
             let q3 = q.clone();
-            let single = thread::spawn(move || push_spin(|| q3.raw.mp_try_push(10, true)));
+            let single = thread::spawn(move || push_spin(|| q3.raw.mp_try_push(2, 10, true)));
             let mut got = Vec::new();
             while got.len() < 3 {
                 let mut buf = [0; 4];
-                let n = q.raw.mc_pop_bulk(&mut buf).unwrap();
+                let n = q.raw.mc_pop_bulk(0, &mut buf).unwrap();
                 if n == 0 {
                     thread::yield_now();
                 }
@@ -2090,7 +2617,7 @@ mod loom_tests {
             let q2 = q.clone();
             let producer = thread::spawn(move || {
                 for v in 1..=3 {
-                    push_spin(|| q2.raw.mp_try_push(v, false));
+                    push_spin(|| q2.raw.mp_try_push(1, v, false));
                 }
             });
             let mut rx = q.raw.sc_rx();
@@ -2117,21 +2644,21 @@ mod loom_tests {
                 .into_iter()
                 .map(|v| {
                     let q = q.clone();
-                    thread::spawn(move || assert!(q.raw.mp_try_push(v, true).unwrap()))
+                    thread::spawn(move || assert!(q.raw.mp_try_push(v as usize, v, true).unwrap()))
                 })
                 .collect();
             let q2 = q.clone();
             let bulk = thread::spawn(move || {
                 let mut buf = [0; 4];
-                let n = q2.raw.mc_pop_bulk(&mut buf).unwrap();
+                let n = q2.raw.mc_pop_bulk(3, &mut buf).unwrap();
                 buf[..n].to_vec()
             });
-            let mut got: Vec<u64> = q.raw.mc_try_pop().unwrap().into_iter().collect();
+            let mut got: Vec<u64> = q.raw.mc_try_pop(0).unwrap().into_iter().collect();
             got.extend(bulk.join().unwrap());
             for p in producers {
                 p.join().unwrap();
             }
-            while let Some(v) = q.raw.mc_try_pop().unwrap() {
+            while let Some(v) = q.raw.mc_try_pop(0).unwrap() {
                 got.push(v);
             }
             got.sort_unstable();
@@ -2147,7 +2674,7 @@ mod loom_tests {
             let q2 = q.clone();
             let producer = thread::spawn(move || {
                 for v in 1..=3 {
-                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(v, false)).unwrap();
+                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(1, v, false)).unwrap();
                 }
             });
             let mut rx = q.raw.sc_rx();
@@ -2183,12 +2710,189 @@ mod loom_tests {
             let q2 = q.clone();
             let producer = thread::spawn(move || {
                 for v in 1..=3 {
-                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(v, true)).unwrap();
+                    q2.raw.push_blocking(None, || q2.raw.mp_try_push(1, v, true)).unwrap();
                 }
             });
-            let got: Vec<u64> = (0..3).map(|_| q.raw.pop_blocking(None, || q.raw.mc_try_pop()).unwrap()).collect();
+            let got: Vec<u64> = (0..3).map(|_| q.raw.pop_blocking(None, || q.raw.mc_try_pop(0)).unwrap()).collect();
             producer.join().unwrap();
             assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    // --- Recovery from dead processes ---------------------------------------------------------
+
+    impl U64Raw {
+        /// The first half of a push through lane `lane`: records and claims position `tail`,
+        /// then stops for good (the process is killed before it writes the element). Returns
+        /// whether the claim succeeded.
+        fn push_claim_only(&self, lane: usize) -> bool {
+            let raw = &self.0;
+            let l = self.lane(lane);
+            let op = raw.op(op::PUSH);
+            let tail = raw.idx().tail.0.load(Relaxed);
+            if raw.seq(tail).load(Acquire) != tail {
+                return false;
+            }
+            l.begin(op, tail, 1);
+            let ok = raw.idx().tail.0.compare_exchange(tail, tail.wrapping_add(1), Release, Relaxed).is_ok();
+            if ok {
+                l.claimed(op);
+            }
+            ok
+        }
+        /// The first half of an MPMC pop: claims position `head`, then stops for good.
+        fn pop_claim_only(&self, lane: usize) -> bool {
+            let raw = &self.0;
+            let l = self.lane(lane);
+            let op = raw.op(op::POP);
+            let head = raw.idx().head.0.head.load(Relaxed);
+            if raw.seq(head).load(Acquire) != head.wrapping_add(1) {
+                return false;
+            }
+            l.begin(op, head, 1);
+            let ok = raw.idx().head.0.head.compare_exchange(head, head.wrapping_add(1), Release, Relaxed).is_ok();
+            if ok {
+                l.claimed(op);
+            }
+            ok
+        }
+        fn lost(&self) -> u64 {
+            self.0.lost()
+        }
+    }
+
+    /// A producer dies between claiming a position and writing it, while a live producer pushes
+    /// 7 (before or after the dead position). Two consumers race to pop until every claimed
+    /// position is passed, each settling stalls it finds: the dead position becomes one
+    /// tombstone, counted once, and 7 is delivered exactly once.
+    #[test]
+    fn loom_queue_dead_producer_is_settled_once() {
+        loom::model(|| {
+            let q = heap(2, true);
+            let dying = {
+                let q = q.clone();
+                thread::spawn(move || q.raw.push_claim_only(0))
+            };
+            let q2 = q.clone();
+            let live = thread::spawn(move || push_spin(|| q2.raw.mp_try_push(1, 7, true)));
+            let claimed = dying.join().unwrap();
+            q.raw.kill(0);
+            live.join().unwrap();
+            let got = Arc::new(AtomicU64::new(0));
+            let consumer = |lane: usize| {
+                let (q, got) = (q.clone(), got.clone());
+                move || loop {
+                    if let Some(v) = q.raw.mc_try_pop(lane).unwrap() {
+                        assert_eq!(v, 7);
+                        got.fetch_add(1, SeqCst);
+                        return;
+                    }
+                    if got.load(SeqCst) > 0 && q.raw.len() == 0 {
+                        return; // 7 taken, and every claimed position passed
+                    }
+                    q.raw.0.check_pop_stall();
+                    thread::yield_now();
+                }
+            };
+            let other = thread::spawn(consumer(3));
+            consumer(2)();
+            other.join().unwrap();
+            assert_eq!(got.load(SeqCst), 1, "7 delivered exactly once");
+            assert_eq!(q.raw.lost(), u64::from(claimed), "the dead claim counted once, if it was made");
+            assert_eq!(q.raw.mc_try_pop(2).unwrap(), None);
+        });
+    }
+
+    /// A consumer dies after claiming an element of a full queue. A producer that needs the slot
+    /// settles it (one loss) while a live consumer pops the rest: nothing is delivered twice.
+    #[test]
+    fn loom_queue_dead_consumer_is_settled() {
+        loom::model(|| {
+            let q = heap(2, true);
+            assert!(q.raw.mp_try_push(1, 1, true).unwrap());
+            assert!(q.raw.mp_try_push(1, 2, true).unwrap());
+            assert!(q.raw.pop_claim_only(0), "claims element 1");
+            q.raw.kill(0);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || loop {
+                if q2.raw.mp_try_push(1, 3, true).unwrap() {
+                    return;
+                }
+                q2.raw.0.check_push_stall();
+                thread::yield_now();
+            });
+            let got: Vec<u64> = (0..2).map(|_| pop_spin(|| q.raw.mc_try_pop(2))).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [2, 3]);
+            assert_eq!(q.raw.lost(), 1);
+        });
+    }
+
+    /// A dead lane still covers the position a live producer then claims (its owner recorded an
+    /// attempt at it and died before its compare-and-swap). A consumer settling stalls must see
+    /// the live claimer's record and leave the position to it: 5 arrives, nothing is lost.
+    #[test]
+    fn loom_queue_live_claimer_is_never_overruled() {
+        loom::model(|| {
+            let q = heap(2, true);
+            q.raw.lane(2).begin(q.raw.0.op(op::PUSH), START, 1);
+            q.raw.kill(2);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || assert!(q2.raw.mp_try_push(1, 5, true).unwrap()));
+            let v = loop {
+                if let Some(v) = q.raw.mc_try_pop(0).unwrap() {
+                    break v;
+                }
+                q.raw.0.check_pop_stall();
+                thread::yield_now();
+            };
+            producer.join().unwrap();
+            assert_eq!(v, 5);
+            assert_eq!(q.raw.lost(), 0);
+        });
+    }
+
+    /// An MPSC consumer dies while copying an element out (after `reading`, before its stamp);
+    /// its successor counts that element lost and goes on with the next, while a producer
+    /// keeps pushing.
+    #[test]
+    fn loom_queue_mpsc_consumer_takeover_counts_the_pop_in_flight() {
+        loom::model(|| {
+            let q = heap(2, true);
+            assert!(q.raw.mp_try_push(1, 1, true).unwrap());
+            assert!(q.raw.mp_try_push(1, 2, true).unwrap());
+            let raw = &q.raw.0;
+            raw.idx().head.0.reading.store(START.wrapping_add(1), Relaxed); // died copying 1
+            let q2 = q.clone();
+            let producer = thread::spawn(move || push_spin(|| q2.raw.mp_try_push(1, 3, false)));
+            let (mut rx, lost) = raw.sc_rx().unwrap();
+            assert_eq!(lost, 1);
+            let got: Vec<u64> = (0..2).map(|_| pop_spin(|| q.raw.sc_try_pop(&mut rx))).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [2, 3]);
+            assert_eq!(q.raw.lost(), 1);
+        });
+    }
+
+    /// The same for an SPSC consumer: the successor skips the element in flight.
+    #[test]
+    fn loom_queue_spsc_consumer_takeover_counts_the_pop_in_flight() {
+        loom::model(|| {
+            let q = heap(2, false);
+            let mut tx = q.raw.spsc_tx().unwrap();
+            assert!(q.raw.spsc_try_push(&mut tx, 1).unwrap());
+            q.raw.0.idx().head.0.reading.store(START.wrapping_add(1), Relaxed);
+            let q2 = q.clone();
+            let producer = thread::spawn(move || {
+                for v in [2, 3] {
+                    push_spin(|| q2.raw.spsc_try_push(&mut tx, v));
+                }
+            });
+            let (mut rx, lost) = q.raw.0.spsc_rx().unwrap();
+            assert_eq!(lost, 1);
+            let got: Vec<u64> = (0..2).map(|_| pop_spin(|| q.raw.spsc_try_pop(&mut rx))).collect();
+            producer.join().unwrap();
+            assert_eq!(got, [2, 3]);
         });
     }
 }

@@ -282,6 +282,9 @@ impl Segment {
                 description = Some(description::validate(&map, &header, &e0)?);
             }
         }
+        if let Some(d) = &description {
+            map.set_lanes(d.lanes_offset(), d.lanes());
+        }
         let known = std::sync::Mutex::new(Known::default());
         let seg = Segment { inner: Arc::new(Inner { map: Arc::new(map), header, description, known }) };
         drop(seg.refresh()?);
@@ -406,6 +409,11 @@ impl Segment {
     /// The mapping, for inspection (`inspect.rs`) and the fuzz harness.
     pub(crate) fn mapping(&self) -> &Arc<Mapping> {
         &self.inner.map
+    }
+
+    /// The segment's lanes (`lane.rs`); `None` in segments made by ZeroIPC.
+    pub(crate) fn lanes(&self) -> Option<crate::lane::LaneTable> {
+        self.inner.map.lanes()
     }
 
     /// Where the self-description lives; `None` in segments made by ZeroIPC.

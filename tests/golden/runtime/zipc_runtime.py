@@ -88,6 +88,7 @@ STATUS = {
     "ZIPC_ERR_BUSY": 25,  # a role handle was used by two threads at once
     "ZIPC_ERR_INTERNAL": 26,  # a bug in zipc was caught (please report it with the message)
     "ZIPC_ERR_IN_USE": 27,  # the segment cannot be removed: live processes use it
+    "ZIPC_ERR_LANES_FULL": 28,  # every lane of the segment belongs to a live thread (too many threads on its queues)
 }
 STATUS_NAMES = {code: name for name, code in STATUS.items()}
 FNV1A64_A = 0xaf63dc4c8601ec8c  # fnv1a64(b"a"), a self-check

@@ -127,7 +127,7 @@ ZIPC_STATIC_ASSERT(offsetof(ScoreEntry, score) == 24, "ScoreEntry.score: offset 
 #define GAME_SERVER_MAX_PROCESSES 64u
 #define GAME_SERVER_STRUCTURE_COUNT 12u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define GAME_SERVER_SIZE 769559ull
+#define GAME_SERVER_SIZE 785943ull
 
 /* Structure `players`: Pool of Player. */
 #define GAME_SERVER_PLAYERS_NAME "players"

@@ -31,7 +31,7 @@ SEGMENT_NAME = "/game_server"
 MAX_ENTRIES = 16
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 769559
+SIZE = 785943
 
 # A connected player.
 Player = np.dtype({

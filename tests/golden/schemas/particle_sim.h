@@ -30,7 +30,7 @@ ZIPC_STATIC_ASSERT(offsetof(Particle, flags) == 36, "Particle.flags: offset diff
 #define PARTICLE_SIM_MAX_PROCESSES 64u
 #define PARTICLE_SIM_STRUCTURE_COUNT 4u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define PARTICLE_SIM_SIZE 603015ull
+#define PARTICLE_SIM_SIZE 619399ull
 
 /* Structure `particles`: Pool of Particle. */
 #define PARTICLE_SIM_PARTICLES_NAME "particles"

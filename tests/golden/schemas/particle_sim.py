@@ -23,7 +23,7 @@ SEGMENT_NAME = "/particle_sim"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 603015
+SIZE = 619399
 
 # One particle.
 Particle = np.dtype({

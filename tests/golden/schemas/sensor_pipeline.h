@@ -41,7 +41,7 @@ ZIPC_STATIC_ASSERT(offsetof(ProcessedData, peak) == 16, "ProcessedData.peak: off
 #define SENSOR_PIPELINE_MAX_PROCESSES 64u
 #define SENSOR_PIPELINE_STRUCTURE_COUNT 4u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define SENSOR_PIPELINE_SIZE 3345927ull
+#define SENSOR_PIPELINE_SIZE 3362311ull
 
 /* Structure `readings`: Ring of SensorReading. */
 /** Raw samples; when the processor falls behind the oldest are overwritten. */

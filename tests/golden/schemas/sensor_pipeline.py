@@ -21,7 +21,7 @@ SEGMENT_NAME = "/sensor_pipeline"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 3345927
+SIZE = 3362311
 
 # One sample of eight channels.
 SensorReading = np.dtype({

@@ -37,7 +37,7 @@ ZIPC_STATIC_ASSERT(offsetof(TaskResult, output) == 16, "TaskResult.output: offse
 #define TASK_SCHEDULER_MAX_PROCESSES 64u
 #define TASK_SCHEDULER_STRUCTURE_COUNT 6u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define TASK_SCHEDULER_SIZE 1363712ull
+#define TASK_SCHEDULER_SIZE 1380096ull
 
 /* Structure `tasks`: Queue of Task. */
 #define TASK_SCHEDULER_TASKS_NAME "tasks"

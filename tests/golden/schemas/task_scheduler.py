@@ -23,7 +23,7 @@ SEGMENT_NAME = "/task_scheduler"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 1363712
+SIZE = 1380096
 
 Task = np.dtype({
     "names": ["task_id", "kind", "_pad12", "parameters"],

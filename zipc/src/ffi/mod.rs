@@ -146,6 +146,8 @@ statuses! {
     Internal = 26, "ZIPC_ERR_INTERNAL";
     /// the segment cannot be removed: live processes use it
     InUse = 27, "ZIPC_ERR_IN_USE";
+    /// every lane of the segment belongs to a live thread (too many threads on its queues)
+    LanesFull = 28, "ZIPC_ERR_LANES_FULL";
 }
 
 impl Status {
@@ -157,6 +159,7 @@ impl Status {
             Error::InvalidName { .. } => Status::InvalidName,
             Error::TableFull { .. } => Status::TableFull,
             Error::RegistryFull { .. } => Status::RegistryFull,
+            Error::LanesFull { .. } => Status::LanesFull,
             Error::SegmentFull { .. } => Status::SegmentFull,
             Error::KindMismatch { .. } => Status::Kind,
             Error::LayoutMismatch { .. } => Status::Layout,

@@ -1,0 +1,440 @@
+//! Lanes: where a thread records the multi-producer or multi-consumer queue operation it has in
+//! flight, so that survivors can finish what a process killed in the middle of one left behind.
+//!
+//! # The problem
+//!
+//! A Vyukov queue producer (MPSC, MPMC) claims a position with a compare-and-swap of `tail`,
+//! then writes the element and stamps the slot's sequence number. Killed in between, it leaves a
+//! position that is claimed — `tail` has passed it — but never stamped, and consumers would wait
+//! at it forever. An MPMC consumer killed between its claim of `head` and its stamp leaves the
+//! slot full for the next lap's producers. Nothing in the slot says who claimed it, and a claimer
+//! that is merely slow (preempted) looks exactly like a dead one.
+//!
+//! # Lanes
+//!
+//! A lane is a 128-byte record in the self-description (`lanes_for(max_processes)` of them),
+//! owned by one thread of one process at a time, or by one role handle. Before a thread tries to
+//! claim positions of a queue it writes its lane — which queue (the segment offset of its
+//! region) and operation, the first position and how many — and it keeps that record until it
+//! has stamped every position it claimed: only its next operation overwrites it, and an attempt
+//! that claims nothing clears it. After a successful claim it also sets the record's `CLAIMED`
+//! bit. So:
+//!
+//! > **a claimed but unstamped position `p` is covered by its claimer's lane.**
+//!
+//! The claim's compare-and-swap is a release and a survivor first acquire-loads the index that
+//! shows the claim, so it sees the claimer's record. If no lane of a *live* process covers `p`,
+//! the claimer is dead and will never stamp: the survivor *settles* the dead lane — every
+//! position of it that is still claimed and unstamped is resolved by a compare-and-swap of the
+//! slot's sequence number (a producer's becomes a *tombstone* that consumers skip, a consumer's
+//! is freed for the next lap), each one counted as lost, in the queue and in the lane. The
+//! compare-and-swaps make settling idempotent: several survivors may settle one lane at once, and
+//! every position is resolved and counted exactly once. A settled lane gets the `SETTLED` bit and
+//! covers nothing any more.
+//!
+//! A lane that a live process covers `p` with is never overruled, even if it did not claim `p`
+//! (its compare-and-swap failed and it is about to retry): survivors wait for it. If only dead
+//! lanes cover `p`, the one with the `CLAIMED` bit is the claimer; that decides which lane the
+//! loss is attributed to (see [`Segment::recover_dead`](crate::Segment::recover_dead)).
+//!
+//! # Owners
+//!
+//! `owner` is the process tag (`pid << 40 | start time`, [`crate::process`]) of the owning
+//! process, 0 when free. A thread takes a free lane by compare-and-swap 0 → its tag; when no lane
+//! is free it may take a dead process's lane, but only once that lane is settled — otherwise the
+//! record proving what the dead process held would be lost. A lane is given back (record cleared,
+//! then `owner` 0) when its thread exits, when the mapping it was taken through is dropped, or
+//! when the role handle that took it is dropped. Threads take lanes lazily, on their first
+//! multi-producer or multi-consumer operation on a segment, and keep them (a thread-local cache
+//! per mapping), so the fast path costs a thread-local lookup and four stores to a line the
+//! thread owns.
+//!
+//! # Layout (128 bytes per lane)
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     u64 owner   process tag of the owner, 0 = free
+//! 8       8     u64 op      0 = nothing in flight; else the queue's segment offset (a multiple
+//!                           of 128) | kind (1 push, 2 pop) | 4 CLAIMED | 8 SETTLED
+//! 16      8     u64 pos     first position of the operation
+//! 24      8     u64 count   positions it covers
+//! 32      8     u64 lost    messages lost because of this operation (counted by settlers)
+//! 40      88    reserved
+//! ```
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Release};
+
+use crate::atomics::AtomicU64;
+
+/// Bytes per lane.
+pub const LANE_SIZE: u64 = 128;
+/// Fewest lanes a segment has.
+pub const MIN_LANES: u32 = 16;
+
+/// Lanes in a segment whose registry has `max_processes` slots: two per process, at least
+/// [`MIN_LANES`].
+pub const fn lanes_for(max_processes: u32) -> u32 {
+    let n = max_processes.saturating_mul(2);
+    if n < MIN_LANES {
+        MIN_LANES
+    } else {
+        n
+    }
+}
+
+/// Byte offsets of a lane's fields.
+pub mod field {
+    /// `u64 owner`.
+    pub const OWNER: u64 = 0;
+    /// `u64 op`.
+    pub const OP: u64 = 8;
+    /// `u64 pos`.
+    pub const POS: u64 = 16;
+    /// `u64 count`.
+    pub const COUNT: u64 = 24;
+    /// `u64 lost`.
+    pub const LOST: u64 = 32;
+}
+
+/// The bits of a lane's `op` word.
+pub mod op {
+    /// A push (producer side).
+    pub const PUSH: u64 = 1;
+    /// A pop (consumer side).
+    pub const POP: u64 = 2;
+    /// The kind bits.
+    pub const KIND: u64 = 3;
+    /// Set after the claim succeeded.
+    pub const CLAIMED: u64 = 4;
+    /// Set once the operation of a dead owner is settled: the lane covers nothing.
+    pub const SETTLED: u64 = 8;
+    /// Every flag bit; the rest is the queue's segment offset.
+    pub const FLAGS: u64 = 127;
+}
+
+/// One lane, as the algorithms see it (`#[repr(C)]`: mapped onto segment bytes, or allocated on
+/// the heap by a loom model).
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct Lane {
+    pub(crate) owner: AtomicU64,
+    pub(crate) op: AtomicU64,
+    pub(crate) pos: AtomicU64,
+    pub(crate) count: AtomicU64,
+    pub(crate) lost: AtomicU64,
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(std::mem::size_of::<Lane>() as u64 == LANE_SIZE);
+    assert!(std::mem::offset_of!(Lane, op) as u64 == field::OP);
+    assert!(std::mem::offset_of!(Lane, pos) as u64 == field::POS);
+    assert!(std::mem::offset_of!(Lane, count) as u64 == field::COUNT);
+    assert!(std::mem::offset_of!(Lane, lost) as u64 == field::LOST);
+};
+
+impl Lane {
+    /// A free lane, for loom models.
+    #[cfg(all(test, loom))]
+    pub(crate) fn new(owner: u64) -> Self {
+        Lane {
+            owner: AtomicU64::new(owner),
+            op: AtomicU64::new(0),
+            pos: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+        }
+    }
+
+    /// Records an attempt to claim `count` positions from `pos` with operation `op` (the queue's
+    /// offset | kind). Release stores: a survivor that sees a later value of this lane also sees
+    /// what its owner did before (the stamps of its previous operation).
+    #[inline(always)]
+    pub(crate) fn begin(&self, op: u64, pos: u64, count: u64) {
+        self.pos.store(pos, Release);
+        self.count.store(count, Release);
+        self.op.store(op, Release);
+    }
+
+    /// Marks the recorded attempt as having claimed its positions.
+    #[inline(always)]
+    pub(crate) fn claimed(&self, op: u64) {
+        self.op.store(op | op::CLAIMED, Release);
+    }
+
+    /// Clears the record: the attempt claimed nothing.
+    #[inline(always)]
+    pub(crate) fn end(&self) {
+        self.op.store(0, Release);
+    }
+}
+
+/// Who holds a claimed, unstamped position, as far as the lanes tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claimant {
+    /// A live process's lane covers it: wait for that process.
+    Live,
+    /// Only dead processes' lanes cover it; this one (index) claimed it, or is the best guess.
+    Dead(u32),
+    /// No lane covers it (a peer that does not follow the protocol): nothing to settle.
+    Nobody,
+}
+
+/// A segment's lanes (or a loom model's), and how to tell whether an owner tag is alive.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaneTable {
+    first: NonNull<Lane>,
+    count: u32,
+    alive: fn(u64) -> bool,
+}
+
+// SAFETY: the table points into memory shared by design (a segment mapping kept alive by the
+// handle that holds the table, or a loom model's heap); every access is atomic.
+unsafe impl Send for LaneTable {}
+// SAFETY: as above.
+unsafe impl Sync for LaneTable {}
+
+impl LaneTable {
+    /// # Safety
+    ///
+    /// `first` points to `count` lanes, aligned and valid (any bits are valid for them) for the
+    /// lifetime of the returned value and every copy of it.
+    pub(crate) unsafe fn new(first: *const Lane, count: u32, alive: fn(u64) -> bool) -> Self {
+        LaneTable {
+            // SAFETY: the caller passes a valid, hence non-null, pointer.
+            first: unsafe { NonNull::new_unchecked(first.cast_mut()) },
+            count,
+            alive,
+        }
+    }
+
+    /// A table of no lanes (a queue outside a zipc segment covers nothing).
+    pub(crate) fn empty() -> Self {
+        LaneTable { first: NonNull::dangling(), count: 0, alive: |_| false }
+    }
+
+    /// Number of lanes.
+    pub(crate) fn len(&self) -> u32 {
+        self.count
+    }
+
+    /// Lane `i` (`i < len()`).
+    #[inline(always)]
+    pub(crate) fn lane(&self, i: u32) -> &Lane {
+        assert!(i < self.count, "zipc bug: lane {i} of {}", self.count);
+        // SAFETY: in bounds (checked); valid for our lifetime (constructor contract); lanes hold
+        // only atomics, which may alias writers in other processes.
+        unsafe { &*self.first.as_ptr().add(i as usize) }
+    }
+
+    /// Whether the process with tag `owner` is alive.
+    pub(crate) fn alive(&self, owner: u64) -> bool {
+        (self.alive)(owner)
+    }
+
+    /// The lane that holds position `pos` of operation `op` (a queue offset | kind) as claimed and
+    /// unstamped. The caller has acquire-loaded the index that shows the claim, so the claimer's
+    /// record is visible. Settled lanes cover nothing.
+    pub(crate) fn claimant(&self, op: u64, pos: u64) -> Claimant {
+        let mut best: Option<(u32, bool)> = None;
+        for i in 0..self.count {
+            let lane = self.lane(i);
+            let o = lane.op.load(Acquire);
+            if o & !(op::CLAIMED) != op || o & op::SETTLED != 0 {
+                continue;
+            }
+            let first = lane.pos.load(Acquire);
+            let count = lane.count.load(Acquire);
+            if pos.wrapping_sub(first) >= count {
+                continue;
+            }
+            let owner = lane.owner.load(Acquire);
+            if owner == 0 {
+                continue; // being given back: its operation finished
+            }
+            if self.alive(owner) {
+                return Claimant::Live;
+            }
+            let claimed = o & op::CLAIMED != 0;
+            if best.is_none_or(|(_, c)| claimed && !c) {
+                best = Some((i, claimed));
+            }
+        }
+        best.map_or(Claimant::Nobody, |(i, _)| Claimant::Dead(i))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Taking and giving back lanes (a segment's, in a build)
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) use owned::{release, take, thread_lane, HeldLanes};
+
+mod owned {
+    use std::cell::RefCell;
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+    use std::sync::{Mutex, Weak};
+
+    use super::{Lane, LaneTable};
+    use crate::error::{Error, Result};
+    use crate::mapping::Mapping;
+    use crate::role;
+    use crate::segment::Segment;
+
+    /// The lanes this process took through one mapping for its threads, given back when the
+    /// mapping is dropped (threads that exit give theirs back earlier).
+    #[derive(Debug, Default)]
+    pub(crate) struct HeldLanes {
+        held: Mutex<Vec<(u32, u64)>>,
+    }
+
+    impl HeldLanes {
+        fn add(&self, index: u32, tag: u64) {
+            self.held.lock().unwrap_or_else(|e| e.into_inner()).push((index, tag));
+        }
+
+        fn remove(&self, index: u32) -> bool {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            match held.iter().position(|&(i, _)| i == index) {
+                Some(at) => {
+                    held.swap_remove(at);
+                    true
+                }
+                None => false,
+            }
+        }
+
+        /// Gives every lane back (the mapping is being dropped, so no operation is running on it).
+        pub(crate) fn release_all(&self, table: &LaneTable) {
+            let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
+            for (i, tag) in held {
+                give_back(table, i, tag);
+            }
+        }
+    }
+
+    fn give_back(table: &LaneTable, i: u32, tag: u64) {
+        if tag != role::my_tag() {
+            return; // taken by the process this one was forked from: not ours to free
+        }
+        let lane = table.lane(i);
+        if lane.owner.load(Acquire) != tag {
+            return; // taken over by someone who thought us dead
+        }
+        lane.op.store(0, Release);
+        let _ = lane.owner.compare_exchange(tag, 0, AcqRel, Relaxed);
+    }
+
+    fn reset(lane: &Lane) {
+        lane.op.store(0, Relaxed);
+        lane.lost.store(0, Relaxed);
+        lane.count.store(0, Relaxed);
+        lane.pos.store(0, Release);
+    }
+
+    /// Takes a lane of `seg` for this process: a free one, else a dead process's lane once it is
+    /// settled. [`Error::LanesFull`] if every lane belongs to a live process.
+    pub(crate) fn take(seg: &Segment) -> Result<u32> {
+        let table = seg.lanes().ok_or_else(|| Error::invalid("segment", "made by ZeroIPC: it has no lanes"))?;
+        let me = role::my_tag();
+        for i in 0..table.len() {
+            let lane = table.lane(i);
+            if lane.owner.load(Relaxed) == 0 && lane.owner.compare_exchange(0, me, AcqRel, Relaxed).is_ok() {
+                reset(lane);
+                return Ok(i);
+            }
+        }
+        for i in 0..table.len() {
+            let lane = table.lane(i);
+            let owner = lane.owner.load(Acquire);
+            if owner == 0 || owner == me || table.alive(owner) {
+                continue;
+            }
+            if crate::recovery::settle_lane(seg, &table, i)?
+                && lane.owner.compare_exchange(owner, me, AcqRel, Relaxed).is_ok()
+            {
+                reset(lane);
+                return Ok(i);
+            }
+        }
+        Err(Error::LanesFull { segment: seg.name().to_owned(), capacity: table.len() })
+    }
+
+    /// Gives lane `i` back (a role handle's, on drop).
+    pub(crate) fn release(seg: &Segment, i: u32) {
+        if let Some(table) = seg.lanes() {
+            give_back(&table, i, role::my_tag());
+        }
+    }
+
+    /// A lane taken for the calling thread through one mapping.
+    struct Held {
+        mapping_id: u64,
+        tag: u64,
+        index: u32,
+        mapping: Weak<Mapping>,
+    }
+
+    /// The calling thread's lanes, given back when it exits.
+    #[derive(Default)]
+    struct ThreadLanes(Vec<Held>);
+
+    impl Drop for ThreadLanes {
+        fn drop(&mut self) {
+            for h in self.0.drain(..) {
+                if let Some(map) = h.mapping.upgrade() {
+                    if map.held_lanes().remove(h.index) {
+                        if let Some(table) = map.lanes() {
+                            give_back(&table, h.index, h.tag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    thread_local! {
+        static LANES: RefCell<ThreadLanes> = RefCell::new(ThreadLanes::default());
+    }
+
+    /// The calling thread's lane in `seg`, taken on first use.
+    #[inline]
+    pub(crate) fn thread_lane(seg: &Segment) -> Result<u32> {
+        let map = seg.mapping();
+        let id = map.id();
+        let tag = role::my_tag();
+        let found = LANES.try_with(|l| {
+            let l = l.borrow();
+            l.0.iter().find(|h| h.mapping_id == id && h.tag == tag).map(|h| h.index)
+        });
+        match found {
+            Ok(Some(i)) => Ok(i),
+            _ => take_for_thread(seg, id, tag),
+        }
+    }
+
+    #[cold]
+    fn take_for_thread(seg: &Segment, id: u64, tag: u64) -> Result<u32> {
+        let index = take(seg)?;
+        let map = seg.mapping();
+        map.held_lanes().add(index, tag);
+        let held = Held { mapping_id: id, tag, index, mapping: std::sync::Arc::downgrade(map) };
+        let kept = LANES.try_with(|l| {
+            let mut l = l.borrow_mut();
+            // Forget lanes of mappings that are gone (their lanes were given back with them) and
+            // of the process this one was forked from.
+            l.0.retain(|h| h.tag == tag && h.mapping.strong_count() > 0);
+            l.0.push(held);
+        });
+        if kept.is_err() {
+            // The thread is exiting: use the lane once, give it back with the mapping.
+        }
+        Ok(index)
+    }
+}
+
+/// The liveness test for lane owners in a segment: the process named by the tag is alive.
+pub(crate) fn owner_alive(tag: u64) -> bool {
+    crate::process::is_alive(crate::role::untag(tag))
+}
