@@ -293,6 +293,10 @@ fn json_has_the_documented_fields() {
     assert_eq!(json["zipc"]["creator_pid"], me);
     assert_eq!(json["zipc"]["table_lock"]["holder"], serde_json::Value::Null);
     assert_eq!(json["zipc"]["table_lock"]["recoveries"], 0);
+    assert_eq!(json["zipc"]["lanes"], zipc::lane::lanes_for(8));
+    for lane in json["zipc"]["lanes_in_use"].as_array().unwrap() {
+        assert!(lane["owner"]["pid"].is_u64() && lane["lost"] == 0, "{lane}");
+    }
     let procs = json["processes"].as_array().unwrap();
     assert_eq!(procs.len(), 2);
     assert!(procs.iter().any(|p| p["pid"] == me && p["alive"] == true && p["refs"].as_u64().unwrap() >= 1));
@@ -324,13 +328,13 @@ fn json_has_the_documented_fields() {
         st("jobs"),
         &serde_json::json!({"policy": "spsc", "capacity": 16, "len": 5, "head": 0, "tail": 5,
             "producer": holder, "consumer": null, "producer_takeovers": 0, "consumer_takeovers": 0,
-            "waiting_producers": 0, "waiting_consumers": 0})
+            "waiting_producers": 0, "waiting_consumers": 0, "lost": 0})
     );
     assert_eq!(st("events")["len"], 8);
     assert_eq!(
         st("imu"),
         &serde_json::json!({"mode": "lossless", "capacity": 8, "len": 2, "write_pos": 3, "read_pos": 1,
-            "claim": 3, "missed": 0, "producer": holder, "consumer": null, "waiting_consumers": 0,
+            "claim": 3, "missed": 0, "lost": 0, "producer": holder, "consumer": null, "waiting_consumers": 0,
             "waiting_producers": 0})
     );
     assert_eq!(

@@ -596,10 +596,15 @@ impl DynRing {
         self.core.missed()
     }
 
-    /// Elements the consumer has returned (missed ones excluded), approximately.
+    /// Elements lost because a consumer died in the middle of a pop.
+    pub fn total_lost(&self) -> u64 {
+        self.core.lost()
+    }
+
+    /// Elements the consumer has returned (missed and lost ones excluded), approximately.
     pub fn total_read(&self) -> u64 {
-        let missed = self.core.missed();
-        self.core.read_pos().saturating_sub(missed)
+        let skipped = self.core.missed() + self.core.lost();
+        self.core.read_pos().saturating_sub(skipped)
     }
 
     /// Elements written and not yet passed by the consumer, at most the capacity.
@@ -742,9 +747,14 @@ impl DynRingConsumer {
         self.state.missed()
     }
 
-    /// Elements popped so far (missed ones excluded).
+    /// Elements popped so far (missed and lost ones excluded).
     pub fn delivered(&self) -> u64 {
         self.state.delivered()
+    }
+
+    /// Elements a dead predecessor's pop had in flight when this consumer took the role over.
+    pub fn lost_on_takeover(&self) -> u64 {
+        self.state.lost_on_takeover()
     }
 
     /// The ring (for the observer calls).

@@ -48,7 +48,10 @@
 //!   "header": { "magic", "version", "entry_count", "max_entries", "memory_size", "next_offset" },
 //!   "zipc": null | {                    the self-description (entry 0, `__zipc`)
 //!     "format_version", "max_processes", "creator_pid", "created_ns", "dirty_end",
-//!     "table_lock": { "holder": HOLDER | null, "waiters": bool, "recoveries" } },
+//!     "table_lock": { "holder": HOLDER | null, "waiters": bool, "recoveries" },
+//!     "lanes", "lanes_in_use": [ { "index", "owner": HOLDER, "lost", "operation": null |
+//!       { "queue_offset", "structure": "name"|null, "kind": "push"|"pop", "first", "count",
+//!         "claimed", "settled", "tombstone" } } ] },
 //!   "processes": [ { "pid", "start_time", "refs", "alive" } ],   attached, from the registry
 //!   "entries": [ {
 //!     "index", "name", "offset", "size",
@@ -65,9 +68,9 @@
 //!   atomic     { "value", "waiters" }                   waiters: null for 64-bit values
 //!   queue      { "policy", "capacity", "len", "head", "tail", "producer": HOLDER|null,
 //!                "consumer": HOLDER|null, "producer_takeovers", "consumer_takeovers",
-//!                "waiting_producers", "waiting_consumers" }
+//!                "waiting_producers", "waiting_consumers", "lost" }
 //!   ring       { "mode": "lossless"|"overwrite", "capacity", "len", "write_pos", "read_pos",
-//!                "claim", "missed", "producer", "consumer", "waiting_consumers",
+//!                "claim", "missed", "lost", "producer", "consumer", "waiting_consumers",
 //!                "waiting_producers" }
 //!   pool       { "capacity", "allocated", "acquired", "scanned", "waiting",
 //!                "owners": [ { "pid", "start_time", "alive", "objects" } ] }
@@ -147,6 +150,10 @@ pub struct SelfDescription {
     pub dirty_end: u64,
     /// The lock that serialises structure creation.
     pub table_lock: TableLock,
+    /// Lanes in the segment (`zipc::lane`).
+    pub lanes: u32,
+    /// The lanes in use: which thread's process owns each, and the queue operation it records.
+    pub lanes_in_use: Vec<crate::lane::LaneState>,
 }
 
 /// The table lock's state.
@@ -294,6 +301,8 @@ pub struct QueueState {
     pub waiting_producers: u32,
     /// Consumers asleep in a blocking pop.
     pub waiting_consumers: u32,
+    /// Messages lost to processes that died mid-operation.
+    pub lost: u64,
 }
 
 /// A ring.
@@ -313,6 +322,8 @@ pub struct RingState {
     pub claim: u64,
     /// Elements the consumer skipped because they were overwritten.
     pub missed: u64,
+    /// Elements lost to consumers that died mid-pop.
+    pub lost: u64,
     /// The producer role's holder.
     pub producer: Option<Holder>,
     /// The consumer role's holder.
@@ -483,6 +494,13 @@ pub fn snapshot(segment: &Segment) -> Result<Snapshot> {
         next_offset: map.u64_at(table::header::NEXT_OFFSET).load(Relaxed),
     };
     let mut problems = Vec::new();
+    let infos = segment.entries()?;
+    let queue_name = |offset: u64| {
+        infos
+            .iter()
+            .find(|e| e.offset == offset && e.descriptor.as_ref().is_some_and(|d| d.kind == Kind::Queue))
+            .map(|e| e.name.clone())
+    };
     let zipc = segment.description().map(|d| {
         use description::header as h;
         let word = map.u32_at(d.field(h::LOCK_WORD)).load(Relaxed);
@@ -514,10 +532,12 @@ pub fn snapshot(segment: &Segment) -> Result<Snapshot> {
                 waiters: word & crate::robust_lock::WAITERS != 0,
                 recoveries: map.u32_at(d.field(h::LOCK_RECOVERIES)).load(Relaxed),
             },
+            lanes: d.lanes(),
+            lanes_in_use: segment.lanes().map_or_else(Vec::new, |t| crate::lane::inspect(&t, &queue_name)),
         }
     });
     let mut entries = Vec::new();
-    for info in segment.entries()? {
+    for info in infos {
         let mut e = EntrySnapshot {
             index: info.index,
             name: info.name,
@@ -659,6 +679,9 @@ fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
             q.producer_takeovers, q.consumer_takeovers
         ));
     }
+    if q.lost > 0 {
+        extra.push(format!("{} lost to processes that died mid-operation", plural(q.lost, "message", "messages")));
+    }
     if !extra.is_empty() {
         out.push(extra.join("; "));
     }
@@ -684,10 +707,11 @@ impl State {
                     r.capacity,
                     percent(r.len, r.capacity)
                 ));
+                let lost = if r.lost > 0 { format!(", lost {}", r.lost) } else { String::new() };
                 out.push(format!(
-                    "written {}, read {}, missed {}; producer {}; consumer {}",
+                    "written {}, read {}, missed {}{lost}; producer {}; consumer {}",
                     r.write_pos,
-                    r.read_pos.saturating_sub(r.missed),
+                    r.read_pos.saturating_sub(r.missed).saturating_sub(r.lost),
                     r.missed,
                     holder(&r.producer),
                     holder(&r.consumer)
@@ -856,6 +880,34 @@ impl fmt::Display for Snapshot {
                     plural(u64::from(p.refs), "mapping", "mappings")
                 )?;
             }
+            let dead: Vec<_> = z.lanes_in_use.iter().filter(|l| !l.owner.alive).collect();
+            writeln!(
+                f,
+                "  lanes       {} of {} in use{}",
+                z.lanes_in_use.len(),
+                z.lanes,
+                if dead.is_empty() { String::new() } else { format!(", {} of dead processes", dead.len()) }
+            )?;
+            for l in dead {
+                let what = match &l.operation {
+                    None => "nothing in flight".to_owned(),
+                    Some(o) => format!(
+                        "{} on {} at {}{}: {}",
+                        if o.operation == crate::recovery::Operation::Push { "push" } else { "pop" },
+                        o.structure
+                            .as_ref()
+                            .map_or_else(|| format!("offset {:#x}", o.queue_offset), |n| format!("{n:?}")),
+                        o.first,
+                        if o.count > 1 { format!("..{}", o.first.wrapping_add(o.count)) } else { String::new() },
+                        match (o.claimed, o.settled) {
+                            (_, true) => format!("settled, {} lost", l.lost),
+                            (true, false) => "claimed, to be settled by the next survivor that meets it".to_owned(),
+                            (false, false) => "not claimed".to_owned(),
+                        }
+                    ),
+                };
+                writeln!(f, "                lane {:<4} pid {:<8} dead   {what}", l.index, l.owner.pid)?;
+            }
         } else {
             writeln!(f, "  processes   unknown (ZeroIPC segments keep no registry)")?;
         }
@@ -1022,6 +1074,29 @@ fn opt_holder_json(h: &Option<Holder>) -> Json {
     Json::opt(h.as_ref(), holder_json)
 }
 
+fn lane_json(l: &crate::lane::LaneState) -> Json {
+    Json::O(vec![
+        ("index", Json::U(l.index.into())),
+        ("owner", holder_json(&l.owner)),
+        (
+            "operation",
+            Json::opt(l.operation.as_ref(), |o| {
+                Json::O(vec![
+                    ("queue_offset", Json::U(o.queue_offset)),
+                    ("structure", Json::opt(o.structure.as_deref(), Json::s)),
+                    ("kind", Json::s(if o.operation == crate::recovery::Operation::Push { "push" } else { "pop" })),
+                    ("first", Json::U(o.first)),
+                    ("count", Json::U(o.count)),
+                    ("claimed", Json::Bool(o.claimed)),
+                    ("settled", Json::Bool(o.settled)),
+                    ("tombstone", Json::Bool(o.tombstone)),
+                ])
+            }),
+        ),
+        ("lost", Json::U(l.lost)),
+    ])
+}
+
 fn queue_json(q: &QueueState) -> Json {
     Json::O(vec![
         ("policy", Json::s(q.policy)),
@@ -1035,6 +1110,7 @@ fn queue_json(q: &QueueState) -> Json {
         ("consumer_takeovers", Json::U(q.consumer_takeovers.into())),
         ("waiting_producers", Json::U(q.waiting_producers.into())),
         ("waiting_consumers", Json::U(q.waiting_consumers.into())),
+        ("lost", Json::U(q.lost)),
     ])
 }
 
@@ -1062,6 +1138,7 @@ impl State {
                 ("read_pos", Json::U(r.read_pos)),
                 ("claim", Json::U(r.claim)),
                 ("missed", Json::U(r.missed)),
+                ("lost", Json::U(r.lost)),
                 ("producer", opt_holder_json(&r.producer)),
                 ("consumer", opt_holder_json(&r.consumer)),
                 ("waiting_consumers", u(r.waiting_consumers)),
@@ -1180,6 +1257,8 @@ impl Snapshot {
                                 ("recoveries", u(z.table_lock.recoveries)),
                             ]),
                         ),
+                        ("lanes", u(z.lanes)),
+                        ("lanes_in_use", Json::A(z.lanes_in_use.iter().map(lane_json).collect())),
                     ])
                 }),
             ),

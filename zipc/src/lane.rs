@@ -56,6 +56,7 @@
 //! 0       8     u64 owner   process tag of the owner, 0 = free
 //! 8       8     u64 op      0 = nothing in flight; else the queue's segment offset (a multiple
 //!                           of 128) | kind (1 push, 2 pop) | 4 CLAIMED | 8 SETTLED
+//!                           | 16 TOMBSTONE (a pop passing a tombstone, returning nothing)
 //! 16      8     u64 pos     first position of the operation
 //! 24      8     u64 count   positions it covers
 //! 32      8     u64 lost    messages lost because of this operation (counted by settlers)
@@ -109,6 +110,8 @@ pub mod op {
     pub const CLAIMED: u64 = 4;
     /// Set once the operation of a dead owner is settled: the lane covers nothing.
     pub const SETTLED: u64 = 8;
+    /// A pop passing a tombstone: it claims a position but returns no element.
+    pub const TOMBSTONE: u64 = 16;
     /// Every flag bit; the rest is the queue's segment offset.
     pub const FLAGS: u64 = 127;
 }
@@ -241,7 +244,7 @@ impl LaneTable {
         for i in 0..self.count {
             let lane = self.lane(i);
             let o = lane.op.load(Acquire);
-            if o & !(op::CLAIMED) != op || o & op::SETTLED != 0 {
+            if o & !(op::CLAIMED | op::TOMBSTONE) != op || o & op::SETTLED != 0 {
                 continue;
             }
             let first = lane.pos.load(Acquire);
@@ -437,4 +440,68 @@ mod owned {
 /// The liveness test for lane owners in a segment: the process named by the tag is alive.
 pub(crate) fn owner_alive(tag: u64) -> bool {
     crate::process::is_alive(crate::role::untag(tag))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection
+// ---------------------------------------------------------------------------------------------
+
+/// A lane in use, as `inspect` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneState {
+    /// Index in the lane table.
+    pub index: u32,
+    /// The owning process.
+    pub owner: crate::inspect::Holder,
+    /// The operation recorded, if any (the last one the owner started; it may have completed).
+    pub operation: Option<LaneOperation>,
+    /// Messages lost because of the recorded operation (counted by settlers).
+    pub lost: u64,
+}
+
+/// The operation a lane records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneOperation {
+    /// The queue's segment offset.
+    pub queue_offset: u64,
+    /// The queue's name, if the offset is a queue's.
+    pub structure: Option<String>,
+    /// Push or pop.
+    pub operation: crate::recovery::Operation,
+    /// First position covered.
+    pub first: u64,
+    /// Positions covered.
+    pub count: u64,
+    /// Whether the claim succeeded.
+    pub claimed: bool,
+    /// Whether a survivor settled it (its owner died).
+    pub settled: bool,
+    /// Whether it was a pop passing a tombstone.
+    pub tombstone: bool,
+}
+
+/// The lanes in use, read once (values are untrusted: an unknown queue offset shows as `None`).
+pub(crate) fn inspect(table: &LaneTable, names: &dyn Fn(u64) -> Option<String>) -> Vec<LaneState> {
+    (0..table.len())
+        .filter_map(|i| {
+            let lane = table.lane(i);
+            let owner = crate::inspect::Holder::from_tag(lane.owner.load(Acquire))?;
+            let o = lane.op.load(Acquire);
+            let operation = (o != 0).then(|| LaneOperation {
+                queue_offset: o & !op::FLAGS,
+                structure: names(o & !op::FLAGS),
+                operation: if o & op::KIND == op::POP {
+                    crate::recovery::Operation::Pop
+                } else {
+                    crate::recovery::Operation::Push
+                },
+                first: lane.pos.load(Acquire),
+                count: lane.count.load(Acquire),
+                claimed: o & op::CLAIMED != 0,
+                settled: o & op::SETTLED != 0,
+                tombstone: o & op::TOMBSTONE != 0,
+            });
+            Some(LaneState { index: i, owner, operation, lost: lane.lost.load(Acquire) })
+        })
+        .collect()
 }

@@ -36,11 +36,17 @@
 //!
 //! # Owners (dead-process recovery)
 //!
-//! Each slot records its acquirer (`pid << 40 | start time`, see [`crate::process`]), cleared on
-//! release. That is what reclaiming the slots of a process that died holding them needs: a
-//! slot whose owner is dead can be released by a survivor with a generation compare-and-swap,
-//! exactly as its owner would have. Reclamation itself is not implemented yet (issue 10); a
-//! handle passed to another process keeps its acquirer as owner until then.
+//! Each slot records its owner (`pid << 40 | start time`, see [`crate::process`]): the acquirer,
+//! stored before the generation turns odd, cleared on release. [`Pool::reclaim_dead`] releases
+//! every object whose owner has died — first a compare-and-swap of the owner from the dead tag
+//! to 0, then the generation compare-and-swap a release makes — so an object is reclaimed once,
+//! and its stale handles fail everywhere afterwards. A process that receives a handle from
+//! another should [`adopt`](Pool::adopt) it (a compare-and-swap of the owner to itself): the
+//! object then survives its sender's death and is reclaimed if the adopter dies instead. Of an
+//! adoption and a reclamation racing for a dead sender's object, exactly one wins the owner word.
+//!
+//! A process killed inside `acquire` between popping the free list and recording itself as owner
+//! (two instructions) leaks that one object: it is neither free nor owned.
 //!
 //! # Layout
 //!
@@ -409,17 +415,72 @@ impl PoolCore {
         }
     }
 
-    /// Marks popped slot `index` acquired.
+    /// Marks popped slot `index` acquired by `owner`.
     fn take(&self, index: u32, owner: u64) -> std::result::Result<(u32, u32), String> {
         let m = self.meta(index);
         let g = m.generation.load(Relaxed);
-        // Only this process holds the popped slot; stale releasers fail on the odd check.
-        if g & 1 != 0 || m.generation.compare_exchange(g, g.wrapping_add(1), AcqRel, Relaxed).is_err() {
+        if g & 1 != 0 {
             return Err(format!("slot {index} is on the free list but acquired (generation {g})"));
         }
-        m.owner.store(owner, Relaxed);
+        // The owner first: a reclaimer looks at owners of acquired (odd) slots only, and must
+        // never see an acquired slot without its owner. Release: whoever reads this owner
+        // (an adopter's or reclaimer's compare-and-swap) also sees the release that freed the
+        // slot before we popped it.
+        m.owner.store(owner, Release);
+        // Only this process holds the popped slot; stale releasers fail on the odd check.
+        if m.generation.compare_exchange(g, g.wrapping_add(1), AcqRel, Relaxed).is_err() {
+            return Err(format!("slot {index} is on the free list but acquired (generation {g})"));
+        }
         self.h().allocated.fetch_add(1, Relaxed);
         Ok((index, g.wrapping_add(1)))
+    }
+
+    /// Releases every acquired object whose owner `alive` says is dead; returns how many.
+    pub(crate) fn reclaim(&self, alive: impl Fn(u64) -> bool) -> u64 {
+        let mut reclaimed = 0;
+        for index in 0..self.capacity {
+            let m = self.meta(index);
+            let g = m.generation.load(Acquire);
+            if g & 1 == 0 {
+                continue;
+            }
+            let owner = m.owner.load(Acquire);
+            if owner == 0 || alive(owner) {
+                continue;
+            }
+            // Win the owner word against an adopter, then release as the owner would have, at the
+            // generation the dead owner holds now (read by a read-modify-write: the latest).
+            if m.owner.compare_exchange(owner, 0, AcqRel, Relaxed).is_err() {
+                continue;
+            }
+            let now = m.generation.fetch_add(0, AcqRel);
+            if now & 1 == 1 && self.release(index, now).is_ok() {
+                reclaimed += 1;
+            }
+        }
+        reclaimed
+    }
+
+    /// Makes `owner` the owner of the live object `index` acquired at `generation`.
+    pub(crate) fn adopt(&self, index: u32, generation: u32, owner: u64) -> std::result::Result<(), Fault> {
+        let m = self.check(index, generation)?;
+        let current = m.owner.load(Acquire);
+        if current == owner {
+            return self.still_live(m, generation);
+        }
+        // 0: a reclaimer won the word (the previous owner died); the handle is about to go stale.
+        if current == 0 || m.owner.compare_exchange(current, owner, AcqRel, Acquire).is_err() {
+            return Err(Fault::Stale { current: m.generation.load(Relaxed) });
+        }
+        // The word we took may belong to a later acquirer, if the object was reclaimed and
+        // handed out again since our check: the generation (read by a read-modify-write, after
+        // acquiring that acquirer's owner store) tells. Then give the word back.
+        let now = m.generation.fetch_add(0, AcqRel);
+        if now != generation {
+            let _ = m.owner.compare_exchange(owner, current, AcqRel, Relaxed);
+            return Err(Fault::Stale { current: now });
+        }
+        Ok(())
     }
 
     /// Releases the object at `index` acquired at `generation`.
@@ -660,7 +721,32 @@ impl<T: ShmType> Pool<T> {
         Ok(self.objects().as_ptr(handle).map_err(|f| self.fault(handle, f))?.cast())
     }
 
-    /// The process that acquired the object (for dead-process recovery, issue 10).
+    /// Makes this process the owner of `handle`, which another process acquired and passed on:
+    /// from now on the object is reclaimed if this process dies ([`reclaim_dead`](Self::reclaim_dead)),
+    /// not if its acquirer does. Fails with [`Error::StaleHandle`] if the handle is stale — also
+    /// if its previous owner died and the object was reclaimed before this call.
+    pub fn adopt(&self, handle: Handle) -> Result<()> {
+        self.core.adopt(handle.index, handle.generation, role::my_tag()).map_err(|f| self.fault(handle, f))
+    }
+
+    /// Releases every object whose owner (its acquirer, or the process that adopted it) has
+    /// died, as that process would have; returns how many. Their handles are stale everywhere
+    /// afterwards. Objects handed to live processes that did not [`adopt`](Self::adopt) them go
+    /// too: adopt what you receive.
+    ///
+    /// ```no_run
+    /// # fn main() -> zipc::Result<()> {
+    /// let seg = zipc::Segment::open("/frames")?;
+    /// let frames = zipc::Pool::<[u8; 4096]>::open(&seg, "frames")?;
+    /// let freed = frames.reclaim_dead();
+    /// eprintln!("{freed} frames of dead processes returned to the pool");
+    /// # Ok(()) }
+    /// ```
+    pub fn reclaim_dead(&self) -> u64 {
+        self.core.reclaim(|tag| crate::process::is_alive(role::untag(tag)))
+    }
+
+    /// The process that owns the object: its acquirer, or the process that adopted it.
     pub fn owner(&self, handle: Handle) -> Result<ProcessId> {
         let m = self.core.check(handle.index, handle.generation).map_err(|f| self.fault(handle, f))?;
         let owner = role::untag(m.owner.load(Relaxed));
@@ -902,6 +988,32 @@ mod loom_tests {
     }
 
     /// A blocked acquire wakes when another thread releases, and gets the next generation.
+    /// Process 7 acquired an object, passed the handle on, and died. The receiver (8) adopts it
+    /// while a survivor reclaims dead processes' objects: exactly one of them wins — the object
+    /// is either adopted and still held, or reclaimed, free and its handle stale — and a third
+    /// thread acquiring meanwhile never gets it while it is adopted.
+    #[test]
+    fn loom_pool_reclaim_races_adoption() {
+        loom::model(|| {
+            let p = pool(2, 1);
+            let h = p.core.try_acquire(7).unwrap().unwrap();
+            let p2 = p.clone();
+            let adopter = thread::spawn(move || p2.core.adopt(h.0, h.1, 8).is_ok());
+            let p3 = p.clone();
+            let other = thread::spawn(move || p3.core.try_acquire(9).unwrap());
+            let reclaimed = p.core.reclaim(|tag| tag != 7);
+            let adopted = adopter.join().unwrap();
+            let got = other.join().unwrap();
+            assert!(adopted != (reclaimed == 1), "exactly one of adoption and reclamation wins: {adopted} {reclaimed}");
+            if adopted {
+                assert!(p.core.check(h.0, h.1).is_ok(), "the adopted object is still held");
+                assert_ne!(got.map(|g| g.0), Some(h.0), "an adopted object is not handed out");
+            } else {
+                assert!(p.core.check(h.0, h.1).is_err(), "the reclaimed object's handle is stale");
+            }
+        });
+    }
+
     #[test]
     fn loom_pool_blocking_acquire_wakes() {
         loom::model(|| {

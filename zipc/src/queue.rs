@@ -451,6 +451,7 @@ pub(crate) fn inspect_at(
         consumer_takeovers: word32(header::CONSUMER_TAKEOVERS),
         waiting_producers: event_waiters(header::NOT_FULL),
         waiting_consumers: event_waiters(header::NOT_EMPTY),
+        lost: word(header::LOST),
     }
 }
 
@@ -1078,7 +1079,7 @@ impl<E: Element> Raw<E> {
     /// the loss was counted when the tombstone was laid. Returns the head to go on from.
     #[cold]
     fn mc_pass_tombstone(&self, lane: &Lane, head: u64) -> u64 {
-        let op = self.op(op::POP);
+        let op = self.op(op::POP) | op::TOMBSTONE;
         let next = head.wrapping_add(1);
         lane.begin(op, head, 1);
         match self.idx().head.0.head.compare_exchange(head, next, Release, Relaxed) {

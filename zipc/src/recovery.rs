@@ -44,6 +44,9 @@ pub struct DeadOperation {
     pub count: u64,
     /// Whether its claim had succeeded (the record's `CLAIMED` bit).
     pub claimed: bool,
+    /// Whether it was a pop passing a tombstone (a position whose producer had died), which
+    /// returns no element.
+    pub tombstone: bool,
     /// Messages lost because of it — counted by whoever settled it, this call or a survivor
     /// before. A dead producer's claimed, unwritten positions; a dead consumer's claimed
     /// elements that it had not released. 0 if it completed, or never claimed anything.
@@ -148,6 +151,7 @@ impl Segment {
                     first: lane.pos.load(Acquire),
                     count: lane.count.load(Acquire),
                     claimed: o & op::CLAIMED != 0,
+                    tombstone: o & op::TOMBSTONE != 0,
                     lost: lane.lost.load(Acquire),
                 });
             }

@@ -60,6 +60,17 @@
 //! producer on `space_ready`; the other side notifies after each batch, with no system call
 //! unless someone sleeps.
 //!
+//! # Crashes
+//!
+//! Both roles are taken over from a holder that died (see *Roles*). A producer killed in the
+//! middle of a batch had not published it (`write_pos` unchanged): its successor writes from
+//! `write_pos` again, and `claim`, which never decreases, keeps readers' validation
+//! conservative. A consumer stores `reading`, the end of the batch it is about to copy out,
+//! before copying; a successor that finds `reading > read_pos` skips those elements and counts
+//! them as **lost** (their pop never returned), so nothing is delivered twice: `delivered +
+//! missed + lost = written` once the reader has caught up ([`RingConsumer::lost_on_takeover`],
+//! [`Ring::total_lost`]).
+//!
 //! # Layout
 //!
 //! ```text
@@ -70,6 +81,8 @@
 //! 128     8           u64 read_pos       consumer line
 //! 136     8           u64 missed         elements the consumer skipped (overwrite mode)
 //! 144     8           u64 consumer       role
+//! 152     8           u64 reading        end of the pop in flight (see Crashes)
+//! 160     8           u64 lost           elements lost to consumers that died mid-pop
 //! 256     8           u64 capacity       control line: constants, then the event counts
 //! 264     4           u32 elem_size
 //! 268     4           u32 flags          bit 0: overwrite
@@ -100,6 +113,10 @@ use crate::structure::{self, Structure};
 
 /// Region offsets of the ring's fields (see the module docs).
 pub mod field {
+    /// `u64 reading`.
+    pub const READING: u64 = 152;
+    /// `u64 lost`.
+    pub const LOST: u64 = 160;
     /// `u64 write_pos`.
     pub const WRITE_POS: u64 = 0;
     /// `u64 claim`.
@@ -203,6 +220,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     // In the order that keeps a consistent ring consistent while it moves: `missed` only grows
     // with `read_pos`, `read_pos` never passes `write_pos`, `claim` never falls below it.
     let missed = word(field::MISSED);
+    let lost = word(field::LOST);
     let read_pos = word(field::READ_POS);
     let write_pos = word(field::WRITE_POS);
     let claim = word(field::CLAIM);
@@ -232,6 +250,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         read_pos,
         claim,
         missed,
+        lost,
         producer: Holder::from_tag(word(field::PRODUCER)),
         consumer: Holder::from_tag(word(field::CONSUMER)),
         waiting_consumers: waiters(field::DATA_READY),
@@ -260,18 +279,25 @@ pub(crate) struct ProducerSide {
     claim: AtomicU64,
 }
 
-/// The consumer's hot words (offset 128).
+/// The consumer's hot words (offset 128). `role` is the consumer role word, which the algorithm
+/// does not use (`role.rs` does).
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct ConsumerSide {
     read_pos: AtomicU64,
     missed: AtomicU64,
+    role: AtomicU64,
+    reading: AtomicU64,
+    lost: AtomicU64,
 }
 
 #[cfg(not(loom))]
 const _: () = {
     assert!(std::mem::size_of::<ProducerSide>() == 16);
-    assert!(std::mem::size_of::<ConsumerSide>() == 16);
+    assert!(std::mem::size_of::<ConsumerSide>() == 40);
+    assert!(std::mem::offset_of!(ConsumerSide, reading) as u64 == field::READING - field::READ_POS);
+    assert!(std::mem::offset_of!(ConsumerSide, lost) as u64 == field::LOST - field::READ_POS);
+    assert!(std::mem::offset_of!(ConsumerSide, role) as u64 == field::CONSUMER - field::READ_POS);
     assert!(field::SPACE_READY - field::DATA_READY == crate::event_count::SIZE);
 };
 
@@ -301,9 +327,14 @@ impl ConsumerState {
         self.missed
     }
 
-    /// Elements delivered so far (missed ones excluded).
+    /// Elements delivered so far (missed and lost ones excluded).
     pub(crate) fn delivered(&self) -> u64 {
-        self.read - self.missed
+        self.read - self.missed - self.lost
+    }
+
+    /// Elements a dead predecessor's pop had in flight when this consumer took over.
+    pub(crate) fn lost_on_takeover(&self) -> u64 {
+        self.lost_on_takeover
     }
 }
 
@@ -325,6 +356,10 @@ pub(crate) struct ConsumerState {
     read: u64,
     /// Elements skipped so far (= the published `missed`).
     missed: u64,
+    /// Elements lost so far to consumers that died mid-pop (= the published `lost`).
+    lost: u64,
+    /// Of those, what this consumer found in flight when it took the role over.
+    lost_on_takeover: u64,
     /// `write_pos` as last loaded.
     write_cache: u64,
 }
@@ -471,13 +506,16 @@ impl<S: Slots> Core<S> {
         Ok(ProducerState { write, claim: claim.max(write), read_cache: read })
     }
 
-    /// The consumer's state, from the segment. Fails if the positions are impossible.
+    /// The consumer's state, from the segment. Fails if the positions are impossible. A
+    /// predecessor that died copying a batch out left `reading` past `read_pos`: the batch is
+    /// skipped and counted as lost.
     pub(crate) fn consumer_state(&self) -> std::result::Result<ConsumerState, String> {
-        let read = self.c().read_pos.load(Acquire);
+        let mut read = self.c().read_pos.load(Acquire);
         let missed = self.c().missed.load(Relaxed);
+        let mut lost = self.c().lost.load(Relaxed);
         let write = self.p().write_pos.load(Acquire);
-        if read > MAX_POSITION.saturating_add(self.capacity) || missed > read {
-            return Err(format!("read_pos {read} / missed {missed} are impossible"));
+        if read > MAX_POSITION.saturating_add(self.capacity) || missed > read || lost > read - missed {
+            return Err(format!("read_pos {read} / missed {missed} / lost {lost} are impossible"));
         }
         if !self.overwrite && (read > write || write - read > self.capacity || missed != 0) {
             return Err(format!(
@@ -485,7 +523,19 @@ impl<S: Slots> Core<S> {
                 self.capacity
             ));
         }
-        Ok(ConsumerState { read, missed, write_cache: read })
+        let reading = self.c().reading.load(Relaxed);
+        let mut lost_on_takeover = 0;
+        if reading > read && reading <= write && reading - read <= self.capacity {
+            lost_on_takeover = reading - read;
+            lost += lost_on_takeover;
+            read = reading;
+            self.c().lost.store(lost, Relaxed);
+            self.c().read_pos.store(read, Release);
+            if !self.overwrite {
+                self.space_ready().notify_all();
+            }
+        }
+        Ok(ConsumerState { read, missed, lost, lost_on_takeover, write_cache: read })
     }
 
     /// Pushes as much of `src` as fits (all of it in overwrite mode, where only the last
@@ -547,6 +597,10 @@ impl<S: Slots> Core<S> {
             // Overwrite: only the newest `capacity` can still be there.
             let start = st.read + avail.saturating_sub(cap);
             let m = (avail.min(cap)).min(len as u64);
+            if consume {
+                // Read only by a successor after our death: our own line, no ordering needed.
+                self.c().reading.store(start + m, Relaxed);
+            }
             self.copy_out(start, &mut dst[..self.span(m as usize)]);
             let from = if self.overwrite { self.intact_from(start) } else { start };
             let end = start + m;
@@ -632,6 +686,10 @@ impl<S: Slots> Core<S> {
 
     pub(crate) fn missed(&self) -> u64 {
         self.c().missed.load(Relaxed)
+    }
+
+    pub(crate) fn lost(&self) -> u64 {
+        self.c().lost.load(Relaxed)
     }
 
     pub(crate) fn capacity(&self) -> u64 {
@@ -771,7 +829,7 @@ pub(crate) fn core_on<S: Slots>(
     unsafe {
         Core::new(
             ptr(field::WRITE_POS, 16).cast(),
-            ptr(field::READ_POS, 16).cast(),
+            ptr(field::READ_POS, std::mem::size_of::<ConsumerSide>() as u64).cast(),
             ptr(field::DATA_READY, 8).cast(),
             ptr(field::SPACE_READY, 8).cast(),
             slots,
@@ -933,6 +991,11 @@ impl<T: ShmType> Ring<T> {
         self.region.name()
     }
 
+    /// Offset of the ring's region in the segment.
+    pub fn offset(&self) -> u64 {
+        self.region.offset()
+    }
+
     /// The segment this ring is in.
     pub fn segment(&self) -> &Segment {
         &self.segment
@@ -957,19 +1020,26 @@ impl<T: ShmType> Ring<T> {
         self.core.total_written()
     }
 
-    /// Elements the consumer has returned since the ring was created (missed ones not included).
+    /// Elements the consumer has returned since the ring was created (missed and lost ones not
+    /// included).
     /// Approximate while the consumer runs.
     pub fn total_read(&self) -> u64 {
-        // missed first: it only grows together with read_pos, so the difference cannot go
-        // negative in a consistent segment.
-        let missed = self.core.missed();
-        self.core.read_pos().saturating_sub(missed)
+        // missed and lost first: they only grow together with read_pos, so the difference
+        // cannot go negative in a consistent segment.
+        let skipped = self.core.missed() + self.core.lost();
+        self.core.read_pos().saturating_sub(skipped)
     }
 
     /// Elements the consumer skipped because they were overwritten first (overwrite mode; always
     /// 0 in lossless mode). Approximate while the consumer runs.
     pub fn total_missed(&self) -> u64 {
         self.core.missed()
+    }
+
+    /// Elements lost because a consumer died in the middle of a pop (counted by its successor,
+    /// see the module docs, *Crashes*). Approximate while the consumer runs.
+    pub fn total_lost(&self) -> u64 {
+        self.core.lost()
     }
 
     /// Elements written and not yet passed by the consumer, at most the capacity. Approximate
@@ -1172,9 +1242,16 @@ impl<T: ShmType> RingConsumer<T> {
         self.state.missed
     }
 
-    /// Elements this ring's consumers have popped since it was created (missed ones excluded).
+    /// Elements this ring's consumers have popped since it was created (missed and lost ones
+    /// excluded).
     pub fn delivered(&self) -> u64 {
-        self.state.read - self.state.missed
+        self.state.delivered()
+    }
+
+    /// If this consumer took the role over from a process that died in the middle of a pop: how
+    /// many elements that pop had taken (skipped, and counted in [`Ring::total_lost`]).
+    pub fn lost_on_takeover(&self) -> u64 {
+        self.state.lost_on_takeover()
     }
 }
 
@@ -1211,7 +1288,13 @@ impl ProducerSide {
 #[cfg(all(test, loom))]
 impl ConsumerSide {
     fn at(pos: u64) -> Self {
-        ConsumerSide { read_pos: AtomicU64::new(pos), missed: AtomicU64::new(0) }
+        ConsumerSide {
+            read_pos: AtomicU64::new(pos),
+            missed: AtomicU64::new(0),
+            role: AtomicU64::new(0),
+            reading: AtomicU64::new(pos),
+            lost: AtomicU64::new(0),
+        }
     }
 }
 
@@ -1311,6 +1394,34 @@ mod loom_tests {
             }
             producer.join().unwrap();
             assert_eq!(st.missed, 0);
+        });
+    }
+
+    /// A consumer dies copying element 0 out (after storing `reading`, before `read_pos`); its
+    /// successor, taking over while the producer keeps pushing, skips element 0 as lost and
+    /// delivers the rest exactly once, in order.
+    #[test]
+    fn loom_ring_consumer_takeover_skips_the_pop_in_flight() {
+        loom::model(|| {
+            let r = ring(2, false, 0);
+            let mut tx = r.core.producer_state().unwrap();
+            assert_eq!(r.core.try_push(&mut tx, &[elem(0)]), 1);
+            r.core.c().reading.store(1, Relaxed); // the dead consumer's pop of position 0
+            let r2 = r.clone();
+            let producer = thread::spawn(move || {
+                for seq in 1..3 {
+                    r2.core.push(&mut tx, &[elem(seq)], Deadline::after(None)).unwrap();
+                }
+            });
+            let mut st = r.core.consumer_state().unwrap();
+            assert_eq!(st.lost_on_takeover(), 1);
+            for want in 1..3 {
+                let mut v = [[0; 2]];
+                assert_eq!(r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap(), 1);
+                assert_eq!(seq_of(v[0]), want);
+            }
+            producer.join().unwrap();
+            assert_eq!((st.delivered(), r.core.lost()), (2, 1), "delivered + lost = written");
         });
     }
 
