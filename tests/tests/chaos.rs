@@ -1,0 +1,768 @@
+//! Chaos: producer and consumer processes killed with SIGKILL mid-stream, restarted, and the
+//! books balanced exactly afterwards.
+//!
+//! Four scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
+//! lossless ring (one producer, one consumer each) and a pool shared by three processes — with
+//! 80 + 50 + 50 + 30 = 210 kills in an ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
+//! count by N (a soak run). Victims are chosen by a seeded generator. Half of the kills are
+//! *aimed*: the victim is stopped (SIGSTOP) and, if the segment shows it in the middle of an
+//! operation — a claimed position it has not stamped, a pop it has not released — it is killed
+//! right there; otherwise it is resumed and tried again a little later. The other half land
+//! wherever the victim happens to be.
+//!
+//! What is proven, per queue scenario:
+//!
+//! * **no message is delivered twice**: consumers mark each message in a shared array with a
+//!   compare-and-swap of their incarnation number, and a second mark of any message fails;
+//! * **none is torn**: every message carries a checksum of all its words;
+//! * **every accepted message is delivered or counted**: the positions producers claimed
+//!   (`tail`, read at the end) equal the messages delivered plus the queue's `lost` counter;
+//! * **every loss is accounted for**: a message missing at the end is one a dead consumer held
+//!   (counted in `lost`), or the one message a killed producer was pushing when it died — and
+//!   then only if its push had not been accepted (a push the recovery turned into a tombstone is
+//!   counted, and must not be delivered);
+//! * **survivors finish**: after the last kill, the remaining processes drain the queue and exit
+//!   within the hang guard.
+//!
+//! A consumer pops straight into a small file-backed scratch area and marks the messages after
+//! the pop returns, so that a kill between the two leaves the popped messages in the file. The
+//! parent decides whether such a pending pop was delivered from what the queue recorded about
+//! the dead consumer: `Segment::recover_dead` for MPMC (the lane: positions claimed, how many
+//! the recovery found lost), `lost_on_takeover` of its successor for the single roles.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use zipc::zerocopy::FromBytes;
+use zipc::{Array, Atomic, Mpmc, Pool, Queue, Ring, RingMode, Segment, Spsc};
+use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
+
+/// Words per message: producer, sequence, 5 payload words, checksum.
+const WORDS: usize = 8;
+type Msg = [u64; WORDS];
+/// Messages per producer slot (across its incarnations).
+const QUOTA: u64 = 1 << 19;
+/// Largest pop a consumer makes.
+const BATCH: usize = 8;
+/// Hang guard for a whole scenario's drain, and for blocking calls in children.
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn scale() -> u32 {
+    std::env::var("ZIPC_CHAOS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(1)
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn msg(producer: u64, seq: u64) -> Msg {
+    let mut m = [0; WORDS];
+    m[0] = producer + 1; // never all zero: a zeroed scratch slot is not a message
+    m[1] = seq;
+    for (i, w) in m[2..WORDS - 1].iter_mut().enumerate() {
+        *w = mix(producer << 40 ^ seq ^ (i as u64) << 56);
+    }
+    m[WORDS - 1] = m[..WORDS - 1].iter().fold(0, |a, &w| mix(a ^ w));
+    m
+}
+
+/// The message's `(producer, seq)` if it is intact; `None` for zeros; panics on a torn one.
+fn id_of(m: &Msg) -> Option<(u64, u64)> {
+    if m.iter().all(|&w| w == 0) {
+        return None;
+    }
+    assert!(m[0] >= 1 && m[1] < QUOTA && *m == msg(m[0] - 1, m[1]), "torn or foreign message {m:x?}");
+    Some((m[0] - 1, m[1]))
+}
+
+/// Whether `m` is an intact message (for the parent's scan of a dead consumer's scratch, where
+/// the last entry may be half-copied because the kill interrupted the copy).
+fn intact(m: &Msg) -> bool {
+    m[0] >= 1 && m[1] < QUOTA && *m == msg(m[0] - 1, m[1])
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(1);
+        mix(self.0)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A consumer's scratch file
+// ---------------------------------------------------------------------------------------------
+
+/// `u64 confirmed` (pops completed and marked), `u64 pop_no` (`confirmed` at the start of the
+/// pop in the scratch, or `u64::MAX` while it is being cleared), then `BATCH` messages.
+const SCRATCH_HEADER: usize = 64;
+const SCRATCH_LEN: usize = SCRATCH_HEADER + BATCH * std::mem::size_of::<Msg>();
+
+struct Scratch {
+    map: memmap2::MmapMut,
+}
+
+impl Scratch {
+    fn create(path: &Path) -> Scratch {
+        let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(path).unwrap();
+        f.set_len(SCRATCH_LEN as u64).unwrap();
+        // SAFETY: a file this process just created; no other process maps it while we live (the
+        // parent reads it only after we exited).
+        Scratch { map: unsafe { memmap2::MmapMut::map_mut(&f).unwrap() } }
+    }
+    fn set(&mut self, field: usize, v: u64) {
+        self.map[8 * field..8 * field + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    fn entries(&mut self) -> &mut [Msg] {
+        <[Msg]>::mut_from_bytes(&mut self.map[SCRATCH_HEADER..]).unwrap()
+    }
+}
+
+/// The pending pop in the scratch file of a consumer that is gone: its messages, if a pop had
+/// started after the last confirmed one. `None` also if the consumer died before its file was
+/// ready (it popped nothing).
+fn pending_pop(path: &Path) -> Option<Vec<Msg>> {
+    let bytes = std::fs::read(path).ok().filter(|b| b.len() == SCRATCH_LEN)?;
+    let word = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap());
+    let (confirmed, pop_no) = (word(0), word(1));
+    (pop_no == confirmed).then(|| <[Msg]>::ref_from_bytes(&bytes[SCRATCH_HEADER..]).unwrap().to_vec())
+}
+
+/// The consumer loop shared by every queue scenario: clear the scratch, note the pop, pop into
+/// the scratch, mark each message (`seen[id]`: 0 → this incarnation), count the pop confirmed.
+fn consume(
+    seen: &Array<u32>,
+    scratch: &mut Scratch,
+    incarnation: u32,
+    mut pop: impl FnMut(&mut [Msg]) -> usize,
+    finished: impl Fn() -> bool,
+) {
+    let mut confirmed = 0u64;
+    let mut rng = Rng(std::process::id() as u64);
+    loop {
+        scratch.set(1, u64::MAX);
+        scratch.entries().fill([0; WORDS]);
+        scratch.set(1, confirmed);
+        let want = 1 + rng.below(BATCH as u64) as usize;
+        let got = pop(&mut scratch.entries()[..want]);
+        if got == 0 {
+            if finished() {
+                return;
+            }
+            std::thread::yield_now();
+            continue;
+        }
+        for m in &scratch.entries()[..got] {
+            let (p, s) = id_of(m).expect("a popped message");
+            match seen.compare_exchange((p * QUOTA + s) as usize, 0, incarnation).unwrap() {
+                Ok(_) => {}
+                Err(by) => panic!("message {p}/{s} delivered twice: to incarnations {by} and {incarnation}"),
+            }
+        }
+        confirmed += 1;
+        scratch.set(0, confirmed);
+    }
+}
+
+/// The producer loop shared by every queue scenario: `next[slot]` is the next sequence number
+/// to attempt, advanced *before* the push, so a restarted producer never sends a message twice;
+/// the message a killed one was pushing is the one before `next`.
+fn produce(next: &Array<u64>, slot: usize, mut push: impl FnMut(Msg)) {
+    loop {
+        let seq = next.load(slot).unwrap();
+        if seq >= QUOTA {
+            return;
+        }
+        next.store(slot, seq + 1).unwrap();
+        push(msg(slot as u64, seq));
+        if seq % 64 == 63 {
+            // A little breathing room, so that the stream outlasts the kills.
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent's side
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Producer,
+    Consumer,
+}
+
+struct Worker {
+    role: Role,
+    slot: usize,
+    incarnation: u32,
+    child: Child,
+    scratch: PathBuf,
+}
+
+/// A scenario's children, kills and what the kills left.
+struct Run {
+    test: &'static str,
+    seg_name: String,
+    dir: TempDir,
+    workers: Vec<Worker>,
+    next_incarnation: u32,
+    /// Killed consumers: (scratch file, pid, incarnation, slot).
+    dead_consumers: Vec<(PathBuf, u32, u32, usize)>,
+    /// Killed producers: (slot, the sequence number they were pushing, pid).
+    dead_producers: Vec<(usize, u64, u32)>,
+    /// Single roles: elements each killed consumer (by incarnation) had in flight, read from the
+    /// segment right after the kill (`reading - head`): what its successor will count as lost.
+    in_flight: std::collections::HashMap<u32, u64>,
+    /// `recover_dead` reports, by pid.
+    reports: std::collections::HashMap<u32, Vec<zipc::recovery::DeadOperation>>,
+    kills: u32,
+    aimed: u32,
+}
+
+impl Drop for Run {
+    /// A failed scenario leaves no process behind (stopped or spinning).
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            if w.child.try_wait().ok().flatten().is_none() {
+                signal(w.child.id(), libc::SIGKILL);
+                let _ = w.child.wait();
+            }
+        }
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Run {
+    fn new(test: &'static str, seg_name: &str) -> Run {
+        let dir = std::env::temp_dir().join(format!("zipc-chaos-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Run {
+            test,
+            seg_name: seg_name.to_owned(),
+            dir: TempDir(dir),
+            workers: Vec::new(),
+            next_incarnation: 1,
+            dead_consumers: Vec::new(),
+            dead_producers: Vec::new(),
+            reports: Default::default(),
+            in_flight: Default::default(),
+            kills: 0,
+            aimed: 0,
+        }
+    }
+
+    fn start(&mut self, role: Role, slot: usize) {
+        let incarnation = self.next_incarnation;
+        self.next_incarnation += 1;
+        let scratch = self.dir.0.join(format!("scratch-{incarnation}"));
+        let role_name = if role == Role::Producer { "producer" } else { "consumer" };
+        let child = spawn_role(
+            self.test,
+            &[&self.seg_name, role_name, &slot.to_string(), &incarnation.to_string(), scratch.to_str().unwrap()],
+        );
+        self.workers.push(Worker { role, slot, incarnation, child, scratch });
+    }
+
+    /// Kills one worker (aimed at a mid-operation state when `aim` can see one) and restarts
+    /// its slot; `next` tells a killed producer's message.
+    fn kill_one(
+        &mut self,
+        seg: &Segment,
+        rng: &mut Rng,
+        next: &Array<u64>,
+        aim: &dyn Fn(u32) -> bool,
+        in_flight: &dyn Fn(u32) -> u64,
+    ) {
+        // Finished producers leave: they are not restarted.
+        self.workers.retain_mut(|w| match w.child.try_wait().unwrap() {
+            None => true,
+            Some(status) => {
+                assert!(status.success(), "{:?} {} failed (its output is above)", w.role, w.slot);
+                false
+            }
+        });
+        if self.workers.is_empty() {
+            return;
+        }
+        let victim = rng.below(self.workers.len() as u64) as usize;
+        let pid = self.workers[victim].child.id();
+        let aimed = rng.below(2) == 0 && {
+            let mut hit = false;
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_micros(rng.below(300)));
+                if !stop(pid) {
+                    break; // exited meanwhile
+                }
+                if aim(pid) {
+                    hit = true;
+                    break;
+                }
+                signal(pid, libc::SIGCONT);
+            }
+            hit
+        };
+        if !aimed {
+            std::thread::sleep(Duration::from_micros(rng.below(3000)));
+        }
+        let mut w = self.workers.swap_remove(victim);
+        signal(pid, libc::SIGKILL);
+        let status = w.child.wait().unwrap();
+        if status.success() {
+            return; // a producer finished just before
+        }
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{:?} {} failed (its output is above)", w.role, w.slot);
+        self.kills += 1;
+        self.aimed += u32::from(aimed);
+        let report = seg.recover_dead().unwrap();
+        for op in report.operations {
+            self.reports.entry(op.process.pid).or_default().push(op);
+        }
+        match w.role {
+            Role::Producer => {
+                let seq = next.load(w.slot).unwrap();
+                if seq > 0 {
+                    self.dead_producers.push((w.slot, seq - 1, pid));
+                }
+            }
+            Role::Consumer => {
+                self.dead_consumers.push((w.scratch.clone(), pid, w.incarnation, w.slot));
+                self.in_flight.insert(w.incarnation, in_flight(pid));
+            }
+        }
+        self.start(w.role, w.slot);
+    }
+
+    /// Waits for the producers, then tells the consumers to finish, and waits for them.
+    fn finish(&mut self, done: &Atomic<u32>) -> Duration {
+        let t = Instant::now();
+        for w in self.workers.iter_mut().filter(|w| w.role == Role::Producer) {
+            assert!(wait_bounded(&mut w.child, LIMIT), "producer {} failed", w.slot);
+        }
+        done.store(1);
+        for w in self.workers.iter_mut().filter(|w| w.role == Role::Consumer) {
+            assert!(wait_bounded(&mut w.child, LIMIT), "consumer {} failed", w.slot);
+        }
+        t.elapsed()
+    }
+}
+
+/// SIGSTOPs `pid` and waits until it is stopped. False if it is gone.
+fn stop(pid: u32) -> bool {
+    signal(pid, libc::SIGSTOP);
+    let t = Instant::now();
+    loop {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return false,
+            Ok(s) => match s[s.rfind(')').unwrap() + 2..].chars().next() {
+                Some('T' | 't') => return true,
+                Some('Z' | 'X') => return false,
+                _ if t.elapsed() > Duration::from_secs(10) => panic!("process {pid} does not stop"),
+                _ => std::thread::yield_now(),
+            },
+        }
+    }
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: sends a signal to a child of this process (still unreaped, so the pid is ours).
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+/// The u64 at `off` of segment `name`'s file.
+fn u64_at(name: &str, off: u64) -> u64 {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(format!("/dev/shm{name}")).expect("open segment file");
+    let mut b = [0; 8];
+    f.read_exact_at(&mut b, off).expect("read segment file");
+    u64::from_le_bytes(b)
+}
+
+/// Whether a (stopped) process holds a claimed, unstamped position of the Vyukov queue at
+/// `offset` with `cap` slots of `elem` bytes: its lane says what it claimed, the slots say
+/// whether it stamped them.
+fn vyukov_mid_op(seg: &Segment, offset: u64, cap: u64, elem: u64, pid: u32) -> bool {
+    let snap = zipc::inspect::snapshot(seg).unwrap();
+    let slot_size = (8 + elem).div_ceil(8) * 8;
+    let seq = |p: u64| u64_at(seg.name(), offset + zipc::queue::header::SLOTS + (p & (cap - 1)) * slot_size);
+    snap.zipc.unwrap().lanes_in_use.iter().filter(|l| l.owner.pid == pid).any(|l| {
+        let Some(o) = &l.operation else { return false };
+        (0..o.count.min(cap)).any(|k| {
+            let p = o.first.wrapping_add(k);
+            match o.operation {
+                zipc::recovery::Operation::Push => o.claimed && seq(p) == p,
+                zipc::recovery::Operation::Pop => o.claimed && !o.tombstone && seq(p) == p.wrapping_add(1),
+            }
+        })
+    })
+}
+
+/// The books of a queue scenario, balanced (see the module docs); prints a summary.
+fn balance(run: &Run, seen: &Array<u32>, producers: usize, accepted: u64, lost: u64, single: bool, what: &str) {
+    // Pending pops of killed consumers: delivered or not, from what the queue recorded.
+    if single {
+        let skipped: u64 = run.in_flight.values().sum();
+        assert_eq!(skipped, lost, "{what}: the successors counted exactly what their predecessors had in flight");
+    }
+    let mut pending_delivered = 0;
+    let mut in_flight_pops = 0;
+    for (path, pid, incarnation, _) in &run.dead_consumers {
+        let Some(entries) = pending_pop(path) else { continue };
+        let complete = entries.iter().take_while(|m| intact(m)).count();
+        let delivered = if single {
+            match run.in_flight.get(incarnation).copied().unwrap_or(0) {
+                0 => complete, // the pop completed: its messages are delivered
+                _ => {
+                    in_flight_pops += 1;
+                    0 // the successor skipped them all: lost
+                }
+            }
+        } else {
+            let pops: Vec<_> = run
+                .reports
+                .get(pid)
+                .into_iter()
+                .flatten()
+                .filter(|o| o.operation == zipc::recovery::Operation::Pop)
+                .collect();
+            // The lane records the last pop the consumer began. With nothing intact in the
+            // scratch, that pop is the previous, confirmed one (or claimed nothing yet).
+            match pops.iter().find(|o| o.claimed && !o.tombstone) {
+                Some(o) if complete > 0 || o.lost > 0 => {
+                    if o.lost > 0 {
+                        in_flight_pops += 1;
+                    }
+                    (o.count - o.lost) as usize
+                }
+                _ => 0,
+            }
+        };
+        assert!(delivered <= complete, "{what}: {delivered} delivered from a scratch of {complete} intact messages");
+        for m in &entries[..delivered] {
+            let (p, s) = id_of(m).unwrap();
+            match seen.compare_exchange((p * QUOTA + s) as usize, 0, *incarnation).unwrap() {
+                Ok(_) => pending_delivered += 1,
+                Err(by) if by == *incarnation => {}
+                Err(by) => panic!("{what}: message {p}/{s} delivered twice: to incarnations {by} and {incarnation}"),
+            }
+        }
+    }
+    // Everything attempted, and what arrived.
+    let next = |slot: usize| Array::<u64>::open(seen.segment(), "next").unwrap().load(slot).unwrap();
+    let ambiguous: std::collections::HashSet<(u64, u64)> =
+        run.dead_producers.iter().map(|&(slot, seq, _)| (slot as u64, seq)).collect();
+    let tombstoned: std::collections::HashSet<(u64, u64)> = run
+        .dead_producers
+        .iter()
+        .filter(|(_, _, pid)| {
+            run.reports
+                .get(pid)
+                .into_iter()
+                .flatten()
+                .any(|o| o.operation == zipc::recovery::Operation::Push && o.lost > 0)
+        })
+        .map(|&(slot, seq, _)| (slot as u64, seq))
+        .collect();
+    let (mut delivered, mut missing, mut missing_unexplained) = (0u64, 0u64, 0u64);
+    for p in 0..producers {
+        for s in 0..next(p) {
+            let got = seen.load((p as u64 * QUOTA + s) as usize).unwrap() != 0;
+            if got {
+                delivered += 1;
+                assert!(
+                    !tombstoned.contains(&(p as u64, s)),
+                    "{what}: message {p}/{s} was tombstoned and still delivered"
+                );
+            } else {
+                missing += 1;
+                if !ambiguous.contains(&(p as u64, s)) {
+                    missing_unexplained += 1;
+                }
+            }
+        }
+    }
+    let producer_lost: u64 =
+        run.reports.values().flatten().filter(|o| o.operation == zipc::recovery::Operation::Push).map(|o| o.lost).sum();
+    println!(
+        "{what}: {} kills ({} aimed at an operation in flight), {delivered} messages delivered exactly once \
+         ({pending_delivered} from pops their consumer died right after), {lost} lost ({producer_lost} claimed by \
+         dead producers, {} by dead consumers; {in_flight_pops} pops cut short), {} pushes cut short before acceptance",
+        run.kills,
+        run.aimed,
+        lost - producer_lost,
+        missing - lost.min(missing),
+    );
+    assert_eq!(accepted, delivered + lost, "{what}: every accepted position is delivered once or counted lost");
+    assert!(missing >= lost, "{what}: {lost} counted lost but only {missing} missing");
+    assert!(
+        missing - lost <= run.dead_producers.len() as u64,
+        "{what}: {} missing beyond the losses, more than the {} producers killed mid-push",
+        missing - lost,
+        run.dead_producers.len()
+    );
+    assert!(
+        missing_unexplained <= lost - producer_lost,
+        "{what}: {missing_unexplained} messages missing that no dead consumer held ({} counted)",
+        lost - producer_lost
+    );
+}
+
+fn child_role<'a>(args: &'a [String]) -> (Segment, &'a str, usize, u32, &'a Path) {
+    let seg = Segment::open(&args[0]).unwrap();
+    (seg, args[1].as_str(), args[2].parse().unwrap(), args[3].parse().unwrap(), Path::new(&args[4]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// MPMC queue: 2 producers, 2 consumers
+// ---------------------------------------------------------------------------------------------
+
+const MPMC_CAP: u64 = 16;
+
+#[test]
+fn chaos_mpmc_queue() {
+    const TEST: &str = "chaos_mpmc_queue";
+    if let Some(args) = child_args(TEST) {
+        let (seg, role, slot, incarnation, scratch) = child_role(&args);
+        let q = Queue::<Msg, Mpmc>::open(&seg, "q").unwrap();
+        if role == "producer" {
+            let mut tx = q.producer().unwrap();
+            produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
+        } else {
+            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let mut rx = q.consumer().unwrap();
+            let mut scratch = Scratch::create(scratch);
+            consume(
+                &seen,
+                &mut scratch,
+                incarnation,
+                |dst| rx.pop_bulk(dst).unwrap(),
+                || done.load() == 1 && q.is_empty(),
+            );
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-mpmc");
+    let producers = 2;
+    let seg = Segment::options().size(16 << 20).create(&name).unwrap();
+    let start = u64::MAX - 100_000; // the run crosses the 2^64 wrap
+    let q = Queue::<Msg, Mpmc>::create_starting_at(&seg, "q", MPMC_CAP, start).unwrap();
+    let next = Array::<u64>::create(&seg, "next", producers as u64).unwrap();
+    let seen = Array::<u32>::create(&seg, "seen", producers as u64 * QUOTA).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let mut run = Run::new(TEST, &name);
+    for slot in 0..producers {
+        run.start(Role::Producer, slot);
+        run.start(Role::Consumer, slot);
+    }
+    let mut rng = Rng(0x0123_4567);
+    let elem = std::mem::size_of::<Msg>() as u64;
+    let aim = |pid| vyukov_mid_op(&seg, q.offset(), MPMC_CAP, elem, pid);
+    for _ in 0..80 * scale() {
+        run.kill_one(&seg, &mut rng, &next, &aim, &|_| 0);
+    }
+    let drain = run.finish(&done);
+    println!("mpmc: drained {drain:?} after the last kill");
+    assert_eq!(q.recover(), 0, "nothing left to settle");
+    let snap = zipc::inspect::snapshot(&seg).unwrap();
+    let Some(zipc::inspect::State::Queue(qs)) = &snap.entries.iter().find(|e| e.name == "q").unwrap().state else {
+        panic!("queue state")
+    };
+    assert_eq!(qs.len, 0, "drained: {snap}");
+    balance(&run, &seen, producers, qs.tail.wrapping_sub(start), q.lost(), false, "mpmc");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPSC queue and lossless ring: single roles, taken over from killed holders
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chaos_spsc_queue() {
+    const TEST: &str = "chaos_spsc_queue";
+    if let Some(args) = child_args(TEST) {
+        let (seg, role, slot, incarnation, scratch) = child_role(&args);
+        let q = Queue::<Msg, Spsc>::open(&seg, "q").unwrap();
+        if role == "producer" {
+            let mut tx = q.producer().unwrap();
+            produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
+        } else {
+            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let mut scratch = Scratch::create(scratch);
+            let mut rx = q.consumer().unwrap();
+            consume(
+                &seen,
+                &mut scratch,
+                incarnation,
+                |dst| rx.pop_bulk(dst).unwrap(),
+                || done.load() == 1 && q.is_empty(),
+            );
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-spsc");
+    let seg = Segment::options().size(8 << 20).create(&name).unwrap();
+    let start = u64::MAX - 100_000;
+    let q = Queue::<Msg, Spsc>::create_starting_at(&seg, "q", 16, start).unwrap();
+    let next = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let seen = Array::<u32>::create(&seg, "seen", QUOTA).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let mut run = Run::new(TEST, &name);
+    run.start(Role::Producer, 0);
+    run.start(Role::Consumer, 0);
+    let mut rng = Rng(0x89ab_cdef);
+    let head_at = q.offset() + zipc::queue::header::HEAD;
+    let reading_at = q.offset() + zipc::queue::header::READING;
+    let consumer_at = q.offset() + zipc::queue::header::CONSUMER_OWNER;
+    // The pop in flight of the consumer `pid`, if it holds the role: `reading` past `head` (by
+    // at most the capacity). A consumer killed before taking the role over had nothing in flight.
+    let in_flight = |pid: u32| {
+        let d = u64_at(&name, reading_at).wrapping_sub(u64_at(&name, head_at));
+        if u64_at(&name, consumer_at) >> 40 == u64::from(pid) && d <= 16 {
+            d
+        } else {
+            0
+        }
+    };
+    let aim = |pid: u32| in_flight(pid) > 0;
+    for _ in 0..50 * scale() {
+        run.kill_one(&seg, &mut rng, &next, &aim, &in_flight);
+    }
+    let drain = run.finish(&done);
+    println!("spsc: drained {drain:?} after the last kill");
+    let snap = zipc::inspect::snapshot(&seg).unwrap();
+    let Some(zipc::inspect::State::Queue(qs)) = &snap.entries.iter().find(|e| e.name == "q").unwrap().state else {
+        panic!("queue state")
+    };
+    assert_eq!(qs.len, 0, "drained: {snap}");
+    balance(&run, &seen, 1, qs.tail.wrapping_sub(start), q.lost(), true, "spsc");
+}
+
+#[test]
+fn chaos_ring() {
+    const TEST: &str = "chaos_ring";
+    if let Some(args) = child_args(TEST) {
+        let (seg, role, slot, incarnation, scratch) = child_role(&args);
+        let r = Ring::<Msg>::open(&seg, "r").unwrap();
+        if role == "producer" {
+            let mut tx = r.producer().unwrap();
+            produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
+        } else {
+            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let mut scratch = Scratch::create(scratch);
+            let mut rx = r.consumer().unwrap();
+            consume(&seen, &mut scratch, incarnation, |dst| rx.try_pop_bulk(dst), || done.load() == 1 && r.is_empty());
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-ring");
+    let seg = Segment::options().size(8 << 20).create(&name).unwrap();
+    let r = Ring::<Msg>::create(&seg, "r", 16, RingMode::Lossless).unwrap();
+    let next = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let seen = Array::<u32>::create(&seg, "seen", QUOTA).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let mut run = Run::new(TEST, &name);
+    run.start(Role::Producer, 0);
+    run.start(Role::Consumer, 0);
+    let mut rng = Rng(0x0fed_cba9);
+    let read_at = r.offset() + zipc::ring::field::READ_POS;
+    let reading_at = r.offset() + zipc::ring::field::READING;
+    let consumer_at = r.offset() + zipc::ring::field::CONSUMER;
+    let in_flight = |pid: u32| {
+        let holder = u64_at(&name, consumer_at) >> 40 == u64::from(pid);
+        if holder {
+            u64_at(&name, reading_at).saturating_sub(u64_at(&name, read_at))
+        } else {
+            0
+        }
+    };
+    let aim = |pid: u32| in_flight(pid) > 0;
+    for _ in 0..50 * scale() {
+        run.kill_one(&seg, &mut rng, &next, &aim, &in_flight);
+    }
+    let drain = run.finish(&done);
+    println!("ring: drained {drain:?} after the last kill");
+    assert!(r.is_empty());
+    assert_eq!(r.total_missed(), 0, "lossless");
+    balance(&run, &seen, 1, r.total_written(), r.total_lost(), true, "ring");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool: objects of killed processes reclaimed, none handed out twice
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chaos_pool() {
+    const TEST: &str = "chaos_pool";
+    const CAPACITY: u64 = 16;
+    if let Some(args) = child_args(TEST) {
+        let (seg, _, _, incarnation, _) = child_role(&args);
+        let pool = Pool::<[u64; 4]>::open(&seg, "p").unwrap();
+        let done = Atomic::<u32>::open(&seg, "done").unwrap();
+        let mut held = std::collections::VecDeque::new();
+        let mut n = 0u64;
+        while done.load() == 0 {
+            if held.len() < 3 {
+                if let Some(h) = pool.try_acquire().unwrap() {
+                    n += 1;
+                    pool.write(h, [incarnation as u64, n, !n, 0]).unwrap();
+                    held.push_back((h, n));
+                    continue;
+                }
+            }
+            if let Some((h, k)) = held.pop_front() {
+                assert_eq!(pool.read(h).unwrap(), [incarnation as u64, k, !k, 0], "an object held by two processes");
+                pool.release(h).unwrap();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        for (h, k) in held {
+            assert_eq!(pool.read(h).unwrap(), [incarnation as u64, k, !k, 0], "an object held by two processes");
+            pool.release(h).unwrap();
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-pool");
+    let seg = Segment::options().size(1 << 20).create(&name).unwrap();
+    let pool = Pool::<[u64; 4]>::create(&seg, "p", CAPACITY).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let unused = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let mut run = Run::new(TEST, &name);
+    for slot in 0..3 {
+        run.start(Role::Consumer, slot);
+    }
+    let mut rng = Rng(0x5555);
+    let mut reclaimed = 0;
+    for _ in 0..30 * scale() {
+        run.kill_one(&seg, &mut rng, &unused, &|_| false, &|_| 0);
+        reclaimed += pool.reclaim_dead();
+    }
+    run.finish(&done);
+    assert_eq!(pool.reclaim_dead(), 0, "every dead owner's objects were reclaimed at once");
+    let mut free = 0;
+    while pool.try_acquire().unwrap().is_some() {
+        free += 1;
+    }
+    let leaked = CAPACITY - free;
+    println!(
+        "pool: {} kills, {reclaimed} objects of killed processes reclaimed, {leaked} lost inside acquire",
+        run.kills
+    );
+    assert!(leaked <= u64::from(run.kills), "at most one object per kill can be lost inside acquire");
+}
