@@ -524,7 +524,7 @@ fn balance(run: &Run, seen: &Array<u32>, producers: usize, accepted: u64, lost: 
     );
 }
 
-fn child_role<'a>(args: &'a [String]) -> (Segment, &'a str, usize, u32, &'a Path) {
+fn child_role(args: &[String]) -> (Segment, &str, usize, u32, &Path) {
     let seg = Segment::open(&args[0]).unwrap();
     (seg, args[1].as_str(), args[2].parse().unwrap(), args[3].parse().unwrap(), Path::new(&args[4]))
 }
