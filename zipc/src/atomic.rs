@@ -225,7 +225,7 @@ impl<T: Futex32> Atomic<T> {
     }
 
     /// Blocks while the value equals `expected`, at most `timeout` (`None`: forever). Returns
-    /// `Ok(())` once the value differs, [`Error::Timeout`] if it still equals `expected` at the
+    /// `Ok(())` once the value differs, [`Error::Timeout`](crate::Error::Timeout) if it still equals `expected` at the
     /// deadline. Sleeps on a shared futex: no spinning, no polling.
     pub fn wait(&self, expected: T, timeout: Option<Duration>) -> Result<()> {
         let expected = expected.to_u32();

@@ -306,7 +306,7 @@ impl Barrier {
         self.wait_until(&Deadline::after(None))
     }
 
-    /// Like [`wait`](Self::wait), giving up after `timeout` with [`Error::Timeout`]. A waiter
+    /// Like [`wait`](Self::wait), giving up after `timeout` with [`Error::Timeout`](crate::Error::Timeout). A waiter
     /// that times out has withdrawn its arrival: the barrier still waits for `participants`
     /// arrivals, and this process may arrive again. If the generation completes just as the
     /// timeout expires, the wait succeeds.

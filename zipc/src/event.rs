@@ -272,7 +272,7 @@ impl Event {
         self.header().wait(self.mode, &Deadline::after(None))
     }
 
-    /// Like [`wait`](Self::wait), at most `timeout`; [`Error::Timeout`] otherwise (the event is
+    /// Like [`wait`](Self::wait), at most `timeout`; [`Error::Timeout`](crate::Error::Timeout) otherwise (the event is
     /// unaffected).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
         self.header().wait(self.mode, &Deadline::after(Some(timeout)))
