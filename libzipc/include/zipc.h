@@ -228,6 +228,9 @@ void zipc_segment_close(zipc_segment *seg);
 zipc_status zipc_segment_unlink(const char *name);
 const char *zipc_segment_name(const zipc_segment *seg);
 uint64_t zipc_segment_size(const zipc_segment *seg);
+/* Settles every queue operation dead processes left half-done and frees their lanes; either
+ * output may be NULL. (Survivors settle them anyway when they run into them.) */
+zipc_status zipc_segment_recover_dead(const zipc_segment *seg, uint64_t *operations, uint64_t *lost);
 zipc_status zipc_find(const zipc_segment *seg, const char *name, zipc_entry *out);
 /* Checks structure decl->name: kind, element size and layout, capacity, flags, maximum. */
 zipc_status zipc_check(const zipc_segment *seg, const zipc_decl *decl);
@@ -239,6 +242,8 @@ void zipc_queue_close(zipc_queue *q);
 uint64_t zipc_queue_capacity(const zipc_queue *q);
 uint64_t zipc_queue_len(const zipc_queue *q);    /* approximate */
 uint32_t zipc_queue_policy(const zipc_queue *q); /* ZIPC_POLICY_* */
+uint64_t zipc_queue_lost(const zipc_queue *q);    /* lost to processes that died mid-operation */
+uint64_t zipc_queue_recover(const zipc_queue *q); /* settles dead processes' operations now */
 /* A producer claims the producer role of an spsc queue; a consumer that of an spsc or mpsc queue
  * (ZIPC_ERR_ROLE_TAKEN while a live handle anywhere holds it). Multi roles claim nothing. */
 zipc_status zipc_queue_open_producer(const zipc_queue *q, zipc_producer **out);
@@ -255,6 +260,8 @@ zipc_status zipc_consumer_try_pop(zipc_consumer *c, void *out, size_t size); /* 
 zipc_status zipc_consumer_pop(zipc_consumer *c, void *out, size_t size, int64_t timeout_ns);
 zipc_status zipc_consumer_pop_bulk(zipc_consumer *c, void *out, size_t max, size_t size, int64_t timeout_ns,
                                    size_t *popped);
+/* Taken over from a consumer that died mid-pop: the elements that pop held (skipped, lost). */
+uint64_t zipc_consumer_lost_on_takeover(zipc_consumer *c);
 
 /* ---- Endpoints ------------------------------------------------------------------------------- */
 zipc_status zipc_endpoint_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
@@ -280,6 +287,7 @@ int zipc_ring_overwrites(const zipc_ring *r);
 uint64_t zipc_ring_total_written(const zipc_ring *r);
 uint64_t zipc_ring_total_read(const zipc_ring *r);
 uint64_t zipc_ring_total_missed(const zipc_ring *r);
+uint64_t zipc_ring_total_lost(const zipc_ring *r); /* lost to consumers that died mid-pop */
 uint64_t zipc_ring_len(const zipc_ring *r);
 /* The newest elements, at most `max`, oldest first; every one intact. */
 zipc_status zipc_ring_get_last_n(const zipc_ring *r, void *out, size_t max, size_t size, size_t *got);
@@ -297,6 +305,7 @@ zipc_status zipc_ring_pop_bulk(zipc_ring_consumer *c, void *out, size_t max, siz
                                size_t *popped);
 zipc_status zipc_ring_peek(zipc_ring_consumer *c, void *out, size_t size);
 uint64_t zipc_ring_missed(zipc_ring_consumer *c); /* elements skipped because overwritten */
+uint64_t zipc_ring_lost_on_takeover(zipc_ring_consumer *c);
 
 /* ---- Pools ----------------------------------------------------------------------------------- */
 zipc_status zipc_pool_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
@@ -308,6 +317,9 @@ zipc_status zipc_pool_try_acquire(const zipc_pool *p, zipc_handle *out); /* OK o
 zipc_status zipc_pool_acquire(const zipc_pool *p, int64_t timeout_ns, zipc_handle *out);
 zipc_status zipc_pool_release(const zipc_pool *p, zipc_handle h);       /* ZIPC_ERR_STALE_HANDLE twice */
 int zipc_pool_is_live(const zipc_pool *p, zipc_handle h);
+/* Becomes the owner of a handle received from another process (reclaimed if this one dies). */
+zipc_status zipc_pool_adopt(const zipc_pool *p, zipc_handle h);
+uint64_t zipc_pool_reclaim_dead(const zipc_pool *p); /* frees dead owners' objects: how many */
 zipc_status zipc_pool_read(const zipc_pool *p, zipc_handle h, void *out, size_t size);
 zipc_status zipc_pool_write(const zipc_pool *p, zipc_handle h, const void *elem, size_t size);
 zipc_status zipc_pool_ptr(const zipc_pool *p, zipc_handle h, void **out); /* zero-copy; yours while h is */

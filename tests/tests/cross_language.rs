@@ -1250,3 +1250,141 @@ fn python_finds_libzipc_or_says_what_to_set() {
     assert_eq!(run_with(None), "count 2", "libzipc.so beside zipc_runtime.py");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const RECOVER: &str = r#"
+[segment]
+max_entries = 8
+max_processes = 8
+
+[[structures]]
+name = "q"
+kind = "queue"
+policy = "mpmc"
+type = "u64"
+capacity = 8
+
+[[structures]]
+name = "p"
+kind = "pool"
+type = "u64"
+capacity = 4
+"#;
+
+/// The state a dead process leaves behind, built in `seg` (see `recovery.rs`): the queue holds 5,
+/// a position a killed producer claimed and never wrote, then 7; two pool objects belong to a
+/// killed process.
+fn leave_dead_state(name: &ShmName, seg: &Segment, q: &Queue<u64, Mpmc>, p: &zipc::Pool<u64>) {
+    use zipc::lane::{self, op};
+    use zipc::table::{self, entry};
+    let dead = {
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        (u64::from(pid) << 40) | 1
+    };
+    let word = |off: u64| u64::from_le_bytes(zipc_tests::peek(name, off, 8).try_into().unwrap());
+    let put = |off: u64, v: u64| zipc_tests::poke(name, off, &v.to_le_bytes());
+    q.push(5, None).unwrap();
+    let tail_at = q.offset() + zipc::queue::header::TAIL;
+    let first = word(tail_at);
+    let desc = word(table::entry_offset(0) + entry::OFFSET);
+    let lanes = desc + zipc::description::lanes_offset(8, 8);
+    let free = (0..lane::lanes_for(8)).map(|i| lanes + lane::LANE_SIZE * i as u64).find(|&l| word(l) == 0).unwrap();
+    put(free + lane::field::POS, first);
+    put(free + lane::field::COUNT, 1);
+    put(free + lane::field::OP, q.offset() | op::PUSH | op::CLAIMED);
+    put(free + lane::field::OWNER, dead);
+    put(tail_at, first + 1);
+    q.push(7, None).unwrap();
+    for _ in 0..2 {
+        let h = p.try_acquire().unwrap().unwrap();
+        put(p.offset() + zipc::pool::field::SLOTS + zipc::pool::SLOT_SIZE * h.index as u64 + 8, dead);
+    }
+    assert_eq!(seg.lock_recoveries(), 0);
+}
+
+fn c_recover_program() -> String {
+    r#"#include "recover.h"
+#include <stdio.h>
+
+#define CHECK(call) do { zipc_status st_ = (call); if (st_ != ZIPC_OK) { fprintf(stderr, "%s: %s: %s\n", #call, zipc_status_name(st_), zipc_last_error()); return 1; } } while (0)
+
+int main(int argc, char **argv) {
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_consumer *rx;
+    zipc_pool *p;
+    uint64_t got[2], v, ops = 0, lost = 0, reclaimed;
+    int n = 0, tries;
+    if (argc != 2) return 64;
+    CHECK(recover_segment_open(argv[1], &seg, NULL));
+    CHECK(recover_p_open(seg, &p));
+    reclaimed = zipc_pool_reclaim_dead(p);
+    CHECK(recover_q_open(seg, &q));
+    CHECK(zipc_queue_open_consumer(q, &rx));
+    for (tries = 0; tries < 100000 && n < 2; tries++)
+        if (zipc_consumer_try_pop(rx, &v, sizeof v) == ZIPC_OK) got[n++] = v;
+    if (n != 2) { fprintf(stderr, "popped %d\n", n); return 1; }
+    CHECK(zipc_segment_recover_dead(seg, &ops, &lost));
+    printf("C %llu %llu lost %llu; reclaimed %llu, allocated %llu; dead operations %llu lost %llu\n",
+           (unsigned long long)got[0], (unsigned long long)got[1], (unsigned long long)zipc_queue_lost(q),
+           (unsigned long long)reclaimed, (unsigned long long)zipc_pool_allocated(p),
+           (unsigned long long)ops, (unsigned long long)lost);
+    zipc_consumer_close(rx);
+    zipc_queue_close(q);
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+    return 0;
+}
+"#
+    .to_owned()
+}
+
+const PY_RECOVER: &str = r#"
+import sys
+import recover
+
+seg = recover.open(sys.argv[1])
+reclaimed = seg.p.reclaim_dead()
+rx = seg.q.consumer()
+got = []
+for _ in range(100000):
+    v = rx.try_pop()
+    if v is not None:
+        got.append(int(v))
+        if len(got) == 2:
+            break
+ops, lost = seg.recover_dead()
+print("Python %d %d lost %d; reclaimed %d, allocated %d; dead operations %d lost %d"
+      % (got[0], got[1], seg.q.lost, reclaimed, seg.p.allocated, ops, lost))
+"#;
+
+/// C and Python processes recover from dead peers like Rust ones: they pass a dead producer's
+/// claimed position (counted lost), reclaim a dead process's pool objects, and settle and report
+/// dead lanes.
+#[test]
+fn c_and_python_recover_from_dead_processes() {
+    let arena = Arena::new();
+    let schema = Schema::parse("recover.toml", RECOVER, &arena).unwrap_or_else(|d| panic!("{d}"));
+    let dir = scratch("recover");
+    write_generated(&schema, &dir);
+    let c_exe = compile_c(&dir, "recover_peer", &c_recover_program(), Link::Shared);
+    std::fs::write(dir.join("recover_peer.py"), PY_RECOVER).unwrap();
+    let py = python();
+    for lang in ["C", "Python"] {
+        let name = ShmName::new("recover");
+        let seg = zipc::SegmentOptions::for_layout(&schema.layout).unwrap().create(&name).unwrap();
+        let q = Queue::<u64, Mpmc>::create(&seg, "q", 8).unwrap();
+        let p = zipc::Pool::<u64>::create(&seg, "p", 4).unwrap();
+        leave_dead_state(&name, &seg, &q, &p);
+        let mut cmd =
+            if lang == "C" { Command::new(&c_exe) } else { python_command(&py, &dir, &dir.join("recover_peer.py")) };
+        let peer = spawn(cmd.arg(name.as_str()), "the recovering peer");
+        assert_eq!(
+            finish(peer).trim(),
+            format!("{lang} 5 7 lost 1; reclaimed 2, allocated 0; dead operations 1 lost 1"),
+            "{lang}"
+        );
+        assert_eq!((q.lost(), p.num_allocated()), (1, 0), "{lang}: seen from Rust too");
+    }
+}

@@ -260,6 +260,17 @@ impl DynQueue {
         self.len() == 0
     }
 
+    /// Messages lost to processes that died mid-operation ([`Queue::lost`](crate::Queue::lost)).
+    pub fn lost(&self) -> u64 {
+        self.bytes.raw().lost()
+    }
+
+    /// Settles every operation on this queue that a dead process left half-done; returns the
+    /// losses found ([`Queue::recover`](crate::Queue::recover)).
+    pub fn recover(&self) -> u64 {
+        self.bytes.recover()
+    }
+
     /// A producer: for an spsc queue it claims the producer role until dropped
     /// ([`Error::RoleTaken`] while another handle holds it).
     pub fn producer(&self) -> Result<DynProducer> {
@@ -391,6 +402,12 @@ impl DynConsumer {
     /// Bytes per element.
     pub fn elem_size(&self) -> usize {
         self.size()
+    }
+
+    /// Elements a dead predecessor's pop had in flight when this consumer took the role over
+    /// ([`Consumer::lost_on_takeover`](crate::Consumer::lost_on_takeover)).
+    pub fn lost_on_takeover(&self) -> u64 {
+        self.rx.lost_on_takeover
     }
 }
 
@@ -865,6 +882,17 @@ impl DynPool {
     /// Whether `handle` names a live object right now.
     pub fn is_live(&self, handle: Handle) -> bool {
         self.core.check(handle.index, handle.generation).is_ok()
+    }
+
+    /// Makes this process the owner of `handle` ([`Pool::adopt`](crate::Pool::adopt)).
+    pub fn adopt(&self, handle: Handle) -> Result<()> {
+        self.core.adopt(handle.index, handle.generation, role::my_tag()).map_err(|f| self.fault(handle, f))
+    }
+
+    /// Releases every object whose owner died; returns how many
+    /// ([`Pool::reclaim_dead`](crate::Pool::reclaim_dead)).
+    pub fn reclaim_dead(&self) -> u64 {
+        self.core.reclaim(crate::role::alive)
     }
 
     /// Copies the object into `dst` (exactly one object).

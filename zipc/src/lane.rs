@@ -437,11 +437,6 @@ mod owned {
     }
 }
 
-/// The liveness test for lane owners in a segment: the process named by the tag is alive.
-pub(crate) fn owner_alive(tag: u64) -> bool {
-    crate::process::is_alive(crate::role::untag(tag))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Inspection
 // ---------------------------------------------------------------------------------------------

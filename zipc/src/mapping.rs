@@ -124,7 +124,7 @@ impl Mapping {
         assert!(first.is_aligned(), "zipc bug: misaligned lanes");
         // SAFETY: `count` lanes lie inside the mapping (checked by `ptr`), aligned (checked); the
         // table is kept in this mapping and handed out by copy only to holders of an `Arc` of it.
-        let table = unsafe { crate::lane::LaneTable::new(first, count, crate::lane::owner_alive) };
+        let table = unsafe { crate::lane::LaneTable::new(first, count, crate::role::alive) };
         let _ = self.lanes.set(table);
     }
 

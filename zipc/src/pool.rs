@@ -648,6 +648,11 @@ impl<T: ShmType> Pool<T> {
         self.region.name()
     }
 
+    /// Offset of the pool's region in the segment.
+    pub fn offset(&self) -> u64 {
+        self.region.offset()
+    }
+
     /// The segment this pool is in.
     pub fn segment(&self) -> &Segment {
         &self.segment
@@ -743,7 +748,7 @@ impl<T: ShmType> Pool<T> {
     /// # Ok(()) }
     /// ```
     pub fn reclaim_dead(&self) -> u64 {
-        self.core.reclaim(|tag| crate::process::is_alive(role::untag(tag)))
+        self.core.reclaim(crate::role::alive)
     }
 
     /// The process that owns the object: its acquirer, or the process that adopted it.

@@ -1808,6 +1808,19 @@ impl<E: Element> QueueBytes<E> {
         self.raw.mc_pop_bulk(lane, dst).map_err(|c| self.corrupt(c))
     }
 
+    /// Settles every lane of a dead process that records an operation on this queue; returns
+    /// the losses found ([`Queue::recover`]).
+    pub(crate) fn recover(&self) -> u64 {
+        let lanes = self.raw.lanes();
+        (0..lanes.len())
+            .filter(|&i| {
+                let owner = lanes.lane(i).owner.load(Acquire);
+                owner != 0 && !lanes.alive(owner)
+            })
+            .map(|i| self.raw.settle(i))
+            .sum()
+    }
+
     // --- Opening and closing role handles ---------------------------------------------------
 
     /// Takes what a producer of `policy` needs — the role word for a single producer, a lane
@@ -2008,14 +2021,7 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
     /// than when a survivor next runs into it; returns the messages it found lost. (The
     /// segment-wide [`Segment::recover_dead`] also reports whose they were.)
     pub fn recover(&self) -> u64 {
-        let lanes = self.bytes.raw.lanes();
-        (0..lanes.len())
-            .filter(|&i| {
-                let owner = lanes.lane(i).owner.load(Acquire);
-                owner != 0 && !lanes.alive(owner)
-            })
-            .map(|i| self.bytes.raw.settle(i))
-            .sum()
+        self.bytes.recover()
     }
 
     /// How many times a single-producer role was taken over from a process that died holding it.

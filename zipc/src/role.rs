@@ -51,6 +51,11 @@ pub(crate) fn untag(word: u64) -> ProcessId {
     ProcessId { pid: (word >> 40) as u32, start_time: word & START_MASK }
 }
 
+/// Whether the process a non-zero word names is alive (same pid and start time, not a zombie).
+pub(crate) fn alive(word: u64) -> bool {
+    process::is_alive(untag(word))
+}
+
 /// A role held by this process; release it with [`Claim::release`] (handles do so on drop).
 #[derive(Debug)]
 pub(crate) struct Claim {

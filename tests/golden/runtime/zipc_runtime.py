@@ -214,12 +214,15 @@ _SIGNATURES = {
     "zipc_segment_close": (None, [_P]),
     "zipc_segment_unlink": (_ST, [_S]),
     "zipc_segment_size": (_U64, [_P]),
+    "zipc_segment_recover_dead": (_ST, [_P, ctypes.POINTER(_U64), ctypes.POINTER(_U64)]),
     "zipc_find": (_ST, [_P, _S, ctypes.POINTER(Entry)]),
     "zipc_check": (_ST, [_P, ctypes.POINTER(_Decl)]),
     "zipc_queue_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_queue_close": (None, [_P]),
     "zipc_queue_capacity": (_U64, [_P]),
     "zipc_queue_len": (_U64, [_P]),
+    "zipc_queue_lost": (_U64, [_P]),
+    "zipc_queue_recover": (_U64, [_P]),
     "zipc_queue_open_producer": (_ST, [_P, _PP]),
     "zipc_queue_open_consumer": (_ST, [_P, _PP]),
     "zipc_producer_close": (None, [_P]),
@@ -230,6 +233,7 @@ _SIGNATURES = {
     "zipc_consumer_try_pop": (_ST, [_P, _P, _SZ]),
     "zipc_consumer_pop": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_consumer_pop_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
+    "zipc_consumer_lost_on_takeover": (_U64, [_P]),
     "zipc_endpoint_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_endpoint_close": (None, [_P]),
     "zipc_endpoint_open_side": (_ST, [_P, _INT, _PP]),
@@ -247,6 +251,7 @@ _SIGNATURES = {
     "zipc_ring_total_written": (_U64, [_P]),
     "zipc_ring_total_read": (_U64, [_P]),
     "zipc_ring_total_missed": (_U64, [_P]),
+    "zipc_ring_total_lost": (_U64, [_P]),
     "zipc_ring_len": (_U64, [_P]),
     "zipc_ring_get_last_n": (_ST, [_P, _P, _SZ, _SZ, ctypes.POINTER(_SZ)]),
     "zipc_ring_open_producer": (_ST, [_P, _PP]),
@@ -261,6 +266,7 @@ _SIGNATURES = {
     "zipc_ring_pop_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
     "zipc_ring_peek": (_ST, [_P, _P, _SZ]),
     "zipc_ring_missed": (_U64, [_P]),
+    "zipc_ring_lost_on_takeover": (_U64, [_P]),
     "zipc_pool_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_pool_close": (None, [_P]),
     "zipc_pool_capacity": (_U64, [_P]),
@@ -269,6 +275,8 @@ _SIGNATURES = {
     "zipc_pool_acquire": (_ST, [_P, _I64, ctypes.POINTER(Handle)]),
     "zipc_pool_release": (_ST, [_P, Handle]),
     "zipc_pool_is_live": (_INT, [_P, Handle]),
+    "zipc_pool_adopt": (_ST, [_P, Handle]),
+    "zipc_pool_reclaim_dead": (_U64, [_P]),
     "zipc_pool_read": (_ST, [_P, Handle, _P, _SZ]),
     "zipc_pool_write": (_ST, [_P, Handle, _P, _SZ]),
     "zipc_array_open": (_ST, [_P, _S, _SZ, _S, _PP]),
@@ -595,6 +603,12 @@ class Consumer(_Typed):
         is not 0, waits at most that long for the first."""
         return _recv_bulk(self, "zipc_consumer_pop_bulk", max, timeout)
 
+    @property
+    def lost_on_takeover(self):
+        """If this consumer took the role over from a process that died mid-pop: the elements
+        that pop held (skipped and counted lost)."""
+        return _LIB.zipc_consumer_lost_on_takeover(self._p())
+
 
 class Queue(_Typed):
     """A queue. Push and pop through producer() and consumer()."""
@@ -611,6 +625,16 @@ class Queue(_Typed):
 
     def __len__(self):
         return _LIB.zipc_queue_len(self._p())
+
+    @property
+    def lost(self):
+        """Messages lost to processes that died in the middle of an operation."""
+        return _LIB.zipc_queue_lost(self._p())
+
+    def recover(self):
+        """Settles the operations dead processes left half-done on this queue now; returns the
+        messages found lost (survivors settle them anyway when they run into them)."""
+        return _LIB.zipc_queue_recover(self._p())
 
     def producer(self):
         """A Producer (claims the producer role of an spsc queue: RoleTakenError while held)."""
@@ -706,6 +730,11 @@ class RingConsumer(_Typed):
         """Elements skipped because they were overwritten before they could be read."""
         return _LIB.zipc_ring_missed(self._p())
 
+    @property
+    def lost_on_takeover(self):
+        """Elements a dead predecessor's pop held when this consumer took the role over."""
+        return _LIB.zipc_ring_lost_on_takeover(self._p())
+
 
 class Ring(_Typed):
     """A ring, observed; producer() and consumer() claim its roles."""
@@ -721,6 +750,7 @@ class Ring(_Typed):
     total_written = property(lambda self: _LIB.zipc_ring_total_written(self._p()))
     total_read = property(lambda self: _LIB.zipc_ring_total_read(self._p()))
     total_missed = property(lambda self: _LIB.zipc_ring_total_missed(self._p()))
+    total_lost = property(lambda self: _LIB.zipc_ring_total_lost(self._p()))
 
     def __len__(self):
         return _LIB.zipc_ring_len(self._p())
@@ -767,6 +797,15 @@ class Pool(_Typed):
 
     def is_live(self, handle):
         return bool(_LIB.zipc_pool_is_live(self._p(), handle))
+
+    def adopt(self, handle):
+        """Becomes the owner of a handle received from another process: the object is then
+        reclaimed if this process dies, not its sender (StaleHandleError if it is stale)."""
+        _call(_LIB.zipc_pool_adopt(self._p(), handle))
+
+    def reclaim_dead(self):
+        """Releases every object whose owner died; returns how many."""
+        return _LIB.zipc_pool_reclaim_dead(self._p())
 
     def read(self, handle):
         """A copy of the object (StaleHandleError if the handle is not live)."""
@@ -1010,6 +1049,13 @@ class Segment(_Handle):
         e = Entry()
         _call(_LIB.zipc_find(self._p(), _name(name), ctypes.byref(e)))
         return e
+
+    def recover_dead(self):
+        """Settles every queue operation dead processes left half-done and frees their lanes;
+        returns (operations found, messages lost in them)."""
+        ops, lost = _U64(0), _U64(0)
+        _call(_LIB.zipc_segment_recover_dead(self._p(), ctypes.byref(ops), ctypes.byref(lost)))
+        return ops.value, lost.value
 
     def check(self, decl):
         """Checks structure `decl.name` against its declaration (MismatchError names the difference)."""

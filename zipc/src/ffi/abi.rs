@@ -274,6 +274,31 @@ pub unsafe extern "C" fn zipc_segment_size(seg: *const SegmentHandle) -> u64 {
     })
 }
 
+/// Settles every queue operation that dead processes left half-done and frees their lanes
+/// (`Segment::recover_dead`): `*operations` dead operations were found, `*lost` messages lost
+/// in them (either pointer may be NULL).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_segment_recover_dead(
+    seg: *const SegmentHandle,
+    operations: *mut u64,
+    lost: *mut u64,
+) -> Status {
+    call(|| {
+        // SAFETY: module contract.
+        let seg = unsafe { obj(seg, "seg") }?;
+        let report = seg.segment.recover_dead()?;
+        // SAFETY: module contract: NULL or valid for a write.
+        if let Some(o) = unsafe { operations.as_mut() } {
+            *o = report.operations.len() as u64;
+        }
+        // SAFETY: as above.
+        if let Some(l) = unsafe { lost.as_mut() } {
+            *l = report.lost();
+        }
+        Ok(Status::Ok)
+    })
+}
+
 /// Finds structure `name` and fills `*out` with its entry and descriptor.
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub unsafe extern "C" fn zipc_find(seg: *const SegmentHandle, name: *const c_char, out: *mut Entry) -> Status {
@@ -379,6 +404,25 @@ pub unsafe extern "C" fn zipc_queue_len(q: *const QueueHandle) -> u64 {
     value(0, || {
         // SAFETY: module contract.
         unsafe { q.as_ref() }.map(|q| q.0.len())
+    })
+}
+
+/// Messages lost to processes that died mid-operation (0 for NULL).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_queue_lost(q: *const QueueHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { q.as_ref() }.map(|q| q.0.lost())
+    })
+}
+
+/// Settles the operations on this queue that dead processes left half-done; returns the
+/// messages found lost (0 for NULL).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_queue_recover(q: *const QueueHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { q.as_ref() }.map(|q| q.0.recover())
     })
 }
 
@@ -546,6 +590,17 @@ pub unsafe extern "C" fn zipc_consumer_pop_bulk(
             })?;
             bulk_status(*popped, max, timeout_ns)
         })
+    })
+}
+
+/// For a single consumer that took the role over from a process that died in a pop: the
+/// elements that pop held, skipped and counted lost (0 otherwise, for NULL, or while another
+/// thread uses the handle).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_consumer_lost_on_takeover(c: *mut ConsumerHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { c.as_ref() }.map(|c| c.0.with(|c| Ok(c.lost_on_takeover())).unwrap_or(0))
     })
 }
 
@@ -844,6 +899,15 @@ pub unsafe extern "C" fn zipc_ring_total_missed(r: *const RingHandle) -> u64 {
     })
 }
 
+/// Elements lost because a consumer died in the middle of a pop (0 for NULL).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_ring_total_lost(r: *const RingHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { r.as_ref() }.map(|r| r.0.total_lost())
+    })
+}
+
 /// Elements written and not yet passed by the consumer (0 for NULL).
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub unsafe extern "C" fn zipc_ring_len(r: *const RingHandle) -> u64 {
@@ -1044,6 +1108,16 @@ pub unsafe extern "C" fn zipc_ring_missed(c: *mut RingConsumerHandle) -> u64 {
     })
 }
 
+/// Elements a dead predecessor's pop held when this consumer took the role over (as
+/// `zipc_consumer_lost_on_takeover`).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_ring_lost_on_takeover(c: *mut RingConsumerHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { c.as_ref() }.map(|c| c.0.with(|c| Ok(c.lost_on_takeover())).unwrap_or(0))
+    })
+}
+
 /// A size argument of a bulk call must be the element size.
 fn check_size(size: usize, elem: usize) -> Outcome<()> {
     if size == elem {
@@ -1149,6 +1223,28 @@ pub unsafe extern "C" fn zipc_pool_is_live(p: *const PoolHandle, handle: Handle)
     value(0, || {
         // SAFETY: module contract.
         unsafe { p.as_ref() }.map(|p| c_int::from(p.0.is_live(handle)))
+    })
+}
+
+/// Makes this process the owner of `handle`, received from another process: the object is then
+/// reclaimed if this process dies, not its sender (`ZIPC_ERR_STALE_HANDLE` if it is stale, also
+/// if it was reclaimed already).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_pool_adopt(p: *const PoolHandle, handle: Handle) -> Status {
+    call(|| {
+        // SAFETY: module contract.
+        let p = unsafe { obj(p, "p") }?;
+        p.0.adopt(handle)?;
+        Ok(Status::Ok)
+    })
+}
+
+/// Releases every object whose owner died; returns how many (0 for NULL).
+#[cfg_attr(feature = "ffi", no_mangle)]
+pub unsafe extern "C" fn zipc_pool_reclaim_dead(p: *const PoolHandle) -> u64 {
+    value(0, || {
+        // SAFETY: module contract.
+        unsafe { p.as_ref() }.map(|p| p.0.reclaim_dead())
     })
 }
 
