@@ -8,9 +8,9 @@
 //! compiles to what a `T`-only implementation would (the `abi` benchmark checks it); [`Bytes`]
 //! runs the very same code with `memcpy`s of a run-time size.
 //!
-//! The slot layout follows FORMAT.md whichever implementation writes it: an SPSC slot is a bare
-//! element; a Vyukov (MPSC/MPMC) slot is a `u64` sequence number followed by the element, padded
-//! to a multiple of 8 (`queue::slot_size`).
+//! The slot layout follows FORMAT.md whichever implementation writes it: a slot (of any policy)
+//! is a `u64` sequence number followed by the element, padded to a multiple of 8
+//! (`queue::slot_size`).
 
 use std::marker::PhantomData;
 
@@ -20,17 +20,14 @@ use crate::atomics::UnsafeCell;
 ///
 /// # Safety
 ///
-/// `cell_stride` and `slot_stride` are the sizes of an SPSC and a Vyukov slot as laid out in
-/// memory the algorithm runs on, `value_offset` is where the element starts in a Vyukov slot, and
-/// `put`/`get` copy exactly `size()` bytes.
+/// `slot_stride` is the size of a slot as laid out in memory the algorithm runs on,
+/// `value_offset` is where the element starts in it, and `put`/`get` copy exactly `size()` bytes.
 pub(crate) unsafe trait Element: Copy + Send + Sync + 'static {
     /// Bytes of one element in caller buffers.
     fn size(&self) -> usize;
-    /// Bytes per SPSC slot.
-    fn cell_stride(&self) -> usize;
-    /// Bytes per Vyukov slot.
+    /// Bytes per slot.
     fn slot_stride(&self) -> usize;
-    /// Offset of the element in a Vyukov slot (after its `u64` sequence number).
+    /// Offset of the element in a slot (after its `u64` sequence number).
     fn value_offset(&self) -> usize;
     /// Copies one element from caller memory `src` into the element cell at `cell`.
     ///
@@ -73,19 +70,14 @@ impl<T> std::fmt::Debug for Typed<T> {
     }
 }
 
-// SAFETY: the strides are those of the cell and slot types the algorithm's memory holds (a
-// `#[repr(transparent)]` cell of `T` and `queue::Slot<T>` in a build, loom's types in a loom
-// model, which allocates them as such); `put`/`get` move exactly one `T`. Every access goes
+// SAFETY: the stride and offset are those of the slot type the algorithm's memory holds
+// (`queue::Slot<T>`, whose value is a `#[repr(transparent)]` cell of `T` in a build, loom's in a
+// loom model, which allocates them as such); `put`/`get` move exactly one `T`. Every access goes
 // through the cell's `with`/`with_mut`, so loom checks it.
 unsafe impl<T: Copy + 'static> Element for Typed<T> {
     #[inline(always)]
     fn size(&self) -> usize {
         std::mem::size_of::<T>()
-    }
-
-    #[inline(always)]
-    fn cell_stride(&self) -> usize {
-        std::mem::size_of::<UnsafeCell<T>>()
     }
 
     #[inline(always)]
@@ -139,11 +131,6 @@ impl Bytes {
 unsafe impl Element for Bytes {
     #[inline]
     fn size(&self) -> usize {
-        self.size
-    }
-
-    #[inline]
-    fn cell_stride(&self) -> usize {
         self.size
     }
 

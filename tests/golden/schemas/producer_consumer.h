@@ -24,7 +24,7 @@ ZIPC_STATIC_ASSERT(offsetof(Message, value) == 16, "Message.value: offset differ
 #define PRODUCER_CONSUMER_MAX_PROCESSES 64u
 #define PRODUCER_CONSUMER_STRUCTURE_COUNT 3u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define PRODUCER_CONSUMER_SIZE 22151ull
+#define PRODUCER_CONSUMER_SIZE 23175ull
 
 /* Structure `messages`: Queue of Message. */
 #define PRODUCER_CONSUMER_MESSAGES_NAME "messages"

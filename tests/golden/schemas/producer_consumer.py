@@ -20,7 +20,7 @@ SEGMENT_NAME = "/producer_consumer"
 MAX_ENTRIES = 4
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 22151
+SIZE = 23175
 
 Message = np.dtype({
     "names": ["timestamp", "producer_id", "_pad12", "value"],

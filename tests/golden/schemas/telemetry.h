@@ -50,7 +50,7 @@ ZIPC_STATIC_ASSERT(offsetof(SensorStats, last_seq) == 24, "SensorStats.last_seq:
 #define TELEMETRY_MAX_PROCESSES 64u
 #define TELEMETRY_STRUCTURE_COUNT 6u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define TELEMETRY_SIZE 69767ull
+#define TELEMETRY_SIZE 77959ull
 
 /* Structure `readings`: Queue of Reading. */
 /** Sensor process → monitor process. */

@@ -25,7 +25,7 @@ SEGMENT_NAME = "/telemetry"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 69767
+SIZE = 77959
 
 # One sample of a sensor.
 Reading = np.dtype({

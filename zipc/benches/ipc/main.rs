@@ -9,8 +9,15 @@
 //! * blocking wake-up latency: a consumer asleep in a blocking pop, woken by another process;
 //! * bandwidth: writing a large `Array` vs `memcpy` of the same size.
 //!
+//! Every benchmark runs in [`ROUNDS`] rounds, interleaved (round 1 of each, then round 2 of each,
+//! ...), and reports the median of its rounds with their spread: a machine that slows down for a
+//! while (a busy neighbour on a virtual machine, frequency changes) then affects every mechanism
+//! alike, and the ratios stay meaningful.
+//!
 //! Environment: `ZIPC_BENCH_JSON=PATH` also writes the results as JSON; `ZIPC_BENCH_SVG=PATH`
-//! says where the latency chart goes (default `target/tmp/zipc-latency.svg`).
+//! says where the latency chart goes (default `target/tmp/zipc-latency.svg`);
+//! `ZIPC_BENCH_ONLY=TEXT` runs only the benchmarks whose names contain TEXT (for tuning; the
+//! ratios of the others are then reported as not measured).
 //!
 //! Run by `cargo test` (no `--bench` argument) it runs every benchmark at a tiny size and checks
 //! each produced a positive figure: the harness cannot rot.
@@ -28,7 +35,10 @@ mod zipc_bench;
 use machine::{Clock, Machine};
 use report::Measurement;
 
-/// Sizes of one run.
+/// Rounds of every benchmark in a full run.
+const ROUNDS: usize = 5;
+
+/// Sizes of one round.
 pub struct Plan {
     pub smoke: bool,
     pub latency_rounds: usize,
@@ -64,12 +74,12 @@ fn main() {
     } else {
         Plan {
             smoke,
-            latency_rounds: 300_000,
-            syscall_rounds: 50_000,
-            messages: 20_000_000,
-            wakeups: 2_000,
+            latency_rounds: 100_000,
+            syscall_rounds: 10_000,
+            messages: 5_000_000,
+            wakeups: 500,
             array_bytes: 64 << 20,
-            array_reps: 20,
+            array_reps: 4,
             pair,
         }
     };
@@ -82,26 +92,42 @@ fn main() {
     println!("machine: {}, {} CPUs online; {pinning}", machine.cpu_model, machine.online_cpus);
     let clock = Clock::calibrate();
 
-    let mut results: Vec<Measurement> = Vec::new();
-    let mut run = |m: Measurement| {
-        println!("  {:<34} {:>12.2} {}", m.name, m.value, m.unit);
-        results.push(m);
-    };
-    run(latency::raw_atomic(&plan, &clock));
-    run(zipc_bench::pingpong_spsc(&plan, &clock));
-    run(zipc_bench::pingpong_mpmc(&plan, &clock));
-    run(latency::uds(&plan, &clock));
-    run(latency::pipe(&plan, &clock));
-    run(zipc_bench::throughput_spsc(&plan));
-    run(throughput::rtrb(&plan));
-    run(zipc_bench::throughput_mpmc(&plan));
-    run(throughput::crossbeam(&plan));
-    run(zipc_bench::throughput_ring(&plan));
-    run(zipc_bench::throughput_ring_bulk(&plan));
-    run(zipc_bench::wake(&plan));
-    let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
-    run(array);
-    run(memcpy);
+    let rounds = if smoke { 1 } else { ROUNDS };
+    // For tuning: run only the benchmarks whose names contain this.
+    let only = std::env::var("ZIPC_BENCH_ONLY").ok();
+    let mut per_round: Vec<Vec<Measurement>> = Vec::new();
+    for round in 1..=rounds {
+        println!("round {round} of {rounds}");
+        let mut got: Vec<Measurement> = Vec::new();
+        let mut run = |name: &str, f: &dyn Fn() -> Vec<Measurement>| {
+            if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                return;
+            }
+            for m in f() {
+                println!("  {:<34} {:>12.2} {}", m.name, m.value, m.unit);
+                got.push(m);
+            }
+        };
+        run("pingpong_raw_atomic_ns", &|| vec![latency::raw_atomic(&plan, &clock)]);
+        run("pingpong_zipc_spsc_ns", &|| vec![zipc_bench::pingpong_spsc(&plan, &clock)]);
+        run("pingpong_zipc_mpmc_ns", &|| vec![zipc_bench::pingpong_mpmc(&plan, &clock)]);
+        run("pingpong_uds_ns", &|| vec![latency::uds(&plan, &clock)]);
+        run("pingpong_pipe_ns", &|| vec![latency::pipe(&plan, &clock)]);
+        run("throughput_zipc_spsc_msgs", &|| vec![zipc_bench::throughput_spsc(&plan)]);
+        run("throughput_rtrb_msgs", &|| vec![throughput::rtrb(&plan)]);
+        run("throughput_zipc_mpmc_msgs", &|| vec![zipc_bench::throughput_mpmc(&plan)]);
+        run("throughput_crossbeam_msgs", &|| vec![throughput::crossbeam(&plan)]);
+        run("throughput_zipc_ring_msgs", &|| vec![zipc_bench::throughput_ring(&plan)]);
+        run("throughput_zipc_ring_bulk_msgs", &|| vec![zipc_bench::throughput_ring_bulk(&plan)]);
+        run("wake_futex_ns", &|| vec![zipc_bench::wake(&plan)]);
+        run("array_write_gbps memcpy_gbps", &|| {
+            let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
+            vec![array, memcpy]
+        });
+        per_round.push(got);
+    }
+    let results: Vec<Measurement> =
+        (0..per_round[0].len()).map(|i| report::combine(per_round.iter().map(|r| r[i].clone()).collect())).collect();
 
     report::print_table(&results);
     let machine_info = vec![

@@ -20,6 +20,32 @@ pub fn percentiles(samples: &mut [f64]) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// One result from the rounds of a benchmark: the median of their values, the median of each
+/// numeric parameter that varies (p99), and the rounds' spread.
+pub fn combine(mut rounds: Vec<Measurement>) -> Measurement {
+    if rounds.len() == 1 {
+        return rounds.pop().unwrap();
+    }
+    let mut values: Vec<f64> = rounds.iter().map(|m| m.value).collect();
+    let (median, _) = percentiles(&mut values);
+    let (lo, hi) = (values[0], values[values.len() - 1]);
+    let mut m = rounds[0].clone();
+    m.value = median;
+    for (k, v) in m.params.iter_mut() {
+        let mut xs: Vec<f64> = rounds
+            .iter()
+            .filter_map(|r| r.params.iter().find(|(rk, _)| rk == k).and_then(|(_, rv)| rv.parse().ok()))
+            .collect();
+        if *k == "p99_ns" && xs.len() == rounds.len() {
+            *v = format!("{:.1}", percentiles(&mut xs).0);
+        } else if xs.len() == rounds.len() && k.ends_with("trips") | k.ends_with("messages") | k.ends_with("wakeups") {
+            *v = format!("{}", xs.iter().sum::<f64>() as u64);
+        }
+    }
+    m.params.push(("rounds", format!("{} (median; range {} .. {})", rounds.len(), fmt_value(lo), fmt_value(hi))));
+    m
+}
+
 pub fn find<'a>(results: &'a [Measurement], name: &str) -> Option<&'a Measurement> {
     results.iter().find(|m| m.name == name)
 }
