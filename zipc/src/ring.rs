@@ -58,7 +58,8 @@
 //!
 //! The consumer sleeps on the `data_ready` event count (`event_count.rs`), the lossless
 //! producer on `space_ready`; the other side notifies after each batch, with no system call
-//! unless someone sleeps.
+//! unless someone sleeps, and with the asymmetric pairing of queues (`asymmetric_fence.rs`): no
+//! fence on the fast path, a membarrier before a sleep.
 //!
 //! # Crashes
 //!
@@ -532,7 +533,7 @@ impl<S: Slots> Core<S> {
             self.c().lost.store(lost, Relaxed);
             self.c().read_pos.store(read, Release);
             if !self.overwrite {
-                self.space_ready().notify_all();
+                self.space_ready().notify_all_asymmetric();
             }
         }
         Ok(ConsumerState { read, missed, lost, lost_on_takeover, write_cache: read })
@@ -571,7 +572,7 @@ impl<S: Slots> Core<S> {
         self.copy_in(first, &src[self.span(skip)..self.span(skip + n)]);
         self.p().write_pos.store(end, Release);
         st.write = end;
-        self.data_ready().notify_all();
+        self.data_ready().notify_all_asymmetric();
         skip + n
     }
 
@@ -619,7 +620,7 @@ impl<S: Slots> Core<S> {
             if st.read != old {
                 self.c().read_pos.store(st.read, Release);
                 if !self.overwrite {
-                    self.space_ready().notify_all();
+                    self.space_ready().notify_all_asymmetric();
                 }
             }
             if k > 0 {
@@ -659,7 +660,7 @@ impl<S: Slots> Core<S> {
         if self.count(src.len()) == 0 {
             return Ok(0);
         }
-        self.space_ready().wait_until(deadline, || {
+        self.space_ready().wait_until_asymmetric(deadline, || {
             let n = self.try_push(st, src);
             (n > 0).then_some(n)
         })
@@ -670,7 +671,7 @@ impl<S: Slots> Core<S> {
         if self.count(dst.len()) == 0 {
             return Ok(0);
         }
-        self.data_ready().wait_until(deadline, || {
+        self.data_ready().wait_until_asymmetric(deadline, || {
             let n = self.try_pop(st, dst, true);
             (n > 0).then_some(n)
         })
@@ -821,6 +822,9 @@ pub(crate) fn core_on<S: Slots>(
     if cfg!(loom) {
         panic!("shared-memory rings are not available in a loom build");
     }
+    // Both sides notify after every batch with the asymmetric pairing (no fence on the fast path):
+    // every process that touches a ring registers for the membarrier its waiters issue.
+    crate::asymmetric_fence::register();
     let ptr = |rel: u64, len: u64| NonNull::new(region.ptr(rel, len)).expect("mapping pointers are non-null");
     let data_len = cap * elem_size as u64; // the region's size was checked against this at open
     let slots = slots(ptr(HEADER_SIZE, data_len));

@@ -36,7 +36,7 @@ use machine::{Clock, Machine};
 use report::Measurement;
 
 /// Rounds of every benchmark in a full run.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 /// Sizes of one round.
 pub struct Plan {
@@ -74,12 +74,12 @@ fn main() {
     } else {
         Plan {
             smoke,
-            latency_rounds: 100_000,
-            syscall_rounds: 10_000,
-            messages: 5_000_000,
-            wakeups: 500,
+            latency_rounds: 60_000,
+            syscall_rounds: 6_000,
+            messages: 3_000_000,
+            wakeups: 300,
             array_bytes: 64 << 20,
-            array_reps: 4,
+            array_reps: 3,
             pair,
         }
     };
@@ -129,7 +129,8 @@ fn main() {
     let results: Vec<Measurement> =
         (0..per_round[0].len()).map(|i| report::combine(per_round.iter().map(|r| r[i].clone()).collect())).collect();
 
-    report::print_table(&results);
+    let ratios = report::ratios(&per_round);
+    report::print_table(&results, &ratios);
     let machine_info = vec![
         ("cpu", machine.cpu_model.clone()),
         ("online_cpus", machine.online_cpus.to_string()),
@@ -137,7 +138,7 @@ fn main() {
         ("mode", if smoke { "smoke" } else { "full" }.to_owned()),
     ];
     if let Ok(path) = std::env::var("ZIPC_BENCH_JSON") {
-        std::fs::write(&path, report::json(&results, &machine_info)).expect("writing ZIPC_BENCH_JSON");
+        std::fs::write(&path, report::json(&results, &ratios, &machine_info)).expect("writing ZIPC_BENCH_JSON");
         println!("\nwrote {path}");
     }
     let svg =

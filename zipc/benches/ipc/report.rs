@@ -63,7 +63,55 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
 ];
 
-pub fn print_table(results: &[Measurement]) {
+/// A ratio of two benchmarks, measured per round (the two run back to back, so a machine that
+/// changes speed between rounds affects both) and reported as the median over the rounds.
+pub struct Ratio {
+    pub label: &'static str,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+    pub target: f64,
+    pub higher_is_better: bool,
+}
+
+impl Ratio {
+    pub fn verdict(&self) -> &'static str {
+        match (self.target, self.higher_is_better) {
+            (t, _) if t == 0.0 => "",
+            (t, true) if self.value >= t => "met",
+            (t, false) if self.value <= t => "met",
+            _ => "MISSED",
+        }
+    }
+}
+
+/// The [`RATIOS`] over the rounds' results (`rounds[r]` holds round `r`'s measurements).
+pub fn ratios(rounds: &[Vec<Measurement>]) -> Vec<Option<Ratio>> {
+    RATIOS
+        .iter()
+        .map(|&(label, num, den, target, higher_is_better)| {
+            let mut per_round: Vec<f64> = rounds
+                .iter()
+                .filter_map(|r| Some(find(r, num)?.value / find(r, den)?.value))
+                .filter(|v| v.is_finite())
+                .collect();
+            if per_round.is_empty() {
+                return None;
+            }
+            let (value, _) = percentiles(&mut per_round);
+            Some(Ratio {
+                label,
+                value,
+                low: per_round[0],
+                high: per_round[per_round.len() - 1],
+                target,
+                higher_is_better,
+            })
+        })
+        .collect()
+}
+
+pub fn print_table(results: &[Measurement], ratios: &[Option<Ratio>]) {
     println!();
     println!("{:<34} {:>14} {:<8} details", "benchmark", "value", "unit");
     println!("{}", "-".repeat(96));
@@ -72,22 +120,22 @@ pub fn print_table(results: &[Measurement]) {
         println!("{:<34} {:>14} {:<8} {}", m.name, fmt_value(m.value), m.unit, details.join(" "));
     }
     println!();
-    println!("{:<40} {:>8} {:>10}  verdict", "ratio", "measured", "target");
-    println!("{}", "-".repeat(74));
-    for (label, num, den, target, higher) in RATIOS {
-        let (Some(n), Some(d)) = (find(results, num), find(results, den)) else {
+    println!(
+        "{:<40} {:>8} {:>10}  {:<7} rounds' range",
+        "ratio (median of per-round ratios)", "measured", "target", "verdict"
+    );
+    println!("{}", "-".repeat(90));
+    for (r, (label, ..)) in ratios.iter().zip(RATIOS) {
+        let Some(r) = r else {
             println!("{label:<40} {:>8} {:>10}  (not measured in this run)", "-", "-");
             continue;
         };
-        let r = n.value / d.value;
-        let (target_s, verdict) = if *target == 0.0 {
-            ("-".to_owned(), "")
-        } else if *higher {
-            (format!(">= {target}"), if r >= *target { "met" } else { "MISSED" })
-        } else {
-            (format!("<= {target}"), if r <= *target { "met" } else { "MISSED" })
+        let target = match (r.target, r.higher_is_better) {
+            (t, _) if t == 0.0 => "-".to_owned(),
+            (t, true) => format!(">= {t}"),
+            (t, false) => format!("<= {t}"),
         };
-        println!("{label:<40} {r:>8.2} {target_s:>10}  {verdict}");
+        println!("{:<40} {:>8.2} {target:>10}  {:<7} {:.2} .. {:.2}", r.label, r.value, r.verdict(), r.low, r.high);
     }
 }
 
@@ -117,8 +165,9 @@ fn json_str(s: &str) -> String {
     out
 }
 
-/// `{"machine": {...}, "results": [{"name", "unit", "value", "params": {...}}, ...]}`
-pub fn json(results: &[Measurement], machine: &[(&str, String)]) -> String {
+/// `{"machine": {...}, "results": [{"name", "unit", "value", "params": {...}}, ...],
+/// "ratios": [{"label", "value", "low", "high", "target", "verdict"}, ...]}`
+pub fn json(results: &[Measurement], ratios: &[Option<Ratio>], machine: &[(&str, String)]) -> String {
     let mut s = String::from("{\n  \"machine\": {");
     let fields: Vec<String> = machine.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
     s.push_str(&fields.join(", "));
@@ -134,6 +183,23 @@ pub fn json(results: &[Measurement], machine: &[(&str, String)]) -> String {
                 json_str(m.unit),
                 if m.value.is_finite() { format!("{}", m.value) } else { "null".to_owned() },
                 params.join(", ")
+            )
+        })
+        .collect();
+    s.push_str(&rows.join(",\n"));
+    s.push_str("\n  ],\n  \"ratios\": [\n");
+    let rows: Vec<String> = ratios
+        .iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "    {{\"label\": {}, \"value\": {}, \"low\": {}, \"high\": {}, \"target\": {}, \"verdict\": {}}}",
+                json_str(r.label),
+                r.value,
+                r.low,
+                r.high,
+                if r.target == 0.0 { "null".to_owned() } else { format!("{}", r.target) },
+                json_str(r.verdict())
             )
         })
         .collect();
