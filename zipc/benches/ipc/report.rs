@@ -76,11 +76,13 @@ pub struct Ratio {
 
 impl Ratio {
     pub fn verdict(&self) -> &'static str {
-        match (self.target, self.higher_is_better) {
-            (t, _) if t == 0.0 => "",
-            (t, true) if self.value >= t => "met",
-            (t, false) if self.value <= t => "met",
-            _ => "MISSED",
+        let met = if self.higher_is_better { self.value >= self.target } else { self.value <= self.target };
+        if self.target == 0.0 {
+            ""
+        } else if met {
+            "met"
+        } else {
+            "MISSED"
         }
     }
 }
@@ -130,10 +132,12 @@ pub fn print_table(results: &[Measurement], ratios: &[Option<Ratio>]) {
             println!("{label:<40} {:>8} {:>10}  (not measured in this run)", "-", "-");
             continue;
         };
-        let target = match (r.target, r.higher_is_better) {
-            (t, _) if t == 0.0 => "-".to_owned(),
-            (t, true) => format!(">= {t}"),
-            (t, false) => format!("<= {t}"),
+        let target = if r.target == 0.0 {
+            "-".to_owned()
+        } else if r.higher_is_better {
+            format!(">= {}", r.target)
+        } else {
+            format!("<= {}", r.target)
         };
         println!("{:<40} {:>8.2} {target:>10}  {:<7} {:.2} .. {:.2}", r.label, r.value, r.verdict(), r.low, r.high);
     }
