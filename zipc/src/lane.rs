@@ -275,7 +275,7 @@ impl LaneTable {
 pub(crate) use owned::{release, take, thread_lane, HeldLanes};
 
 mod owned {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
     use std::sync::{Mutex, Weak};
 
@@ -399,22 +399,36 @@ mod owned {
 
     thread_local! {
         static LANES: RefCell<ThreadLanes> = RefCell::new(ThreadLanes::default());
+        /// The last lane looked up (mapping id, process tag, index): the fast path, a plain
+        /// thread-local read with no lazy initialisation or destructor of its own.
+        static LAST: Cell<(u64, u64, u32)> = const { Cell::new((0, 0, 0)) };
     }
 
     /// The calling thread's lane in `seg`, taken on first use.
     #[inline]
     pub(crate) fn thread_lane(seg: &Segment) -> Result<u32> {
-        let map = seg.mapping();
-        let id = map.id();
+        let id = seg.mapping().id();
         let tag = role::my_tag();
+        if let Ok((last_id, last_tag, i)) = LAST.try_with(Cell::get) {
+            if last_id == id && last_tag == tag {
+                return Ok(i);
+            }
+        }
+        thread_lane_slow(seg, id, tag)
+    }
+
+    #[cold]
+    fn thread_lane_slow(seg: &Segment, id: u64, tag: u64) -> Result<u32> {
         let found = LANES.try_with(|l| {
             let l = l.borrow();
             l.0.iter().find(|h| h.mapping_id == id && h.tag == tag).map(|h| h.index)
         });
-        match found {
-            Ok(Some(i)) => Ok(i),
-            _ => take_for_thread(seg, id, tag),
-        }
+        let i = match found {
+            Ok(Some(i)) => i,
+            _ => take_for_thread(seg, id, tag)?,
+        };
+        let _ = LAST.try_with(|c| c.set((id, tag, i)));
+        Ok(i)
     }
 
     #[cold]

@@ -36,7 +36,7 @@ use machine::{Clock, Machine};
 use report::Measurement;
 
 /// Rounds of every benchmark in a full run.
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 15;
 
 /// Sizes of one round.
 pub struct Plan {
@@ -74,9 +74,9 @@ fn main() {
     } else {
         Plan {
             smoke,
-            latency_rounds: 60_000,
+            latency_rounds: 100_000,
             syscall_rounds: 6_000,
-            messages: 3_000_000,
+            messages: 5_000_000,
             wakeups: 300,
             array_bytes: 64 << 20,
             array_reps: 3,
