@@ -524,6 +524,31 @@ fn balance(run: &Run, seen: &Array<u32>, producers: usize, accepted: u64, lost: 
     );
 }
 
+/// The bookkeeping every scenario keeps in its segment: the next sequence number per producer
+/// slot, the consumer incarnation that received each message, and the `done` flag.
+fn books(seg: &Segment, producers: usize) -> (Array<u64>, Array<u32>, Atomic<u32>) {
+    (
+        Array::<u64>::create(seg, "next", producers as u64).unwrap(),
+        Array::<u32>::create(seg, "seen", producers as u64 * QUOTA).unwrap(),
+        Atomic::<u32>::create(seg, "done", 0).unwrap(),
+    )
+}
+
+/// A consumer child's view of the books: `seen` and `done`.
+fn consumer_books(seg: &Segment) -> (Array<u32>, Atomic<u32>) {
+    (Array::<u32>::open(seg, "seen").unwrap(), Atomic::<u32>::open(seg, "done").unwrap())
+}
+
+/// Queue `name`'s live state (for its final `tail`), checking that it is drained.
+fn drained_queue(seg: &Segment, name: &str) -> zipc::inspect::QueueState {
+    let snap = zipc::inspect::snapshot(seg).unwrap();
+    let Some(zipc::inspect::State::Queue(q)) = &snap.entries.iter().find(|e| e.name == name).unwrap().state else {
+        panic!("queue state")
+    };
+    assert_eq!(q.len, 0, "drained: {snap}");
+    q.clone()
+}
+
 fn child_role(args: &[String]) -> (Segment, &str, usize, u32, &Path) {
     let seg = Segment::open(&args[0]).unwrap();
     (seg, args[1].as_str(), args[2].parse().unwrap(), args[3].parse().unwrap(), Path::new(&args[4]))
@@ -545,7 +570,7 @@ fn chaos_mpmc_queue() {
             let mut tx = q.producer().unwrap();
             produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
         } else {
-            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let (seen, done) = consumer_books(&seg);
             let mut rx = q.consumer().unwrap();
             let mut scratch = Scratch::create(scratch);
             consume(
@@ -563,9 +588,7 @@ fn chaos_mpmc_queue() {
     let seg = Segment::options().size(16 << 20).create(&name).unwrap();
     let start = u64::MAX - 100_000; // the run crosses the 2^64 wrap
     let q = Queue::<Msg, Mpmc>::create_starting_at(&seg, "q", MPMC_CAP, start).unwrap();
-    let next = Array::<u64>::create(&seg, "next", producers as u64).unwrap();
-    let seen = Array::<u32>::create(&seg, "seen", producers as u64 * QUOTA).unwrap();
-    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let (next, seen, done) = books(&seg, producers);
     let mut run = Run::new(TEST, &name);
     for slot in 0..producers {
         run.start(Role::Producer, slot);
@@ -580,12 +603,8 @@ fn chaos_mpmc_queue() {
     let drain = run.finish(&done);
     println!("mpmc: drained {drain:?} after the last kill");
     assert_eq!(q.recover(), 0, "nothing left to settle");
-    let snap = zipc::inspect::snapshot(&seg).unwrap();
-    let Some(zipc::inspect::State::Queue(qs)) = &snap.entries.iter().find(|e| e.name == "q").unwrap().state else {
-        panic!("queue state")
-    };
-    assert_eq!(qs.len, 0, "drained: {snap}");
-    balance(&run, &seen, producers, qs.tail.wrapping_sub(start), q.lost(), false, "mpmc");
+    let tail = drained_queue(&seg, "q").tail;
+    balance(&run, &seen, producers, tail.wrapping_sub(start), q.lost(), false, "mpmc");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +621,7 @@ fn chaos_spsc_queue() {
             let mut tx = q.producer().unwrap();
             produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
         } else {
-            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let (seen, done) = consumer_books(&seg);
             let mut scratch = Scratch::create(scratch);
             let mut rx = q.consumer().unwrap();
             consume(
@@ -619,9 +638,7 @@ fn chaos_spsc_queue() {
     let seg = Segment::options().size(8 << 20).create(&name).unwrap();
     let start = u64::MAX - 100_000;
     let q = Queue::<Msg, Spsc>::create_starting_at(&seg, "q", 16, start).unwrap();
-    let next = Array::<u64>::create(&seg, "next", 1).unwrap();
-    let seen = Array::<u32>::create(&seg, "seen", QUOTA).unwrap();
-    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let (next, seen, done) = books(&seg, 1);
     let mut run = Run::new(TEST, &name);
     run.start(Role::Producer, 0);
     run.start(Role::Consumer, 0);
@@ -645,12 +662,8 @@ fn chaos_spsc_queue() {
     }
     let drain = run.finish(&done);
     println!("spsc: drained {drain:?} after the last kill");
-    let snap = zipc::inspect::snapshot(&seg).unwrap();
-    let Some(zipc::inspect::State::Queue(qs)) = &snap.entries.iter().find(|e| e.name == "q").unwrap().state else {
-        panic!("queue state")
-    };
-    assert_eq!(qs.len, 0, "drained: {snap}");
-    balance(&run, &seen, 1, qs.tail.wrapping_sub(start), q.lost(), true, "spsc");
+    let tail = drained_queue(&seg, "q").tail;
+    balance(&run, &seen, 1, tail.wrapping_sub(start), q.lost(), true, "spsc");
 }
 
 #[test]
@@ -663,7 +676,7 @@ fn chaos_ring() {
             let mut tx = r.producer().unwrap();
             produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
         } else {
-            let (seen, done) = (Array::<u32>::open(&seg, "seen").unwrap(), Atomic::<u32>::open(&seg, "done").unwrap());
+            let (seen, done) = consumer_books(&seg);
             let mut scratch = Scratch::create(scratch);
             let mut rx = r.consumer().unwrap();
             consume(&seen, &mut scratch, incarnation, |dst| rx.try_pop_bulk(dst), || done.load() == 1 && r.is_empty());
@@ -673,9 +686,7 @@ fn chaos_ring() {
     let name = ShmName::new("chaos-ring");
     let seg = Segment::options().size(8 << 20).create(&name).unwrap();
     let r = Ring::<Msg>::create(&seg, "r", 16, RingMode::Lossless).unwrap();
-    let next = Array::<u64>::create(&seg, "next", 1).unwrap();
-    let seen = Array::<u32>::create(&seg, "seen", QUOTA).unwrap();
-    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let (next, seen, done) = books(&seg, 1);
     let mut run = Run::new(TEST, &name);
     run.start(Role::Producer, 0);
     run.start(Role::Consumer, 0);
