@@ -284,3 +284,32 @@ fn pool_objects_of_a_killed_process_are_reclaimed_once() {
     }
     assert_eq!(again.len(), 7);
 }
+
+/// Lanes are bounded (two per registry slot, at least 16) and given back: by role handles when
+/// dropped, by threads when they exit. Taking one more than exist is a typed error that says
+/// what to change.
+#[test]
+fn lanes_are_given_back_and_running_out_is_an_error() {
+    let name = ShmName::new("rec-lanes");
+    let seg = Segment::options().size(1 << 18).max_processes(1).create(&name).unwrap();
+    let q = Queue::<u64, Mpmc>::create(&seg, "q", 64).unwrap();
+    let lanes = lane::lanes_for(1) as usize;
+    // Threads that come and go: each takes a lane on its first push and gives it back on exit.
+    for i in 0..3 * lanes as u64 {
+        let pusher = q.clone();
+        assert!(std::thread::spawn(move || pusher.try_push(i).unwrap()).join().unwrap());
+        assert_eq!(q.try_pop().unwrap(), Some(i));
+    }
+    // Role handles hold one each; this thread holds one too (it popped above).
+    let handles: Vec<_> = (0..lanes - 1).map(|_| q.producer().unwrap()).collect();
+    match q.consumer() {
+        Err(e @ Error::LanesFull { .. }) => {
+            assert!(matches!(e, Error::LanesFull { capacity, .. } if capacity as usize == lanes));
+            assert!(e.to_string().contains("max_processes"), "says what to change: {e}");
+        }
+        other => panic!("expected LanesFull, got {other:?}"),
+    }
+    drop(handles);
+    let mut rx = q.consumer().expect("lanes given back on drop");
+    assert_eq!(rx.try_pop().unwrap(), None);
+}
