@@ -63,6 +63,7 @@ mod imp {
 
     fn membarrier(cmd: libc::c_int) -> Result<libc::c_long, i32> {
         // SAFETY: membarrier takes two integers and touches no user memory.
+        crate::futex::count_syscall();
         let r = unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_uint, 0 as libc::c_int) };
         if r < 0 {
             Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))

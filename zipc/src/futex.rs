@@ -39,6 +39,7 @@ pub(crate) unsafe fn wait_at(addr: *mut u32, expected: u32, timeout: Option<Dura
         tv_nsec: d.subsec_nanos() as libc::c_long,
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    count_syscall();
     // SAFETY: `addr` is valid and aligned (the caller's promise); FUTEX_WAIT only reads it; the
     // timespec outlives the call.
     let r = unsafe { libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAIT, expected, ts_ptr, 0usize, 0u32) };
@@ -60,6 +61,7 @@ pub(crate) fn wake(word: &AtomicU32, n: u32) -> usize {
 /// [`wake`] for the 32-bit word at `addr` (see [`wait_at`]).
 pub(crate) fn wake_at(addr: *mut u32, n: u32) -> usize {
     let n = n.min(i32::MAX as u32) as libc::c_int;
+    count_syscall();
     // SAFETY: FUTEX_WAKE does not access memory; an address no one waits on wakes no one.
     let r = unsafe { libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAKE, n, 0usize, 0usize, 0u32) };
     r.max(0) as usize
@@ -143,6 +145,7 @@ pub(crate) fn lock_pi(word: &AtomicU32, timeout: Option<Duration>) -> std::resul
             if pi2 { (FUTEX_LOCK_PI2, libc::CLOCK_MONOTONIC) } else { (FUTEX_LOCK_PI, libc::CLOCK_REALTIME) };
         let ts = timeout.map(|t| abs_timespec(clock, t));
         let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        count_syscall();
         // SAFETY: `word` is a valid, aligned u32 in shared memory for the duration of the call;
         // the kernel reads and compare-and-swaps it; the timespec outlives the call.
         let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), op, 0, ts_ptr, 0usize, 0u32) };
@@ -156,6 +159,7 @@ pub(crate) fn lock_pi(word: &AtomicU32, timeout: Option<Duration>) -> std::resul
 
 /// Tries once to acquire the PI lock `word` in the kernel, which also detects a dead owner.
 pub(crate) fn trylock_pi(word: &AtomicU32) -> std::result::Result<PiLock, std::io::Error> {
+    count_syscall();
     // SAFETY: as for `lock_pi`; no timeout.
     let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), FUTEX_TRYLOCK_PI, 0, 0usize, 0usize, 0u32) };
     pi_result(r)
@@ -164,6 +168,7 @@ pub(crate) fn trylock_pi(word: &AtomicU32) -> std::result::Result<PiLock, std::i
 /// Releases the PI lock `word`, owned by the calling thread, handing it to the highest-priority
 /// queued waiter. Fails with `EPERM` if the calling thread is not the owner.
 pub(crate) fn unlock_pi(word: &AtomicU32) -> std::result::Result<(), std::io::Error> {
+    count_syscall();
     // SAFETY: as for `lock_pi`.
     let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), FUTEX_UNLOCK_PI, 0, 0usize, 0usize, 0u32) };
     if r == 0 {
@@ -171,6 +176,20 @@ pub(crate) fn unlock_pi(word: &AtomicU32) -> std::result::Result<(), std::io::Er
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Futex and membarrier system calls this process made through zipc.
+static SYSCALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts one system call on the blocking paths (a relaxed add beside a system call).
+#[inline]
+pub(crate) fn count_syscall() {
+    SYSCALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Futex and membarrier system calls this process has made through zipc so far.
+pub(crate) fn syscalls() -> u64 {
+    SYSCALLS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// An optional point in time by which a blocking operation must give up.

@@ -154,6 +154,13 @@ pub use zipc_derive::{ShmSegment, ShmType};
 /// zerocopy, re-exported: [`ShmType`] builds on its traits, and element structs derive them
 /// (with `#[zerocopy(crate = "zipc::zerocopy")]` when the crate has no zerocopy dependency).
 pub use zerocopy;
+
+/// Futex and membarrier system calls this process has made through zipc so far: for tests of the
+/// promise that an operation makes no system call when nobody waits. Not part of the API.
+#[doc(hidden)]
+pub fn blocking_syscalls() -> u64 {
+    futex::syscalls()
+}
 pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Includes the Rust module that `zipc_schema::Builder` generated from a TOML schema in the
