@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use zipc::{Array, Atomic, Error, Object, Segment};
+use zipc::{Array, Atomic, Error, Mpmc, Object, Queue, Segment};
 use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -177,4 +177,45 @@ fn concurrent_segment_creation() {
         .filter(|n| n.starts_with(&format!(".zipc-tmp-{}", std::process::id())))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Six processes call `open_or_create` on the same structures at once (a queue and an array, 20
+/// rounds): every call succeeds with the same structure — the one that was created — and each
+/// name is in the table once.
+#[test]
+fn concurrent_open_or_create_of_one_structure() {
+    const ROUNDS: usize = 20;
+    if let Some(args) = child_args("concurrent_open_or_create_of_one_structure") {
+        let me: u64 = args[1].parse().unwrap();
+        let seg = Segment::open(&args[0]).unwrap();
+        let go = Atomic::<u32>::open(&seg, "go").unwrap();
+        go.wait(0, Some(LIMIT)).unwrap();
+        for r in 0..ROUNDS {
+            let q = Queue::<u64, Mpmc>::open_or_create(&seg, &format!("q{r}"), 64).unwrap();
+            q.push(me, Some(LIMIT)).unwrap();
+            let a = Array::<u64>::open_or_create(&seg, &format!("a{r}"), 8).unwrap();
+            a.fetch_add(0, 1).unwrap();
+        }
+        return;
+    }
+    let name = ShmName::new("ooc-race");
+    let seg = Segment::options().size(4 << 20).max_entries(64).create(&name).unwrap();
+    let go = Atomic::<u32>::create(&seg, "go", 0).unwrap();
+    let children: Vec<_> = (0..CREATORS)
+        .map(|i| spawn_role("concurrent_open_or_create_of_one_structure", &[&name, &i.to_string()]))
+        .collect();
+    go.store(1);
+    go.wake_all();
+    for mut c in children {
+        assert!(wait_bounded(&mut c, LIMIT), "a caller failed");
+    }
+    let entries = seg.entries().unwrap();
+    assert_eq!(entries.len(), 1 + 2 * ROUNDS, "each name once: {entries:?}");
+    for r in 0..ROUNDS {
+        let q = Queue::<u64, Mpmc>::open(&seg, &format!("q{r}")).unwrap();
+        let mut got: Vec<u64> = std::iter::from_fn(|| q.try_pop().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..CREATORS as u64).collect::<Vec<_>>(), "round {r}: every caller pushed into the one queue");
+        assert_eq!(Array::<u64>::open(&seg, &format!("a{r}")).unwrap().load(0).unwrap(), CREATORS as u64);
+    }
 }

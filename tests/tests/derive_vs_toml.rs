@@ -1,11 +1,13 @@
-//! Both ways of declaring a segment describe the same segment. For three schemas — every kind
-//! with every parameter (`schemas/fixtures/all_kinds.toml`), the task scheduler and the sensor
-//! pipeline — a hand-written `#[derive(ShmSegment)]` declaration of the same segment, written as
-//! the derive's documentation teaches, has the same `LAYOUT` structure by structure (names, docs,
-//! kinds, element types, canonical layout strings and fingerprints, parameters), the same `SIZE`
-//! as the Rust that `zipc_schema::Builder` generated from the TOML (and as the TOML model), and a
-//! segment created by either opens with the other, in this process and in another one, with the
-//! values each wrote readable through the other's handles.
+//! Both ways of declaring a segment describe the same segment. For every schema in `schemas/`
+//! and `schemas/fixtures/` (a test checks that none is missing), a hand-written
+//! `#[derive(ShmSegment)]` declaration of the same segment, written from the TOML as the
+//! derive's documentation teaches, has the same `LAYOUT` structure by structure (names, docs,
+//! kinds, element types, canonical layout strings and fingerprints, parameters) and the same
+//! `SIZE` as the Rust that `zipc_schema::Builder` generated from the TOML (and as the TOML model).
+//! For three of them — every kind with every parameter (`schemas/fixtures/all_kinds.toml`), the
+//! task scheduler and the sensor pipeline — a segment created by either declaration also opens
+//! with the other, in this process and in another one, with the values each wrote readable
+//! through the other's handles.
 
 use std::time::Duration;
 
@@ -155,6 +157,493 @@ mod hand {
         pub total: Atomic<u64>,
         pub dropped: Atomic<u64>,
     }
+
+    /// `schemas/game_server.toml`.
+    pub mod game_server {
+        use zipc::{Array, Atomic, Mpmc, Mpsc, Pool, Queue, Ring};
+        use zipc::{ShmSegment, ShmType};
+
+        /// A connected player.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Player {
+            pub id: u32,
+            pub team: u32,
+            /// World coordinates.
+            pub position: [f32; 3],
+            pub health: f32,
+            pub score: u64,
+            /// UTF-8, NUL-padded.
+            pub name: [u8; 16],
+        }
+
+        /// A monster driven by the AI process.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Monster {
+            pub kind: u32,
+            /// Handle of the player it chases.
+            pub target: u32,
+            pub position: [f32; 3],
+            pub health: f32,
+        }
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Projectile {
+            pub owner: u32,
+            pub damage: f32,
+            pub position: [f32; 3],
+            pub velocity: [f32; 3],
+        }
+
+        /// Damage dealt, from the simulation to the scoring system.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct DamageEvent {
+            pub tick: u64,
+            pub source: u32,
+            pub target: u32,
+            pub amount: f32,
+            pub _pad20: u32,
+        }
+
+        /// A request from the AI process to spawn a monster.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct SpawnRequest {
+            pub kind: u32,
+            pub x: f32,
+            pub y: f32,
+            pub z: f32,
+        }
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct NetworkMessage {
+            pub player: u32,
+            pub len: u32,
+            pub payload: [u8; 56],
+        }
+
+        /// Timing of one simulated frame.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct FrameStats {
+            pub tick: u64,
+            pub frame_ns: u64,
+            pub entities: u32,
+            pub messages: u32,
+        }
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct ScoreEntry {
+            pub name: [u8; 16],
+            pub player: u32,
+            pub _pad20: u32,
+            pub score: u64,
+        }
+
+        /// Game server state shared by the simulation, AI, network and analytics processes.
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/game_server", max_entries = 16)]
+        pub struct GameServer {
+            #[zipc(capacity = 100)]
+            pub players: Pool<Player>,
+            #[zipc(capacity = 1000)]
+            pub monsters: Pool<Monster>,
+            #[zipc(capacity = 500)]
+            pub projectiles: Pool<Projectile>,
+            /// 256 × 256 spatial grid: entity count per cell.
+            #[zipc(capacity = 65536)]
+            pub collision: Array<u32>,
+            #[zipc(capacity = 1024)]
+            pub damage_queue: Queue<DamageEvent, Mpsc>,
+            #[zipc(capacity = 128)]
+            pub spawn_queue: Queue<SpawnRequest, Mpsc>,
+            #[zipc(capacity = 4096)]
+            pub network_queue: Queue<NetworkMessage, Mpmc>,
+            /// The last minute of frames at 60 fps; old frames are overwritten.
+            #[zipc(capacity = 4096, overwrite = true)]
+            pub frame_stats: Ring<FrameStats>,
+            pub tick: Atomic<u64>,
+            pub players_online: Atomic<u32>,
+            /// 1 while a match runs (zipc has no bool: it is not a fixed-width type everywhere).
+            pub match_active: Atomic<u32>,
+            #[zipc(capacity = 10)]
+            pub leaderboard: Array<ScoreEntry>,
+        }
+    }
+
+    /// `schemas/particle_sim.toml`.
+    pub mod particle_sim {
+        use zipc::{Array, Atomic, Pool};
+        use zipc::{ShmSegment, ShmType};
+
+        /// One particle.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Particle {
+            pub position: [f32; 3],
+            pub velocity: [f32; 3],
+            pub mass: f32,
+            /// Seconds left; the particle dies at 0.
+            pub lifetime: f32,
+            pub kind: u32,
+            pub flags: u32,
+        }
+
+        /// Particle simulation shared between the simulation core and a renderer.
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/particle_sim", max_entries = 8)]
+        pub struct ParticleSim {
+            #[zipc(capacity = 10000)]
+            pub particles: Pool<Particle>,
+            /// Handles of the live particles; the first `active` are valid.
+            #[zipc(capacity = 10000)]
+            pub active_list: Array<u32>,
+            /// Frame counter: the renderer redraws when it changes.
+            pub frame: Atomic<u64>,
+            pub active: Atomic<u32>,
+        }
+    }
+
+    /// `schemas/producer_consumer.toml`.
+    pub mod producer_consumer {
+        use zipc::{Atomic, Queue, Spsc};
+        use zipc::{ShmSegment, ShmType};
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Message {
+            pub timestamp: u64,
+            pub producer_id: i32,
+            /// C would insert these 4 bytes silently; zipc makes them explicit.
+            pub _pad12: u32,
+            pub value: f64,
+        }
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/producer_consumer", max_entries = 4)]
+        pub struct ProducerConsumer {
+            #[zipc(capacity = 128)]
+            pub messages: Queue<Message, Spsc>,
+            pub produced: Atomic<u64>,
+            pub consumed: Atomic<u64>,
+        }
+    }
+
+    /// `schemas/telemetry.toml`.
+    pub mod telemetry {
+        use zipc::{Array, Atomic, Queue, Spsc};
+        use zipc::{ShmSegment, ShmType};
+
+        /// One sample of a sensor.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Reading {
+            /// Sequence number, from 0, over all sensors.
+            pub seq: u64,
+            /// One value per channel.
+            pub vals: [f32; 8],
+            /// The sensor that took it, 0..8.
+            pub sensor: u32,
+            /// Explicit: C would pad the struct to 48 bytes silently.
+            pub _pad44: u32,
+        }
+
+        /// What the monitor has seen of one sensor.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct SensorStats {
+            /// Readings received.
+            pub count: u64,
+            /// Sum of channel 0 over those readings.
+            pub sum: f64,
+            /// Smallest channel-0 value.
+            pub min: f32,
+            /// Largest channel-0 value.
+            pub max: f32,
+            /// Sequence number of the newest reading.
+            pub last_seq: u64,
+        }
+
+        /// Sensor telemetry: the README's running example and the demo's segment.
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/telemetry", max_entries = 8)]
+        pub struct Telemetry {
+            /// Sensor process → monitor process.
+            #[zipc(capacity = 1024)]
+            pub readings: Queue<Reading, Spsc>,
+            /// The newest reading of each sensor, written by the monitor.
+            #[zipc(capacity = 8)]
+            pub latest: Array<Reading>,
+            /// Running statistics per sensor, written by the monitor.
+            #[zipc(capacity = 8)]
+            pub stats: Array<SensorStats>,
+            pub produced: Atomic<u64>,
+            pub consumed: Atomic<u64>,
+            /// Bumped by every program that reads the segment from another language.
+            pub visits: Atomic<u32>,
+        }
+    }
+
+    /// `schemas/fixtures/arrays.toml`: no `[segment]` table, so no default name and the default
+    /// table sizes.
+    pub mod arrays {
+        use zipc::Array;
+        use zipc::{ShmSegment, ShmType};
+
+        /// Arrays of every shape a field can have.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Grid {
+            /// Row-major 3 × 3.
+            pub matrix: [[f32; 3]; 3],
+            pub ids: [u16; 5],
+            pub tag: [u8; 2],
+            pub cube: [[[i8; 2]; 2]; 2],
+            pub _pad56: [u8; 8],
+            pub wide: [u64; 2],
+        }
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        pub struct Arrays {
+            #[zipc(capacity = 4)]
+            pub grids: Array<Grid>,
+            /// Elements that are themselves arrays.
+            #[zipc(capacity = 6)]
+            pub vectors: Array<[f32; 8]>,
+            #[zipc(capacity = 3)]
+            pub planes: Array<[[u16; 3]; 2]>,
+        }
+    }
+
+    /// `schemas/fixtures/explicit_padding.toml`: no `[segment]` table either.
+    pub mod explicit_padding {
+        use zipc::Array;
+        use zipc::{ShmSegment, ShmType};
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Packet {
+            pub tag: u8,
+            pub _pad1: [u8; 3],
+            pub len: u32,
+            pub stamp: u64,
+            pub kind: u16,
+            pub _pad18: [u8; 6],
+        }
+
+        /// Alignment 2: a single byte of padding at the end.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Small {
+            pub a: u16,
+            pub b: u8,
+            pub _pad3: u8,
+        }
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        pub struct ExplicitPadding {
+            #[zipc(capacity = 3)]
+            pub packets: Array<Packet>,
+            #[zipc(capacity = 5)]
+            pub smalls: Array<Small>,
+        }
+    }
+
+    /// `schemas/fixtures/full_table.toml`: 4 entries, one of them zipc's, hold the 3 structures.
+    pub mod full_table {
+        use zipc::ShmSegment;
+        use zipc::{Array, Atomic};
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/zipc_fixture_full_table", max_entries = 4, max_processes = 2)]
+        pub struct FullTable {
+            #[zipc(initial = 1)]
+            pub first: Atomic<i32>,
+            #[zipc(capacity = 2)]
+            pub second: Array<i64>,
+            #[zipc(initial = 3)]
+            pub third: Atomic<u32>,
+        }
+    }
+
+    /// `schemas/fixtures/nested.toml`: its `[segment]` table gives only the name, so the default
+    /// table sizes.
+    pub mod nested {
+        use zipc::{Array, Atomic};
+        use zipc::{ShmSegment, ShmType};
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Vec3 {
+            pub x: f32,
+            pub y: f32,
+            pub z: f32,
+        }
+
+        /// Position, rotation (a quaternion) and scale.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Transform {
+            pub position: Vec3,
+            pub rotation: [f32; 4],
+            pub scale: Vec3,
+        }
+
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct Body {
+            pub id: u64,
+            pub transform: Transform,
+            pub mass: f32,
+            /// An array of structs inside a struct.
+            pub hull: [Vec3; 4],
+            pub _pad92: u32,
+        }
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/zipc_fixture_nested")]
+        pub struct Nested {
+            #[zipc(capacity = 3)]
+            pub bodies: Array<Body>,
+            #[zipc(capacity = 4)]
+            pub points: Array<Vec3>,
+            /// An array whose elements are arrays of structs.
+            #[zipc(capacity = 2)]
+            pub quads: Array<[Vec3; 4]>,
+            #[zipc(initial = 1)]
+            pub generation: Atomic<u64>,
+        }
+    }
+
+    /// `schemas/fixtures/primitives.toml`.
+    pub mod primitives {
+        use zipc::{Array, Atomic};
+        use zipc::{ShmSegment, ShmType};
+
+        /// One field of each primitive, widest first so that no padding is needed until the end.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+        )]
+        #[zerocopy(crate = "zipc::zerocopy")]
+        #[repr(C)]
+        pub struct AllPrimitives {
+            pub f64_: f64,
+            pub u64_: u64,
+            pub i64_: i64,
+            pub f32_: f32,
+            pub u32_: u32,
+            pub i32_: i32,
+            pub u16_: u16,
+            pub i16_: i16,
+            pub u8_: u8,
+            pub i8_: i8,
+            /// Explicit tail padding to the 8-byte alignment.
+            pub _pad42: [u8; 6],
+        }
+
+        #[allow(dead_code)] // only its LAYOUT and SIZE are compared
+        #[derive(ShmSegment)]
+        #[zipc(name = "/zipc_fixture_primitives", max_entries = 20)]
+        pub struct Primitives {
+            #[zipc(capacity = 5)]
+            pub all: Array<AllPrimitives>,
+            #[zipc(capacity = 3)]
+            pub a_u8: Array<u8>,
+            #[zipc(capacity = 3)]
+            pub a_i8: Array<i8>,
+            #[zipc(capacity = 3)]
+            pub a_u16: Array<u16>,
+            #[zipc(capacity = 3)]
+            pub a_i16: Array<i16>,
+            #[zipc(capacity = 3)]
+            pub a_u32: Array<u32>,
+            #[zipc(capacity = 3)]
+            pub a_i32: Array<i32>,
+            #[zipc(capacity = 3)]
+            pub a_u64: Array<u64>,
+            #[zipc(capacity = 3)]
+            pub a_i64: Array<i64>,
+            #[zipc(capacity = 3)]
+            pub a_f32: Array<f32>,
+            #[zipc(capacity = 3)]
+            pub a_f64: Array<f64>,
+            #[zipc(initial = 4000000000)]
+            pub c_u32: Atomic<u32>,
+            #[zipc(initial = -7)]
+            pub c_i32: Atomic<i32>,
+            #[zipc(initial = 1234567890123)]
+            pub c_u64: Atomic<u64>,
+            #[zipc(initial = -9000000000)]
+            pub c_i64: Atomic<i64>,
+        }
+    }
 }
 
 use generated::all_kinds as gen_all;
@@ -176,8 +665,12 @@ fn assert_same_declaration(stem: &str, hand: (zipc::layout::SegmentLayout<'stati
     assert!(differences.is_empty(), "{stem}: hand-written vs generated:\n{}", differences.join("\n"));
     assert_eq!(hand.1, side.size, "{stem}: SIZE");
     let arena = Arena::new();
-    let file = zipc_tests::workspace_root()
-        .join(format!("schemas/{}.toml", if stem == "all_kinds" { "fixtures/all_kinds" } else { stem }));
+    let root = zipc_tests::workspace_root();
+    let file = [format!("schemas/{stem}.toml"), format!("schemas/fixtures/{stem}.toml")]
+        .into_iter()
+        .map(|f| root.join(f))
+        .find(|f| f.is_file())
+        .unwrap_or_else(|| panic!("{stem}: no schemas/{stem}.toml nor schemas/fixtures/{stem}.toml"));
     let schema = Schema::load(&file, &arena).unwrap();
     let differences = schemas::layout_differences(&hand.0, &schema.layout);
     assert!(differences.is_empty(), "{stem}: hand-written vs TOML:\n{}", differences.join("\n"));
@@ -203,6 +696,100 @@ fn task_scheduler_declarations_are_identical() {
 #[test]
 fn sensor_pipeline_declarations_are_identical() {
     assert_same_declaration("sensor_pipeline", (hand::SensorPipeline::LAYOUT, hand::SensorPipeline::SIZE));
+}
+
+#[test]
+fn game_server_declarations_are_identical() {
+    assert_same_declaration(
+        "game_server",
+        (hand::game_server::GameServer::LAYOUT, hand::game_server::GameServer::SIZE),
+    );
+}
+
+#[test]
+fn particle_sim_declarations_are_identical() {
+    assert_same_declaration(
+        "particle_sim",
+        (hand::particle_sim::ParticleSim::LAYOUT, hand::particle_sim::ParticleSim::SIZE),
+    );
+}
+
+#[test]
+fn producer_consumer_declarations_are_identical() {
+    assert_same_declaration(
+        "producer_consumer",
+        (hand::producer_consumer::ProducerConsumer::LAYOUT, hand::producer_consumer::ProducerConsumer::SIZE),
+    );
+}
+
+#[test]
+fn telemetry_declarations_are_identical() {
+    assert_same_declaration("telemetry", (hand::telemetry::Telemetry::LAYOUT, hand::telemetry::Telemetry::SIZE));
+}
+
+#[test]
+fn arrays_declarations_are_identical() {
+    assert_same_declaration("arrays", (hand::arrays::Arrays::LAYOUT, hand::arrays::Arrays::SIZE));
+}
+
+#[test]
+fn explicit_padding_declarations_are_identical() {
+    assert_same_declaration(
+        "explicit_padding",
+        (hand::explicit_padding::ExplicitPadding::LAYOUT, hand::explicit_padding::ExplicitPadding::SIZE),
+    );
+}
+
+#[test]
+fn full_table_declarations_are_identical() {
+    assert_same_declaration("full_table", (hand::full_table::FullTable::LAYOUT, hand::full_table::FullTable::SIZE));
+}
+
+#[test]
+fn nested_declarations_are_identical() {
+    assert_same_declaration("nested", (hand::nested::Nested::LAYOUT, hand::nested::Nested::SIZE));
+}
+
+#[test]
+fn primitives_declarations_are_identical() {
+    assert_same_declaration("primitives", (hand::primitives::Primitives::LAYOUT, hand::primitives::Primitives::SIZE));
+}
+
+/// The schemas that have a hand-written declaration above, each with its test.
+const COVERED: &[&str] = &[
+    "all_kinds",
+    "arrays",
+    "explicit_padding",
+    "full_table",
+    "game_server",
+    "nested",
+    "particle_sim",
+    "primitives",
+    "producer_consumer",
+    "sensor_pipeline",
+    "task_scheduler",
+    "telemetry",
+];
+
+/// Every schema file in `schemas/` and `schemas/fixtures/` (and every schema the build generated
+/// Rust from) has a hand-written declaration compared above.
+#[test]
+fn every_schema_has_a_hand_written_declaration() {
+    let root = zipc_tests::workspace_root();
+    let mut on_disk = Vec::new();
+    for dir in ["schemas", "schemas/fixtures"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                on_disk.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    on_disk.sort();
+    assert_eq!(on_disk, COVERED, "schema files vs hand-written declarations");
+    let mut generated: Vec<_> = schemas::rust_sides().iter().map(|s| s.stem).collect();
+    generated.sort();
+    assert_eq!(generated, COVERED, "generated schemas vs hand-written declarations");
 }
 
 /// The other two schemas, in this process: created by the generated struct, opened by the

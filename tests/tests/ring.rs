@@ -171,6 +171,33 @@ fn a_blocked_pop_wakes_on_a_push_from_another_thread() {
     pusher.join().unwrap();
 }
 
+/// A consumer process asleep in a blocking pop (the ring's inspected state shows it waiting)
+/// wakes when another process pushes.
+#[test]
+fn a_blocked_pop_wakes_on_a_push_from_another_process() {
+    if let Some(args) = child_args("a_blocked_pop_wakes_on_a_push_from_another_process") {
+        let seg = Segment::open(&args[0]).unwrap();
+        let mut rx = Ring::<u64>::open(&seg, "r").unwrap().consumer().unwrap();
+        assert_eq!(rx.pop(Some(LIMIT)).unwrap(), 42);
+        return;
+    }
+    let (name, seg) = segment("ring-wake-proc");
+    let ring = Ring::<u64>::create(&seg, "r", 4, RingMode::Lossless).unwrap();
+    let mut tx = ring.producer().unwrap();
+    let mut child = spawn_role("a_blocked_pop_wakes_on_a_push_from_another_process", &[&name]);
+    let waiting = || match zipc::inspect::snapshot(&seg).unwrap().entries[0].state {
+        Some(zipc::inspect::State::Ring(ref r)) => r.waiting_consumers,
+        _ => panic!("ring state"),
+    };
+    let start = Instant::now();
+    while waiting() == 0 {
+        assert!(start.elapsed() < LIMIT, "the consumer never slept");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    tx.push(42, None).unwrap();
+    assert!(wait_bounded(&mut child, LIMIT), "the woken consumer got 42");
+}
+
 #[test]
 fn open_checks_type_capacity_and_mode() {
     let (_name, seg) = segment("ring-open");

@@ -180,6 +180,55 @@ fn atomics_and_futex_wait() {
     waiter.join().unwrap().unwrap();
 }
 
+/// Whether thread `tid` of this process is asleep in a futex wait.
+fn asleep_in_futex(tid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/wchan")).is_ok_and(|w| w.contains("futex"))
+}
+
+/// `wake_one` wakes exactly one of two sleepers, `wake_all` the other; a woken sleeper returns
+/// because the value changed.
+#[test]
+fn wake_one_wakes_one_sleeper() {
+    let name = ShmName::new("wake-one");
+    let seg = Segment::create(&name, 1 << 20).unwrap();
+    let flag = Atomic::<u32>::create(&seg, "flag", 0).unwrap();
+    assert_eq!(flag.wake_one(), 0, "no waiters: no wake");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let sleepers: Vec<_> = (0..2)
+        .map(|i| {
+            let (flag, done, tids) = (Atomic::<u32>::open(&seg, "flag").unwrap(), done_tx.clone(), tid_tx.clone());
+            std::thread::spawn(move || {
+                // SAFETY: gettid has no preconditions.
+                tids.send((i, unsafe { libc::syscall(libc::SYS_gettid) } as u32)).unwrap();
+                flag.wait(0, Some(Duration::from_secs(120))).unwrap();
+                done.send(i).unwrap();
+            })
+        })
+        .collect();
+    let mut tids = [0u32; 2];
+    for _ in 0..2 {
+        let (i, tid) = tid_rx.recv().unwrap();
+        tids[i] = tid;
+    }
+    // Both asleep in the kernel (a hang guard bounds the wait, not a timing assumption).
+    let start = std::time::Instant::now();
+    while !tids.iter().all(|&t| asleep_in_futex(t)) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the sleepers never slept");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    flag.store(1);
+    assert_eq!(flag.wake_one(), 1, "one sleeper woken");
+    let first = done_rx.recv_timeout(Duration::from_secs(60)).expect("the woken sleeper returns");
+    let other = tids[1 - first];
+    assert!(asleep_in_futex(other), "the other one sleeps on");
+    assert_eq!(flag.wake_all(), 1, "wake_all wakes the rest");
+    assert_eq!(done_rx.recv_timeout(Duration::from_secs(60)).unwrap(), 1 - first);
+    for s in sleepers {
+        s.join().unwrap();
+    }
+}
+
 #[test]
 fn atomic_value_types_are_checked() {
     let name = ShmName::new("atomic-types");
