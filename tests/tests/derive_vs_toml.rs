@@ -106,6 +106,9 @@ mod hand {
         pub tasks: Queue<Task, Mpmc>,
         #[zipc(capacity = 1024)]
         pub results: Queue<TaskResult, Mpsc>,
+        /// Each worker counts down once when it has attached: the master waits for all four.
+        #[zipc(count = 4)]
+        pub ready: Latch,
         /// The master and four workers meet here before the first task.
         #[zipc(participants = 5)]
         pub start: Barrier,
@@ -935,6 +938,9 @@ fn a_near_twin_is_told_apart() {
             pub tasks: Queue<Task, Mpmc>,
             #[zipc(capacity = 1024)]
             pub results: Queue<TaskResult, Mpsc>,
+            /// Each worker counts down once when it has attached: the master waits for all four.
+            #[zipc(count = 4)]
+            pub ready: Latch,
             /// Everyone meets here.
             #[zipc(participants = 5)]
             pub start: Barrier,
@@ -948,7 +954,7 @@ fn a_near_twin_is_told_apart() {
     let side = schemas::rust_side("task_scheduler").unwrap();
     let differences = schemas::layout_differences(&near::TaskScheduler::LAYOUT, &side.layout);
     assert_eq!(differences.len(), 2, "{differences:#?}");
-    assert!(differences[0].starts_with("structure #2 (start) doc"), "{differences:#?}");
-    assert!(differences[1].starts_with("structure #5 (shutdown) flags: 0 != 1"), "{differences:#?}");
+    assert!(differences[0].starts_with("structure #3 (start) doc"), "{differences:#?}");
+    assert!(differences[1].starts_with("structure #6 (shutdown) flags: 0 != 1"), "{differences:#?}");
     assert_eq!(near::TaskScheduler::SIZE, side.size, "docs and flags do not change the size");
 }

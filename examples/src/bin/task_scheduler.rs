@@ -4,7 +4,9 @@
 //!
 //! * `tasks` — an MPMC queue: the master pushes, every worker pops (each task goes to exactly one);
 //! * `results` — an MPSC queue: every worker pushes, the master alone pops;
-//! * `start` — a barrier of five: nobody starts before all workers are up;
+//! * `ready` — a latch of four: each worker counts it down once it is attached, and the master
+//!   waits for it before handing out work;
+//! * `start` — a barrier of five: then everybody starts together;
 //! * `finished` — a latch of four: each worker counts it down as it leaves;
 //! * `workers_ready` — a counter; `shutdown` — a manual-reset event: the run is over.
 //!
@@ -75,9 +77,11 @@ fn master() -> Result<(), BoxError> {
     let ids: Vec<String> = (0..WORKERS).map(|i| i.to_string()).collect();
     let workers = ids.iter().map(|id| Peer::spawn("worker", &[&name, id])).collect::<Result<Vec<_>, _>>()?;
 
-    // Everyone meets at the barrier; after it, all workers are attached and waiting for tasks.
-    seg.start.wait_timeout(Duration::from_secs(60))?;
+    // The readiness latch opens once every worker has attached; then everyone meets at the
+    // barrier and the work starts.
+    seg.ready.wait_timeout(Duration::from_secs(60))?;
     println!("{} workers ready", seg.workers_ready.load());
+    seg.start.wait_timeout(Duration::from_secs(60))?;
 
     // Hand out tasks while collecting results: push as many as fit, then take one result.
     let mut results = seg.results.consumer()?; // the single consumer of an MPSC queue
@@ -113,6 +117,7 @@ fn master() -> Result<(), BoxError> {
 fn worker(name: &str, id: u32) -> Result<(), BoxError> {
     let seg = TaskScheduler::open(name)?;
     seg.workers_ready.fetch_add(1);
+    seg.ready.count_down(1);
     seg.start.wait_timeout(Duration::from_secs(60))?;
     let mut count = 0u64;
     loop {

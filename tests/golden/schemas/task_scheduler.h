@@ -35,9 +35,9 @@ ZIPC_STATIC_ASSERT(offsetof(TaskResult, output) == 16, "TaskResult.output: offse
 #define TASK_SCHEDULER_SEGMENT_NAME "/task_scheduler"
 #define TASK_SCHEDULER_MAX_ENTRIES 8u
 #define TASK_SCHEDULER_MAX_PROCESSES 64u
-#define TASK_SCHEDULER_STRUCTURE_COUNT 6u
+#define TASK_SCHEDULER_STRUCTURE_COUNT 7u
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
-#define TASK_SCHEDULER_SIZE 1380096ull
+#define TASK_SCHEDULER_SIZE 1380224ull
 
 /* Structure `tasks`: Queue of Task. */
 #define TASK_SCHEDULER_TASKS_NAME "tasks"
@@ -115,6 +115,25 @@ ZIPC_INLINE zipc_status task_scheduler_results_pop(zipc_consumer *c, TaskResult 
 }
 ZIPC_INLINE zipc_status task_scheduler_results_pop_bulk(zipc_consumer *c, TaskResult *out, size_t max, int64_t timeout_ns, size_t *done) {
     return zipc_consumer_pop_bulk(c, out, max, sizeof *out, timeout_ns, done);
+}
+
+/* Structure `ready`: Latch. */
+/** Each worker counts down once when it has attached: the master waits for all four. */
+#define TASK_SCHEDULER_READY_NAME "ready"
+#define TASK_SCHEDULER_READY_KIND ZIPC_KIND_LATCH
+#define TASK_SCHEDULER_READY_CAPACITY 0ull
+#define TASK_SCHEDULER_READY_FLAGS 0u
+#define TASK_SCHEDULER_READY_INITIAL INT64_C(4)
+#define TASK_SCHEDULER_READY_MAXIMUM INT64_C(0)
+#define TASK_SCHEDULER_READY_FINGERPRINT UINT64_C(0)
+/* Checks `ready`: kind, element layout, capacity and parameters. */
+ZIPC_INLINE zipc_status task_scheduler_check_ready(const zipc_segment *seg) {
+    zipc_decl d = { TASK_SCHEDULER_READY_NAME, TASK_SCHEDULER_READY_KIND, TASK_SCHEDULER_READY_FLAGS, TASK_SCHEDULER_READY_CAPACITY, TASK_SCHEDULER_READY_MAXIMUM, 0, NULL };
+    return zipc_check(seg, &d);
+}
+/* Opens `ready` (operations: zipc_latch_*). */
+ZIPC_INLINE zipc_status task_scheduler_ready_open(const zipc_segment *seg, zipc_latch **out) {
+    return zipc_latch_open(seg, TASK_SCHEDULER_READY_NAME, out);
 }
 
 /* Structure `start`: Barrier. */
@@ -212,6 +231,8 @@ ZIPC_INLINE zipc_status task_scheduler_segment_check(const zipc_segment *seg, co
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_TASKS_NAME; return st; }
     st = task_scheduler_check_results(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_RESULTS_NAME; return st; }
+    st = task_scheduler_check_ready(seg);
+    if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_READY_NAME; return st; }
     st = task_scheduler_check_start(seg);
     if (st != ZIPC_OK) { if (which) *which = TASK_SCHEDULER_START_NAME; return st; }
     st = task_scheduler_check_finished(seg);

@@ -6,6 +6,7 @@ Usage:
     seg = task_scheduler.open()
     seg.tasks  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
     seg.results  # Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays
+    seg.ready  # Latch: .count_down(), .wait(timeout)
     seg.start  # Barrier: .wait(timeout)
     seg.finished  # Latch: .count_down(), .wait(timeout)
     seg.workers_ready  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
@@ -23,7 +24,7 @@ SEGMENT_NAME = "/task_scheduler"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
 # Bytes used once every structure is created (the file is this, rounded up to a page).
-SIZE = 1380096
+SIZE = 1380224
 
 Task = np.dtype({
     "names": ["task_id", "kind", "_pad12", "parameters"],
@@ -71,6 +72,18 @@ STRUCTURES = (
         capacity=1024,
         flags=2,
         initial=0,
+        maximum=0,
+    ),
+    # Each worker counts down once when it has attached: the master waits for all four.
+    _zipc.Structure(
+        name="ready",
+        kind=_zipc.KIND_LATCH,
+        dtype=None,
+        canonical=None,
+        fingerprint=0,
+        capacity=0,
+        flags=0,
+        initial=4,
         maximum=0,
     ),
     # The master and four workers meet here before the first task.

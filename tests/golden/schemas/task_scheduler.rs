@@ -36,6 +36,9 @@ pub struct TaskScheduler {
     pub tasks: ::zipc::Queue<Task, ::zipc::Mpmc>,
     #[zipc(capacity = 1024)]
     pub results: ::zipc::Queue<TaskResult, ::zipc::Mpsc>,
+    /// Each worker counts down once when it has attached: the master waits for all four.
+    #[zipc(count = 4)]
+    pub ready: ::zipc::Latch,
     /// The master and four workers meet here before the first task.
     #[zipc(participants = 5)]
     pub start: ::zipc::Barrier,
