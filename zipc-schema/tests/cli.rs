@@ -142,7 +142,8 @@ fn layout_prints_the_memory_map() {
     let map = text(&out.stdout);
     let arena = zipc_schema::Arena::new();
     let schema = zipc_schema::Schema::load(root().join("schemas/fixtures/full_table.toml"), &arena).unwrap();
-    // Every placement the model computes appears with its offset, size, kind and name.
+    // Every placement the model computes appears with its offset, size, kind, element type and
+    // name.
     for (i, (name, p)) in schema.placements.iter().enumerate().skip(1) {
         let s = &schema.layout.structures[i - 1];
         let line = map.lines().find(|l| l.ends_with(&format!(" {name}"))).unwrap_or_else(|| panic!("{name} in\n{map}"));
@@ -150,6 +151,8 @@ fn layout_prints_the_memory_map() {
         assert_eq!(u64::from_str_radix(cells[0].trim_start_matches("0x"), 16).unwrap(), p.offset, "{line}");
         assert_eq!(cells[1].parse::<u64>().unwrap(), p.size, "{line}");
         assert_eq!(cells[2], s.kind.name(), "{line}");
+        let elem = s.elem.as_ref().map_or_else(|| "-".to_owned(), |t| t.display_name());
+        assert_eq!(cells[3], elem, "{line}");
     }
     assert!(
         map.starts_with(
