@@ -97,6 +97,28 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_SIDE_B                      1                        /* endpoint side B */
 #define ZIPC_FOREVER                     INT64_C(-1)              /* timeout: wait forever */
 #define ZIPC_NAME_MAX                    31u                      /* longest structure name, in bytes */
+#define ZIPC_RAW_TABLE_MAGIC             0x5a49504du              /* segment header: magic */
+#define ZIPC_RAW_TABLE_VERSION           2u                       /* segment header: version */
+#define ZIPC_RAW_HEADER_SIZE             32u                      /* segment header: bytes */
+#define ZIPC_RAW_ENTRY_SIZE              48u                      /* table entry: bytes */
+#define ZIPC_RAW_ENTRY_COUNT_AT          8u                       /* header field: u32 entry_count */
+#define ZIPC_RAW_MAX_ENTRIES_AT          12u                      /* header field: u32 max_entries */
+#define ZIPC_RAW_MEMORY_SIZE_AT          16u                      /* header field: u64 memory_size */
+#define ZIPC_RAW_ENTRY_OFFSET_AT         32u                      /* entry field: u64 offset */
+#define ZIPC_RAW_ENTRY_SIZE_AT           40u                      /* entry field: u64 size */
+#define ZIPC_RAW_SELF_MAGIC              0x6370697au              /* self-description: magic */
+#define ZIPC_RAW_FORMAT_VERSION          2u                       /* self-description: zipc's format */
+#define ZIPC_RAW_SELF_VERSION_AT         4u                       /* self-description field: u32 format_version */
+#define ZIPC_RAW_SELF_MAX_PROCESSES_AT   12u                      /* self-description field: u32 max_processes */
+#define ZIPC_RAW_DESCRIPTOR_SIZE         64u                      /* descriptor: bytes */
+#define ZIPC_RAW_KIND_AT                 0u                       /* descriptor field: u32 kind */
+#define ZIPC_RAW_CAPACITY_AT             8u                       /* descriptor field: u64 capacity */
+#define ZIPC_RAW_FINGERPRINT_AT          16u                      /* descriptor field: u64 fingerprint */
+#define ZIPC_RAW_ELEM_SIZE_AT            24u                      /* descriptor field: u32 elem_size */
+#define ZIPC_RAW_ARRAY_DATA_AT           8u                       /* array region: the elements (after u64 capacity) */
+#define ZIPC_RAW_ATOMIC_SIZE             128u                     /* atomic region: bytes (the value at 0) */
+#define ZIPC_RAW_ATOMIC_ALIGN            8u                       /* atomic region: alignment */
+#define ZIPC_RAW_NAME_FIELD              32u                      /* entry field: the NUL-terminated name's bytes */
 
 /* What a call returns. */
 typedef enum zipc_status {
@@ -409,6 +431,107 @@ ZIPC_INLINE uint64_t zipc_fnv1a64(const void *data, size_t len) {
 /* Self-check of the hash: fnv1a64("a") must be 0xaf63dc4c8601ec8c. */
 ZIPC_INLINE int zipc_fnv1a64_selftest(void) {
     return zipc_fnv1a64("a", 1) == UINT64_C(0xaf63dc4c8601ec8c);
+}
+
+/* ---- Without libzipc: arrays and atomics of a segment mapped by the program itself ----------
+ * For programs that link nothing but libc (cc app.c -I<dir>, no -lzipc): map the segment yourself
+ * (shm_open, fstat, mmap of the whole file) and find an array or an atomic in it by name. The
+ * table is checked against the mapping's length, and the structure's descriptor against the
+ * declaration (kind, element size, layout fingerprint, capacity if not 0); the region of a
+ * segment with another registry size than the schema's (`max_processes`) is refused. This
+ * process is not registered as a user of the segment, and the structure is then plain shared
+ * memory: synchronise through an atomic, or use libzipc for everything else. Generated headers
+ * wrap this in STEM_NAME_raw() per array and atomic. Returns ZIPC_OK or a ZIPC_ERR_* status. */
+ZIPC_INLINE uint32_t zipc_raw_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+ZIPC_INLINE uint64_t zipc_raw_u64(const unsigned char *p) {
+    return (uint64_t)zipc_raw_u32(p) | (uint64_t)zipc_raw_u32(p + 4) << 32;
+}
+ZIPC_INLINE int zipc_raw_name_is(const unsigned char *field, const char *name) {
+    size_t i;
+    for (i = 0; i < ZIPC_RAW_NAME_FIELD; i++) {
+        if ((char)field[i] != name[i]) return 0;
+        if (name[i] == '\0') return 1;
+    }
+    return 0; /* not NUL-terminated within the field */
+}
+ZIPC_INLINE zipc_status zipc_raw_find(const void *base, size_t len, const char *name, uint32_t kind,
+                                      uint32_t elem_size, uint64_t fingerprint, uint64_t capacity,
+                                      uint32_t max_processes, uint64_t descriptors_offset, uint64_t *offset,
+                                      uint64_t *size, uint64_t *found_capacity) {
+    const unsigned char *b = (const unsigned char *)base;
+    uint64_t memory_size, self_at, self_size, table_end, at, d;
+    uint32_t count, max_entries, i;
+    if (b == NULL || name == NULL || offset == NULL || size == NULL || found_capacity == NULL) return ZIPC_ERR_NULL;
+    if (len < ZIPC_RAW_HEADER_SIZE) return ZIPC_ERR_CORRUPT;
+    if (zipc_raw_u32(b) != ZIPC_RAW_TABLE_MAGIC || zipc_raw_u32(b + 4) != ZIPC_RAW_TABLE_VERSION) return ZIPC_ERR_CORRUPT;
+    count = zipc_raw_u32(b + ZIPC_RAW_ENTRY_COUNT_AT);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* entries below the count are complete (published with Release) */
+    max_entries = zipc_raw_u32(b + ZIPC_RAW_MAX_ENTRIES_AT);
+    memory_size = zipc_raw_u64(b + ZIPC_RAW_MEMORY_SIZE_AT);
+    table_end = ZIPC_RAW_HEADER_SIZE + (uint64_t)max_entries * ZIPC_RAW_ENTRY_SIZE;
+    if (memory_size > len || count == 0 || count > max_entries || table_end > memory_size) return ZIPC_ERR_CORRUPT;
+    /* Entry 0: zipc's self-description. */
+    if (!zipc_raw_name_is(b + ZIPC_RAW_HEADER_SIZE, "__zipc")) return ZIPC_ERR_KIND; /* made by ZeroIPC */
+    self_at = zipc_raw_u64(b + ZIPC_RAW_HEADER_SIZE + ZIPC_RAW_ENTRY_OFFSET_AT);
+    self_size = zipc_raw_u64(b + ZIPC_RAW_HEADER_SIZE + ZIPC_RAW_ENTRY_SIZE_AT);
+    if (self_at < table_end || self_at > memory_size || self_size > memory_size - self_at ||
+        self_size < descriptors_offset + (uint64_t)max_entries * ZIPC_RAW_DESCRIPTOR_SIZE)
+        return ZIPC_ERR_CORRUPT;
+    if (zipc_raw_u32(b + self_at) != ZIPC_RAW_SELF_MAGIC ||
+        zipc_raw_u32(b + self_at + ZIPC_RAW_SELF_VERSION_AT) != ZIPC_RAW_FORMAT_VERSION)
+        return ZIPC_ERR_CORRUPT;
+    if (zipc_raw_u32(b + self_at + ZIPC_RAW_SELF_MAX_PROCESSES_AT) != max_processes) return ZIPC_ERR_PARAMETER;
+    for (i = 1; i < count; i++) {
+        at = ZIPC_RAW_HEADER_SIZE + (uint64_t)i * ZIPC_RAW_ENTRY_SIZE;
+        if (!zipc_raw_name_is(b + at, name)) continue;
+        *offset = zipc_raw_u64(b + at + ZIPC_RAW_ENTRY_OFFSET_AT);
+        *size = zipc_raw_u64(b + at + ZIPC_RAW_ENTRY_SIZE_AT);
+        if (*offset < table_end || *offset > memory_size || *size > memory_size - *offset) return ZIPC_ERR_CORRUPT;
+        d = self_at + descriptors_offset + (uint64_t)i * ZIPC_RAW_DESCRIPTOR_SIZE;
+        if (zipc_raw_u32(b + d + ZIPC_RAW_KIND_AT) != kind) return ZIPC_ERR_KIND;
+        if (zipc_raw_u32(b + d + ZIPC_RAW_ELEM_SIZE_AT) != elem_size ||
+            zipc_raw_u64(b + d + ZIPC_RAW_FINGERPRINT_AT) != fingerprint)
+            return ZIPC_ERR_LAYOUT;
+        *found_capacity = zipc_raw_u64(b + d + ZIPC_RAW_CAPACITY_AT);
+        if (capacity != 0 && *found_capacity != capacity) return ZIPC_ERR_CAPACITY;
+        return ZIPC_OK;
+    }
+    return ZIPC_ERR_NOT_FOUND;
+}
+/* The elements of array `name`: a typed pointer into the mapping and their number. */
+ZIPC_INLINE zipc_status zipc_raw_array(const void *base, size_t len, const char *name, uint32_t elem_size,
+                                       uint32_t elem_align, uint64_t fingerprint, uint64_t capacity,
+                                       uint32_t max_processes, uint64_t descriptors_offset, void **elems,
+                                       uint64_t *count) {
+    uint64_t offset, size, cap;
+    zipc_status st;
+    if (elems == NULL || count == NULL) return ZIPC_ERR_NULL;
+    st = zipc_raw_find(base, len, name, ZIPC_KIND_ARRAY, elem_size, fingerprint, capacity, max_processes,
+                       descriptors_offset, &offset, &size, &cap);
+    if (st != ZIPC_OK) return st;
+    if (elem_size == 0 || elem_align == 0 || size < ZIPC_RAW_ARRAY_DATA_AT ||
+        cap > (size - ZIPC_RAW_ARRAY_DATA_AT) / elem_size ||
+        zipc_raw_u64((const unsigned char *)base + offset) != cap || (offset + ZIPC_RAW_ARRAY_DATA_AT) % elem_align != 0)
+        return ZIPC_ERR_CORRUPT;
+    *elems = (unsigned char *)base + offset + ZIPC_RAW_ARRAY_DATA_AT;
+    *count = cap;
+    return ZIPC_OK;
+}
+/* The value of atomic `name` (a u32, i32, u64 or i64 at the start of its region). */
+ZIPC_INLINE zipc_status zipc_raw_atomic(const void *base, size_t len, const char *name, uint32_t elem_size,
+                                        uint64_t fingerprint, uint32_t max_processes, uint64_t descriptors_offset,
+                                        void **value) {
+    uint64_t offset, size, cap;
+    zipc_status st;
+    if (value == NULL) return ZIPC_ERR_NULL;
+    st = zipc_raw_find(base, len, name, ZIPC_KIND_ATOMIC, elem_size, fingerprint, 0, max_processes,
+                       descriptors_offset, &offset, &size, &cap);
+    if (st != ZIPC_OK) return st;
+    if (size < ZIPC_RAW_ATOMIC_SIZE || offset % ZIPC_RAW_ATOMIC_ALIGN != 0) return ZIPC_ERR_CORRUPT;
+    *value = (unsigned char *)base + offset;
+    return ZIPC_OK;
 }
 
 #ifdef __cplusplus

@@ -35,6 +35,9 @@ pub enum Link {
     Shared,
     /// `libzipc.a`, nothing needed at run time.
     Static,
+    /// Not at all: the program uses nothing but libc (the header-only `*_raw` readers). A call
+    /// into libzipc would fail to link.
+    None,
 }
 
 /// Compiles C11 `source` (in `dir`, which holds the headers) to `dir/name` with `-Wall -Wextra
@@ -44,7 +47,6 @@ pub fn compile_c(dir: &Path, name: &str, source: &str, link: Link) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).expect("write C source");
     let exe = dir.join(name);
-    let lib = libzipc_dir();
     let mut cmd = Command::new("gcc");
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-pthread", "-I"])
         .arg(dir)
@@ -52,13 +54,15 @@ pub fn compile_c(dir: &Path, name: &str, source: &str, link: Link) -> PathBuf {
         .arg(&exe)
         .arg(&src);
     match link {
+        Link::None => {}
         Link::Shared => {
+            let lib = libzipc_dir();
             // DT_RPATH (not RUNPATH): searched before LD_LIBRARY_PATH, which cargo points at
             // target/PROFILE, where an older `cargo build -p libzipc` may have left a copy.
             cmd.arg("-L").arg(&lib).arg("-lzipc").arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()));
         }
         Link::Static => {
-            cmd.arg(lib.join("libzipc.a")).args(STATIC_LIBS);
+            cmd.arg(libzipc_dir().join("libzipc.a")).args(STATIC_LIBS);
         }
     }
     check(&run(&mut cmd, "gcc"), &format!("compiling {name}.c ({link:?})"));
@@ -85,6 +89,15 @@ pub fn python_command(python: &Path, dir: &Path, script: &Path) -> Command {
         .env("PYTHONPATH", dir)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("ZIPC_LIB", libzipc_dir().join("libzipc.so"));
+    c
+}
+
+/// A command running `python` on `script` with `dir` (the generated modules) on its path and no
+/// way to find libzipc: `ZIPC_LIB` unset, no library beside the modules (for `open_mapped`).
+pub fn python_command_without_library(python: &Path, dir: &Path, script: &Path) -> Command {
+    assert!(!dir.join("libzipc.so").exists(), "{} holds a libzipc.so", dir.display());
+    let mut c = Command::new(python);
+    c.arg(script).env("PYTHONPATH", dir).env("PYTHONDONTWRITEBYTECODE", "1").env_remove("ZIPC_LIB");
     c
 }
 

@@ -473,20 +473,90 @@ fn c_literal(p: Primitive, v: Value) -> String {
     }
 }
 
-/// A C program (on the generated header `STEM.h`) that opens the segment named by `argv[1]`,
-/// checks every value of `expect` and then writes every value of `write`. Exits 0 only if every
-/// check passed; prints each mismatch.
-pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String {
+/// How a generated test program reaches the segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Through libzipc. C: `STEM_segment_open` (registers, checks every structure) and the typed
+    /// accessors `STEM_NAME(seg, ...)`; Python: `STEM.open(name)`.
+    Libzipc,
+    /// Without it. C, with nothing but libc: the program maps the segment itself (`shm_open`,
+    /// `fstat`, `mmap`) and finds each array and atomic with the header-only
+    /// `STEM_NAME_raw(base, len, ...)`; Python, with nothing but numpy: `STEM.open_mapped(name)`
+    /// (and the script checks that libzipc was never loaded).
+    Raw,
+}
+
+/// The C preamble of a [`Access::Raw`] program: POSIX headers and `map_segment`, which maps a
+/// segment read-write and returns a `zipc_status` (the only libzipc-free code a user writes).
+fn c_raw_preamble(o: &mut String) {
+    o.push_str(
+        "#include <errno.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n\n",
+    );
+    o.push_str(concat!(
+        "static zipc_status map_segment(const char *name, void **base, size_t *len) {\n",
+        "    struct stat sb;\n",
+        "    void *p;\n",
+        "    int fd = shm_open(name, O_RDWR, 0);\n",
+        "    if (fd < 0) return errno == ENOENT ? ZIPC_ERR_NOT_FOUND : ZIPC_ERR_OS;\n",
+        "    if (fstat(fd, &sb) != 0 || sb.st_size <= 0) { close(fd); return ZIPC_ERR_CORRUPT; }\n",
+        "    p = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);\n",
+        "    close(fd);\n",
+        "    if (p == MAP_FAILED) return ZIPC_ERR_OS;\n",
+        "    *base = p;\n",
+        "    *len = (size_t)sb.st_size;\n",
+        "    return ZIPC_OK;\n",
+        "}\n\n",
+    ));
+}
+
+/// The includes of a generated C test program: `_POSIX_C_SOURCE` first for a raw one (strict C11
+/// hides `shm_open` otherwise).
+fn c_includes(o: &mut String, schema: &Schema<'_>, access: Access) {
+    if access == Access::Raw {
+        o.push_str("#define _POSIX_C_SOURCE 200809L\n");
+    }
+    let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>", schema.stem);
+    if access == Access::Raw {
+        c_raw_preamble(o);
+    } else {
+        o.push('\n');
+    }
+}
+
+/// The declaration `T *e` (or `T (*e)[2][3]`) of a pointer to an array's elements.
+fn c_elems_decl(t: &TypeLayout<'_>) -> String {
+    let (base, dims) = c_dims(t);
+    if dims.is_empty() {
+        format!("{base} *e")
+    } else {
+        format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
+    }
+}
+
+/// A C program (on the generated header `STEM.h`) that opens the segment named by `argv[1]` as
+/// `access` says, checks every value of `expect` and then writes every value of `write`. Exits 0
+/// only if every check passed; prints each mismatch.
+pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf], access: Access) -> String {
     let lower = schema.stem.to_lowercase();
+    let raw = access == Access::Raw;
     let mut o = String::new();
-    let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
+    c_includes(&mut o, schema, access);
     o.push_str("static int failures = 0;\n");
     o.push_str("#define CHECK(cond, what) do { if (!(cond)) { fprintf(stderr, \"mismatch: %s\\n\", what); failures++; } } while (0)\n\n");
-    o.push_str("int main(int argc, char **argv) {\n    zipc_segment *seg = NULL;\n    const char *which = NULL;\n    zipc_status st;\n");
-    o.push_str("    if (argc != 2) return 64;\n");
-    let _ = writeln!(o, "    st = {lower}_segment_open(argv[1], &seg, &which);");
-    o.push_str("    if (st != ZIPC_OK) {\n        fprintf(stderr, \"open: %s (structure %s)\\n\", zipc_last_error(), which ? which : \"-\");\n        return 2;\n    }\n");
+    o.push_str("int main(int argc, char **argv) {\n    zipc_status st;\n");
+    if raw {
+        o.push_str("    void *base = NULL;\n    size_t size = 0;\n");
+        o.push_str("    if (argc != 2) return 64;\n");
+        o.push_str("    st = map_segment(argv[1], &base, &size);\n");
+        o.push_str("    if (st != ZIPC_OK) { fprintf(stderr, \"map: status %d\\n\", (int)st); return 2; }\n");
+    } else {
+        o.push_str("    zipc_segment *seg = NULL;\n    const char *which = NULL;\n");
+        o.push_str("    if (argc != 2) return 64;\n");
+        let _ = writeln!(o, "    st = {lower}_segment_open(argv[1], &seg, &which);");
+        o.push_str("    if (st != ZIPC_OK) {\n        fprintf(stderr, \"open: %s (structure %s)\\n\", zipc_last_error(), which ? which : \"-\");\n        return 2;\n    }\n");
+    }
     o.push_str("    if (!zipc_fnv1a64_selftest()) { fprintf(stderr, \"fnv selftest\\n\"); return 3; }\n");
+    let (args, suffix) = if raw { ("base, size", "_raw") } else { ("seg", "") };
     for (si, s) in schema.layout.structures.iter().enumerate() {
         let mine_e: Vec<&Leaf> = expect.iter().filter(|l| l.structure == si).collect();
         let mine_w: Vec<&Leaf> = write.iter().filter(|l| l.structure == si).collect();
@@ -499,20 +569,13 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
             o,
             "    if (zipc_fnv1a64({mac}_CANONICAL, sizeof({mac}_CANONICAL) - 1) != {mac}_FINGERPRINT) {{ fprintf(stderr, \"{n}: fingerprint constant\\n\"); failures++; }}"
         );
+        let fail =
+            format!("        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: status %d\\n\", (int)st); return 4; }}");
         match (s.kind, &s.elem) {
             (Kind::Array, Some(t)) => {
-                let (base, dims) = c_dims(t);
-                let decl = if dims.is_empty() {
-                    format!("{base} *e")
-                } else {
-                    format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
-                };
-                let _ = writeln!(o, "    {{\n        {decl};\n        uint64_t len;");
-                let _ = writeln!(o, "        st = {lower}_{n}(seg, &e, &len);");
-                let _ = writeln!(
-                    o,
-                    "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
-                );
+                let _ = writeln!(o, "    {{\n        {};\n        uint64_t len;", c_elems_decl(t));
+                let _ = writeln!(o, "        st = {lower}_{n}{suffix}({args}, &e, &len);");
+                let _ = writeln!(o, "{fail}");
                 let _ = writeln!(o, "        CHECK(len == {mac}_CAPACITY, \"{n}: length\");");
                 for l in mine_e {
                     let path = format!("e[{}]{}", l.element, c_path(&l.path));
@@ -527,11 +590,8 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
             }
             (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
                 let _ = writeln!(o, "    {{\n        {} *v;", p.c_type());
-                let _ = writeln!(o, "        st = {lower}_{n}(seg, &v);");
-                let _ = writeln!(
-                    o,
-                    "        if (st != ZIPC_OK) {{ fprintf(stderr, \"{n}: %s\\n\", zipc_status_str(st)); return 4; }}"
-                );
+                let _ = writeln!(o, "        st = {lower}_{n}{suffix}({args}, &v);");
+                let _ = writeln!(o, "{fail}");
                 for l in mine_e {
                     let _ = writeln!(
                         o,
@@ -548,49 +608,56 @@ pub fn c_program(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String
             _ => {}
         }
     }
-    o.push_str("    zipc_segment_close(seg);\n    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
+    if raw {
+        o.push_str("    munmap(base, size);\n");
+    } else {
+        o.push_str("    zipc_segment_close(seg);\n");
+    }
+    o.push_str("    if (failures) fprintf(stderr, \"%d mismatches\\n\", failures);\n    return failures ? 1 : 0;\n}\n");
     o
 }
 
-/// A C program (on `STEM.h`, linked with libzipc) that opens every segment named on its command
-/// line with the generated `STEM_segment_open` (which checks every structure against the
-/// schema), then, if that succeeded, takes every array's elements and every atomic's value with
-/// the generated accessors. Prints one line per segment: the `zipc_status`
-/// as a number and the structure it concerns (`-` if none). Exits 0 unless it cannot run.
-pub fn c_probe(schema: &Schema<'_>) -> String {
+/// A C program (on `STEM.h`) that opens every segment named on its command line and takes every
+/// array's elements and every atomic's value with the generated accessors. With
+/// [`Access::Libzipc`] it opens with `STEM_segment_open` (which checks every structure against
+/// the schema) and then uses `STEM_NAME(seg, ...)`; with [`Access::Raw`] it maps the segment
+/// itself and uses `STEM_NAME_raw(base, len, ...)`, which checks the table and the arrays' and
+/// atomics' descriptors. Prints one line per segment: the `zipc_status` as a number and the
+/// structure it concerns (`-` if none). Exits 0 unless it cannot run.
+pub fn c_probe(schema: &Schema<'_>, access: Access) -> String {
     let lower = schema.stem.to_lowercase();
+    let raw = access == Access::Raw;
     let mut o = String::new();
-    let _ = writeln!(o, "#include \"{}.h\"\n#include <stdio.h>\n", schema.stem);
+    c_includes(&mut o, schema, access);
     o.push_str("int main(int argc, char **argv) {\n    int i;\n    for (i = 1; i < argc; i++) {\n");
-    o.push_str("        zipc_segment *seg = NULL;\n        const char *which = NULL;\n");
-    let _ = writeln!(o, "        zipc_status st = {lower}_segment_open(argv[i], &seg, &which);");
+    o.push_str("        const char *which = NULL;\n");
+    if raw {
+        o.push_str("        void *base = NULL;\n        size_t size = 0;\n");
+        o.push_str("        zipc_status st = map_segment(argv[i], &base, &size);\n");
+    } else {
+        o.push_str("        zipc_segment *seg = NULL;\n");
+        let _ = writeln!(o, "        zipc_status st = {lower}_segment_open(argv[i], &seg, &which);");
+    }
     o.push_str("        if (st == ZIPC_OK) {\n");
+    let (args, suffix) = if raw { ("base, size", "_raw") } else { ("seg", "") };
     for s in schema.layout.structures {
         let n = s.name;
-        match (s.kind, &s.elem) {
-            (Kind::Array, Some(t)) => {
-                let (base, dims) = c_dims(t);
-                let decl = if dims.is_empty() {
-                    format!("{base} *e")
-                } else {
-                    format!("{base} (*e){}", dims.iter().map(|d| format!("[{d}]")).collect::<String>())
-                };
-                let _ = writeln!(
-                    o,
-                    "            if (st == ZIPC_OK) {{ {decl}; uint64_t len; st = {lower}_{n}(seg, &e, &len); if (st != ZIPC_OK) which = \"{n}\"; }}"
-                );
-            }
-            (Kind::Atomic, Some(TypeLayout::Primitive(p))) => {
-                let _ = writeln!(
-                    o,
-                    "            if (st == ZIPC_OK) {{ {} *v; st = {lower}_{n}(seg, &v); if (st != ZIPC_OK) which = \"{n}\"; }}",
-                    p.c_type()
-                );
-            }
-            _ => {}
-        }
+        let decl = match (s.kind, &s.elem) {
+            (Kind::Array, Some(t)) => format!("{}; uint64_t len", c_elems_decl(t)),
+            (Kind::Atomic, Some(TypeLayout::Primitive(p))) => format!("{} *v", p.c_type()),
+            _ => continue,
+        };
+        let out = if s.kind == Kind::Array { "&e, &len" } else { "&v" };
+        let _ = writeln!(
+            o,
+            "            if (st == ZIPC_OK) {{ {decl}; st = {lower}_{n}{suffix}({args}, {out}); if (st != ZIPC_OK) which = \"{n}\"; }}"
+        );
     }
-    o.push_str("            zipc_segment_close(seg);\n        }\n");
+    if raw {
+        o.push_str("            munmap(base, size);\n        }\n");
+    } else {
+        o.push_str("            zipc_segment_close(seg);\n        }\n");
+    }
     o.push_str("        printf(\"%d %s\\n\", (int)st, which ? which : \"-\");\n    }\n    return 0;\n}\n");
     o
 }
@@ -599,11 +666,15 @@ pub fn c_probe(schema: &Schema<'_>) -> String {
 /// command line with the generated `open` (which validates the segment and checks every
 /// structure, making views of the arrays and atomics). Prints one line per segment: `ok`, or the
 /// `ZipcError`'s class and message (newlines as ` | `), tab-separated.
-pub fn python_probe(schema: &Schema<'_>) -> String {
+pub fn python_probe(schema: &Schema<'_>, access: Access) -> String {
+    let opener = if access == Access::Raw { "open_mapped" } else { "open" };
     let mut o = String::new();
     let _ = writeln!(o, "import sys\nimport zipc_runtime\nimport {} as m\n", schema.stem);
-    o.push_str("for name in sys.argv[1:]:\n    try:\n        m.open(name).close()\n        print('ok')\n");
+    let _ = writeln!(o, "for name in sys.argv[1:]:\n    try:\n        m.{opener}(name).close()\n        print('ok')");
     o.push_str("    except zipc_runtime.ZipcError as e:\n        print(type(e).__name__ + '\\t' + str(e).replace('\\n', ' | '))\n");
+    if access == Access::Raw {
+        o.push_str("assert zipc_runtime._LIB is None, 'open_mapped loaded libzipc'\n");
+    }
     o
 }
 
@@ -643,13 +714,15 @@ fn py_path(path: &[Step]) -> String {
 /// A Python script (importing the generated module `STEM`) that opens the segment named by
 /// `sys.argv[1]`, checks every value of `expect`, then writes every value of `write`. Exits 0
 /// only if every check passed.
-pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> String {
+pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf], access: Access) -> String {
+    let opener = if access == Access::Raw { "open_mapped" } else { "open" };
     let mut o = String::new();
     let _ = writeln!(o, "import sys\nimport numpy as np\nimport {} as m\n", schema.stem);
-    o.push_str("seg = m.open(sys.argv[1])\nfailures = []\n\n");
+    let _ = writeln!(o, "seg = m.{opener}(sys.argv[1])\nfailures = []\n");
     o.push_str("def node(v, path):\n    for p in path:\n        v = v[p]\n    return v\n\n");
     o.push_str("def check(name, path, want):\n    v = getattr(seg, name)\n    got = v.load() if hasattr(v, 'load') else node(v, path)\n    got = got.item() if hasattr(got, 'item') else got\n    if got != want:\n        failures.append('%s%r: expected %r, found %r' % (name, path, want, got))\n\n");
-    o.push_str("def put(name, path, value):\n    v = getattr(seg, name)\n    if hasattr(v, 'store'):\n        v.store(value)\n    else:\n        node(v, path[:-1])[path[-1]] = value\n\n");
+    // An atomic is an Atomic (load/store) through libzipc, a 0-d numpy view without it.
+    o.push_str("def put(name, path, value):\n    v = getattr(seg, name)\n    if hasattr(v, 'store'):\n        v.store(value)\n    elif not path:\n        v[...] = value\n    else:\n        node(v, path[:-1])[path[-1]] = value\n\n");
     let full_path = |l: &Leaf| {
         let mut p = Vec::new();
         if schema.layout.structures[l.structure].kind == Kind::Array {
@@ -677,5 +750,8 @@ pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf]) -> St
         );
     }
     o.push_str("seg.close()\nif failures:\n    print('\\n'.join(failures), file=sys.stderr)\n    sys.exit(1)\n");
+    if access == Access::Raw {
+        o.push_str("assert m._zipc._LIB is None, 'open_mapped loaded libzipc'\n");
+    }
     o
 }

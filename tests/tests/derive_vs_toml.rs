@@ -810,6 +810,8 @@ fn task_scheduler_and_sensor_pipeline_open_across_declarations() {
     let got: gt::Task = g.tasks.try_pop().unwrap().expect("the task crosses declarations");
     assert_eq!((got.task_id, got.kind, got.parameters[255]), (9, 2, 0xAB));
     assert_eq!((h.start.participants(), h.finished.count(), h.shutdown.mode()), (5, 4, ResetMode::Manual));
+    assert_eq!(g.ready.count_down(1), 3);
+    assert_eq!(h.ready.count(), 3, "a count-down through one declaration is seen through the other");
     g.workers_ready.store(4);
     assert_eq!(h.workers_ready.load(), 4);
     let mut result = hand::TaskResult { task_id: 9, worker_id: 3, success: 1, output: [0; 1024] };

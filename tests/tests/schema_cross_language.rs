@@ -19,7 +19,7 @@ use zipc::layout::{Kind, ParamValue, Primitive, SegmentLayout, Slot, StructureLa
 use zipc::{Array, Atomic, Error, Segment, SegmentOptions, Structure};
 use zipc_schema::{c, python, Arena, Schema};
 use zipc_tests::native::{self, Link};
-use zipc_tests::schemas::{self, RustSide};
+use zipc_tests::schemas::{self, Access, RustSide};
 use zipc_tests::{numpy_python, target_dir, ShmName};
 
 /// `zipc_status` codes (zipc.h, from zipc::ffi).
@@ -53,8 +53,9 @@ fn assert_ok(out: &std::process::Output, what: &str) {
 }
 
 /// Writes the C header and runtime for `schema` into `dir` and builds the C11 program `program`
-/// into `dir/NAME`; with `cpp`, also checks that the header alone compiles as C++17.
-fn build_c(schema: &Schema<'_>, dir: &Path, name: &str, program: &str, cpp: bool) -> PathBuf {
+/// into `dir/NAME` (linked with libzipc unless it is a [`Access::Raw`] one, which gets nothing
+/// but libc); with `cpp`, also checks that the header alone compiles as C++17.
+fn build_c(schema: &Schema<'_>, dir: &Path, name: &str, program: &str, access: Access, cpp: bool) -> PathBuf {
     std::fs::write(dir.join(c::RUNTIME_HEADER), c::runtime_header()).unwrap();
     std::fs::write(dir.join(format!("{}.h", schema.stem)), c::generate(schema)).unwrap();
     if cpp {
@@ -72,7 +73,11 @@ fn build_c(schema: &Schema<'_>, dir: &Path, name: &str, program: &str, cpp: bool
         );
         assert_ok(&out, &format!("compiling {}.h as C++17", schema.stem));
     }
-    native::compile_c(dir, name, program, Link::Shared)
+    let link = match access {
+        Access::Libzipc => Link::Shared,
+        Access::Raw => Link::None,
+    };
+    native::compile_c(dir, name, program, link)
 }
 
 /// Writes the Python module and runtime for `schema` into `dir`.
@@ -93,34 +98,46 @@ fn side(schema: &Schema<'_>) -> RustSide {
     schemas::rust_side(&schema.stem).expect("tests/build.rs generated every schema")
 }
 
+/// Both ways C reaches a segment: through libzipc, and with nothing but libc (the program maps
+/// the segment and uses the header-only `STEM_NAME_raw` readers; it is linked without libzipc).
 #[test]
 fn c_reads_what_rust_wrote_and_rust_reads_what_c_wrote() {
     let arena = Arena::new();
     let files = schemas::schema_files();
     for file in &files {
         let schema = schemas::load(file, &arena);
-        let from_rust = schemas::plan(&schema, 1);
-        let from_c = schemas::plan(&schema, 2);
-        let dir = scratch("c", &schema.stem);
-        let exe = build_c(&schema, &dir, "prog", &schemas::c_program(&schema, &from_rust, &from_c), true);
+        for (access, seed) in [(Access::Libzipc, 1), (Access::Raw, 5)] {
+            let from_rust = schemas::plan(&schema, seed);
+            let from_c = schemas::plan(&schema, seed + 1);
+            let dir = scratch(&format!("c-{access:?}"), &schema.stem);
+            let program = schemas::c_program(&schema, &from_rust, &from_c, access);
+            let exe = build_c(&schema, &dir, "prog", &program, access, access == Access::Libzipc);
 
-        let seg = schemas::create(&schema);
-        schemas::write_plan(&seg.handles, &from_rust);
-        assert!(
-            !schemas::check_plan(&seg.handles, &schema, &from_c).is_empty(),
-            "before C runs, its values are not there"
-        );
-        let out = run(Command::new(&exe).arg(seg.name.as_str()), "C program");
-        assert_ok(&out, &format!("the C program of {}", schema.stem));
-        // Read back through a second opening of the generated struct.
-        let reopened = (side(&schema).open)(&seg.name).expect("the generated struct opens the segment");
-        let bad = schemas::check_plan(&reopened, &schema, &from_c);
-        assert!(bad.is_empty(), "{}: Rust read back wrong values written by C:\n{}", schema.stem, bad.join("\n"));
-        let _ = std::fs::remove_dir_all(&dir); // kept only when the test fails, for a look
+            let seg = schemas::create(&schema);
+            schemas::write_plan(&seg.handles, &from_rust);
+            assert!(
+                !schemas::check_plan(&seg.handles, &schema, &from_c).is_empty(),
+                "before C runs, its values are not there"
+            );
+            let out = run(Command::new(&exe).arg(seg.name.as_str()), "C program");
+            assert_ok(&out, &format!("the C program of {} ({access:?})", schema.stem));
+            // Read back through a second opening of the generated struct.
+            let reopened = (side(&schema).open)(&seg.name).expect("the generated struct opens the segment");
+            let bad = schemas::check_plan(&reopened, &schema, &from_c);
+            assert!(
+                bad.is_empty(),
+                "{} ({access:?}): Rust read back wrong values written by C:\n{}",
+                schema.stem,
+                bad.join("\n")
+            );
+            let _ = std::fs::remove_dir_all(&dir); // kept only when the test fails, for a look
+        }
     }
     assert!(files.len() >= 11, "every schema is exercised ({})", files.len());
 }
 
+/// Both ways Python reaches a segment: `STEM.open` through libzipc, and `STEM.open_mapped` with
+/// nothing but numpy (run where libzipc cannot be found; the script checks it was never loaded).
 #[test]
 fn python_reads_what_rust_wrote_and_rust_reads_what_python_wrote() {
     let py = python();
@@ -128,47 +145,73 @@ fn python_reads_what_rust_wrote_and_rust_reads_what_python_wrote() {
     let files = schemas::schema_files();
     for file in &files {
         let schema = schemas::load(file, &arena);
-        let from_rust = schemas::plan(&schema, 3);
-        let from_py = schemas::plan(&schema, 4);
-        let dir = scratch("py", &schema.stem);
-        write_python(&schema, &dir);
-        let script = dir.join("exchange.py");
-        std::fs::write(&script, schemas::python_script(&schema, &from_rust, &from_py)).unwrap();
+        for (access, seed) in [(Access::Libzipc, 3), (Access::Raw, 7)] {
+            let from_rust = schemas::plan(&schema, seed);
+            let from_py = schemas::plan(&schema, seed + 1);
+            let dir = scratch(&format!("py-{access:?}"), &schema.stem);
+            write_python(&schema, &dir);
+            let script = dir.join("exchange.py");
+            std::fs::write(&script, schemas::python_script(&schema, &from_rust, &from_py, access)).unwrap();
 
-        let seg = schemas::create(&schema);
-        schemas::write_plan(&seg.handles, &from_rust);
-        let out = run(python_command(&py, &dir, &script).arg(seg.name.as_str()), "python");
-        assert_ok(&out, &format!("the Python script of {}", schema.stem));
-        let reopened = (side(&schema).open)(&seg.name).expect("the generated struct opens the segment");
-        let bad = schemas::check_plan(&reopened, &schema, &from_py);
-        assert!(bad.is_empty(), "{}: Rust read back wrong values written by Python:\n{}", schema.stem, bad.join("\n"));
-        let _ = std::fs::remove_dir_all(&dir);
+            let seg = schemas::create(&schema);
+            schemas::write_plan(&seg.handles, &from_rust);
+            let mut cmd = match access {
+                Access::Libzipc => python_command(&py, &dir, &script),
+                Access::Raw => native::python_command_without_library(&py, &dir, &script),
+            };
+            let out = run(cmd.arg(seg.name.as_str()), "python");
+            assert_ok(&out, &format!("the Python script of {} ({access:?})", schema.stem));
+            let reopened = (side(&schema).open)(&seg.name).expect("the generated struct opens the segment");
+            let bad = schemas::check_plan(&reopened, &schema, &from_py);
+            assert!(
+                bad.is_empty(),
+                "{} ({access:?}): Rust read back wrong values written by Python:\n{}",
+                schema.stem,
+                bad.join("\n")
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     assert!(files.len() >= 11, "every schema is exercised ({})", files.len());
 }
 
-/// The C probe and the Python probe (`schemas::c_probe`, `schemas::python_probe`) of a schema,
-/// built once.
+/// The probes of a schema (`schemas::c_probe`, `schemas::python_probe`), built once: C and
+/// Python through libzipc, and without it (libc-only C, numpy-only Python).
 struct Probes {
     dir: PathBuf,
     c: PathBuf,
+    c_raw: PathBuf,
     python: PathBuf,
     script: PathBuf,
+    script_raw: PathBuf,
 }
 
 impl Probes {
     fn build(schema: &Schema<'_>, what: &str) -> Probes {
         let dir = scratch(what, &schema.stem);
-        let c = build_c(schema, &dir, "probe", &schemas::c_probe(schema), false);
+        let c = build_c(schema, &dir, "probe", &schemas::c_probe(schema, Access::Libzipc), Access::Libzipc, false);
+        let raw = schemas::c_probe(schema, Access::Raw);
+        let c_raw = build_c(schema, &dir, "probe_raw", &raw, Access::Raw, false);
         write_python(schema, &dir);
         let script = dir.join("probe.py");
-        std::fs::write(&script, schemas::python_probe(schema)).unwrap();
-        Probes { dir, c, python: python(), script }
+        std::fs::write(&script, schemas::python_probe(schema, Access::Libzipc)).unwrap();
+        let script_raw = dir.join("probe_raw.py");
+        std::fs::write(&script_raw, schemas::python_probe(schema, Access::Raw)).unwrap();
+        Probes { dir, c, c_raw, python: python(), script, script_raw }
     }
 
-    /// What the C probe says of each segment: `(status, structure)`.
+    /// What the C probe on libzipc says of each segment: `(status, structure)`.
     fn c(&self, names: &[&str]) -> Vec<(i32, String)> {
-        let out = run(Command::new(&self.c).args(names), "C probe");
+        Self::c_lines(&self.c, names)
+    }
+
+    /// What the libc-only C probe says of each segment: `(status, structure)`.
+    fn c_raw(&self, names: &[&str]) -> Vec<(i32, String)> {
+        Self::c_lines(&self.c_raw, names)
+    }
+
+    fn c_lines(exe: &Path, names: &[&str]) -> Vec<(i32, String)> {
+        let out = run(Command::new(exe).args(names), "C probe");
         assert_ok(&out, "the C probe (it must not crash on any segment)");
         let lines: Vec<(i32, String)> = String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -184,7 +227,17 @@ impl Probes {
     /// What the Python probe says of each segment: `None` if it opened, else the error's class
     /// and message.
     fn python(&self, names: &[&str]) -> Vec<Option<(String, String)>> {
-        let out = run(python_command(&self.python, &self.dir, &self.script).args(names), "Python probe");
+        Self::python_lines(python_command(&self.python, &self.dir, &self.script), names)
+    }
+
+    /// What the numpy-only Python probe (`open_mapped`) says of each segment.
+    fn python_raw(&self, names: &[&str]) -> Vec<Option<(String, String)>> {
+        let cmd = native::python_command_without_library(&self.python, &self.dir, &self.script_raw);
+        Self::python_lines(cmd, names)
+    }
+
+    fn python_lines(mut cmd: Command, names: &[&str]) -> Vec<Option<(String, String)>> {
+        let out = run(cmd.args(names), "Python probe");
         assert_ok(&out, "the Python probe (only ZipcErrors are expected)");
         let lines: Vec<Option<(String, String)>> = String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -347,9 +400,15 @@ fn c_python_and_rust_refuse_a_segment_that_differs_from_their_schema() {
         let mut args: Vec<&str> = vec![intact.name.as_str(), missing.as_str()];
         args.extend(names.iter().map(|n| n.as_str()));
         let from_c = probes.c(&args);
+        let from_raw = probes.c_raw(&args);
         let from_python = probes.python(&args);
+        let from_python_raw = probes.python_raw(&args);
 
         assert_eq!(from_c[0], (ZIPC_OK, "-".to_owned()), "{}: C opens the intact segment", schema.stem);
+        assert_eq!(from_python_raw[0], None, "{}: numpy-only Python maps the intact segment", schema.stem);
+        assert_eq!(from_python_raw[1].as_ref().map(|(c, _)| c.as_str()), Some("NotFoundError"));
+        assert_eq!(from_raw[0], (ZIPC_OK, "-".to_owned()), "{}: libc-only C reads the intact segment", schema.stem);
+        assert_eq!(from_raw[1], (ZIPC_ERR_NOT_FOUND, "-".to_owned()), "libc-only C on a missing segment");
         assert_eq!(from_python[0], None, "{}: Python opens the intact segment", schema.stem);
         assert_eq!(from_c[1], (ZIPC_ERR_NOT_FOUND, "-".to_owned()), "a missing segment is ZIPC_ERR_NOT_FOUND");
         assert_eq!(from_python[1].as_ref().map(|(c, _)| c.as_str()), Some("NotFoundError"));
@@ -367,6 +426,18 @@ fn c_python_and_rust_refuse_a_segment_that_differs_from_their_schema() {
                 Change::Parameter(p) => (ZIPC_ERR_PARAMETER, p),
             };
             assert_eq!(from_c[i + 2], (code, structure.to_owned()), "C on {what}");
+            // The libc-only readers check the arrays and atomics they find, and nothing else.
+            let raw_reads = matches!(side.layout.structures[v.index].kind, Kind::Array | Kind::Atomic);
+            let raw_expected = if raw_reads { (code, structure.to_owned()) } else { (ZIPC_OK, "-".to_owned()) };
+            assert_eq!(from_raw[i + 2], raw_expected, "libc-only C on {what}");
+            match (&from_python_raw[i + 2], raw_reads) {
+                (Some((class, msg)), true) => assert!(
+                    class == "MismatchError" && msg.contains(&format!("\"{structure}\"")) && msg.contains(word),
+                    "numpy-only Python on {what}: {class}: {msg}"
+                ),
+                (None, false) => {}
+                (got, _) => panic!("numpy-only Python on {what}: {got:?}"),
+            }
             match &from_python[i + 2] {
                 Some((class, msg)) => assert!(
                     class == "MismatchError" && msg.contains(&format!("\"{structure}\"")) && msg.contains(word),
@@ -407,6 +478,21 @@ struct Corruption {
     what: String,
     at: u64,
     bytes: Vec<u8>,
+    /// What the libc-only readers (`STEM_NAME_raw`) must make of it.
+    raw: RawSees,
+}
+
+/// Whether the libc-only readers, which check the table and the descriptors of the arrays and
+/// atomics they look up (not type records, not other structures), must refuse a corruption.
+#[derive(Clone, Copy, PartialEq)]
+enum RawSees {
+    /// The header or the self-description's header: every lookup refuses.
+    Always,
+    /// The table entry, descriptor or region of structure `i`: refused if it is an array or an
+    /// atomic the reader looks up.
+    Structure(usize),
+    /// Nothing they read.
+    Never,
 }
 
 /// Corruptions of every part of a schema's segment that someone validates: the header, table
@@ -425,28 +511,48 @@ fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
             + description::DESCRIPTOR_SIZE * u64::from(i)
             + field
     };
-    let c = |what: &str, at: u64, bytes: Vec<u8>| Corruption { what: what.to_owned(), at, bytes };
+    let c = |what: &str, at: u64, bytes: Vec<u8>, raw| Corruption { what: what.to_owned(), at, bytes, raw };
+    let last = n as usize - 1; // the structure of table entry n
     let mut out = vec![
-        c("header magic", header::MAGIC, 0u32.to_le_bytes().to_vec()),
-        c("max_entries beyond the file", header::MAX_ENTRIES, 4000u32.to_le_bytes().to_vec()),
-        c("memory_size beyond the file", header::MEMORY_SIZE, (1u64 << 40).to_le_bytes().to_vec()),
-        c("entry_count beyond max_entries", header::ENTRY_COUNT, (layout.max_entries + 1).to_le_bytes().to_vec()),
-        c("last entry beyond the segment", table::entry_offset(n) + entry::OFFSET, (1u64 << 40).to_le_bytes().to_vec()),
-        c("first entry's name without NUL", table::entry_offset(1) + entry::NAME, vec![b'x'; 32]),
-        c("__zipc magic", desc_region, 0u32.to_le_bytes().to_vec()),
-        c("a kind code", desc(n, descriptor::KIND), 99u32.to_le_bytes().to_vec()),
+        c("header magic", header::MAGIC, 0u32.to_le_bytes().to_vec(), RawSees::Always),
+        c("max_entries beyond the file", header::MAX_ENTRIES, 4000u32.to_le_bytes().to_vec(), RawSees::Always),
+        c("memory_size beyond the file", header::MEMORY_SIZE, (1u64 << 40).to_le_bytes().to_vec(), RawSees::Always),
+        c(
+            "entry_count beyond max_entries",
+            header::ENTRY_COUNT,
+            (layout.max_entries + 1).to_le_bytes().to_vec(),
+            RawSees::Always,
+        ),
+        c(
+            "last entry beyond the segment",
+            table::entry_offset(n) + entry::OFFSET,
+            (1u64 << 40).to_le_bytes().to_vec(),
+            RawSees::Structure(last),
+        ),
+        c(
+            "first entry's name without NUL",
+            table::entry_offset(1) + entry::NAME,
+            vec![b'x'; 32],
+            RawSees::Structure(0),
+        ),
+        c("__zipc magic", desc_region, 0u32.to_le_bytes().to_vec(), RawSees::Always),
+        c("a kind code", desc(n, descriptor::KIND), 99u32.to_le_bytes().to_vec(), RawSees::Structure(last)),
     ];
     if let Some(i) = layout.structures.iter().position(|s| s.elem.is_some()) {
-        let i = i as u32 + 1; // table entry: after __zipc
-        out.push(c("type record length", desc(i, descriptor::TYPE_LEN), u32::MAX.to_le_bytes().to_vec()));
-        out.push(c("type record offset", desc(i, descriptor::TYPE_OFFSET), (1u64 << 40).to_le_bytes().to_vec()));
-        out.push(c("fingerprint", desc(i, descriptor::FINGERPRINT), 12345u64.to_le_bytes().to_vec()));
+        let e = i as u32 + 1; // table entry: after __zipc
+        let len = u32::MAX.to_le_bytes().to_vec();
+        out.push(c("type record length", desc(e, descriptor::TYPE_LEN), len, RawSees::Never));
+        let far = (1u64 << 40).to_le_bytes().to_vec();
+        out.push(c("type record offset", desc(e, descriptor::TYPE_OFFSET), far, RawSees::Never));
+        let print = 12345u64.to_le_bytes().to_vec();
+        out.push(c("fingerprint", desc(e, descriptor::FINGERPRINT), print, RawSees::Structure(i)));
     }
-    for (s, (_, p)) in layout.structures.iter().zip(&schema.placements[1..]) {
+    for (i, (s, (_, p))) in layout.structures.iter().zip(&schema.placements[1..]).enumerate() {
         let header = |field: u64, bytes: Vec<u8>| Corruption {
             what: format!("{} {:?}'s header at +{field}", s.kind, s.name),
             at: p.offset + field,
             bytes,
+            raw: RawSees::Structure(i),
         };
         let big = (1u64 << 60).to_le_bytes().to_vec();
         match s.kind {
@@ -474,6 +580,7 @@ fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
 fn c_python_and_rust_refuse_corrupted_segments() {
     let arena = Arena::new();
     let mut kinds = std::collections::BTreeSet::new();
+    let (mut raw_refused, mut python_raw_refused) = (0, 0);
     for file in schemas::schema_files() {
         let schema = schemas::load(&file, &arena);
         let side = side(&schema);
@@ -488,7 +595,9 @@ fn c_python_and_rust_refuse_corrupted_segments() {
         }
         let args: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
         let from_c = probes.c(&args);
+        let from_raw = probes.c_raw(&args); // it must not crash either (Probes checks its exit)
         let from_python = probes.python(&args);
+        let from_python_raw = probes.python_raw(&args); // only ZipcErrors (Probes checks)
         for (i, case) in cases.iter().enumerate() {
             let what = format!("{}: corrupted {}", schema.stem, case.what);
             match (side.open)(&names[i]) {
@@ -499,10 +608,127 @@ fn c_python_and_rust_refuse_corrupted_segments() {
             }
             assert_ne!(from_c[i].0, ZIPC_OK, "C on {what}");
             assert!(from_python[i].is_some(), "Python on {what}");
+            let reads = |i: usize| matches!(schema.layout.structures[i].kind, Kind::Array | Kind::Atomic);
+            let must_refuse = match case.raw {
+                RawSees::Always => {
+                    schema.layout.structures.iter().any(|s| matches!(s.kind, Kind::Array | Kind::Atomic))
+                }
+                RawSees::Structure(s) => reads(s),
+                RawSees::Never => false,
+            };
+            if must_refuse {
+                assert_ne!(from_raw[i].0, ZIPC_OK, "libc-only C on {what}");
+                assert!(from_python_raw[i].is_some(), "numpy-only Python on {what}");
+            }
+            if from_python_raw[i].is_some() {
+                python_raw_refused += 1;
+            }
+            if from_raw[i].0 != ZIPC_OK {
+                raw_refused += 1;
+            }
         }
         for s in schema.layout.structures {
             kinds.insert(s.kind.name());
         }
     }
     assert_eq!(kinds.len(), Kind::ALL.len(), "segments with every kind were corrupted: {kinds:?}");
+    assert!(raw_refused >= 50, "the libc-only readers refused {raw_refused} corrupted segments");
+    assert!(python_raw_refused >= 50, "open_mapped refused {python_raw_refused} corrupted segments");
+}
+
+/// The libc-only readers refuse what they cannot check, and their programs need nothing but
+/// libc: a segment whose process registry has another size than the schema's (its descriptors
+/// are elsewhere) is `ZIPC_ERR_PARAMETER`; a ZeroIPC-made segment (no self-description, so no
+/// fingerprints) is `ZIPC_ERR_KIND`; a file shorter than the size its header claims is
+/// `ZIPC_ERR_CORRUPT`. The probe's binary lists no libzipc among the libraries it needs. The
+/// numpy-only Python (`open_mapped`) refuses the same three, and says which structures need
+/// libzipc.
+#[test]
+fn the_library_free_readers_refuse_what_they_cannot_check() {
+    use zipc::table::{self, entry, header};
+    let arena = Arena::new();
+    let file = schemas::schema_files().into_iter().find(|f| f.ends_with("telemetry.toml")).expect("telemetry.toml");
+    let schema = schemas::load(&file, &arena);
+    let side = side(&schema);
+    let probes = Probes::build(&schema, "raw-limits");
+    let first = side.layout.structures.iter().find(|s| s.kind == Kind::Array).expect("telemetry has arrays").name;
+
+    let needed = run(Command::new("readelf").arg("-d").arg(&probes.c_raw), "readelf");
+    assert_ok(&needed, "readelf -d");
+    let needed = String::from_utf8_lossy(&needed.stdout);
+    assert!(needed.contains("(NEEDED)"), "readelf lists the libraries:\n{needed}");
+    assert!(!needed.contains("zipc"), "the libc-only probe needs libzipc:\n{needed}");
+
+    // Another registry size.
+    let other = ShmName::new("raw-processes");
+    let seg = SegmentOptions::for_layout(&side.layout)
+        .unwrap()
+        .size(side.size + (1 << 20)) // room for the larger registry
+        .max_processes(side.layout.max_processes * 2)
+        .create(&other)
+        .unwrap();
+    for (i, d) in side.layout.structures.iter().enumerate() {
+        (side.create_structure)(&seg, i, d).unwrap();
+    }
+    drop(seg);
+
+    // A ZeroIPC segment with an array of that name: the table only.
+    let zeroipc = ShmName::new("raw-zeroipc");
+    let (max_entries, cap) = (4u32, 8u64);
+    let data = table::table_end(max_entries);
+    let size = data + 8 + cap * 48;
+    let mut bytes = vec![0u8; size as usize];
+    let mut put = |at: u64, b: &[u8]| bytes[at as usize..at as usize + b.len()].copy_from_slice(b);
+    put(header::MAGIC, &table::MAGIC.to_le_bytes());
+    put(header::VERSION, &table::VERSION.to_le_bytes());
+    put(header::ENTRY_COUNT, &1u32.to_le_bytes());
+    put(header::MAX_ENTRIES, &max_entries.to_le_bytes());
+    put(header::MEMORY_SIZE, &size.to_le_bytes());
+    put(header::NEXT_OFFSET, &size.to_le_bytes());
+    put(table::entry_offset(0) + entry::NAME, first.as_bytes());
+    put(table::entry_offset(0) + entry::OFFSET, &data.to_le_bytes());
+    put(table::entry_offset(0) + entry::SIZE, &(size - data).to_le_bytes());
+    put(data, &cap.to_le_bytes());
+    std::fs::write(zeroipc.path(), &bytes).unwrap();
+
+    // A zipc segment cut short.
+    let short = schemas::create(&schema);
+    let len = std::fs::metadata(short.name.path()).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(short.name.path()).unwrap().set_len(len / 2).unwrap();
+
+    let names = [other.as_str(), zeroipc.as_str(), short.name.as_str()];
+    let got = probes.c_raw(&names);
+    assert_eq!(got[0], (ZIPC_ERR_PARAMETER, first.to_owned()), "another registry size");
+    assert_eq!(got[1], (ZIPC_ERR_KIND, first.to_owned()), "a ZeroIPC-made segment");
+    assert_eq!(got[2], (Status::Corrupt as i32, first.to_owned()), "a file shorter than its header says");
+    let got = probes.python_raw(&names);
+    let class_and = |i: usize, class: &str, word: &str| match &got[i] {
+        Some((c, msg)) => assert!(c == class && msg.contains(word), "open_mapped on {}: {c}: {msg}", names[i]),
+        None => panic!("open_mapped mapped {}", names[i]),
+    };
+    class_and(0, "MismatchError", "registry of 128 processes, the schema 64");
+    class_and(1, "MismatchError", "no self-description (made by ZeroIPC?)");
+    class_and(2, "CorruptError", "its header says");
+
+    // A queue of a mapped segment says it needs libzipc, naming it; the arrays and atomics work.
+    let intact = schemas::create(&schema);
+    let script = probes.dir.join("needs_library.py");
+    std::fs::write(
+        &script,
+        "import sys\nimport zipc_runtime\nimport telemetry\nseg = telemetry.open_mapped(sys.argv[1])\n\
+         assert seg.latest.shape == (8,) and seg.produced.shape == ()\n\
+         seg.produced[...] = 41\nassert seg.produced[()] == 41\n\
+         try:\n    seg.readings\nexcept zipc_runtime.NeedsLibraryError as e:\n    print(e)\n\
+         assert not hasattr(seg, 'no_such_structure')\nassert zipc_runtime._LIB is None\n",
+    )
+    .unwrap();
+    let out = run(
+        native::python_command_without_library(&probes.python, &probes.dir, &script).arg(intact.name.as_str()),
+        "python",
+    );
+    assert_ok(&out, "open_mapped on an intact segment");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("'readings' is a Queue: its operations need libzipc"), "{said}");
+    let seg = Segment::open(&intact.name).unwrap();
+    assert_eq!(Atomic::<u64>::open(&seg, "produced").unwrap().load(), 41, "Python's store reached Rust");
 }

@@ -9,6 +9,12 @@
 //! endpoint, ring and pool (`sensor_pipeline_readings_try_push(producer, &reading)`), typed
 //! pointers to an array's elements or an atomic's value, and a segment opener that checks every
 //! structure. `zipc.h` is the library's API, with its constants and layouts printed from zipc.
+//!
+//! Arrays and atomics can also be reached with nothing but libc: `zipc.h`'s inline
+//! `zipc_raw_find` / `zipc_raw_array` / `zipc_raw_atomic` read the table and the descriptors of a
+//! segment the program mapped itself, and each array and atomic gets `STEM_NAME_raw(base, len,
+//! ...)`, which checks kind, element size, fingerprint and capacity (format constants from
+//! `raw_format`).
 
 use std::fmt::Write as _;
 
@@ -48,6 +54,8 @@ pub fn generate(schema: &Schema<'_>) -> String {
     let _ = writeln!(o, "#define {p}_MAX_ENTRIES {}u", l.max_entries);
     let _ = writeln!(o, "#define {p}_MAX_PROCESSES {}u", l.max_processes);
     let _ = writeln!(o, "#define {p}_STRUCTURE_COUNT {}u", l.structures.len());
+    let _ = writeln!(o, "/* Where the descriptors start in the self-description (for the *_raw readers). */");
+    let _ = writeln!(o, "#define {p}_DESCRIPTORS_OFFSET {}ull", crate::raw_format::descriptors_offset(l.max_processes));
     let _ = writeln!(o, "/* Bytes used once every structure is created (the file is this, rounded up to a page). */");
     let _ = writeln!(o, "#define {p}_SIZE {}ull", schema.size);
 
@@ -311,6 +319,19 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
             o.push_str("    if (st != ZIPC_OK) return st;\n");
             let _ = writeln!(o, "    *elems = {cast}zipc_array_data(a);");
             o.push_str("    *len = zipc_array_len(a);\n    zipc_array_close(a);\n    return ZIPC_OK;\n}\n");
+            let _ = writeln!(
+                o,
+                "/* `{name}` without libzipc, in a segment of `len` bytes this program mapped at `base`\n   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */"
+            );
+            let _ =
+                writeln!(o, "ZIPC_INLINE zipc_status {f}_raw(const void *base, size_t len, {ret}, uint64_t *count) {{");
+            o.push_str("    void *at = NULL;\n");
+            let _ = writeln!(
+                o,
+                "    zipc_status st = zipc_raw_array(base, len, {n}_NAME, {n}_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF({base}{d}), {n}_FINGERPRINT,\n                                    {n}_CAPACITY, {p}_MAX_PROCESSES, {p}_DESCRIPTORS_OFFSET, &at, count);"
+            );
+            let _ = writeln!(o, "    if (st == ZIPC_OK) *elems = {cast}at;");
+            o.push_str("    return st;\n}\n");
         }
         Kind::Atomic => {
             let _ = writeln!(o, "/* Opens `{name}` (operations: zipc_atomic_*, values as int64_t bits). */");
@@ -330,6 +351,18 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 o.push_str("    if (st != ZIPC_OK) return st;\n");
                 let _ = writeln!(o, "    *value = ({cty} *)zipc_atomic_ptr(a);");
                 o.push_str("    zipc_atomic_close(a);\n    return ZIPC_OK;\n}\n");
+                let _ = writeln!(
+                    o,
+                    "/* `{name}` without libzipc, in a segment of `len` bytes this program mapped at `base`\n   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */"
+                );
+                let _ = writeln!(o, "ZIPC_INLINE zipc_status {f}_raw(const void *base, size_t len, {cty} **value) {{");
+                o.push_str("    void *at = NULL;\n");
+                let _ = writeln!(
+                    o,
+                    "    zipc_status st = zipc_raw_atomic(base, len, {n}_NAME, {n}_ELEM_SIZE, {n}_FINGERPRINT, {p}_MAX_PROCESSES,\n                                     {p}_DESCRIPTORS_OFFSET, &at);"
+                );
+                let _ = writeln!(o, "    if (st == ZIPC_OK) *value = ({cty} *)at;");
+                o.push_str("    return st;\n}\n");
             }
         }
         _ => {}
@@ -459,6 +492,11 @@ pub fn runtime_header() -> String {
     def("ZIPC_SIDE_B", "1".to_owned(), "endpoint side B");
     def("ZIPC_FOREVER", format!("INT64_C({})", zipc::ffi::FOREVER), "timeout: wait forever");
     def("ZIPC_NAME_MAX", format!("{}u", zipc::table::NAME_FIELD - 1), "longest structure name, in bytes");
+    // The format, for the libc-only readers (zipc_raw_find).
+    for k in crate::raw_format::constants() {
+        let v = if k.hex { format!("{:#x}u", k.value) } else { format!("{}u", k.value) };
+        def(&format!("ZIPC_RAW_{}", k.name), v, k.doc);
+    }
     let mut status = String::new();
     for (i, st) in Status::ALL.iter().enumerate() {
         let comma = if i + 1 == Status::ALL.len() { "" } else { "," };

@@ -58,6 +58,7 @@ pub mod c;
 pub mod memory_map;
 pub mod ops;
 pub mod python;
+mod raw_format;
 pub mod rust;
 
 pub use builder::{BuildError, Builder};

@@ -70,7 +70,13 @@ pub fn render(schema: &Schema<'_>) -> String {
             row(end, p.offset - end, "padding", "-", "alignment");
         }
         if i == 0 {
-            row(p.offset, p.size, "zipc", "-", &format!("{} (self-description, lock, registry, lanes)", description::NAME));
+            row(
+                p.offset,
+                p.size,
+                "zipc",
+                "-",
+                &format!("{} (self-description, lock, registry, lanes)", description::NAME),
+            );
         } else {
             let s = &l.structures[i - 1];
             let elem = s.elem.as_ref().map(|t| t.display_name()).unwrap_or_else(|| "-".to_owned());

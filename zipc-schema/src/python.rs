@@ -1,6 +1,8 @@
 //! The Python generator: one module per schema (`STEM.py`) plus the runtime module it imports
 //! (`zipc_runtime.py`, [`runtime_module`]). They need numpy and libzipc (zipc's C ABI, loaded
-//! with ctypes: every operation is zipc's Rust code).
+//! with ctypes: every operation is zipc's Rust code) — except `open_mapped(name)`, which needs
+//! numpy alone: it maps the segment itself and gives the arrays and atomics as numpy views,
+//! checked against the schema (the checks use the format constants of `raw_format`).
 //!
 //! The module defines an `np.dtype` per element type with explicit names, offsets, itemsize and
 //! little-endian codes, and asserts at import that numpy agrees with the model: itemsize and every
@@ -45,6 +47,12 @@ pub fn generate(schema: &Schema<'_>) -> String {
         };
         let _ = writeln!(o, "    seg.{}  # {what}", s.name);
     }
+    let _ = writeln!(
+        o,
+        "\nWith numpy alone (no libzipc): {}.open_mapped({}) maps the segment and gives its arrays as\nnumpy views and its atomics as 0-d numpy views, checked against the schema; nothing else.",
+        schema.stem,
+        if l.name.is_some() { "" } else { "\"/name\"" }
+    );
     o.push_str("\"\"\"\n\nimport numpy as np\n\ntry:\n    from . import zipc_runtime as _zipc\nexcept ImportError:\n    import zipc_runtime as _zipc\n\n");
     match l.name {
         Some(n) => {
@@ -54,6 +62,8 @@ pub fn generate(schema: &Schema<'_>) -> String {
     }
     let _ = writeln!(o, "MAX_ENTRIES = {}", l.max_entries);
     let _ = writeln!(o, "MAX_PROCESSES = {}", l.max_processes);
+    let _ = writeln!(o, "# Where the descriptors start in the self-description (for open_mapped).");
+    let _ = writeln!(o, "DESCRIPTORS_OFFSET = {}", crate::raw_format::descriptors_offset(l.max_processes));
     let _ = writeln!(o, "# Bytes used once every structure is created (the file is this, rounded up to a page).");
     let _ = writeln!(o, "SIZE = {}", schema.size);
 
@@ -73,19 +83,20 @@ pub fn generate(schema: &Schema<'_>) -> String {
     let _ = writeln!(o, "\nclass {}(_zipc.Segment):", schema.rust_name);
     let _ = writeln!(o, "    \"\"\"{class_doc}\"\"\"\n");
     o.push_str("    STRUCTURES = STRUCTURES\n\n\n");
-    match l.name {
-        Some(_) => {
-            let _ = writeln!(o, "def open(name=SEGMENT_NAME):");
-        }
-        None => {
-            let _ = writeln!(o, "def open(name):");
-        }
-    }
+    let default = if l.name.is_some() { "=SEGMENT_NAME" } else { "" };
+    let _ = writeln!(o, "def open(name{default}):");
     let _ = writeln!(
         o,
         "    \"\"\"Opens segment `name` and checks every structure against the schema.\"\"\"\n    return {}(name)",
         schema.rust_name
     );
+    let _ = writeln!(o, "\n\ndef open_mapped(name{default}):");
+    o.push_str(concat!(
+        "    \"\"\"Maps segment `name` with numpy alone (no libzipc): its arrays as numpy views and its\n",
+        "    atomics as 0-d numpy views, each checked against the schema (kind, element size, layout\n",
+        "    fingerprint, capacity); the other structures need open(). The process is not registered.\"\"\"\n",
+        "    return _zipc.MappedSegment(name, STRUCTURES, MAX_PROCESSES, DESCRIPTORS_OFFSET)\n",
+    ));
     o
 }
 
@@ -241,6 +252,11 @@ pub fn runtime_module() -> String {
     }
     c.push_str("}\nSTATUS_NAMES = {code: name for name, code in STATUS.items()}\n");
     c.push_str(&format!("FNV1A64_A = {:#018x}  # fnv1a64(b\"a\"), a self-check\n", layout::fnv1a64(b"a")));
+    c.push_str("# The format, for the numpy-only reader (open_mapped)\n");
+    for k in crate::raw_format::constants() {
+        let v = if k.hex { format!("{:#x}", k.value) } else { k.value.to_string() };
+        let _ = writeln!(c, "RAW_{} = {v}  # {}", k.name, k.doc);
+    }
     PY_RUNTIME.replace("@CONSTANTS@", &c)
 }
 

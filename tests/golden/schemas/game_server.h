@@ -126,6 +126,8 @@ ZIPC_STATIC_ASSERT(offsetof(ScoreEntry, score) == 24, "ScoreEntry.score: offset 
 #define GAME_SERVER_MAX_ENTRIES 16u
 #define GAME_SERVER_MAX_PROCESSES 64u
 #define GAME_SERVER_STRUCTURE_COUNT 12u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define GAME_SERVER_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define GAME_SERVER_SIZE 785943ull
 
@@ -240,6 +242,15 @@ ZIPC_INLINE zipc_status game_server_collision(const zipc_segment *seg, uint32_t 
     *len = zipc_array_len(a);
     zipc_array_close(a);
     return ZIPC_OK;
+}
+/* `collision` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status game_server_collision_raw(const void *base, size_t len, uint32_t **elems, uint64_t *count) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_array(base, len, GAME_SERVER_COLLISION_NAME, GAME_SERVER_COLLISION_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF(uint32_t), GAME_SERVER_COLLISION_FINGERPRINT,
+                                    GAME_SERVER_COLLISION_CAPACITY, GAME_SERVER_MAX_PROCESSES, GAME_SERVER_DESCRIPTORS_OFFSET, &at, count);
+    if (st == ZIPC_OK) *elems = (uint32_t *)at;
+    return st;
 }
 
 /* Structure `damage_queue`: Queue of DamageEvent. */
@@ -431,6 +442,15 @@ ZIPC_INLINE zipc_status game_server_tick(const zipc_segment *seg, uint64_t **val
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `tick` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status game_server_tick_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, GAME_SERVER_TICK_NAME, GAME_SERVER_TICK_ELEM_SIZE, GAME_SERVER_TICK_FINGERPRINT, GAME_SERVER_MAX_PROCESSES,
+                                     GAME_SERVER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
+}
 
 /* Structure `players_online`: Atomic of u32. */
 #define GAME_SERVER_PLAYERS_ONLINE_NAME "players_online"
@@ -460,6 +480,15 @@ ZIPC_INLINE zipc_status game_server_players_online(const zipc_segment *seg, uint
     *value = (uint32_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `players_online` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status game_server_players_online_raw(const void *base, size_t len, uint32_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, GAME_SERVER_PLAYERS_ONLINE_NAME, GAME_SERVER_PLAYERS_ONLINE_ELEM_SIZE, GAME_SERVER_PLAYERS_ONLINE_FINGERPRINT, GAME_SERVER_MAX_PROCESSES,
+                                     GAME_SERVER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint32_t *)at;
+    return st;
 }
 
 /* Structure `match_active`: Atomic of u32. */
@@ -492,6 +521,15 @@ ZIPC_INLINE zipc_status game_server_match_active(const zipc_segment *seg, uint32
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `match_active` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status game_server_match_active_raw(const void *base, size_t len, uint32_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, GAME_SERVER_MATCH_ACTIVE_NAME, GAME_SERVER_MATCH_ACTIVE_ELEM_SIZE, GAME_SERVER_MATCH_ACTIVE_FINGERPRINT, GAME_SERVER_MAX_PROCESSES,
+                                     GAME_SERVER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint32_t *)at;
+    return st;
+}
 
 /* Structure `leaderboard`: Array of ScoreEntry. */
 #define GAME_SERVER_LEADERBOARD_NAME "leaderboard"
@@ -522,6 +560,15 @@ ZIPC_INLINE zipc_status game_server_leaderboard(const zipc_segment *seg, ScoreEn
     *len = zipc_array_len(a);
     zipc_array_close(a);
     return ZIPC_OK;
+}
+/* `leaderboard` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status game_server_leaderboard_raw(const void *base, size_t len, ScoreEntry **elems, uint64_t *count) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_array(base, len, GAME_SERVER_LEADERBOARD_NAME, GAME_SERVER_LEADERBOARD_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF(ScoreEntry), GAME_SERVER_LEADERBOARD_FINGERPRINT,
+                                    GAME_SERVER_LEADERBOARD_CAPACITY, GAME_SERVER_MAX_PROCESSES, GAME_SERVER_DESCRIPTORS_OFFSET, &at, count);
+    if (st == ZIPC_OK) *elems = (ScoreEntry *)at;
+    return st;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.

@@ -18,6 +18,9 @@ Usage:
     seg.players_online  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.match_active  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.leaderboard  # numpy array of 10 elements, shared
+
+With numpy alone (no libzipc): game_server.open_mapped() maps the segment and gives its arrays as
+numpy views and its atomics as 0-d numpy views, checked against the schema; nothing else.
 """
 
 import numpy as np
@@ -30,6 +33,8 @@ except ImportError:
 SEGMENT_NAME = "/game_server"
 MAX_ENTRIES = 16
 MAX_PROCESSES = 64
+# Where the descriptors start in the self-description (for open_mapped).
+DESCRIPTORS_OFFSET = 1152
 # Bytes used once every structure is created (the file is this, rounded up to a page).
 SIZE = 785943
 
@@ -288,3 +293,10 @@ class GameServer(_zipc.Segment):
 def open(name=SEGMENT_NAME):
     """Opens segment `name` and checks every structure against the schema."""
     return GameServer(name)
+
+
+def open_mapped(name=SEGMENT_NAME):
+    """Maps segment `name` with numpy alone (no libzipc): its arrays as numpy views and its
+    atomics as 0-d numpy views, each checked against the schema (kind, element size, layout
+    fingerprint, capacity); the other structures need open(). The process is not registered."""
+    return _zipc.MappedSegment(name, STRUCTURES, MAX_PROCESSES, DESCRIPTORS_OFFSET)

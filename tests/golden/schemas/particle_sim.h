@@ -29,6 +29,8 @@ ZIPC_STATIC_ASSERT(offsetof(Particle, flags) == 36, "Particle.flags: offset diff
 #define PARTICLE_SIM_MAX_ENTRIES 8u
 #define PARTICLE_SIM_MAX_PROCESSES 64u
 #define PARTICLE_SIM_STRUCTURE_COUNT 4u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define PARTICLE_SIM_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define PARTICLE_SIM_SIZE 619399ull
 
@@ -90,6 +92,15 @@ ZIPC_INLINE zipc_status particle_sim_active_list(const zipc_segment *seg, uint32
     zipc_array_close(a);
     return ZIPC_OK;
 }
+/* `active_list` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status particle_sim_active_list_raw(const void *base, size_t len, uint32_t **elems, uint64_t *count) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_array(base, len, PARTICLE_SIM_ACTIVE_LIST_NAME, PARTICLE_SIM_ACTIVE_LIST_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF(uint32_t), PARTICLE_SIM_ACTIVE_LIST_FINGERPRINT,
+                                    PARTICLE_SIM_ACTIVE_LIST_CAPACITY, PARTICLE_SIM_MAX_PROCESSES, PARTICLE_SIM_DESCRIPTORS_OFFSET, &at, count);
+    if (st == ZIPC_OK) *elems = (uint32_t *)at;
+    return st;
+}
 
 /* Structure `frame`: Atomic of u64. */
 /** Frame counter: the renderer redraws when it changes. */
@@ -121,6 +132,15 @@ ZIPC_INLINE zipc_status particle_sim_frame(const zipc_segment *seg, uint64_t **v
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `frame` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status particle_sim_frame_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, PARTICLE_SIM_FRAME_NAME, PARTICLE_SIM_FRAME_ELEM_SIZE, PARTICLE_SIM_FRAME_FINGERPRINT, PARTICLE_SIM_MAX_PROCESSES,
+                                     PARTICLE_SIM_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
+}
 
 /* Structure `active`: Atomic of u32. */
 #define PARTICLE_SIM_ACTIVE_NAME "active"
@@ -150,6 +170,15 @@ ZIPC_INLINE zipc_status particle_sim_active(const zipc_segment *seg, uint32_t **
     *value = (uint32_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `active` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status particle_sim_active_raw(const void *base, size_t len, uint32_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, PARTICLE_SIM_ACTIVE_NAME, PARTICLE_SIM_ACTIVE_ELEM_SIZE, PARTICLE_SIM_ACTIVE_FINGERPRINT, PARTICLE_SIM_MAX_PROCESSES,
+                                     PARTICLE_SIM_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint32_t *)at;
+    return st;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.

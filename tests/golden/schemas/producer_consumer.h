@@ -23,6 +23,8 @@ ZIPC_STATIC_ASSERT(offsetof(Message, value) == 16, "Message.value: offset differ
 #define PRODUCER_CONSUMER_MAX_ENTRIES 4u
 #define PRODUCER_CONSUMER_MAX_PROCESSES 64u
 #define PRODUCER_CONSUMER_STRUCTURE_COUNT 3u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define PRODUCER_CONSUMER_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define PRODUCER_CONSUMER_SIZE 23175ull
 
@@ -94,6 +96,15 @@ ZIPC_INLINE zipc_status producer_consumer_produced(const zipc_segment *seg, uint
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `produced` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status producer_consumer_produced_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, PRODUCER_CONSUMER_PRODUCED_NAME, PRODUCER_CONSUMER_PRODUCED_ELEM_SIZE, PRODUCER_CONSUMER_PRODUCED_FINGERPRINT, PRODUCER_CONSUMER_MAX_PROCESSES,
+                                     PRODUCER_CONSUMER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
+}
 
 /* Structure `consumed`: Atomic of u64. */
 #define PRODUCER_CONSUMER_CONSUMED_NAME "consumed"
@@ -123,6 +134,15 @@ ZIPC_INLINE zipc_status producer_consumer_consumed(const zipc_segment *seg, uint
     *value = (uint64_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `consumed` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status producer_consumer_consumed_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, PRODUCER_CONSUMER_CONSUMED_NAME, PRODUCER_CONSUMER_CONSUMED_ELEM_SIZE, PRODUCER_CONSUMER_CONSUMED_FINGERPRINT, PRODUCER_CONSUMER_MAX_PROCESSES,
+                                     PRODUCER_CONSUMER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.

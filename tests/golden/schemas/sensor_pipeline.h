@@ -40,6 +40,8 @@ ZIPC_STATIC_ASSERT(offsetof(ProcessedData, peak) == 16, "ProcessedData.peak: off
 #define SENSOR_PIPELINE_MAX_ENTRIES 8u
 #define SENSOR_PIPELINE_MAX_PROCESSES 64u
 #define SENSOR_PIPELINE_STRUCTURE_COUNT 4u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define SENSOR_PIPELINE_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define SENSOR_PIPELINE_SIZE 3362311ull
 
@@ -157,6 +159,15 @@ ZIPC_INLINE zipc_status sensor_pipeline_total(const zipc_segment *seg, uint64_t 
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `total` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status sensor_pipeline_total_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, SENSOR_PIPELINE_TOTAL_NAME, SENSOR_PIPELINE_TOTAL_ELEM_SIZE, SENSOR_PIPELINE_TOTAL_FINGERPRINT, SENSOR_PIPELINE_MAX_PROCESSES,
+                                     SENSOR_PIPELINE_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
+}
 
 /* Structure `dropped`: Atomic of u64. */
 #define SENSOR_PIPELINE_DROPPED_NAME "dropped"
@@ -186,6 +197,15 @@ ZIPC_INLINE zipc_status sensor_pipeline_dropped(const zipc_segment *seg, uint64_
     *value = (uint64_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `dropped` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status sensor_pipeline_dropped_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, SENSOR_PIPELINE_DROPPED_NAME, SENSOR_PIPELINE_DROPPED_ELEM_SIZE, SENSOR_PIPELINE_DROPPED_FINGERPRINT, SENSOR_PIPELINE_MAX_PROCESSES,
+                                     SENSOR_PIPELINE_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.

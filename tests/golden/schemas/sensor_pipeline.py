@@ -8,6 +8,9 @@ Usage:
     seg.processed  # Ring: .producer(), .consumer(), .get_last_n(n)
     seg.total  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.dropped  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+
+With numpy alone (no libzipc): sensor_pipeline.open_mapped() maps the segment and gives its arrays as
+numpy views and its atomics as 0-d numpy views, checked against the schema; nothing else.
 """
 
 import numpy as np
@@ -20,6 +23,8 @@ except ImportError:
 SEGMENT_NAME = "/sensor_pipeline"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
+# Where the descriptors start in the self-description (for open_mapped).
+DESCRIPTORS_OFFSET = 1152
 # Bytes used once every structure is created (the file is this, rounded up to a page).
 SIZE = 3362311
 
@@ -111,3 +116,10 @@ class SensorPipeline(_zipc.Segment):
 def open(name=SEGMENT_NAME):
     """Opens segment `name` and checks every structure against the schema."""
     return SensorPipeline(name)
+
+
+def open_mapped(name=SEGMENT_NAME):
+    """Maps segment `name` with numpy alone (no libzipc): its arrays as numpy views and its
+    atomics as 0-d numpy views, each checked against the schema (kind, element size, layout
+    fingerprint, capacity); the other structures need open(). The process is not registered."""
+    return _zipc.MappedSegment(name, STRUCTURES, MAX_PROCESSES, DESCRIPTORS_OFFSET)

@@ -36,6 +36,8 @@ ZIPC_STATIC_ASSERT(offsetof(TaskResult, output) == 16, "TaskResult.output: offse
 #define TASK_SCHEDULER_MAX_ENTRIES 8u
 #define TASK_SCHEDULER_MAX_PROCESSES 64u
 #define TASK_SCHEDULER_STRUCTURE_COUNT 7u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define TASK_SCHEDULER_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define TASK_SCHEDULER_SIZE 1380224ull
 
@@ -202,6 +204,15 @@ ZIPC_INLINE zipc_status task_scheduler_workers_ready(const zipc_segment *seg, ui
     *value = (uint32_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `workers_ready` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status task_scheduler_workers_ready_raw(const void *base, size_t len, uint32_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, TASK_SCHEDULER_WORKERS_READY_NAME, TASK_SCHEDULER_WORKERS_READY_ELEM_SIZE, TASK_SCHEDULER_WORKERS_READY_FINGERPRINT, TASK_SCHEDULER_MAX_PROCESSES,
+                                     TASK_SCHEDULER_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint32_t *)at;
+    return st;
 }
 
 /* Structure `shutdown`: Event. */

@@ -11,6 +11,9 @@ Usage:
     seg.finished  # Latch: .count_down(), .wait(timeout)
     seg.workers_ready  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.shutdown  # Event: .set(), .reset(), .wait(timeout)
+
+With numpy alone (no libzipc): task_scheduler.open_mapped() maps the segment and gives its arrays as
+numpy views and its atomics as 0-d numpy views, checked against the schema; nothing else.
 """
 
 import numpy as np
@@ -23,6 +26,8 @@ except ImportError:
 SEGMENT_NAME = "/task_scheduler"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
+# Where the descriptors start in the self-description (for open_mapped).
+DESCRIPTORS_OFFSET = 1152
 # Bytes used once every structure is created (the file is this, rounded up to a page).
 SIZE = 1380224
 
@@ -147,3 +152,10 @@ class TaskScheduler(_zipc.Segment):
 def open(name=SEGMENT_NAME):
     """Opens segment `name` and checks every structure against the schema."""
     return TaskScheduler(name)
+
+
+def open_mapped(name=SEGMENT_NAME):
+    """Maps segment `name` with numpy alone (no libzipc): its arrays as numpy views and its
+    atomics as 0-d numpy views, each checked against the schema (kind, element size, layout
+    fingerprint, capacity); the other structures need open(). The process is not registered."""
+    return _zipc.MappedSegment(name, STRUCTURES, MAX_PROCESSES, DESCRIPTORS_OFFSET)

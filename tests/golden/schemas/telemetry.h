@@ -49,6 +49,8 @@ ZIPC_STATIC_ASSERT(offsetof(SensorStats, last_seq) == 24, "SensorStats.last_seq:
 #define TELEMETRY_MAX_ENTRIES 8u
 #define TELEMETRY_MAX_PROCESSES 64u
 #define TELEMETRY_STRUCTURE_COUNT 6u
+/* Where the descriptors start in the self-description (for the *_raw readers). */
+#define TELEMETRY_DESCRIPTORS_OFFSET 1152ull
 /* Bytes used once every structure is created (the file is this, rounded up to a page). */
 #define TELEMETRY_SIZE 77959ull
 
@@ -123,6 +125,15 @@ ZIPC_INLINE zipc_status telemetry_latest(const zipc_segment *seg, Reading **elem
     zipc_array_close(a);
     return ZIPC_OK;
 }
+/* `latest` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status telemetry_latest_raw(const void *base, size_t len, Reading **elems, uint64_t *count) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_array(base, len, TELEMETRY_LATEST_NAME, TELEMETRY_LATEST_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF(Reading), TELEMETRY_LATEST_FINGERPRINT,
+                                    TELEMETRY_LATEST_CAPACITY, TELEMETRY_MAX_PROCESSES, TELEMETRY_DESCRIPTORS_OFFSET, &at, count);
+    if (st == ZIPC_OK) *elems = (Reading *)at;
+    return st;
+}
 
 /* Structure `stats`: Array of SensorStats. */
 /** Running statistics per sensor, written by the monitor. */
@@ -155,6 +166,15 @@ ZIPC_INLINE zipc_status telemetry_stats(const zipc_segment *seg, SensorStats **e
     zipc_array_close(a);
     return ZIPC_OK;
 }
+/* `stats` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_array: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status telemetry_stats_raw(const void *base, size_t len, SensorStats **elems, uint64_t *count) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_array(base, len, TELEMETRY_STATS_NAME, TELEMETRY_STATS_ELEM_SIZE, (uint32_t)ZIPC_ALIGNOF(SensorStats), TELEMETRY_STATS_FINGERPRINT,
+                                    TELEMETRY_STATS_CAPACITY, TELEMETRY_MAX_PROCESSES, TELEMETRY_DESCRIPTORS_OFFSET, &at, count);
+    if (st == ZIPC_OK) *elems = (SensorStats *)at;
+    return st;
+}
 
 /* Structure `produced`: Atomic of u64. */
 #define TELEMETRY_PRODUCED_NAME "produced"
@@ -184,6 +204,15 @@ ZIPC_INLINE zipc_status telemetry_produced(const zipc_segment *seg, uint64_t **v
     *value = (uint64_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `produced` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status telemetry_produced_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, TELEMETRY_PRODUCED_NAME, TELEMETRY_PRODUCED_ELEM_SIZE, TELEMETRY_PRODUCED_FINGERPRINT, TELEMETRY_MAX_PROCESSES,
+                                     TELEMETRY_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
 }
 
 /* Structure `consumed`: Atomic of u64. */
@@ -215,6 +244,15 @@ ZIPC_INLINE zipc_status telemetry_consumed(const zipc_segment *seg, uint64_t **v
     zipc_atomic_close(a);
     return ZIPC_OK;
 }
+/* `consumed` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status telemetry_consumed_raw(const void *base, size_t len, uint64_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, TELEMETRY_CONSUMED_NAME, TELEMETRY_CONSUMED_ELEM_SIZE, TELEMETRY_CONSUMED_FINGERPRINT, TELEMETRY_MAX_PROCESSES,
+                                     TELEMETRY_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint64_t *)at;
+    return st;
+}
 
 /* Structure `visits`: Atomic of u32. */
 /** Bumped by every program that reads the segment from another language. */
@@ -245,6 +283,15 @@ ZIPC_INLINE zipc_status telemetry_visits(const zipc_segment *seg, uint32_t **val
     *value = (uint32_t *)zipc_atomic_ptr(a);
     zipc_atomic_close(a);
     return ZIPC_OK;
+}
+/* `visits` without libzipc, in a segment of `len` bytes this program mapped at `base`
+   (zipc_raw_atomic: the table and the descriptor are checked, the process is not registered). */
+ZIPC_INLINE zipc_status telemetry_visits_raw(const void *base, size_t len, uint32_t **value) {
+    void *at = NULL;
+    zipc_status st = zipc_raw_atomic(base, len, TELEMETRY_VISITS_NAME, TELEMETRY_VISITS_ELEM_SIZE, TELEMETRY_VISITS_FINGERPRINT, TELEMETRY_MAX_PROCESSES,
+                                     TELEMETRY_DESCRIPTORS_OFFSET, &at);
+    if (st == ZIPC_OK) *value = (uint32_t *)at;
+    return st;
 }
 
 /* Checks every structure of the schema: kind, element layout, capacity and parameters.

@@ -12,6 +12,9 @@ Usage:
     seg.produced  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.consumed  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
     seg.visits  # Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...
+
+With numpy alone (no libzipc): telemetry.open_mapped() maps the segment and gives its arrays as
+numpy views and its atomics as 0-d numpy views, checked against the schema; nothing else.
 """
 
 import numpy as np
@@ -24,6 +27,8 @@ except ImportError:
 SEGMENT_NAME = "/telemetry"
 MAX_ENTRIES = 8
 MAX_PROCESSES = 64
+# Where the descriptors start in the self-description (for open_mapped).
+DESCRIPTORS_OFFSET = 1152
 # Bytes used once every structure is created (the file is this, rounded up to a page).
 SIZE = 77959
 
@@ -141,3 +146,10 @@ class Telemetry(_zipc.Segment):
 def open(name=SEGMENT_NAME):
     """Opens segment `name` and checks every structure against the schema."""
     return Telemetry(name)
+
+
+def open_mapped(name=SEGMENT_NAME):
+    """Maps segment `name` with numpy alone (no libzipc): its arrays as numpy views and its
+    atomics as 0-d numpy views, each checked against the schema (kind, element size, layout
+    fingerprint, capacity); the other structures need open(). The process is not registered."""
+    return _zipc.MappedSegment(name, STRUCTURES, MAX_PROCESSES, DESCRIPTORS_OFFSET)
