@@ -35,7 +35,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use zipc::zerocopy::FromBytes;
-use zipc::{Array, Atomic, Mpmc, Pool, Queue, Ring, RingMode, Segment, Spsc};
+use zipc::{Array, Atomic, Mpmc, Policy, Pool, Queue, Ring, RingMode, Segment, Spsc};
 use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 
 /// Words per message: producer, sequence, 5 payload words, checksum.
@@ -554,6 +554,22 @@ fn child_role(args: &[String]) -> (Segment, &str, usize, u32, &Path) {
     (seg, args[1].as_str(), args[2].parse().unwrap(), args[3].parse().unwrap(), Path::new(&args[4]))
 }
 
+/// A child process of a queue chaos test: a producer or a consumer of queue "q" under `P`, as
+/// its arguments say, keeping the books until it is killed or the run is done.
+fn queue_child<P: Policy>(args: &[String]) {
+    let (seg, role, slot, incarnation, scratch) = child_role(args);
+    let q = Queue::<Msg, P>::open(&seg, "q").unwrap();
+    if role == "producer" {
+        let mut tx = q.producer().unwrap();
+        produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
+    } else {
+        let (seen, done) = consumer_books(&seg);
+        let mut scratch = Scratch::create(scratch);
+        let mut rx = q.consumer().unwrap();
+        consume(&seen, &mut scratch, incarnation, |dst| rx.pop_bulk(dst).unwrap(), || done.load() == 1 && q.is_empty());
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // MPMC queue: 2 producers, 2 consumers
 // ---------------------------------------------------------------------------------------------
@@ -564,24 +580,7 @@ const MPMC_CAP: u64 = 16;
 fn chaos_mpmc_queue() {
     const TEST: &str = "chaos_mpmc_queue";
     if let Some(args) = child_args(TEST) {
-        let (seg, role, slot, incarnation, scratch) = child_role(&args);
-        let q = Queue::<Msg, Mpmc>::open(&seg, "q").unwrap();
-        if role == "producer" {
-            let mut tx = q.producer().unwrap();
-            produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
-        } else {
-            let (seen, done) = consumer_books(&seg);
-            let mut rx = q.consumer().unwrap();
-            let mut scratch = Scratch::create(scratch);
-            consume(
-                &seen,
-                &mut scratch,
-                incarnation,
-                |dst| rx.pop_bulk(dst).unwrap(),
-                || done.load() == 1 && q.is_empty(),
-            );
-        }
-        return;
+        return queue_child::<Mpmc>(&args);
     }
     let name = ShmName::new("chaos-mpmc");
     let producers = 2;
@@ -615,24 +614,7 @@ fn chaos_mpmc_queue() {
 fn chaos_spsc_queue() {
     const TEST: &str = "chaos_spsc_queue";
     if let Some(args) = child_args(TEST) {
-        let (seg, role, slot, incarnation, scratch) = child_role(&args);
-        let q = Queue::<Msg, Spsc>::open(&seg, "q").unwrap();
-        if role == "producer" {
-            let mut tx = q.producer().unwrap();
-            produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
-        } else {
-            let (seen, done) = consumer_books(&seg);
-            let mut scratch = Scratch::create(scratch);
-            let mut rx = q.consumer().unwrap();
-            consume(
-                &seen,
-                &mut scratch,
-                incarnation,
-                |dst| rx.pop_bulk(dst).unwrap(),
-                || done.load() == 1 && q.is_empty(),
-            );
-        }
-        return;
+        return queue_child::<Spsc>(&args);
     }
     let name = ShmName::new("chaos-spsc");
     let seg = Segment::options().size(8 << 20).create(&name).unwrap();

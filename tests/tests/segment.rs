@@ -338,6 +338,7 @@ fn permission_denied_is_typed() {
     let name = ShmName::new("perm");
     let _seg = Segment::options().size(1 << 16).mode(0o600).create(&name).unwrap();
     // Root ignores file modes, so open from a child that has dropped to an unprivileged user.
+    // SAFETY: geteuid has no preconditions and cannot fail.
     let is_root = unsafe { libc::geteuid() } == 0;
     if !is_root {
         std::fs::set_permissions(name.path(), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
