@@ -13,12 +13,12 @@ use std::marker::PhantomData;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::error::{Error, Object, Result};
+pub use crate::layout::message::Message;
 use crate::layout::{
     str_eq, Arg, LayoutError, ParameterError, SegmentLayout, StructLayout, StructureLayout, TypeLayout,
 };
-pub use crate::message::Message;
 use crate::segment::Segment;
-use crate::structure::Structure;
+use crate::structures::Structure;
 
 // ---------------------------------------------------------------------------------------------
 // #[derive(ShmType)]

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::layout::Kind;
-use crate::pool::Handle;
+use crate::structures::pool::Handle;
 use crate::{
     Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode, Segment,
     Semaphore, ShmType, Side, Spsc,
@@ -37,7 +37,7 @@ impl Harness {
         use std::sync::atomic::AtomicU32;
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!("/zipc-fuzz-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let path = crate::mapping::shm_path(&name);
+        let path = crate::segment::mapping::shm_path(&name);
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -66,7 +66,7 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(crate::mapping::shm_path(&self.name));
+        let _ = std::fs::remove_file(crate::segment::mapping::shm_path(&self.name));
     }
 }
 
@@ -106,7 +106,7 @@ fn exercise_segment(name: &str) {
     // Creating a structure takes the table lock, which waits (up to 30 s) for a live holder:
     // only when the bytes say it is free.
     if let Some(d) = seg.description() {
-        if seg.mapping().u32_at(d.field(crate::description::header::LOCK_WORD)).load(Ordering::Relaxed) == 0 {
+        if seg.mapping().u32_at(d.field(crate::segment::description::header::LOCK_WORD)).load(Ordering::Relaxed) == 0 {
             if let Ok(a) = Array::<u32>::create(&seg, "fuzz_new", 3) {
                 let _ = a.set(2, 7);
             }
@@ -190,7 +190,7 @@ fn array<T: ShmType>(seg: &Segment, name: &str) {
     }
 }
 
-fn atomic32<T: crate::atomic::Futex32>(seg: &Segment, name: &str) {
+fn atomic32<T: crate::structures::atomic::Futex32>(seg: &Segment, name: &str) {
     let Ok(a) = Atomic::<T>::open(seg, name) else { return };
     let v = a.load();
     a.store(v);
@@ -366,8 +366,9 @@ fn build(variant: u32) -> Result<Vec<u8>> {
     let name = format!("/zipc-fuzz-seed-{}-{variant}", std::process::id());
     let _ = Segment::unlink(&name);
     let seg = Segment::options().size(1 << 14).max_entries(32).max_processes(4).create(&name)?;
-    let bytes = populate(&seg, variant)
-        .and_then(|()| std::fs::read(crate::mapping::shm_path(&name)).map_err(|e| crate::Error::os("read", &name, e)));
+    let bytes = populate(&seg, variant).and_then(|()| {
+        std::fs::read(crate::segment::mapping::shm_path(&name)).map_err(|e| crate::Error::os("read", &name, e))
+    });
     drop(seg);
     Segment::unlink(&name)?;
     bytes
@@ -474,7 +475,7 @@ fn zeroipc_segment() -> Vec<u8> {
         b[e + 40..e + 48].copy_from_slice(&(len as u64).to_le_bytes());
         next += len;
     }
-    b[0..4].copy_from_slice(&crate::table::MAGIC.to_le_bytes());
+    b[0..4].copy_from_slice(&crate::segment::table::MAGIC.to_le_bytes());
     b[4..8].copy_from_slice(&2u32.to_le_bytes());
     b[8..12].copy_from_slice(&2u32.to_le_bytes());
     b[12..16].copy_from_slice(&max_entries.to_le_bytes());
@@ -508,6 +509,6 @@ mod tests {
         }
         let name = h.name().to_owned();
         drop(h);
-        assert!(!std::path::Path::new(&crate::mapping::shm_path(&name)).exists());
+        assert!(!std::path::Path::new(&crate::segment::mapping::shm_path(&name)).exists());
     }
 }

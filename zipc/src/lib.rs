@@ -83,53 +83,49 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-// The loom-switchable atomics; the queue, ring, pool and sync algorithms are written on them.
-mod asymmetric_fence;
-mod atomic_copy;
-#[allow(dead_code, unused_imports)]
-mod atomics;
-mod element;
-#[allow(dead_code)] // used by the blocking structures
-mod event_count;
-mod futex;
-
-mod mapping;
-mod region;
-mod robust_lock;
-mod role;
-mod waiting;
-
-pub mod array;
-pub mod atomic;
-pub mod barrier;
+// The layers, each importing only those above it in this list (docs/ARCHITECTURE.md, "Layers";
+// `tests/tests/layers.rs` checks it):
 #[doc(hidden)]
 pub mod derive_support;
-pub mod description;
 pub mod dynamic;
-pub mod endpoint;
 pub mod error;
-pub mod event;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;
-pub mod lane;
-pub mod latch;
-pub mod layout;
-pub mod message;
-pub mod mutex;
-pub mod pool;
-pub mod process;
-pub mod queue;
-pub mod recovery;
-pub mod registry;
-pub mod ring;
-pub mod segment;
-pub mod semaphore;
-pub mod shm_dir;
+pub mod layout; // the format as const data: types, fingerprints, kinds, regions, the table
+pub mod segment; // mapping, table, self-description, registry, lanes, `Segment`, /dev/shm
 pub mod shm_type;
-pub mod structure;
-pub mod table;
+pub mod structures; // `Structure` and every kind: arrays, atomics, queues, rings, pools, sync
+mod sys; // the OS and the memory model: futexes, fences, atomics, process identity, roles
+
+// The module paths of zipc 0.1, kept: each kind under its name, and the format's parts.
+pub use layout::message;
+pub use segment::{registry, shm_dir};
+pub use structures as structure;
+pub use structures::queue::recovery;
+pub use structures::sync::{barrier, event, latch, mutex, semaphore};
+pub use structures::{array, atomic, endpoint, pool, queue, ring};
+pub use sys::process;
+
+/// The ZeroIPC v2 header and metadata table ([`layout::table`], read by [`segment::table`]).
+pub mod table {
+    pub use crate::layout::table::*;
+    pub use crate::segment::table::Entry;
+}
+
+/// zipc's self-description, the `__zipc` entry ([`layout::description`], read by
+/// [`segment::description`]).
+pub mod description {
+    pub use crate::layout::description::*;
+}
+
+/// Lanes: per-thread records of multi-producer/consumer queue operations in flight
+/// ([`layout::lane`], [`segment::lane`], taken by the queues).
+pub mod lane {
+    pub use crate::layout::lane::*;
+    pub use crate::segment::lane::{LaneOperation, LaneState};
+}
 
 pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
@@ -138,11 +134,11 @@ pub use endpoint::{Endpoint, EndpointSide, Side};
 pub use error::{Error, Object, Result};
 pub use event::{Event, ResetMode};
 pub use latch::Latch;
-pub use mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use mutex::{Mutex, MutexGuard, MutexHolder};
 pub use pool::{Handle, Pool};
 pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
 pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
+pub use segment::mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
@@ -159,7 +155,7 @@ pub use zerocopy;
 /// promise that an operation makes no system call when nobody waits. Not part of the API.
 #[doc(hidden)]
 pub fn blocking_syscalls() -> u64 {
-    futex::syscalls()
+    sys::futex::syscalls()
 }
 pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 

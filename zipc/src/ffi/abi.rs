@@ -21,8 +21,8 @@ use crate::dynamic::{
 };
 use crate::error::Error;
 use crate::layout::Kind;
-use crate::pool::Handle;
-use crate::ring::RingMode;
+use crate::structures::pool::Handle;
+use crate::structures::ring::RingMode;
 use crate::{Barrier, Event, Latch, Mutex, Segment, Semaphore, Side};
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ pub extern "C" fn zipc_version() -> *const c_char {
 /// endpoint, like a Rust process); 0 before, or where the kernel lacks the membarrier.
 #[cfg_attr(feature = "ffi", no_mangle)]
 pub extern "C" fn zipc_fence_free_fast_path() -> c_int {
-    value(0, || Some(c_int::from(crate::queue::fence_free_fast_path())))
+    value(0, || Some(c_int::from(crate::structures::queue::fence_free_fast_path())))
 }
 
 /// The status of this thread's last failed call (`ZIPC_OK` if none failed yet).
@@ -308,7 +308,7 @@ pub unsafe extern "C" fn zipc_find(seg: *const SegmentHandle, name: *const c_cha
         let Some(e) = seg.segment.entry(name)? else {
             return Err(Error::NotFound { object: crate::Object::Structure, name: name.to_owned() }.into());
         };
-        let d = e.descriptor.unwrap_or(crate::description::Descriptor {
+        let d = e.descriptor.unwrap_or(crate::segment::description::Descriptor {
             kind: Kind::Array,
             flags: 0,
             capacity: 0,

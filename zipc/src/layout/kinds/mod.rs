@@ -1,0 +1,1 @@
+//! Each kind's format: its header fields, its parameters and their rules, its region.
