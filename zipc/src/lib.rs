@@ -108,20 +108,20 @@ pub use structures::sync::{barrier, event, latch, mutex, semaphore};
 pub use structures::{array, atomic, endpoint, pool, queue, ring};
 pub use sys::process;
 
-/// The ZeroIPC v2 header and metadata table ([`layout::table`], read by [`segment::table`]).
+/// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).
 pub mod table {
     pub use crate::layout::table::*;
     pub use crate::segment::table::Entry;
 }
 
-/// zipc's self-description, the `__zipc` entry ([`layout::description`], read by
-/// [`segment::description`]).
+/// zipc's self-description, the `__zipc` entry ([`layout::description`]; the segment layer
+/// reads and writes it).
 pub mod description {
     pub use crate::layout::description::*;
 }
 
 /// Lanes: per-thread records of multi-producer/consumer queue operations in flight
-/// ([`layout::lane`], [`segment::lane`], taken by the queues).
+/// ([`layout::lane`]; the segment holds them, the queues take them).
 pub mod lane {
     pub use crate::layout::lane::*;
     pub use crate::segment::lane::{LaneOperation, LaneState};

@@ -138,8 +138,8 @@ pub fn check(segment: &Segment, decl: &Declaration<'_>) -> Result<Descriptor> {
         return Err(Error::CapacityMismatch { structure: name, expected: decl.capacity, found: desc.capacity });
     }
     if desc.flags != decl.flags {
-        let (parameter, expected) = crate::structures::describe_flags(decl.kind, decl.flags);
-        let (_, found) = crate::structures::describe_flags(decl.kind, desc.flags);
+        let (parameter, expected) = decl.kind.describe_flags(decl.flags);
+        let (_, found) = decl.kind.describe_flags(desc.flags);
         return Err(Error::ParameterMismatch { structure: name, parameter, expected, found });
     }
     if desc.maximum != decl.maximum {

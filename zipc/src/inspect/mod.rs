@@ -84,9 +84,23 @@
 //!   endpoint   { "a_to_b": QUEUE, "b_to_a": QUEUE }    QUEUE = the queue state above
 //! ```
 
-use std::collections::HashMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
+
+pub use crate::segment::lane::{LaneOperation, LaneState};
+pub use crate::structures::array::ArrayState;
+pub use crate::structures::atomic::{AtomicState, Value};
+pub use crate::structures::endpoint::EndpointState;
+pub use crate::structures::pool::{PoolOwner, PoolState, POOL_SCAN_LIMIT};
+pub use crate::structures::queue::QueueState;
+pub use crate::structures::ring::RingState;
+pub use crate::structures::sync::barrier::BarrierState;
+pub use crate::structures::sync::event::EventState;
+pub use crate::structures::sync::latch::LatchState;
+pub use crate::structures::sync::mutex::{Consistency, MutexHolderState, MutexState};
+pub use crate::structures::sync::semaphore::SemaphoreState;
+pub use crate::structures::State;
+pub use crate::sys::role::Holder;
 
 use crate::error::Result;
 use crate::layout::Kind;
@@ -94,6 +108,7 @@ use crate::segment::description::{self, Descriptor};
 use crate::segment::registry::Attached;
 use crate::segment::table;
 use crate::segment::Segment;
+use crate::structures::render::{holder, holder_json, opt_holder_json, percent, plural, Json};
 use crate::sys::process;
 
 /// Version of the JSON rendering (its `"zipc_inspect"` field).
@@ -167,28 +182,6 @@ pub struct TableLock {
     pub recoveries: u32,
 }
 
-/// A process recorded in a segment word: a role's holder, a lock's owner, a pool object's
-/// acquirer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Holder {
-    /// Its pid.
-    pub pid: u32,
-    /// Its start time (clock ticks since boot, 40 bits), as recorded.
-    pub start_time: u64,
-    /// Whether that process is alive now (same pid and start time, not a zombie).
-    pub alive: bool,
-}
-
-impl Holder {
-    /// The holder a `pid << 40 | start_time` word names; `None` for 0.
-    pub(crate) fn from_tag(word: u64) -> Option<Holder> {
-        (word != 0).then(|| {
-            let p = crate::sys::role::untag(word);
-            Holder { pid: p.pid, start_time: p.start_time, alive: process::is_alive(p) }
-        })
-    }
-}
-
 /// One table entry and what it holds now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntrySnapshot {
@@ -213,267 +206,6 @@ impl EntrySnapshot {
     pub fn kind(&self) -> Option<Kind> {
         self.descriptor.as_ref().map(|d| d.kind)
     }
-}
-
-/// The live state of one structure, by kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// An array.
-    Array(ArrayState),
-    /// An atomic.
-    Atomic(AtomicState),
-    /// A queue.
-    Queue(QueueState),
-    /// A ring.
-    Ring(RingState),
-    /// A pool.
-    Pool(PoolState),
-    /// A semaphore.
-    Semaphore(SemaphoreState),
-    /// A barrier.
-    Barrier(BarrierState),
-    /// A latch.
-    Latch(LatchState),
-    /// A mutex.
-    Mutex(MutexState),
-    /// An event.
-    Event(EventState),
-    /// An endpoint.
-    Endpoint(EndpointState),
-}
-
-/// An array.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ArrayState {
-    /// Number of elements.
-    pub len: u64,
-}
-
-/// An atomic integer's value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Value {
-    /// A `u32` or `u64`.
-    Unsigned(u64),
-    /// An `i32` or `i64`.
-    Signed(i64),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Unsigned(v) => write!(f, "{v}"),
-            Value::Signed(v) => write!(f, "{v}"),
-        }
-    }
-}
-
-/// An atomic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AtomicState {
-    /// The value.
-    pub value: Value,
-    /// Processes asleep in `wait` (32-bit values only; `None` for 64-bit ones).
-    pub waiters: Option<u32>,
-}
-
-/// A queue (or one direction of an endpoint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueState {
-    /// `"spsc"`, `"mpsc"` or `"mpmc"`.
-    pub policy: &'static str,
-    /// Slots.
-    pub capacity: u64,
-    /// Elements in the queue (`tail - head`, clamped to `0..=capacity`).
-    pub len: u64,
-    /// Next position to pop.
-    pub head: u64,
-    /// Next position to push.
-    pub tail: u64,
-    /// The producer role's holder (single-producer policies).
-    pub producer: Option<Holder>,
-    /// The consumer role's holder (single-consumer policies).
-    pub consumer: Option<Holder>,
-    /// Times the producer role was taken over from a dead holder.
-    pub producer_takeovers: u32,
-    /// Times the consumer role was taken over from a dead holder.
-    pub consumer_takeovers: u32,
-    /// Producers asleep in a blocking push.
-    pub waiting_producers: u32,
-    /// Consumers asleep in a blocking pop.
-    pub waiting_consumers: u32,
-    /// Messages lost to processes that died mid-operation.
-    pub lost: u64,
-}
-
-/// A ring.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RingState {
-    /// Overwrite mode (else lossless).
-    pub overwrite: bool,
-    /// Slots.
-    pub capacity: u64,
-    /// Elements written and not yet passed by the consumer (clamped to `0..=capacity`).
-    pub len: u64,
-    /// Elements written (the producer's position).
-    pub write_pos: u64,
-    /// The consumer's position.
-    pub read_pos: u64,
-    /// Elements whose writing has begun.
-    pub claim: u64,
-    /// Elements the consumer skipped because they were overwritten.
-    pub missed: u64,
-    /// Elements lost to consumers that died mid-pop.
-    pub lost: u64,
-    /// The producer role's holder.
-    pub producer: Option<Holder>,
-    /// The consumer role's holder.
-    pub consumer: Option<Holder>,
-    /// Consumers asleep waiting for data.
-    pub waiting_consumers: u32,
-    /// Producers asleep waiting for space (lossless mode).
-    pub waiting_producers: u32,
-}
-
-/// A pool.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolState {
-    /// Objects.
-    pub capacity: u64,
-    /// The header's count of acquired objects.
-    pub allocated: u64,
-    /// Slots found acquired (odd generation) among the scanned ones.
-    pub acquired: u64,
-    /// Slots scanned (all of them, up to [`POOL_SCAN_LIMIT`]).
-    pub scanned: u64,
-    /// Who holds the acquired objects: one entry per process, most objects first.
-    pub owners: Vec<PoolOwner>,
-    /// Acquirers asleep waiting for a release.
-    pub waiting: u32,
-}
-
-/// Pools larger than this are inspected on their first `POOL_SCAN_LIMIT` slots.
-pub const POOL_SCAN_LIMIT: u64 = 1 << 20;
-
-/// Pool objects held by one process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolOwner {
-    /// The process (0 pid: acquired slots with no owner recorded).
-    pub holder: Holder,
-    /// How many objects it holds.
-    pub objects: u64,
-}
-
-/// A semaphore.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SemaphoreState {
-    /// Permits available (as stored; negative only if damaged).
-    pub count: i32,
-    /// The maximum; `None` if unbounded.
-    pub max: Option<u32>,
-    /// Processes asleep in acquire.
-    pub waiting: u32,
-}
-
-/// A barrier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BarrierState {
-    /// Participants per generation.
-    pub participants: u32,
-    /// Arrivals in the current generation (as stored).
-    pub arrived: i32,
-    /// Completed generations (wrapping).
-    pub generation: u32,
-    /// Processes asleep in wait.
-    pub sleepers: u32,
-}
-
-/// A latch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LatchState {
-    /// The initial count.
-    pub initial: u32,
-    /// Count-downs still needed (as stored; ≤ 0 means released).
-    pub count: i32,
-    /// Processes asleep in wait.
-    pub waiters: u32,
-}
-
-/// A robust mutex.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MutexState {
-    /// Whether the lock word names an owner.
-    pub locked: bool,
-    /// The thread id in the lock word (0 if free).
-    pub word_tid: u32,
-    /// Whether the thread in the lock word exists (a dead one is taken over by the next locker).
-    pub word_tid_alive: bool,
-    /// Whether the kernel has queued waiters (`FUTEX_WAITERS`).
-    pub kernel_waiters: bool,
-    /// The thread recorded inside the critical section (or one that died there).
-    pub holder: Option<MutexHolderState>,
-    /// Consistent, inconsistent (a holder died) or not recoverable.
-    pub consistency: Consistency,
-    /// The `state` word as stored.
-    pub state_code: u32,
-    /// Times a holder died inside the critical section.
-    pub owner_deaths: u32,
-}
-
-/// A mutex holder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MutexHolderState {
-    /// Thread id.
-    pub tid: u32,
-    /// Its process.
-    pub pid: u32,
-    /// The thread's start time (0 if unknown).
-    pub start_time: u64,
-    /// Whether that thread is alive now.
-    pub alive: bool,
-}
-
-/// A robust mutex's consistency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Consistency {
-    /// Usable.
-    Consistent,
-    /// A holder died; the current holder has not marked it consistent.
-    Inconsistent,
-    /// Unusable: every lock fails.
-    NotRecoverable,
-}
-
-impl Consistency {
-    /// `"consistent"`, `"inconsistent"` or `"not recoverable"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Consistency::Consistent => "consistent",
-            Consistency::Inconsistent => "inconsistent",
-            Consistency::NotRecoverable => "not recoverable",
-        }
-    }
-}
-
-/// An event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EventState {
-    /// Manual reset (else auto).
-    pub manual_reset: bool,
-    /// Whether it is set.
-    pub set: bool,
-    /// How many times it was set (wrapping at 2^31).
-    pub sets: u32,
-    /// Processes asleep in wait.
-    pub waiters: u32,
-}
-
-/// An endpoint: its two queues.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndpointState {
-    /// Side A sends here, side B receives.
-    pub a_to_b: QueueState,
-    /// Side B sends here, side A receives.
-    pub b_to_a: QueueState,
 }
 
 /// Opens segment `name` unattached and takes a [`Snapshot`] of it.
@@ -549,7 +281,7 @@ pub fn snapshot(segment: &Segment) -> Result<Snapshot> {
         };
         if let Some(desc) = &e.descriptor {
             match segment.locate(&e.name) {
-                Ok(found) => e.state = Some(read_state(&found.region, desc, &mut e.problems)),
+                Ok(found) => e.state = Some(crate::structures::state::read(&found.region, desc, &mut e.problems)),
                 Err(err) => e.problems.push(err.to_string()),
             }
         }
@@ -566,55 +298,9 @@ pub fn snapshot(segment: &Segment) -> Result<Snapshot> {
     })
 }
 
-/// The per-kind dispatch: each kind reads its own words.
-fn read_state(region: &crate::segment::region::Region, desc: &Descriptor, problems: &mut Vec<String>) -> State {
-    match desc.kind {
-        Kind::Array => State::Array(crate::structures::array::inspect(desc)),
-        Kind::Atomic => State::Atomic(crate::structures::atomic::inspect(region, desc)),
-        Kind::Queue => State::Queue(crate::structures::queue::inspect(region, desc, problems)),
-        Kind::Ring => State::Ring(crate::structures::ring::inspect(region, desc, problems)),
-        Kind::Pool => State::Pool(crate::structures::pool::inspect(region, desc, problems)),
-        Kind::Semaphore => State::Semaphore(crate::structures::sync::semaphore::inspect(region, desc, problems)),
-        Kind::Barrier => State::Barrier(crate::structures::sync::barrier::inspect(region, desc, problems)),
-        Kind::Latch => State::Latch(crate::structures::sync::latch::inspect(region, desc, problems)),
-        Kind::Mutex => State::Mutex(crate::structures::sync::mutex::inspect(region, problems)),
-        Kind::Event => State::Event(crate::structures::sync::event::inspect(region, desc)),
-        Kind::Endpoint => State::Endpoint(crate::structures::endpoint::inspect(region, desc, problems)),
-    }
-}
-
-/// Groups acquired pool slots by owner word, liveness checked once per owner.
-pub(crate) fn pool_owners(counts: HashMap<u64, u64>) -> Vec<PoolOwner> {
-    let mut owners: Vec<PoolOwner> = counts
-        .into_iter()
-        .map(|(tag, objects)| PoolOwner {
-            holder: Holder::from_tag(tag).unwrap_or(Holder { pid: 0, start_time: 0, alive: false }),
-            objects,
-        })
-        .collect();
-    owners.sort_by(|a, b| b.objects.cmp(&a.objects).then(a.holder.pid.cmp(&b.holder.pid)));
-    owners
-}
-
 // ---------------------------------------------------------------------------------------------
 // The human report
 // ---------------------------------------------------------------------------------------------
-
-const BAR_WIDTH: u64 = 20;
-
-/// `[#####...............]`: `used` of `total`, rounded up so that any use shows.
-fn bar(used: u64, total: u64) -> String {
-    let filled =
-        if total == 0 { 0 } else { (used.min(total) as u128 * BAR_WIDTH as u128).div_ceil(total as u128) as u64 };
-    format!("[{}{}]", "#".repeat(filled as usize), ".".repeat((BAR_WIDTH - filled) as usize))
-}
-
-fn percent(used: u64, total: u64) -> String {
-    if total == 0 {
-        return "-".to_owned();
-    }
-    format!("{:.0}%", used.min(total) as f64 * 100.0 / total as f64)
-}
 
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -628,17 +314,6 @@ fn human_bytes(bytes: u64) -> String {
         u += 1;
     }
     format!("{bytes} bytes ({v:.1} {})", UNITS[u])
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn holder(h: &Option<Holder>) -> String {
-    match h {
-        None => "none".to_owned(),
-        Some(h) => format!("pid {} ({})", h.pid, if h.alive { "alive" } else { "dead" }),
-    }
 }
 
 /// `2026-05-01 12:00:00 UTC` from Unix nanoseconds.
@@ -656,165 +331,6 @@ fn utc(ns: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
-    out.push(format!("{label}{} {}/{} ({})", bar(q.len, q.capacity), q.len, q.capacity, percent(q.len, q.capacity)));
-    let mut roles = Vec::new();
-    if q.policy != "mpmc" {
-        if q.policy == "spsc" {
-            roles.push(format!("producer {}", holder(&q.producer)));
-        }
-        roles.push(format!("consumer {}", holder(&q.consumer)));
-    }
-    roles.push(format!("head {}, tail {}", q.head, q.tail));
-    out.push(roles.join("; "));
-    let mut extra = Vec::new();
-    if q.waiting_producers > 0 || q.waiting_consumers > 0 {
-        extra.push(format!("asleep: {} producers, {} consumers", q.waiting_producers, q.waiting_consumers));
-    }
-    if q.producer_takeovers > 0 || q.consumer_takeovers > 0 {
-        extra.push(format!(
-            "roles taken over from dead holders: producer {}, consumer {}",
-            q.producer_takeovers, q.consumer_takeovers
-        ));
-    }
-    if q.lost > 0 {
-        extra.push(format!("{} lost to processes that died mid-operation", plural(q.lost, "message", "messages")));
-    }
-    if !extra.is_empty() {
-        out.push(extra.join("; "));
-    }
-}
-
-impl State {
-    /// The human report's lines for this state.
-    fn lines(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        match self {
-            State::Array(a) => out.push(plural(a.len, "element", "elements")),
-            State::Atomic(a) => out.push(match a.waiters {
-                Some(w) if w > 0 => format!("value {}; {} asleep in wait", a.value, w),
-                _ => format!("value {}", a.value),
-            }),
-            State::Queue(q) => queue_lines(q, &format!("{} ", q.policy), &mut out),
-            State::Ring(r) => {
-                let mode = if r.overwrite { "overwrite" } else { "lossless" };
-                out.push(format!(
-                    "{mode} {} {}/{} ({})",
-                    bar(r.len, r.capacity),
-                    r.len,
-                    r.capacity,
-                    percent(r.len, r.capacity)
-                ));
-                let lost = if r.lost > 0 { format!(", lost {}", r.lost) } else { String::new() };
-                out.push(format!(
-                    "written {}, read {}, missed {}{lost}; producer {}; consumer {}",
-                    r.write_pos,
-                    r.read_pos.saturating_sub(r.missed).saturating_sub(r.lost),
-                    r.missed,
-                    holder(&r.producer),
-                    holder(&r.consumer)
-                ));
-                if r.waiting_consumers > 0 || r.waiting_producers > 0 {
-                    out.push(format!("asleep: {} consumers, {} producers", r.waiting_consumers, r.waiting_producers));
-                }
-            }
-            State::Pool(p) => {
-                out.push(format!(
-                    "{} {}/{} acquired ({})",
-                    bar(p.acquired, p.scanned),
-                    p.acquired,
-                    p.scanned,
-                    percent(p.acquired, p.scanned)
-                ));
-                if p.scanned < p.capacity {
-                    out.push(format!("(first {} of {} slots scanned)", p.scanned, p.capacity));
-                }
-                if !p.owners.is_empty() {
-                    let shown: Vec<String> = p
-                        .owners
-                        .iter()
-                        .take(8)
-                        .map(|o| format!("{} holds {}", holder(&Some(o.holder)), o.objects))
-                        .collect();
-                    let more = p.owners.len().saturating_sub(8);
-                    out.push(format!(
-                        "owners: {}{}",
-                        shown.join(", "),
-                        if more > 0 { format!(", and {more} more") } else { String::new() }
-                    ));
-                }
-                if p.waiting > 0 {
-                    out.push(format!("{} asleep in acquire", p.waiting));
-                }
-            }
-            State::Semaphore(s) => out.push(format!(
-                "count {}{}; {} asleep in acquire",
-                s.count,
-                s.max.map_or_else(|| " (unbounded)".to_owned(), |m| format!(" of max {m}")),
-                s.waiting
-            )),
-            State::Barrier(b) => out.push(format!(
-                "generation {}; {} of {} arrived; {} asleep",
-                b.generation, b.arrived, b.participants, b.sleepers
-            )),
-            State::Latch(l) => out.push(if l.count <= 0 {
-                format!("released (count {} of {}); {} asleep", l.count, l.initial, l.waiters)
-            } else {
-                format!("count {} of {}; {} asleep", l.count, l.initial, l.waiters)
-            }),
-            State::Mutex(m) => {
-                let lock = match (&m.holder, m.locked) {
-                    (Some(h), _) => format!(
-                        "locked by thread {} of pid {} ({})",
-                        h.tid,
-                        h.pid,
-                        if h.alive { "alive" } else { "dead: the next locker takes over" }
-                    ),
-                    (None, true) if m.word_tid_alive => {
-                        format!("locked by thread {} (entering or leaving)", m.word_tid)
-                    }
-                    (None, true) => {
-                        format!("locked by thread {}, which is gone: the next locker takes over", m.word_tid)
-                    }
-                    (None, false) => "unlocked".to_owned(),
-                };
-                out.push(format!(
-                    "{lock}; {}; {}{}",
-                    m.consistency.name(),
-                    plural(u64::from(m.owner_deaths), "owner death", "owner deaths"),
-                    if m.kernel_waiters { "; waiters queued" } else { "" }
-                ));
-            }
-            State::Event(e) => out.push(format!(
-                "{} ({} reset); sets: {}; {} asleep",
-                if e.set { "set" } else { "clear" },
-                if e.manual_reset { "manual" } else { "auto" },
-                e.sets,
-                e.waiters
-            )),
-            State::Endpoint(ep) => {
-                let (ab, ba) = (&ep.a_to_b, &ep.b_to_a);
-                for (q, label) in [(ab, "A → B"), (ba, "B → A")] {
-                    out.push(format!(
-                        "{label} {} {}/{} ({})",
-                        bar(q.len, q.capacity),
-                        q.len,
-                        q.capacity,
-                        percent(q.len, q.capacity)
-                    ));
-                }
-                // A side holds its outgoing queue's producer role and its incoming one's consumer role.
-                out.push(format!(
-                    "side A {}; side B {}",
-                    holder(&ab.producer.or(ba.consumer)),
-                    holder(&ba.producer.or(ab.consumer))
-                ));
-            }
-        }
-        out
-    }
 }
 
 /// The human-readable report (`zipc-schema inspect`).
@@ -893,7 +409,7 @@ impl fmt::Display for Snapshot {
                     None => "nothing in flight".to_owned(),
                     Some(o) => format!(
                         "{} on {} at {}{}: {}",
-                        if o.operation == crate::structures::queue::recovery::Operation::Push { "push" } else { "pop" },
+                        if o.operation == crate::segment::lane::Operation::Push { "push" } else { "pop" },
                         o.structure
                             .as_ref()
                             .map_or_else(|| format!("offset {:#x}", o.queue_offset), |n| format!("{n:?}")),
@@ -962,7 +478,7 @@ impl fmt::Display for Snapshot {
         for (e, r) in self.entries.iter().zip(&rows) {
             row(f, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]], &e.name)?;
             if let Some(s) = &e.state {
-                for line in s.lines() {
+                for line in s.report() {
                     writeln!(f, "{:indent$}{line}", "")?;
                 }
             }
@@ -989,91 +505,6 @@ fn capacity_text(d: &Descriptor) -> String {
 // JSON
 // ---------------------------------------------------------------------------------------------
 
-/// A JSON value, rendered with two-space indentation.
-enum Json {
-    Null,
-    Bool(bool),
-    U(u64),
-    I(i64),
-    S(String),
-    A(Vec<Json>),
-    O(Vec<(&'static str, Json)>),
-}
-
-impl Json {
-    fn s(v: impl Into<String>) -> Json {
-        Json::S(v.into())
-    }
-
-    fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
-        v.map_or(Json::Null, f)
-    }
-
-    fn write(&self, out: &mut String, indent: usize) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::U(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Json::I(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Json::S(s) => {
-                out.push('"');
-                for c in s.chars() {
-                    match c {
-                        '"' => out.push_str("\\\""),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        c if (c as u32) < 0x20 => {
-                            let _ = write!(out, "\\u{:04x}", c as u32);
-                        }
-                        c => out.push(c),
-                    }
-                }
-                out.push('"');
-            }
-            Json::A(items) if items.is_empty() => out.push_str("[]"),
-            Json::A(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    out.push_str(&"  ".repeat(indent + 1));
-                    v.write(out, indent + 1);
-                }
-                out.push('\n');
-                out.push_str(&"  ".repeat(indent));
-                out.push(']');
-            }
-            Json::O(fields) if fields.is_empty() => out.push_str("{}"),
-            Json::O(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    out.push_str(&"  ".repeat(indent + 1));
-                    Json::s(*k).write(out, indent + 1);
-                    out.push_str(": ");
-                    v.write(out, indent + 1);
-                }
-                out.push('\n');
-                out.push_str(&"  ".repeat(indent));
-                out.push('}');
-            }
-        }
-    }
-}
-
-fn holder_json(h: &Holder) -> Json {
-    Json::O(vec![("pid", Json::U(h.pid.into())), ("start_time", Json::U(h.start_time)), ("alive", Json::Bool(h.alive))])
-}
-
-fn opt_holder_json(h: &Option<Holder>) -> Json {
-    Json::opt(h.as_ref(), holder_json)
-}
-
 fn lane_json(l: &crate::segment::lane::LaneState) -> Json {
     Json::O(vec![
         ("index", Json::U(l.index.into())),
@@ -1086,11 +517,7 @@ fn lane_json(l: &crate::segment::lane::LaneState) -> Json {
                     ("structure", Json::opt(o.structure.as_deref(), Json::s)),
                     (
                         "kind",
-                        Json::s(if o.operation == crate::structures::queue::recovery::Operation::Push {
-                            "push"
-                        } else {
-                            "pop"
-                        }),
+                        Json::s(if o.operation == crate::segment::lane::Operation::Push { "push" } else { "pop" }),
                     ),
                     ("first", Json::U(o.first)),
                     ("count", Json::U(o.count)),
@@ -1102,123 +529,6 @@ fn lane_json(l: &crate::segment::lane::LaneState) -> Json {
         ),
         ("lost", Json::U(l.lost)),
     ])
-}
-
-fn queue_json(q: &QueueState) -> Json {
-    Json::O(vec![
-        ("policy", Json::s(q.policy)),
-        ("capacity", Json::U(q.capacity)),
-        ("len", Json::U(q.len)),
-        ("head", Json::U(q.head)),
-        ("tail", Json::U(q.tail)),
-        ("producer", opt_holder_json(&q.producer)),
-        ("consumer", opt_holder_json(&q.consumer)),
-        ("producer_takeovers", Json::U(q.producer_takeovers.into())),
-        ("consumer_takeovers", Json::U(q.consumer_takeovers.into())),
-        ("waiting_producers", Json::U(q.waiting_producers.into())),
-        ("waiting_consumers", Json::U(q.waiting_consumers.into())),
-        ("lost", Json::U(q.lost)),
-    ])
-}
-
-impl State {
-    fn json(&self) -> Json {
-        let u = |v: u32| Json::U(v.into());
-        match self {
-            State::Array(a) => Json::O(vec![("len", Json::U(a.len))]),
-            State::Atomic(a) => Json::O(vec![
-                (
-                    "value",
-                    match a.value {
-                        Value::Unsigned(v) => Json::U(v),
-                        Value::Signed(v) => Json::I(v),
-                    },
-                ),
-                ("waiters", Json::opt(a.waiters, u)),
-            ]),
-            State::Queue(q) => queue_json(q),
-            State::Ring(r) => Json::O(vec![
-                ("mode", Json::s(if r.overwrite { "overwrite" } else { "lossless" })),
-                ("capacity", Json::U(r.capacity)),
-                ("len", Json::U(r.len)),
-                ("write_pos", Json::U(r.write_pos)),
-                ("read_pos", Json::U(r.read_pos)),
-                ("claim", Json::U(r.claim)),
-                ("missed", Json::U(r.missed)),
-                ("lost", Json::U(r.lost)),
-                ("producer", opt_holder_json(&r.producer)),
-                ("consumer", opt_holder_json(&r.consumer)),
-                ("waiting_consumers", u(r.waiting_consumers)),
-                ("waiting_producers", u(r.waiting_producers)),
-            ]),
-            State::Pool(p) => Json::O(vec![
-                ("capacity", Json::U(p.capacity)),
-                ("allocated", Json::U(p.allocated)),
-                ("acquired", Json::U(p.acquired)),
-                ("scanned", Json::U(p.scanned)),
-                ("waiting", u(p.waiting)),
-                (
-                    "owners",
-                    Json::A(
-                        p.owners
-                            .iter()
-                            .map(|o| {
-                                Json::O(vec![
-                                    ("pid", u(o.holder.pid)),
-                                    ("start_time", Json::U(o.holder.start_time)),
-                                    ("alive", Json::Bool(o.holder.alive)),
-                                    ("objects", Json::U(o.objects)),
-                                ])
-                            })
-                            .collect(),
-                    ),
-                ),
-            ]),
-            State::Semaphore(s) => Json::O(vec![
-                ("count", Json::I(s.count.into())),
-                ("max", Json::opt(s.max, u)),
-                ("waiting", u(s.waiting)),
-            ]),
-            State::Barrier(b) => Json::O(vec![
-                ("participants", u(b.participants)),
-                ("arrived", Json::I(b.arrived.into())),
-                ("generation", u(b.generation)),
-                ("sleepers", u(b.sleepers)),
-            ]),
-            State::Latch(l) => {
-                Json::O(vec![("initial", u(l.initial)), ("count", Json::I(l.count.into())), ("waiters", u(l.waiters))])
-            }
-            State::Mutex(m) => Json::O(vec![
-                ("locked", Json::Bool(m.locked)),
-                ("word_tid", u(m.word_tid)),
-                ("word_tid_alive", Json::Bool(m.word_tid_alive)),
-                ("kernel_waiters", Json::Bool(m.kernel_waiters)),
-                (
-                    "holder",
-                    Json::opt(m.holder.as_ref(), |h| {
-                        Json::O(vec![
-                            ("tid", u(h.tid)),
-                            ("pid", u(h.pid)),
-                            ("start_time", Json::U(h.start_time)),
-                            ("alive", Json::Bool(h.alive)),
-                        ])
-                    }),
-                ),
-                ("consistency", Json::s(m.consistency.name())),
-                ("state_code", u(m.state_code)),
-                ("owner_deaths", u(m.owner_deaths)),
-            ]),
-            State::Event(e) => Json::O(vec![
-                ("mode", Json::s(if e.manual_reset { "manual" } else { "auto" })),
-                ("set", Json::Bool(e.set)),
-                ("sets", u(e.sets)),
-                ("waiters", u(e.waiters)),
-            ]),
-            State::Endpoint(ep) => {
-                Json::O(vec![("a_to_b", queue_json(&ep.a_to_b)), ("b_to_a", queue_json(&ep.b_to_a))])
-            }
-        }
-    }
 }
 
 fn strings(v: &[String]) -> Json {
@@ -1328,22 +638,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bars_and_dates() {
-        assert_eq!(bar(0, 16), "[....................]");
-        assert_eq!(bar(16, 16), "[####################]");
-        assert_eq!(bar(1, 1000), "[#...................]", "any use shows");
-        assert_eq!(bar(99, 0), "[....................]");
-        assert_eq!(bar(u64::MAX, u64::MAX), "[####################]");
+    fn dates() {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(951_782_400_000_000_000), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc(1_767_225_599_000_000_000), "2025-12-31 23:59:59 UTC");
         assert!(utc(u64::MAX).ends_with("UTC"));
-    }
-
-    #[test]
-    fn json_escapes_strings() {
-        let mut out = String::new();
-        Json::O(vec![("a\"b", Json::s("x\\y\n\u{1}é")), ("e", Json::A(vec![]))]).write(&mut out, 0);
-        assert_eq!(out, "{\n  \"a\\\"b\": \"x\\\\y\\n\\u0001é\",\n  \"e\": []\n}");
     }
 }

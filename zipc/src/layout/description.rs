@@ -44,7 +44,7 @@
 //! 56  i64 maximum      kind-specific maximum
 //! ```
 
-use super::kind::Kind;
+use super::kinds::Kind;
 use super::structure::{LayoutError, Region, StructureLayout};
 use super::types::{Primitive, TypeLayout};
 use super::{lane, table};

@@ -4,92 +4,44 @@
 
 use std::fmt;
 
+use super::kinds::Kind;
 use super::message::Message;
 use super::segment::str_eq;
+#[cfg(doc)]
+use super::structure::StructureLayout;
 
-/// The kinds of structure a segment can hold. The numbers are stored in the self-description and
-/// are part of the format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum Kind {
-    /// Fixed-length array (ZeroIPC v2 layout).
-    Array = 1,
-    /// One atomic integer.
-    Atomic = 2,
-    /// Bounded lock-free queue (SPSC, MPSC or MPMC).
-    Queue = 3,
-    /// Single-producer stream ring with optional overwrite.
-    Ring = 4,
-    /// Fixed-capacity object pool with generation-checked handles.
-    Pool = 5,
-    /// Counting semaphore (ZeroIPC v2 layout).
-    Semaphore = 6,
-    /// Reusable barrier (ZeroIPC v2 layout).
-    Barrier = 7,
-    /// One-shot countdown latch (ZeroIPC v2 layout).
-    Latch = 8,
-    /// Robust process-shared mutex.
-    Mutex = 9,
-    /// Auto- or manual-reset event.
-    Event = 10,
-    /// Duplex channel of two queues.
-    Endpoint = 11,
+/// What a kind is, as data: declared by the kind's format module (`layout/kinds/NAME.rs`) and read
+/// through [`Kind`]'s methods by the derive, the TOML reader, the generators and the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindSpec {
+    /// The name used in messages, schemas (lower-cased) and generated code: `"Queue"`.
+    pub name: &'static str,
+    /// "a" or "an", for messages.
+    pub article: &'static str,
+    /// Whether structures of this kind hold elements of a declared type.
+    pub has_element: bool,
+    /// The parameters a declaration takes: derive attributes and TOML keys of these names.
+    pub parameters: &'static [Parameter],
+}
+
+/// A structure's header words as the format's checks read them: relaxed loads of a region other
+/// processes may write (`segment::region::Region` in a segment).
+pub(crate) trait HeaderWords {
+    /// The `u32` at `offset` into the region.
+    fn u32(&self, offset: u64) -> u32;
+    /// The `u64` at `offset` into the region.
+    fn u64(&self, offset: u64) -> u64;
 }
 
 impl Kind {
-    /// All kinds, in format order.
-    pub const ALL: [Kind; 11] = [
-        Kind::Array,
-        Kind::Atomic,
-        Kind::Queue,
-        Kind::Ring,
-        Kind::Pool,
-        Kind::Semaphore,
-        Kind::Barrier,
-        Kind::Latch,
-        Kind::Mutex,
-        Kind::Event,
-        Kind::Endpoint,
-    ];
-
     /// The name used in messages, schemas (lower-cased) and generated code.
     pub const fn name(self) -> &'static str {
-        match self {
-            Kind::Array => "Array",
-            Kind::Atomic => "Atomic",
-            Kind::Queue => "Queue",
-            Kind::Ring => "Ring",
-            Kind::Pool => "Pool",
-            Kind::Semaphore => "Semaphore",
-            Kind::Barrier => "Barrier",
-            Kind::Latch => "Latch",
-            Kind::Mutex => "Mutex",
-            Kind::Event => "Event",
-            Kind::Endpoint => "Endpoint",
-        }
+        self.spec().name
     }
 
     /// The number stored in the segment.
     pub const fn code(self) -> u32 {
         self as u32
-    }
-
-    /// Inverse of [`Kind::code`].
-    pub const fn from_code(code: u32) -> Option<Kind> {
-        Some(match code {
-            1 => Kind::Array,
-            2 => Kind::Atomic,
-            3 => Kind::Queue,
-            4 => Kind::Ring,
-            5 => Kind::Pool,
-            6 => Kind::Semaphore,
-            7 => Kind::Barrier,
-            8 => Kind::Latch,
-            9 => Kind::Mutex,
-            10 => Kind::Event,
-            11 => Kind::Endpoint,
-            _ => return None,
-        })
     }
 
     /// Looks a kind up by name, ignoring case (`"queue"`).
@@ -99,30 +51,13 @@ impl Kind {
 
     /// "a" or "an", for messages ("an Array", "a Queue").
     pub const fn article(self) -> &'static str {
-        match self {
-            Kind::Array | Kind::Atomic | Kind::Event | Kind::Endpoint => "an",
-            _ => "a",
-        }
+        self.spec().article
     }
 
     /// Whether structures of this kind hold elements of a declared type.
     pub const fn has_element(self) -> bool {
-        matches!(self, Kind::Array | Kind::Atomic | Kind::Queue | Kind::Ring | Kind::Pool | Kind::Endpoint)
+        self.spec().has_element
     }
-}
-
-/// Flag values stored in [`StructureLayout::flags`] and descriptors.
-pub mod flags {
-    /// Queue policy: single producer, single consumer.
-    pub const POLICY_SPSC: u32 = 1;
-    /// Queue policy: multiple producers, single consumer.
-    pub const POLICY_MPSC: u32 = 2;
-    /// Queue policy: multiple producers, multiple consumers.
-    pub const POLICY_MPMC: u32 = 3;
-    /// Ring: the writer overwrites the oldest data when the reader falls behind.
-    pub const RING_OVERWRITE: u32 = 1;
-    /// Event: stays set until reset (otherwise one waiter consumes it).
-    pub const EVENT_MANUAL_RESET: u32 = 1;
 }
 
 /// Which field of a [`StructureLayout`] a declaration parameter sets.
@@ -176,84 +111,24 @@ pub struct Parameter {
     pub doc: &'static str,
 }
 
-const fn param(name: &'static str, slot: Slot, value: ParamValue, required: bool, doc: &'static str) -> Parameter {
+pub(crate) const fn param(
+    name: &'static str,
+    slot: Slot,
+    value: ParamValue,
+    required: bool,
+    doc: &'static str,
+) -> Parameter {
     Parameter { name, slot, value, required, type_level: false, doc }
 }
 
-const CAPACITY: Parameter = param("capacity", Slot::Capacity, ParamValue::Unsigned { min: 1 }, true, "number of slots");
-
-/// Queue policies by name, for TOML's `policy = "mpmc"`.
-pub const POLICIES: &[(&str, u32)] =
-    &[("spsc", flags::POLICY_SPSC), ("mpsc", flags::POLICY_MPSC), ("mpmc", flags::POLICY_MPMC)];
-
-const ARRAY_PARAMS: &[Parameter] =
-    &[param("capacity", Slot::Capacity, ParamValue::Unsigned { min: 1 }, true, "number of elements")];
-const ATOMIC_PARAMS: &[Parameter] =
-    &[param("initial", Slot::Initial, ParamValue::Signed, false, "initial value (default 0)")];
-const QUEUE_PARAMS: &[Parameter] = &[
-    CAPACITY,
-    Parameter {
-        name: "policy",
-        slot: Slot::Flags,
-        value: ParamValue::Choice(POLICIES),
-        required: true,
-        type_level: true,
-        doc: "spsc, mpsc or mpmc",
-    },
-];
-const RING_PARAMS: &[Parameter] = &[
-    CAPACITY,
-    param(
-        "overwrite",
-        Slot::Flags,
-        ParamValue::Bool { bit: flags::RING_OVERWRITE },
-        false,
-        "keep the newest data when the reader falls behind (default false)",
-    ),
-];
-const POOL_PARAMS: &[Parameter] =
-    &[param("capacity", Slot::Capacity, ParamValue::Unsigned { min: 1 }, true, "number of objects")];
-const SEMAPHORE_PARAMS: &[Parameter] = &[
-    param("initial", Slot::Initial, ParamValue::Unsigned { min: 0 }, false, "initial count (default 0)"),
-    param("max", Slot::Maximum, ParamValue::Unsigned { min: 0 }, false, "largest count, 0 for unbounded (default)"),
-];
-const BARRIER_PARAMS: &[Parameter] = &[param(
-    "participants",
-    Slot::Capacity,
-    ParamValue::Unsigned { min: 1 },
-    true,
-    "processes that meet at the barrier",
-)];
-const LATCH_PARAMS: &[Parameter] =
-    &[param("count", Slot::Initial, ParamValue::Unsigned { min: 1 }, true, "count_down calls that release it")];
-const EVENT_PARAMS: &[Parameter] = &[
-    param(
-        "manual_reset",
-        Slot::Flags,
-        ParamValue::Bool { bit: flags::EVENT_MANUAL_RESET },
-        false,
-        "stay set until reset (default: auto-reset, one waiter consumes it)",
-    ),
-    param("initially_set", Slot::Initial, ParamValue::Bool { bit: 1 }, false, "start set (default false)"),
-];
-const ENDPOINT_PARAMS: &[Parameter] = &[CAPACITY];
+/// The `capacity` of the kinds whose capacity is a number of slots.
+pub(crate) const CAPACITY: Parameter =
+    param("capacity", Slot::Capacity, ParamValue::Unsigned { min: 1 }, true, "number of slots");
 
 impl Kind {
     /// The parameters a declaration of this kind takes.
     pub const fn parameters(self) -> &'static [Parameter] {
-        match self {
-            Kind::Array => ARRAY_PARAMS,
-            Kind::Atomic => ATOMIC_PARAMS,
-            Kind::Queue => QUEUE_PARAMS,
-            Kind::Ring => RING_PARAMS,
-            Kind::Pool => POOL_PARAMS,
-            Kind::Semaphore => SEMAPHORE_PARAMS,
-            Kind::Barrier => BARRIER_PARAMS,
-            Kind::Latch => LATCH_PARAMS,
-            Kind::Mutex => &[],
-            Kind::Event => EVENT_PARAMS,
-            Kind::Endpoint => ENDPOINT_PARAMS,
-        }
+        self.spec().parameters
     }
 
     /// The flag bits that declaration *values* set (a ring's `overwrite`, an event's

@@ -30,6 +30,8 @@ mod types;
 
 pub use fingerprint::*;
 pub use kind::*;
+pub use kinds::queue::POLICIES;
+pub use kinds::{flags, Kind};
 pub use message::Message;
 pub use padding::*;
 pub use segment::*;

@@ -6,7 +6,8 @@ use std::fmt;
 
 use super::description;
 use super::fingerprint::type_record_len;
-use super::kind::{Arg, Kind, ParamValue, ParameterError, Slot};
+use super::kind::{Arg, ParamValue, ParameterError, Slot};
+use super::kinds::Kind;
 use super::message::Message;
 use super::segment::str_eq;
 use super::table;
@@ -74,19 +75,7 @@ impl<'a> StructureLayout<'a> {
             (false, Some(_)) => return Err(LayoutError::UnexpectedElement { kind: self.kind }),
             _ => {}
         }
-        match self.kind {
-            Kind::Array => crate::structures::array::region(self),
-            Kind::Atomic => crate::structures::atomic::region(self),
-            Kind::Ring => crate::structures::ring::region(self),
-            Kind::Pool => crate::structures::pool::region(self),
-            Kind::Semaphore => crate::structures::sync::semaphore::region(self),
-            Kind::Barrier => crate::structures::sync::barrier::region(self),
-            Kind::Latch => crate::structures::sync::latch::region(self),
-            Kind::Mutex => crate::structures::sync::mutex::region(self),
-            Kind::Event => crate::structures::sync::event::region(self),
-            Kind::Queue => crate::structures::queue::region(self),
-            Kind::Endpoint => crate::structures::endpoint::region(self),
-        }
+        self.kind.region_of(self)
     }
 
     /// Sets parameter `name` (a derive attribute or TOML key: see [`Kind::parameters`]) to

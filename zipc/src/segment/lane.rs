@@ -2,10 +2,11 @@
 //! them, and which lane covers a claimed position.
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 pub(crate) use crate::layout::lane::*;
 use crate::sys::atomics::AtomicU64;
+use crate::sys::role::{self, Holder};
 
 /// One lane, as the algorithms see it (`#[repr(C)]`: mapped onto segment bytes, or allocated on
 /// the heap by a loom model).
@@ -160,191 +161,77 @@ impl LaneTable {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Taking and giving back lanes (a segment's, in a build)
+// Giving lanes back
 // ---------------------------------------------------------------------------------------------
 
-pub(crate) use owned::{release, take, thread_lane, HeldLanes};
+/// The lanes this process took through one attachment for its threads, given back when the
+/// attachment is dropped (threads that exit give theirs back earlier). Taking them is the queues'
+/// business (`structures/queue/lanes.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct HeldLanes {
+    held: std::sync::Mutex<Vec<(u32, u64)>>,
+}
 
-mod owned {
-    use std::cell::{Cell, RefCell};
-    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-    use std::sync::{Mutex, Weak};
-
-    use super::{Lane, LaneTable};
-    use crate::error::{Error, Result};
-    use crate::segment::mapping::Mapping;
-    use crate::segment::Segment;
-    use crate::sys::role;
-
-    /// The lanes this process took through one mapping for its threads, given back when the
-    /// mapping is dropped (threads that exit give theirs back earlier).
-    #[derive(Debug, Default)]
-    pub(crate) struct HeldLanes {
-        held: Mutex<Vec<(u32, u64)>>,
+impl HeldLanes {
+    /// Records that lane `index` was taken under process tag `tag`.
+    pub(crate) fn add(&self, index: u32, tag: u64) {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).push((index, tag));
     }
 
-    impl HeldLanes {
-        fn add(&self, index: u32, tag: u64) {
-            self.held.lock().unwrap_or_else(|e| e.into_inner()).push((index, tag));
-        }
-
-        fn remove(&self, index: u32) -> bool {
-            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-            match held.iter().position(|&(i, _)| i == index) {
-                Some(at) => {
-                    held.swap_remove(at);
-                    true
-                }
-                None => false,
+    /// Forgets lane `index`; whether it was held.
+    pub(crate) fn remove(&self, index: u32) -> bool {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        match held.iter().position(|&(i, _)| i == index) {
+            Some(at) => {
+                held.swap_remove(at);
+                true
             }
-        }
-
-        /// Gives every lane back (the mapping is being dropped, so no operation is running on it).
-        pub(crate) fn release_all(&self, table: &LaneTable) {
-            let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
-            for (i, tag) in held {
-                give_back(table, i, tag);
-            }
+            None => false,
         }
     }
 
-    fn give_back(table: &LaneTable, i: u32, tag: u64) {
-        if tag != role::my_tag() {
-            return; // taken by the process this one was forked from: not ours to free
-        }
-        let lane = table.lane(i);
-        if lane.owner.load(Acquire) != tag {
-            return; // taken over by someone who thought us dead
-        }
-        lane.op.store(0, Release);
-        let _ = lane.owner.compare_exchange(tag, 0, AcqRel, Relaxed);
-    }
-
-    fn reset(lane: &Lane) {
-        lane.op.store(0, Relaxed);
-        lane.lost.store(0, Relaxed);
-        lane.count.store(0, Relaxed);
-        lane.pos.store(0, Release);
-    }
-
-    /// Takes a lane of `seg` for this process: a free one, else a dead process's lane once it is
-    /// settled. [`Error::LanesFull`] if every lane belongs to a live process.
-    pub(crate) fn take(seg: &Segment) -> Result<u32> {
-        let table = seg.lanes().ok_or_else(|| Error::invalid("segment", "made by ZeroIPC: it has no lanes"))?;
-        let me = role::my_tag();
-        for i in 0..table.len() {
-            let lane = table.lane(i);
-            if lane.owner.load(Relaxed) == 0 && lane.owner.compare_exchange(0, me, AcqRel, Relaxed).is_ok() {
-                reset(lane);
-                return Ok(i);
-            }
-        }
-        for i in 0..table.len() {
-            let lane = table.lane(i);
-            let owner = lane.owner.load(Acquire);
-            if owner == 0 || owner == me || table.alive(owner) {
-                continue;
-            }
-            if crate::structures::queue::recovery::settle_lane(seg, &table, i)?
-                && lane.owner.compare_exchange(owner, me, AcqRel, Relaxed).is_ok()
-            {
-                reset(lane);
-                return Ok(i);
-            }
-        }
-        Err(Error::LanesFull { segment: seg.name().to_owned(), capacity: table.len() })
-    }
-
-    /// Gives lane `i` back (a role handle's, on drop).
-    pub(crate) fn release(seg: &Segment, i: u32) {
-        if let Some(table) = seg.lanes() {
-            give_back(&table, i, role::my_tag());
+    /// Gives every lane back (the attachment is being dropped, so no operation is running on it).
+    pub(crate) fn release_all(&self, table: &LaneTable) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
+        for (i, tag) in held {
+            give_back(table, i, tag);
         }
     }
+}
 
-    /// A lane taken for the calling thread through one mapping.
-    struct Held {
-        mapping_id: u64,
-        tag: u64,
-        index: u32,
-        mapping: Weak<Mapping>,
+/// Gives lane `i`, taken under process tag `tag`, back: its record cleared, then its owner.
+pub(crate) fn give_back(table: &LaneTable, i: u32, tag: u64) {
+    if tag != role::my_tag() {
+        return; // taken by the process this one was forked from: not ours to free
     }
-
-    /// The calling thread's lanes, given back when it exits.
-    #[derive(Default)]
-    struct ThreadLanes(Vec<Held>);
-
-    impl Drop for ThreadLanes {
-        fn drop(&mut self) {
-            for h in self.0.drain(..) {
-                if let Some(map) = h.mapping.upgrade() {
-                    if map.held_lanes().remove(h.index) {
-                        if let Some(table) = map.lanes() {
-                            give_back(&table, h.index, h.tag);
-                        }
-                    }
-                }
-            }
-        }
+    let lane = table.lane(i);
+    if lane.owner.load(Acquire) != tag {
+        return; // taken over by someone who thought us dead
     }
+    lane.op.store(0, Release);
+    let _ = lane.owner.compare_exchange(tag, 0, AcqRel, Relaxed);
+}
 
-    thread_local! {
-        static LANES: RefCell<ThreadLanes> = RefCell::new(ThreadLanes::default());
-        /// The last lane looked up (mapping id, process tag, index): the fast path, a plain
-        /// thread-local read with no lazy initialisation or destructor of its own.
-        static LAST: Cell<(u64, u64, u32)> = const { Cell::new((0, 0, 0)) };
-    }
-
-    /// The calling thread's lane in `seg`, taken on first use.
-    #[inline]
-    pub(crate) fn thread_lane(seg: &Segment) -> Result<u32> {
-        let id = seg.mapping().id();
-        let tag = role::my_tag();
-        if let Ok((last_id, last_tag, i)) = LAST.try_with(Cell::get) {
-            if last_id == id && last_tag == tag {
-                return Ok(i);
-            }
-        }
-        thread_lane_slow(seg, id, tag)
-    }
-
-    #[cold]
-    fn thread_lane_slow(seg: &Segment, id: u64, tag: u64) -> Result<u32> {
-        let found = LANES.try_with(|l| {
-            let l = l.borrow();
-            l.0.iter().find(|h| h.mapping_id == id && h.tag == tag).map(|h| h.index)
-        });
-        let i = match found {
-            Ok(Some(i)) => i,
-            _ => take_for_thread(seg, id, tag)?,
-        };
-        let _ = LAST.try_with(|c| c.set((id, tag, i)));
-        Ok(i)
-    }
-
-    #[cold]
-    fn take_for_thread(seg: &Segment, id: u64, tag: u64) -> Result<u32> {
-        let index = take(seg)?;
-        let map = seg.mapping();
-        map.held_lanes().add(index, tag);
-        let held = Held { mapping_id: id, tag, index, mapping: std::sync::Arc::downgrade(map) };
-        let kept = LANES.try_with(|l| {
-            let mut l = l.borrow_mut();
-            // Forget lanes of mappings that are gone (their lanes were given back with them) and
-            // of the process this one was forked from.
-            l.0.retain(|h| h.tag == tag && h.mapping.strong_count() > 0);
-            l.0.push(held);
-        });
-        if kept.is_err() {
-            // The thread is exiting: use the lane once, give it back with the mapping.
-        }
-        Ok(index)
-    }
+/// Clears a lane's record for its new owner.
+pub(crate) fn reset(lane: &Lane) {
+    lane.op.store(0, Relaxed);
+    lane.lost.store(0, Relaxed);
+    lane.count.store(0, Relaxed);
+    lane.pos.store(0, Release);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Inspection
 // ---------------------------------------------------------------------------------------------
+
+/// What a lane's operation is (or a dead process was doing on a queue when it died).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// Pushing (a producer).
+    Push,
+    /// Popping (a consumer).
+    Pop,
+}
 
 /// A lane in use, as `inspect` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,7 +239,7 @@ pub struct LaneState {
     /// Index in the lane table.
     pub index: u32,
     /// The owning process.
-    pub owner: crate::inspect::Holder,
+    pub owner: Holder,
     /// The operation recorded, if any (the last one the owner started; it may have completed).
     pub operation: Option<LaneOperation>,
     /// Messages lost because of the recorded operation (counted by settlers).
@@ -367,7 +254,7 @@ pub struct LaneOperation {
     /// The queue's name, if the offset is a queue's.
     pub structure: Option<String>,
     /// Push or pop.
-    pub operation: crate::structures::queue::recovery::Operation,
+    pub operation: Operation,
     /// First position covered.
     pub first: u64,
     /// Positions covered.
@@ -385,16 +272,12 @@ pub(crate) fn inspect(table: &LaneTable, names: &dyn Fn(u64) -> Option<String>) 
     (0..table.len())
         .filter_map(|i| {
             let lane = table.lane(i);
-            let owner = crate::inspect::Holder::from_tag(lane.owner.load(Acquire))?;
+            let owner = Holder::from_tag(lane.owner.load(Acquire))?;
             let o = lane.op.load(Acquire);
             let operation = (o != 0).then(|| LaneOperation {
                 queue_offset: o & !op::FLAGS,
                 structure: names(o & !op::FLAGS),
-                operation: if o & op::KIND == op::POP {
-                    crate::structures::queue::recovery::Operation::Pop
-                } else {
-                    crate::structures::queue::recovery::Operation::Push
-                },
+                operation: if o & op::KIND == op::POP { Operation::Pop } else { Operation::Push },
                 first: lane.pos.load(Acquire),
                 count: lane.count.load(Acquire),
                 claimed: o & op::CLAIMED != 0,

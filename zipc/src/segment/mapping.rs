@@ -70,19 +70,13 @@ pub fn page_size() -> u64 {
     }
 }
 
-/// A shared mapping of a whole segment file. Dropping it unmaps.
+/// A shared mapping of a whole segment file. Dropping it unmaps. (What this process holds
+/// through it — its registry slot and lanes — is the [`Attachment`](super::attachment::Attachment)
+/// that owns it.)
 #[derive(Debug)]
 pub(crate) struct Mapping {
     raw: MmapRaw,
     name: String,
-    /// This process's slot in the segment's process registry, freed on drop.
-    registration: std::sync::OnceLock<crate::segment::registry::Registration>,
-    /// Unique among this process's mappings, ever: what threads' lane caches are keyed by.
-    id: u64,
-    /// The segment's lanes, once the self-description is validated (`lane.rs`).
-    lanes: std::sync::OnceLock<crate::segment::lane::LaneTable>,
-    /// Lanes this process's threads took through this mapping, given back on drop.
-    held_lanes: crate::segment::lane::HeldLanes,
 }
 
 // SAFETY: the mapping is plain shared memory; every access goes through raw pointers or atomics,
@@ -95,48 +89,7 @@ impl Mapping {
     fn map(file: &File, len: u64, name: &str) -> Result<Mapping> {
         let len_usize = usize::try_from(len).map_err(|_| Error::invalid("segment size", "too large"))?;
         let raw = MmapOptions::new().len(len_usize).map_raw(file).map_err(|e| Error::os("mmap", name, e))?;
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        Ok(Mapping {
-            raw,
-            name: name.to_owned(),
-            registration: std::sync::OnceLock::new(),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            lanes: std::sync::OnceLock::new(),
-            held_lanes: crate::segment::lane::HeldLanes::default(),
-        })
-    }
-
-    /// Records this process's registry slot, to be freed when the mapping is dropped.
-    pub(crate) fn set_registration(&self, r: crate::segment::registry::Registration) {
-        if let Err(r) = self.registration.set(r) {
-            crate::segment::registry::detach(self, &r); // already registered: give the second claim back
-        }
-    }
-
-    /// This mapping's process-wide unique id.
-    pub(crate) fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Records where the segment's lanes are (once its self-description is validated).
-    pub(crate) fn set_lanes(&self, offset: u64, count: u32) {
-        let first =
-            self.ptr(offset, crate::segment::lane::LANE_SIZE * count as u64).cast::<crate::segment::lane::Lane>();
-        assert!(first.is_aligned(), "zipc bug: misaligned lanes");
-        // SAFETY: `count` lanes lie inside the mapping (checked by `ptr`), aligned (checked); the
-        // table is kept in this mapping and handed out by copy only to holders of an `Arc` of it.
-        let table = unsafe { crate::segment::lane::LaneTable::new(first, count, crate::sys::role::alive) };
-        let _ = self.lanes.set(table);
-    }
-
-    /// The segment's lanes; `None` for segments made by ZeroIPC.
-    pub(crate) fn lanes(&self) -> Option<crate::segment::lane::LaneTable> {
-        self.lanes.get().copied()
-    }
-
-    /// The lanes this process took through this mapping.
-    pub(crate) fn held_lanes(&self) -> &crate::segment::lane::HeldLanes {
-        &self.held_lanes
+        Ok(Mapping { raw, name: name.to_owned() })
     }
 
     /// The segment name this mapping was opened under.
@@ -204,17 +157,6 @@ impl Mapping {
         // SAFETY: in bounds (checked); the region is unpublished, so no other process reads it
         // under the protocol; `bytes` is a distinct allocation.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        if let Some(table) = self.lanes.get() {
-            self.held_lanes.release_all(table);
-        }
-        if let Some(r) = self.registration.take() {
-            crate::segment::registry::detach(self, &r);
-        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! never see a half-written entry or structure. A creator that dies before step 4 leaves nothing
 //! visible; the next one reuses the space.
 
+pub(crate) mod attachment;
 pub(crate) mod description;
 pub(crate) mod lane;
 pub(crate) mod mapping;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
 use crate::layout::{self, SegmentLayout, StructureLayout};
+use crate::segment::attachment::Attachment;
 use crate::segment::description::{Description, Descriptor};
 use crate::segment::mapping::Mapping;
 use crate::segment::region::Region;
@@ -169,7 +171,7 @@ pub struct Segment {
 
 #[derive(Debug)]
 struct Inner {
-    map: Arc<Mapping>,
+    map: Arc<Attachment>,
     header: table::Header,
     description: Option<Description>,
     /// Entries read and validated so far. Published entries never change, so each is read from
@@ -280,6 +282,7 @@ impl Segment {
     }
 
     fn from_mapping(map: Mapping, register: bool) -> Result<Segment> {
+        let map = Attachment::new(map);
         let header = table::read_header(&map)?;
         table::next_offset(&map, &header)?;
         let count = table::entry_count(&map, &header)?;
@@ -355,7 +358,8 @@ impl Segment {
         };
         let desc = description::read_descriptor(&self.inner.map, &self.inner.header, d, e)?;
         let region = Region::new(self.inner.map.clone(), e.offset, e.size, &e.name);
-        crate::structures::validate_header(&region, &desc)
+        desc.kind
+            .check_header(&region, &desc)
             .map_err(|detail| Error::corrupt(self.name(), format!("structure {:?}", e.name), detail))?;
         Ok(Some(desc))
     }
@@ -415,7 +419,7 @@ impl Segment {
     }
 
     /// The mapping, for inspection (`inspect.rs`) and the fuzz harness.
-    pub(crate) fn mapping(&self) -> &Arc<Mapping> {
+    pub(crate) fn mapping(&self) -> &Arc<Attachment> {
         &self.inner.map
     }
 
@@ -458,7 +462,8 @@ impl Segment {
         if let Some(desc) = descriptor {
             // The structure's header holds live state next to its fixed fields: check the fixed
             // ones again for every handle made from it.
-            crate::structures::validate_header(&region, desc)
+            desc.kind
+                .check_header(&region, desc)
                 .map_err(|detail| Error::corrupt(self.name(), format!("structure {name:?}"), detail))?;
         }
         Ok(Located { region, descriptor: descriptor.clone() })
@@ -578,8 +583,8 @@ pub(crate) fn check_descriptor(decl: &StructureLayout<'_>, desc: &Descriptor, ch
         return Err(Error::CapacityMismatch { structure: name, expected: decl.capacity, found: desc.capacity });
     }
     if desc.flags != decl.flags {
-        let (parameter, expected) = crate::structures::describe_flags(decl.kind, decl.flags);
-        let (_, found) = crate::structures::describe_flags(decl.kind, desc.flags);
+        let (parameter, expected) = decl.kind.describe_flags(decl.flags);
+        let (_, found) = decl.kind.describe_flags(desc.flags);
         return Err(Error::ParameterMismatch { structure: name, parameter, expected, found });
     }
     if desc.maximum != decl.maximum {

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 
-use crate::segment::mapping::Mapping;
+use crate::segment::attachment::Attachment;
 
 /// A structure's region: a validated offset and size inside a mapping it keeps alive.
 ///
@@ -11,7 +11,7 @@ use crate::segment::mapping::Mapping;
 /// they return may alias writers in other processes, which atomics allow.
 #[derive(Clone, Debug)]
 pub(crate) struct Region {
-    map: Arc<Mapping>,
+    map: Arc<Attachment>,
     offset: u64,
     size: u64,
     name: Arc<str>,
@@ -20,7 +20,7 @@ pub(crate) struct Region {
 impl Region {
     /// The region `offset..offset + size` of `map`, which the caller has validated, holding
     /// structure `name`.
-    pub(crate) fn new(map: Arc<Mapping>, offset: u64, size: u64, name: &str) -> Region {
+    pub(crate) fn new(map: Arc<Attachment>, offset: u64, size: u64, name: &str) -> Region {
         assert!(offset.checked_add(size).is_some_and(|e| e <= map.len()), "zipc bug: region outside mapping");
         Region { map, offset, size, name: name.into() }
     }
@@ -82,5 +82,15 @@ impl Region {
     #[track_caller]
     pub(crate) fn u64_at(&self, rel: u64) -> &AtomicU64 {
         self.map.u64_at(self.check(rel, 8))
+    }
+}
+
+impl crate::layout::HeaderWords for Region {
+    fn u32(&self, offset: u64) -> u32 {
+        self.u32_at(offset).load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn u64(&self, offset: u64) -> u64 {
+        self.u64_at(offset).load(std::sync::atomic::Ordering::Relaxed)
     }
 }

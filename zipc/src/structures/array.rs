@@ -15,62 +15,23 @@
 //! have per-element atomics. Coordinate bigger updates with an [`Atomic`](crate::Atomic), a
 //! sequence counter or a sync primitive.
 
+pub use crate::layout::kinds::array::HEADER_SIZE;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
-use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::{AtomicInt, ShmType};
+use crate::structures::render::{plural, Json, LiveState};
 use crate::structures::{self, Structure};
 
-/// Size of the array header (the `u64 capacity`).
-pub const HEADER_SIZE: u64 = 8;
-
-/// The region of an array declaration: `8 + capacity × elem` bytes, 8-aligned.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    let Some(elem) = &s.elem else {
-        return Err(LayoutError::MissingElement { kind: Kind::Array });
-    };
-    if s.capacity == 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Array,
-            parameter: "capacity",
-            rule: "must be at least 1",
-        });
-    }
-    if s.flags != 0 || s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Array,
-            parameter: "flags",
-            rule: "an array takes only a capacity",
-        });
-    }
-    let Some(data) = elem.size().checked_mul(s.capacity) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(size) = data.checked_add(HEADER_SIZE) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let align = if elem.align() > 8 { elem.align() } else { 8 };
-    Ok(RegionLayout { size, align })
-}
-
-/// The header must state the capacity the descriptor records.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let cap = region.u64_at(0).load(Ordering::Relaxed);
-    if cap != desc.capacity {
-        return Err(format!("the array header says {cap} elements, the descriptor {}", desc.capacity));
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`: an array's length is fixed (and was validated at open).
-pub(crate) fn inspect(desc: &Descriptor) -> crate::inspect::ArrayState {
-    crate::inspect::ArrayState { len: desc.capacity }
+pub(crate) fn inspect(_: &Region, desc: &Descriptor, _: &mut Vec<String>) -> ArrayState {
+    ArrayState { len: desc.capacity }
 }
 
 /// A fixed-length array of `T` in a segment.
@@ -357,5 +318,28 @@ impl<T: ShmType + std::fmt::Debug> std::fmt::Debug for Array<T> {
             .field("offset", &self.region.offset())
             .field("len", &self.len)
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// An array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArrayState {
+    /// Number of elements.
+    pub len: u64,
+}
+
+impl LiveState for ArrayState {
+    fn report(&self, out: &mut Vec<String>) {
+        let a = self;
+        out.push(plural(a.len, "element", "elements"));
+    }
+
+    fn json(&self) -> Json {
+        let a = self;
+        Json::O(vec![("len", Json::U(a.len))])
     }
 }

@@ -11,54 +11,30 @@
 //! The region is 128 bytes, 128-aligned: neighbours never share its cache lines (the spatial
 //! prefetcher pulls lines in pairs).
 
+pub use crate::layout::kinds::atomic::{REGION_SIZE, WAITERS_OFFSET};
+use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::layout::{Kind, LayoutError, Primitive, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::AtomicInt;
+use crate::structures::render::{Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::futex::{self, Deadline};
 
-/// Size and alignment of an atomic's region.
-pub const REGION_SIZE: u64 = 128;
-/// Offset of the waiter count.
-pub const WAITERS_OFFSET: u64 = 8;
-
-/// The region of an atomic declaration.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    // `initial` holds the value's bits as an i64: 32-bit values must fit their type.
-    let range = match s.elem {
-        Some(TypeLayout::Primitive(Primitive::U32)) => Some((0, u32::MAX as i64, "must fit a u32 (0 to 4294967295)")),
-        Some(TypeLayout::Primitive(Primitive::I32)) => {
-            Some((i32::MIN as i64, i32::MAX as i64, "must fit an i32 (-2147483648 to 2147483647)"))
-        }
-        Some(TypeLayout::Primitive(Primitive::U64 | Primitive::I64)) => None,
-        _ => return Err(LayoutError::UnsupportedElement { kind: Kind::Atomic, allowed: "u32, i32, u64 and i64" }),
-    };
-    if let Some((lo, hi, rule)) = range {
-        if s.initial < lo || s.initial > hi {
-            return Err(LayoutError::InvalidParameter { kind: Kind::Atomic, parameter: "initial", rule });
-        }
-    }
-    if s.capacity != 0 || s.flags != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Atomic,
-            parameter: "capacity",
-            rule: "an atomic takes only an initial value",
-        });
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_SIZE })
-}
-
 /// Live state for `inspect`: the value, typed by the recorded element (validated at open to be
 /// one of the four value types), and the waiter count of 32-bit values.
-pub(crate) fn inspect(region: &Region, desc: &crate::segment::description::Descriptor) -> crate::inspect::AtomicState {
-    use crate::inspect::{AtomicState, Value};
+pub(crate) fn inspect(
+    region: &Region,
+    desc: &crate::segment::description::Descriptor,
+    _: &mut Vec<String>,
+) -> AtomicState {
+    use {AtomicState, Value};
     let word32 = || region.u32_at(0).load(Ordering::Relaxed);
     let word64 = || region.u64_at(0).load(Ordering::Relaxed);
     let waiters = || Some(region.u32_at(WAITERS_OFFSET).load(Ordering::Relaxed));
@@ -306,5 +282,61 @@ impl<T: AtomicValue> std::fmt::Debug for Atomic<T> {
             .field("name", &self.region.name())
             .field("value", &self.load())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// An atomic integer's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A `u32` or `u64`.
+    Unsigned(u64),
+    /// An `i32` or `i64`.
+    Signed(i64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Unsigned(v) => write!(f, "{v}"),
+            Value::Signed(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// An atomic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtomicState {
+    /// The value.
+    pub value: Value,
+    /// Processes asleep in `wait` (32-bit values only; `None` for 64-bit ones).
+    pub waiters: Option<u32>,
+}
+
+impl LiveState for AtomicState {
+    fn report(&self, out: &mut Vec<String>) {
+        let a = self;
+        out.push(match a.waiters {
+            Some(w) if w > 0 => format!("value {}; {} asleep in wait", a.value, w),
+            _ => format!("value {}", a.value),
+        });
+    }
+
+    fn json(&self) -> Json {
+        let u = |v: u32| Json::U(v.into());
+        let a = self;
+        Json::O(vec![
+            (
+                "value",
+                match a.value {
+                    Value::Unsigned(v) => Json::U(v),
+                    Value::Signed(v) => Json::I(v),
+                },
+            ),
+            ("waiters", Json::opt(a.waiters, u)),
+        ])
     }
 }

@@ -47,63 +47,23 @@
 use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::kinds::endpoint::second_offset;
+use crate::layout::{flags, Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
 use crate::structures::queue::element::{Element, Typed};
-use crate::structures::queue::{self, QueueBytes, Role, RxState, TxState};
+use crate::structures::queue::{self, queue_json, QueueBytes, QueueState, Role, RxState, TxState};
+use crate::structures::render::{bar, holder, percent, Json, LiveState};
 use crate::structures::{self, Structure};
 use zerocopy::IntoBytes;
 
-/// Size of one direction's queue region.
-const fn direction_region(elem_size: u64, capacity: u64) -> Result<RegionLayout, LayoutError> {
-    queue::region_for(Kind::Endpoint, elem_size, capacity, flags::POLICY_SPSC)
-}
-
-/// The region of an endpoint declaration: two SPSC queue regions.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    let Some(elem) = &s.elem else {
-        return Err(LayoutError::MissingElement { kind: Kind::Endpoint });
-    };
-    if s.flags != 0 || s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Endpoint,
-            parameter: "flags",
-            rule: "an endpoint takes only a capacity",
-        });
-    }
-    let q = match direction_region(elem.size(), s.capacity) {
-        Ok(q) => q,
-        Err(e) => return Err(e),
-    };
-    match q.size.checked_mul(2) {
-        Some(size) => Ok(RegionLayout { size, align: q.align }),
-        None => Err(LayoutError::TooLarge),
-    }
-}
-
-/// Offset of the B → A queue in the region.
-fn second_offset(elem_size: u64, capacity: u64) -> u64 {
-    direction_region(elem_size, capacity).map(|r| r.size).expect("validated endpoint layout")
-}
-
-/// Both queue headers must match the descriptor.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let second = second_offset(desc.elem_size as u64, desc.capacity);
-    for (base, dir) in [(0, "A → B"), (second, "B → A")] {
-        queue::validate_queue_header(region, base, desc.capacity, flags::POLICY_SPSC, desc.elem_size)
-            .map_err(|e| format!("{dir} queue: {e}"))?;
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`: both queues.
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::EndpointState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> EndpointState {
     let second = second_offset(desc.elem_size as u64, desc.capacity);
     let spsc = flags::POLICY_SPSC;
-    crate::inspect::EndpointState {
+    EndpointState {
         a_to_b: queue::inspect_at(region, 0, desc.capacity, spsc, "A → B queue: ", problems),
         b_to_a: queue::inspect_at(region, second, desc.capacity, spsc, "B → A queue: ", problems),
     }
@@ -385,5 +345,45 @@ impl<E: Element> Drop for SideClaim<E> {
 impl<T: ShmType> std::fmt::Debug for EndpointSide<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EndpointSide").field("endpoint", &self.claim.tx.name()).field("side", &self.claim.side).finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// An endpoint: its two queues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointState {
+    /// Side A sends here, side B receives.
+    pub a_to_b: QueueState,
+    /// Side B sends here, side A receives.
+    pub b_to_a: QueueState,
+}
+
+impl LiveState for EndpointState {
+    fn report(&self, out: &mut Vec<String>) {
+        let ep = self;
+        let (ab, ba) = (&ep.a_to_b, &ep.b_to_a);
+        for (q, label) in [(ab, "A → B"), (ba, "B → A")] {
+            out.push(format!(
+                "{label} {} {}/{} ({})",
+                bar(q.len, q.capacity),
+                q.len,
+                q.capacity,
+                percent(q.len, q.capacity)
+            ));
+        }
+        // A side holds its outgoing queue's producer role and its incoming one's consumer role.
+        out.push(format!(
+            "side A {}; side B {}",
+            holder(&ab.producer.or(ba.consumer)),
+            holder(&ba.producer.or(ab.consumer))
+        ));
+    }
+
+    fn json(&self) -> Json {
+        let ep = self;
+        Json::O(vec![("a_to_b", queue_json(&ep.a_to_b)), ("b_to_a", queue_json(&ep.b_to_a))])
     }
 }

@@ -1,14 +1,22 @@
-//! [`Structure`]: what every kind of structure implements, so that a declared segment (derive or
-//! TOML) can create and open all of its fields the same way; plus the per-kind dispatch of header
-//! validation and flag descriptions.
+//! The structures: one module per kind (the [`sync`] primitives together), each implementing
+//! [`Structure`] — what every kind implements, so that a declared segment (derive or TOML) can
+//! create and open all of its fields the same way — and reporting its own live [`State`].
+//!
+//! A kind's format (header offsets, parameters, region) is `crate::layout::kinds`; its
+//! algorithm, handles and live state are here. A kind imports `segment`, `sys`, `layout` and
+//! `shm_type`, and no other kind (an endpoint is two queues, so it imports `queue`).
 
 pub mod array;
 pub mod atomic;
 pub mod endpoint;
 pub mod pool;
 pub mod queue;
+pub(crate) mod render;
 pub mod ring;
+pub mod state;
 pub mod sync;
+
+pub use state::State;
 
 use crate::error::{Error, Object, Result};
 use crate::layout::{self, Kind, StructureLayout, TypeLayout};
@@ -97,34 +105,6 @@ pub(crate) fn check_declaration<S: Structure>(decl: &StructureLayout<'_>) -> Res
         ));
     }
     Ok(())
-}
-
-/// Validates a structure's own header against its descriptor (run at open on every entry):
-/// whatever a kind reads from its header and then trusts must be checked here.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    match desc.kind {
-        Kind::Array => crate::structures::array::validate_header(region, desc),
-        Kind::Atomic => Ok(()),
-        Kind::Ring => crate::structures::ring::validate_header(region, desc),
-        Kind::Pool => crate::structures::pool::validate_header(region, desc),
-        Kind::Semaphore => crate::structures::sync::semaphore::validate_header(region, desc),
-        Kind::Barrier => crate::structures::sync::barrier::validate_header(region, desc),
-        Kind::Latch => crate::structures::sync::latch::validate_header(region, desc),
-        Kind::Mutex => Ok(()), // nothing fixed in its header: all of it is lock state
-        Kind::Event => Ok(()), // likewise; the reset mode lives in the descriptor's flags
-        Kind::Queue => crate::structures::queue::validate_header(region, desc),
-        Kind::Endpoint => crate::structures::endpoint::validate_header(region, desc),
-    }
-}
-
-/// Names a kind's flags and renders a flags value for messages: `("policy", "Spsc")`.
-pub(crate) fn describe_flags(kind: Kind, flags: u32) -> (&'static str, String) {
-    match kind {
-        Kind::Ring => crate::structures::ring::describe_flags(flags),
-        Kind::Event => crate::structures::sync::event::describe_flags(flags),
-        Kind::Queue => crate::structures::queue::describe_flags(flags),
-        _ => ("flags", format!("{flags:#x}")),
-    }
 }
 
 /// Finds structure `name` and checks only that it is a `kind`, adopting whatever parameters the

@@ -62,6 +62,8 @@
 //! O       elem × cap    objects, O = align_up(256 + 16 × cap, 128)
 //! ```
 
+pub use crate::layout::kinds::pool::{field, objects_offset, ALIGN, MAX_CAPACITY, NIL, SLOT_SIZE};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -70,112 +72,28 @@ use std::time::Duration;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{
-    align_up, FieldLayout, Kind, LayoutError, Primitive, Region as RegionLayout, StructLayout, StructureLayout,
-    TypeLayout,
-};
+use crate::layout::{FieldLayout, Kind, Primitive, StructLayout, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
+use crate::structures::render::{bar, holder, percent, Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::{fence, AtomicU32, AtomicU64};
 use crate::sys::event_count::EventCount;
 use crate::sys::futex::Deadline;
 use crate::sys::process::ProcessId;
 use crate::sys::role;
-
-/// Region offsets of the pool's fields (see the module docs).
-pub mod field {
-    /// `u64 head`.
-    pub const HEAD: u64 = 0;
-    /// `u64 allocated`.
-    pub const ALLOCATED: u64 = 8;
-    /// `u64 capacity`.
-    pub const CAPACITY: u64 = 128;
-    /// `u32 elem_size`.
-    pub const ELEM_SIZE: u64 = 136;
-    /// The `freed` event count.
-    pub const FREED: u64 = 144;
-    /// The slot table.
-    pub const SLOTS: u64 = 256;
-}
-
-/// Size of one slot-table entry.
-pub const SLOT_SIZE: u64 = 16;
-/// Alignment of a pool's region and of its object array.
-pub const ALIGN: u64 = 128;
-/// Largest capacity: indices are 32-bit and `0xFFFFFFFF` means "none".
-pub const MAX_CAPACITY: u64 = NIL as u64 - 1;
-/// The index that ends the free list.
-pub const NIL: u32 = u32::MAX;
-
-/// Offset of the object array in a pool of `capacity` objects.
-pub const fn objects_offset(capacity: u64) -> Option<u64> {
-    match SLOT_SIZE.checked_mul(capacity) {
-        Some(t) => match field::SLOTS.checked_add(t) {
-            Some(end) => align_up(end, ALIGN),
-            None => None,
-        },
-        None => None,
-    }
-}
-
-/// The region of a pool declaration.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    let Some(elem) = &s.elem else {
-        return Err(LayoutError::MissingElement { kind: Kind::Pool });
-    };
-    if elem.size() == 0 {
-        return Err(LayoutError::UnsupportedElement { kind: Kind::Pool, allowed: "elements of at least one byte" });
-    }
-    if s.capacity == 0 || s.capacity > MAX_CAPACITY {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Pool,
-            parameter: "capacity",
-            rule: "must be between 1 and 4294967294",
-        });
-    }
-    if s.flags != 0 || s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Pool,
-            parameter: "flags",
-            rule: "a pool takes only a capacity",
-        });
-    }
-    let Some(objects) = objects_offset(s.capacity) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(data) = elem.size().checked_mul(s.capacity) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(size) = objects.checked_add(data) else {
-        return Err(LayoutError::TooLarge);
-    };
-    Ok(RegionLayout { size, align: ALIGN })
-}
-
-/// The header's constants must repeat the descriptor's.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let cap = region.u64_at(field::CAPACITY).load(Relaxed);
-    let elem = region.u32_at(field::ELEM_SIZE).load(Relaxed);
-    if cap != desc.capacity {
-        return Err(format!("the pool header says capacity {cap}, the descriptor {}", desc.capacity));
-    }
-    if elem != desc.elem_size {
-        return Err(format!("the pool header says {elem}-byte objects, the descriptor {}", desc.elem_size));
-    }
-    Ok(())
-}
+use crate::sys::role::Holder;
 
 /// Live state for `inspect`: the header's count, and a scan of the slot table (its first
-/// [`POOL_SCAN_LIMIT`](crate::inspect::POOL_SCAN_LIMIT) slots) for acquired objects and their
+/// [`POOL_SCAN_LIMIT`](POOL_SCAN_LIMIT) slots) for acquired objects and their
 /// owners. Nothing is trusted: a count beyond the capacity is reported in `problems`.
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::PoolState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> PoolState {
     const MAX_OWNERS: usize = 64;
     let capacity = desc.capacity;
     let allocated = region.u64_at(field::ALLOCATED).load(Relaxed);
-    let scanned = capacity.min(crate::inspect::POOL_SCAN_LIMIT);
+    let scanned = capacity.min(POOL_SCAN_LIMIT);
     let mut acquired = 0;
     let mut owners = std::collections::HashMap::<u64, u64>::new();
     for i in 0..scanned {
@@ -198,12 +116,12 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         problems.push(format!("{} owners hold objects; the {MAX_OWNERS} holding most are listed", counts.len()));
         counts.truncate(MAX_OWNERS);
     }
-    crate::inspect::PoolState {
+    PoolState {
         capacity,
         allocated,
         acquired,
         scanned,
-        owners: crate::inspect::pool_owners(counts.into_iter().collect()),
+        owners: pool_owners(counts.into_iter().collect()),
         waiting: region.u32_at(field::FREED + 4).load(Relaxed), // `u32 epoch, u32 waiters`
     }
 }
@@ -284,6 +202,109 @@ const _: () = {
     assert!(std::mem::size_of::<PoolHead>() == 16);
     assert!(std::mem::size_of::<SlotMeta>() as u64 == SLOT_SIZE);
 };
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    /// Objects.
+    pub capacity: u64,
+    /// The header's count of acquired objects.
+    pub allocated: u64,
+    /// Slots found acquired (odd generation) among the scanned ones.
+    pub acquired: u64,
+    /// Slots scanned (all of them, up to [`POOL_SCAN_LIMIT`]).
+    pub scanned: u64,
+    /// Who holds the acquired objects: one entry per process, most objects first.
+    pub owners: Vec<PoolOwner>,
+    /// Acquirers asleep waiting for a release.
+    pub waiting: u32,
+}
+
+/// Pools larger than this are inspected on their first `POOL_SCAN_LIMIT` slots.
+pub const POOL_SCAN_LIMIT: u64 = 1 << 20;
+
+/// Pool objects held by one process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOwner {
+    /// The process (0 pid: acquired slots with no owner recorded).
+    pub holder: Holder,
+    /// How many objects it holds.
+    pub objects: u64,
+}
+
+/// Groups acquired pool slots by owner word, liveness checked once per owner.
+pub(crate) fn pool_owners(counts: HashMap<u64, u64>) -> Vec<PoolOwner> {
+    let mut owners: Vec<PoolOwner> = counts
+        .into_iter()
+        .map(|(tag, objects)| PoolOwner {
+            holder: Holder::from_tag(tag).unwrap_or(Holder { pid: 0, start_time: 0, alive: false }),
+            objects,
+        })
+        .collect();
+    owners.sort_by(|a, b| b.objects.cmp(&a.objects).then(a.holder.pid.cmp(&b.holder.pid)));
+    owners
+}
+
+impl LiveState for PoolState {
+    fn report(&self, out: &mut Vec<String>) {
+        let p = self;
+        out.push(format!(
+            "{} {}/{} acquired ({})",
+            bar(p.acquired, p.scanned),
+            p.acquired,
+            p.scanned,
+            percent(p.acquired, p.scanned)
+        ));
+        if p.scanned < p.capacity {
+            out.push(format!("(first {} of {} slots scanned)", p.scanned, p.capacity));
+        }
+        if !p.owners.is_empty() {
+            let shown: Vec<String> =
+                p.owners.iter().take(8).map(|o| format!("{} holds {}", holder(&Some(o.holder)), o.objects)).collect();
+            let more = p.owners.len().saturating_sub(8);
+            out.push(format!(
+                "owners: {}{}",
+                shown.join(", "),
+                if more > 0 { format!(", and {more} more") } else { String::new() }
+            ));
+        }
+        if p.waiting > 0 {
+            out.push(format!("{} asleep in acquire", p.waiting));
+        }
+    }
+
+    fn json(&self) -> Json {
+        let p = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![
+            ("capacity", Json::U(p.capacity)),
+            ("allocated", Json::U(p.allocated)),
+            ("acquired", Json::U(p.acquired)),
+            ("scanned", Json::U(p.scanned)),
+            ("waiting", u(p.waiting)),
+            (
+                "owners",
+                Json::A(
+                    p.owners
+                        .iter()
+                        .map(|o| {
+                            Json::O(vec![
+                                ("pid", u(o.holder.pid)),
+                                ("start_time", Json::U(o.holder.start_time)),
+                                ("alive", Json::Bool(o.holder.alive)),
+                                ("objects", Json::U(o.objects)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ])
+    }
+}
 
 #[cfg(all(test, loom))]
 impl PoolHead {

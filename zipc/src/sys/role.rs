@@ -56,6 +56,28 @@ pub(crate) fn alive(word: u64) -> bool {
     process::is_alive(untag(word))
 }
 
+/// A process recorded in a segment word: a role's holder, a lock's owner, a pool object's
+/// acquirer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// Its pid.
+    pub pid: u32,
+    /// Its start time (clock ticks since boot, 40 bits), as recorded.
+    pub start_time: u64,
+    /// Whether that process is alive now (same pid and start time, not a zombie).
+    pub alive: bool,
+}
+
+impl Holder {
+    /// The holder a `pid << 40 | start_time` word names; `None` for 0.
+    pub(crate) fn from_tag(word: u64) -> Option<Holder> {
+        (word != 0).then(|| {
+            let p = untag(word);
+            Holder { pid: p.pid, start_time: p.start_time, alive: process::is_alive(p) }
+        })
+    }
+}
+
 /// A role held by this process; release it with [`Claim::release`] (handles do so on drop).
 #[derive(Debug)]
 pub(crate) struct Claim {

@@ -147,81 +147,37 @@
 //!   ([`Consumer::lost_on_takeover`]). An SPSC producer's successor simply resumes at `tail`.
 
 pub(crate) mod element;
+pub(crate) mod lanes;
 pub mod recovery;
 
+pub use crate::layout::kinds::queue::{
+    header, policy_name, slot_size, tombstone, ALIGN, MAX_CAPACITY, MIN_CAPACITY, SEQ_SIZE, TOMBSTONE,
+};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{self, flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{flags, Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
-use crate::segment::lane::{self, op, Claimant, Lane, LaneTable};
+use crate::segment::lane::{op, Claimant, Lane, LaneTable};
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
 use crate::structures::queue::element::{Element, Typed};
+use crate::structures::render::{bar, holder, opt_holder_json, percent, plural, Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::asymmetric_fence;
 use crate::sys::atomics::{spin_loop, AtomicU64, UnsafeCell};
 use crate::sys::event_count::EventCount;
 use crate::sys::futex::Deadline;
+use crate::sys::role::Holder;
 use zerocopy::IntoBytes;
 
-/// Offsets of the queue header's fields, from the start of the queue's region.
-pub mod header {
-    /// `u64 capacity`.
-    pub const CAPACITY: u64 = 0;
-    /// `u32 policy`.
-    pub const POLICY: u64 = 8;
-    /// `u32 elem_size`.
-    pub const ELEM_SIZE: u64 = 12;
-    /// `u32 slot_size`.
-    pub const SLOT_SIZE: u64 = 16;
-    /// `u64 producer_owner`.
-    pub const PRODUCER_OWNER: u64 = 64;
-    /// `u64 consumer_owner`.
-    pub const CONSUMER_OWNER: u64 = 72;
-    /// `u32 producer_takeovers`.
-    pub const PRODUCER_TAKEOVERS: u64 = 80;
-    /// `u32 consumer_takeovers`.
-    pub const CONSUMER_TAKEOVERS: u64 = 84;
-    /// `u64 tail`, alone on its line pair.
-    pub const TAIL: u64 = 128;
-    /// `u64 head`, on the consumer's line pair.
-    pub const HEAD: u64 = 256;
-    /// `u64 reading`, beside `head`.
-    pub const READING: u64 = 264;
-    /// The `not_empty` event count (`u32 epoch`, `u32 waiters`).
-    pub const NOT_EMPTY: u64 = 384;
-    /// The `not_full` event count.
-    pub const NOT_FULL: u64 = 392;
-    /// `u64 lost`.
-    pub const LOST: u64 = 400;
-    /// The first slot.
-    pub const SLOTS: u64 = 512;
-}
-
-/// Alignment of a queue's region, and the granularity of its size.
-pub const ALIGN: u64 = 128;
-/// Smallest capacity.
-pub const MIN_CAPACITY: u64 = 2;
-/// Largest capacity.
-pub const MAX_CAPACITY: u64 = 1 << 32;
-/// Size of the sequence number that starts each MPSC/MPMC slot.
-pub const SEQ_SIZE: u64 = 8;
-/// Added to `p + 1` to make the sequence number of a tombstone: "holds position `p`, whose
-/// producer died before writing it". Never within 2^33 of a live sequence number.
-pub const TOMBSTONE: u64 = 0xC000_0000_0000_0000;
 /// How often a blocked multi-producer or multi-consumer operation wakes to look for a peer that
 /// died mid-operation (a dead process wakes nobody).
 pub const RECOVERY_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The sequence number of a tombstone for position `p`.
-pub const fn tombstone(p: u64) -> u64 {
-    p.wrapping_add(1).wrapping_add(TOMBSTONE)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Policies
@@ -291,11 +247,6 @@ impl MultiProducer for Mpsc {}
 impl MultiProducer for Mpmc {}
 impl MultiConsumer for Mpmc {}
 
-/// The name of a policy's flag value, for messages (`"mpmc"`), or `None` if it is not one.
-pub fn policy_name(flags: u32) -> Option<&'static str> {
-    layout::POLICIES.iter().find(|(_, f)| *f == flags).map(|(n, _)| *n)
-}
-
 /// Whether this process's queue operations run without a store-load fence on their fast path
 /// (it registered for `membarrier`, see the module docs). Decided when the process opens its
 /// first queue or endpoint; `false` before that, or with `ZIPC_NO_MEMBARRIER=1`.
@@ -307,108 +258,6 @@ pub fn fence_free_fast_path() -> bool {
 // Layout
 // ---------------------------------------------------------------------------------------------
 
-/// Bytes per slot, for every policy: `u64 seq` and the element, padded to 8. (`policy` is
-/// accepted for the callers that pass it; it does not change the slot.)
-pub const fn slot_size(elem_size: u64, policy: u32) -> Option<u64> {
-    let _ = policy;
-    match elem_size.checked_add(SEQ_SIZE + 7) {
-        Some(s) => Some(s & !7),
-        None => None,
-    }
-}
-
-const fn valid_policy(flags: u32) -> bool {
-    matches!(flags, flags::POLICY_SPSC | flags::POLICY_MPSC | flags::POLICY_MPMC)
-}
-
-/// The region of a queue declaration.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    let Some(elem) = &s.elem else {
-        return Err(LayoutError::MissingElement { kind: Kind::Queue });
-    };
-    if !valid_policy(s.flags) {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Queue,
-            parameter: "policy",
-            rule: "must be spsc, mpsc or mpmc",
-        });
-    }
-    if s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Queue,
-            parameter: "initial",
-            rule: "a queue takes only a capacity and a policy",
-        });
-    }
-    region_for(Kind::Queue, elem.size(), s.capacity, s.flags)
-}
-
-/// The region of one queue of `capacity` slots of `elem_size`-byte elements under `policy`
-/// (checked: a power of two in `MIN_CAPACITY..=MAX_CAPACITY`). `kind` names the declaring kind
-/// in errors (an endpoint is made of two queues).
-pub(crate) const fn region_for(
-    kind: Kind,
-    elem_size: u64,
-    capacity: u64,
-    policy: u32,
-) -> Result<RegionLayout, LayoutError> {
-    if capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || !capacity.is_power_of_two() {
-        return Err(LayoutError::InvalidParameter {
-            kind,
-            parameter: "capacity",
-            rule: "must be a power of two from 2 to 2^32",
-        });
-    }
-    let Some(slot) = slot_size(elem_size, policy) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(slots) = slot.checked_mul(capacity) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(end) = slots.checked_add(header::SLOTS) else {
-        return Err(LayoutError::TooLarge);
-    };
-    match layout::align_up(end, ALIGN) {
-        Some(size) => Ok(RegionLayout { size, align: ALIGN }),
-        None => Err(LayoutError::TooLarge),
-    }
-}
-
-/// Validates the header of a queue whose region starts `base` bytes into `region`: everything the
-/// runtime reads from it and then trusts must equal what the descriptor says.
-pub(crate) fn validate_queue_header(
-    region: &Region,
-    base: u64,
-    capacity: u64,
-    policy: u32,
-    elem_size: u32,
-) -> std::result::Result<(), String> {
-    let cap = region.u64_at(base + header::CAPACITY).load(Relaxed);
-    if cap != capacity {
-        return Err(format!("the queue header says {cap} slots, the descriptor {capacity}"));
-    }
-    let p = region.u32_at(base + header::POLICY).load(Relaxed);
-    if p != policy {
-        let name = |f| policy_name(f).map_or_else(|| format!("{f:#x}"), str::to_owned);
-        return Err(format!("the queue header says policy {}, the descriptor {}", name(p), name(policy)));
-    }
-    let e = region.u32_at(base + header::ELEM_SIZE).load(Relaxed);
-    if e != elem_size {
-        return Err(format!("the queue header says {e}-byte elements, the descriptor {elem_size}"));
-    }
-    let s = region.u32_at(base + header::SLOT_SIZE).load(Relaxed) as u64;
-    let expected = slot_size(elem_size as u64, policy);
-    if Some(s) != expected {
-        return Err(format!("the queue header says {s}-byte slots, the layout {}", expected.unwrap_or(0)));
-    }
-    Ok(())
-}
-
-/// `validate_header` for kind Queue.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    validate_queue_header(region, 0, desc.capacity, desc.flags, desc.elem_size)
-}
-
 /// Live state for `inspect` of the queue whose region starts `base` bytes into `region`: the
 /// indices, role holders and waiter counts, read once and never trusted (an impossible
 /// `tail - head` is clamped and reported in `problems`, prefixed with `label`).
@@ -419,8 +268,8 @@ pub(crate) fn inspect_at(
     policy: u32,
     label: &str,
     problems: &mut Vec<String>,
-) -> crate::inspect::QueueState {
-    use crate::inspect::Holder;
+) -> QueueState {
+    use Holder;
     let word = |f: u64| region.u64_at(base + f).load(Acquire);
     let word32 = |f: u64| region.u32_at(base + f).load(Relaxed);
     // head before tail (both only grow): a stable head read on both sides of tail makes
@@ -447,7 +296,7 @@ pub(crate) fn inspect_at(
     let single_producer = policy == flags::POLICY_SPSC;
     let single_consumer = policy != flags::POLICY_MPMC;
     let event_waiters = |at: u64| word32(at + 4); // an event count is `u32 epoch, u32 waiters`
-    crate::inspect::QueueState {
+    QueueState {
         policy: policy_name(policy).unwrap_or("unknown"),
         capacity,
         len,
@@ -464,13 +313,8 @@ pub(crate) fn inspect_at(
 }
 
 /// Live state for `inspect` (see [`inspect_at`]).
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::QueueState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> QueueState {
     inspect_at(region, 0, desc.capacity, desc.flags, "", problems)
-}
-
-/// `describe_flags` for kind Queue.
-pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
-    ("policy", policy_name(flags).map_or_else(|| format!("{flags:#x} (no policy)"), str::to_owned))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1784,7 +1628,7 @@ impl<E: Element> QueueBytes<E> {
 
     #[inline(always)]
     fn thread_lane(&self) -> Result<&Lane> {
-        let i = lane::thread_lane(&self.segment)?;
+        let i = lanes::thread_lane(&self.segment)?;
         Ok(self.raw.lanes.lane(i))
     }
 
@@ -1849,7 +1693,7 @@ impl<E: Element> QueueBytes<E> {
     /// [`close_producer`](Self::close_producer).
     pub(crate) fn open_producer(&self, policy: u32) -> Result<(TxState, bool)> {
         if policy != flags::POLICY_SPSC {
-            return Ok((TxState::with_lane(lane::take(&self.segment)?), false));
+            return Ok((TxState::with_lane(lanes::take(&self.segment)?), false));
         }
         self.claim(Role::Producer, "producer")?;
         match self.raw.spsc_tx() {
@@ -1866,7 +1710,7 @@ impl<E: Element> QueueBytes<E> {
     /// Returns whether a role was claimed. Undo with [`close_consumer`](Self::close_consumer).
     pub(crate) fn open_consumer(&self, policy: u32) -> Result<(RxState, bool)> {
         if policy == flags::POLICY_MPMC {
-            return Ok((RxState::with_lane(lane::take(&self.segment)?), false));
+            return Ok((RxState::with_lane(lanes::take(&self.segment)?), false));
         }
         self.claim(Role::Consumer, "consumer")?;
         let rx = if policy == flags::POLICY_MPSC { self.raw.sc_rx() } else { self.raw.spsc_rx() };
@@ -1885,7 +1729,7 @@ impl<E: Element> QueueBytes<E> {
             self.release(Role::Producer);
         }
         if tx.lane != NO_LANE {
-            lane::release(&self.segment, tx.lane);
+            lanes::release(&self.segment, tx.lane);
         }
     }
 
@@ -1895,7 +1739,7 @@ impl<E: Element> QueueBytes<E> {
             self.release(Role::Consumer);
         }
         if rx.lane != NO_LANE {
-            lane::release(&self.segment, rx.lane);
+            lanes::release(&self.segment, rx.lane);
         }
     }
 }
@@ -2276,44 +2120,105 @@ impl<T: ShmType, P: Policy> std::fmt::Debug for Consumer<T, P> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A queue (or one direction of an endpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueState {
+    /// `"spsc"`, `"mpsc"` or `"mpmc"`.
+    pub policy: &'static str,
+    /// Slots.
+    pub capacity: u64,
+    /// Elements in the queue (`tail - head`, clamped to `0..=capacity`).
+    pub len: u64,
+    /// Next position to pop.
+    pub head: u64,
+    /// Next position to push.
+    pub tail: u64,
+    /// The producer role's holder (single-producer policies).
+    pub producer: Option<Holder>,
+    /// The consumer role's holder (single-consumer policies).
+    pub consumer: Option<Holder>,
+    /// Times the producer role was taken over from a dead holder.
+    pub producer_takeovers: u32,
+    /// Times the consumer role was taken over from a dead holder.
+    pub consumer_takeovers: u32,
+    /// Producers asleep in a blocking push.
+    pub waiting_producers: u32,
+    /// Consumers asleep in a blocking pop.
+    pub waiting_consumers: u32,
+    /// Messages lost to processes that died mid-operation.
+    pub lost: u64,
+}
+
+pub(crate) fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
+    out.push(format!("{label}{} {}/{} ({})", bar(q.len, q.capacity), q.len, q.capacity, percent(q.len, q.capacity)));
+    let mut roles = Vec::new();
+    if q.policy != "mpmc" {
+        if q.policy == "spsc" {
+            roles.push(format!("producer {}", holder(&q.producer)));
+        }
+        roles.push(format!("consumer {}", holder(&q.consumer)));
+    }
+    roles.push(format!("head {}, tail {}", q.head, q.tail));
+    out.push(roles.join("; "));
+    let mut extra = Vec::new();
+    if q.waiting_producers > 0 || q.waiting_consumers > 0 {
+        extra.push(format!("asleep: {} producers, {} consumers", q.waiting_producers, q.waiting_consumers));
+    }
+    if q.producer_takeovers > 0 || q.consumer_takeovers > 0 {
+        extra.push(format!(
+            "roles taken over from dead holders: producer {}, consumer {}",
+            q.producer_takeovers, q.consumer_takeovers
+        ));
+    }
+    if q.lost > 0 {
+        extra.push(format!("{} lost to processes that died mid-operation", plural(q.lost, "message", "messages")));
+    }
+    if !extra.is_empty() {
+        out.push(extra.join("; "));
+    }
+}
+
+pub(crate) fn queue_json(q: &QueueState) -> Json {
+    Json::O(vec![
+        ("policy", Json::s(q.policy)),
+        ("capacity", Json::U(q.capacity)),
+        ("len", Json::U(q.len)),
+        ("head", Json::U(q.head)),
+        ("tail", Json::U(q.tail)),
+        ("producer", opt_holder_json(&q.producer)),
+        ("consumer", opt_holder_json(&q.consumer)),
+        ("producer_takeovers", Json::U(q.producer_takeovers.into())),
+        ("consumer_takeovers", Json::U(q.consumer_takeovers.into())),
+        ("waiting_producers", Json::U(q.waiting_producers.into())),
+        ("waiting_consumers", Json::U(q.waiting_consumers.into())),
+        ("lost", Json::U(q.lost)),
+    ])
+}
+
+impl LiveState for QueueState {
+    fn report(&self, out: &mut Vec<String>) {
+        let q = self;
+        queue_lines(q, &format!("{} ", q.policy), out);
+    }
+
+    fn json(&self) -> Json {
+        let q = self;
+        queue_json(q)
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
     #[test]
-    fn regions_follow_the_policy() {
-        let spsc = region_for(Kind::Queue, 8, 1024, flags::POLICY_SPSC).unwrap();
-        assert_eq!(spsc, RegionLayout { size: 512 + 1024 * 16, align: 128 }, "every policy has sequenced slots");
-        let mpmc = region_for(Kind::Queue, 8, 1024, flags::POLICY_MPMC).unwrap();
-        assert_eq!(mpmc.size, 512 + 1024 * 16);
-        // 12-byte elements: slots are 8 + 12 padded to 24; the size rounds up to 128.
-        let odd = region_for(Kind::Queue, 12, 2, flags::POLICY_MPSC).unwrap();
-        assert_eq!(odd.size, 640);
-        assert_eq!(slot_size(12, flags::POLICY_MPSC), Some(24));
-        assert_eq!(std::mem::size_of::<Slot<[u32; 3]>>() as u64, 24);
+    fn slots_are_the_format_s() {
+        assert_eq!(std::mem::size_of::<Slot<[u32; 3]>>() as u64, slot_size(12, flags::POLICY_MPSC).unwrap());
         assert_eq!(std::mem::size_of::<Slot<u8>>() as u64, slot_size(1, flags::POLICY_MPMC).unwrap());
-        for bad in [0, 1, 3, 1000, MAX_CAPACITY * 2] {
-            assert!(
-                matches!(
-                    region_for(Kind::Queue, 8, bad, flags::POLICY_SPSC),
-                    Err(LayoutError::InvalidParameter { parameter: "capacity", .. })
-                ),
-                "capacity {bad}"
-            );
-        }
-        assert_eq!(region_for(Kind::Queue, u64::MAX / 2, 4, flags::POLICY_MPMC), Err(LayoutError::TooLarge));
-        let decl = StructureLayout {
-            capacity: 4,
-            flags: 7,
-            ..StructureLayout::new("q", Kind::Queue, Some(TypeLayout::Primitive(layout::Primitive::U32)))
-        };
-        assert!(matches!(region(&decl), Err(LayoutError::InvalidParameter { parameter: "policy", .. })));
-    }
-
-    #[test]
-    fn policy_names() {
-        assert_eq!(describe_flags(flags::POLICY_MPSC), ("policy", "mpsc".to_owned()));
-        assert_eq!(describe_flags(0).1, "0x0 (no policy)");
         assert_eq!((Spsc::NAME, Mpsc::NAME, Mpmc::NAME), ("spsc", "mpsc", "mpmc"));
     }
 }

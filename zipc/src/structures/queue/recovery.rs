@@ -20,14 +20,7 @@ use crate::structures::queue::element::Bytes;
 use crate::structures::queue::QueueBytes;
 use crate::sys::process::ProcessId;
 
-/// What a dead process was doing on a queue when it died.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    /// Pushing (a producer).
-    Push,
-    /// Popping (a consumer).
-    Pop,
-}
+pub use crate::segment::lane::Operation;
 
 /// One queue operation a dead process left in its lane, as [`Segment::recover_dead`] found it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -95,128 +95,34 @@
 //! The region is 128-aligned; the producer's and the consumer's hot words are on separate
 //! 128-byte line pairs, and the control line is written only by sleepers.
 
+pub use crate::layout::kinds::ring::{field, ALIGN, HEADER_SIZE, MAX_POSITION};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{flags, Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
 use crate::shm_type::ShmType;
+use crate::structures::render::{bar, holder, opt_holder_json, percent, Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::{fence, AtomicU64};
 use crate::sys::event_count::EventCount;
 use crate::sys::futex::Deadline;
 use crate::sys::role;
+use crate::sys::role::Holder;
 
-/// Region offsets of the ring's fields (see the module docs).
-pub mod field {
-    /// `u64 reading`.
-    pub const READING: u64 = 152;
-    /// `u64 lost`.
-    pub const LOST: u64 = 160;
-    /// `u64 write_pos`.
-    pub const WRITE_POS: u64 = 0;
-    /// `u64 claim`.
-    pub const CLAIM: u64 = 8;
-    /// `u64 producer` role word.
-    pub const PRODUCER: u64 = 16;
-    /// `u64 read_pos`.
-    pub const READ_POS: u64 = 128;
-    /// `u64 missed`.
-    pub const MISSED: u64 = 136;
-    /// `u64 consumer` role word.
-    pub const CONSUMER: u64 = 144;
-    /// `u64 capacity`.
-    pub const CAPACITY: u64 = 256;
-    /// `u32 elem_size`.
-    pub const ELEM_SIZE: u64 = 264;
-    /// `u32 flags`.
-    pub const FLAGS: u64 = 268;
-    /// The `data_ready` event count (`u32 epoch`, `u32 waiters`).
-    pub const DATA_READY: u64 = 272;
-    /// The `space_ready` event count.
-    pub const SPACE_READY: u64 = 280;
-}
-
-/// Size of the ring header; the slots start here.
-pub const HEADER_SIZE: u64 = 384;
-/// Alignment of a ring's region.
-pub const ALIGN: u64 = 128;
-/// Positions are refused above this at open (they grow by one per element and never wrap in
-/// practice: 2^62 elements is 146 years at a billion a second). It keeps all arithmetic on
-/// positions read from the segment free of overflow.
-pub const MAX_POSITION: u64 = 1 << 62;
 /// How many times an observer retries a copy the producer lapped before returning the intact
 /// part only.
 pub const OBSERVER_ATTEMPTS: u32 = 8;
 
-/// The region of a ring declaration: a 384-byte header and `capacity` slots, 128-aligned.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    let Some(elem) = &s.elem else {
-        return Err(LayoutError::MissingElement { kind: Kind::Ring });
-    };
-    if elem.size() == 0 {
-        return Err(LayoutError::UnsupportedElement { kind: Kind::Ring, allowed: "elements of at least one byte" });
-    }
-    if s.capacity == 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Ring,
-            parameter: "capacity",
-            rule: "must be at least 1",
-        });
-    }
-    if s.capacity > MAX_POSITION {
-        return Err(LayoutError::TooLarge);
-    }
-    if s.flags & !flags::RING_OVERWRITE != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Ring,
-            parameter: "flags",
-            rule: "only bit 0 (overwrite) is defined",
-        });
-    }
-    if s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Ring,
-            parameter: "initial",
-            rule: "a ring takes only a capacity and the overwrite flag",
-        });
-    }
-    let Some(data) = elem.size().checked_mul(s.capacity) else {
-        return Err(LayoutError::TooLarge);
-    };
-    let Some(size) = data.checked_add(HEADER_SIZE) else {
-        return Err(LayoutError::TooLarge);
-    };
-    Ok(RegionLayout { size, align: ALIGN })
-}
-
-/// The header's constants must repeat the descriptor's (the handle uses the descriptor's
-/// values; a mismatch means the bytes are not a ring zipc made).
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let cap = region.u64_at(field::CAPACITY).load(Relaxed);
-    let elem = region.u32_at(field::ELEM_SIZE).load(Relaxed);
-    let fl = region.u32_at(field::FLAGS).load(Relaxed);
-    if cap != desc.capacity {
-        return Err(format!("the ring header says capacity {cap}, the descriptor {}", desc.capacity));
-    }
-    if elem != desc.elem_size {
-        return Err(format!("the ring header says {elem}-byte elements, the descriptor {}", desc.elem_size));
-    }
-    if fl != desc.flags {
-        return Err(format!("the ring header has flags {fl:#x}, the descriptor {:#x}", desc.flags));
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`: positions, role holders and waiter counts, read once and never
 /// trusted (impossible positions are reported in `problems`; the length is clamped).
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::RingState {
-    use crate::inspect::Holder;
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> RingState {
+    use Holder;
     let word = |f: u64| region.u64_at(f).load(Acquire);
     // In the order that keeps a consistent ring consistent while it moves: `missed` only grows
     // with `read_pos`, `read_pos` never passes `write_pos`, `claim` never falls below it.
@@ -243,7 +149,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         problems.push(format!("claim {claim} is behind write_pos {write_pos}"));
     }
     let waiters = |at: u64| region.u32_at(at + 4).load(Relaxed); // `u32 epoch, u32 waiters`
-    crate::inspect::RingState {
+    RingState {
         overwrite,
         capacity,
         len: write_pos.saturating_sub(read_pos).min(capacity),
@@ -256,15 +162,6 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         consumer: Holder::from_tag(word(field::CONSUMER)),
         waiting_consumers: waiters(field::DATA_READY),
         waiting_producers: waiters(field::SPACE_READY),
-    }
-}
-
-/// Renders a ring's flags for mismatch messages.
-pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
-    match flags {
-        0 => ("overwrite", "false".to_owned()),
-        flags::RING_OVERWRITE => ("overwrite", "true".to_owned()),
-        other => ("flags", format!("{other:#x}")),
     }
 }
 
@@ -1289,6 +1186,84 @@ impl<T: ShmType> std::fmt::Debug for RingConsumer<T> {
             .field("read", &self.state.read)
             .field("missed", &self.state.missed)
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A ring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingState {
+    /// Overwrite mode (else lossless).
+    pub overwrite: bool,
+    /// Slots.
+    pub capacity: u64,
+    /// Elements written and not yet passed by the consumer (clamped to `0..=capacity`).
+    pub len: u64,
+    /// Elements written (the producer's position).
+    pub write_pos: u64,
+    /// The consumer's position.
+    pub read_pos: u64,
+    /// Elements whose writing has begun.
+    pub claim: u64,
+    /// Elements the consumer skipped because they were overwritten.
+    pub missed: u64,
+    /// Elements lost to consumers that died mid-pop.
+    pub lost: u64,
+    /// The producer role's holder.
+    pub producer: Option<Holder>,
+    /// The consumer role's holder.
+    pub consumer: Option<Holder>,
+    /// Consumers asleep waiting for data.
+    pub waiting_consumers: u32,
+    /// Producers asleep waiting for space (lossless mode).
+    pub waiting_producers: u32,
+}
+
+impl LiveState for RingState {
+    fn report(&self, out: &mut Vec<String>) {
+        let r = self;
+        let mode = if r.overwrite { "overwrite" } else { "lossless" };
+        out.push(format!(
+            "{mode} {} {}/{} ({})",
+            bar(r.len, r.capacity),
+            r.len,
+            r.capacity,
+            percent(r.len, r.capacity)
+        ));
+        let lost = if r.lost > 0 { format!(", lost {}", r.lost) } else { String::new() };
+        out.push(format!(
+            "written {}, read {}, missed {}{lost}; producer {}; consumer {}",
+            r.write_pos,
+            r.read_pos.saturating_sub(r.missed).saturating_sub(r.lost),
+            r.missed,
+            holder(&r.producer),
+            holder(&r.consumer)
+        ));
+        if r.waiting_consumers > 0 || r.waiting_producers > 0 {
+            out.push(format!("asleep: {} consumers, {} producers", r.waiting_consumers, r.waiting_producers));
+        }
+    }
+
+    fn json(&self) -> Json {
+        let r = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![
+            ("mode", Json::s(if r.overwrite { "overwrite" } else { "lossless" })),
+            ("capacity", Json::U(r.capacity)),
+            ("len", Json::U(r.len)),
+            ("write_pos", Json::U(r.write_pos)),
+            ("read_pos", Json::U(r.read_pos)),
+            ("claim", Json::U(r.claim)),
+            ("missed", Json::U(r.missed)),
+            ("lost", Json::U(r.lost)),
+            ("producer", opt_holder_json(&r.producer)),
+            ("consumer", opt_holder_json(&r.consumer)),
+            ("waiting_consumers", u(r.waiting_consumers)),
+            ("waiting_producers", u(r.waiting_producers)),
+        ])
     }
 }
 

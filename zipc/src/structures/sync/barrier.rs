@@ -34,74 +34,34 @@
 //! Mixing with ZeroIPC's own blocking `wait` is not supported (it polls and never calls
 //! `FUTEX_WAKE`, so a ZeroIPC leader would not wake zipc's sleepers).
 
+pub use crate::layout::kinds::barrier::{
+    ARRIVED_OFFSET, GENERATION_OFFSET, MAX_PARTICIPANTS, PARTICIPANTS_OFFSET, REGION_ALIGN, REGION_SIZE,
+    SLEEPERS_OFFSET,
+};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
+use crate::structures::render::{Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::{fence, futex_wait_hi, futex_wake_hi, AtomicU32, AtomicU64};
 use crate::sys::futex::Deadline;
 
-/// Size of a barrier's region (ZeroIPC's header).
-pub const REGION_SIZE: u64 = 16;
-/// Alignment of a barrier's region (ZeroIPC aligns every structure to 8; the 64-bit
-/// compare-and-swap on `arrived`/`generation` needs it too).
-pub const REGION_ALIGN: u64 = 8;
-/// Offset of `i32 arrived`.
-pub const ARRIVED_OFFSET: u64 = 0;
-/// Offset of `i32 generation`.
-pub const GENERATION_OFFSET: u64 = 4;
-/// Offset of `i32 participants`.
-pub const PARTICIPANTS_OFFSET: u64 = 8;
-/// Offset of `u32 sleepers`.
-pub const SLEEPERS_OFFSET: u64 = 12;
-/// The most participants a barrier can have (the field is `i32`).
-pub const MAX_PARTICIPANTS: u32 = i32::MAX as u32;
-
-/// The region of a barrier declaration: 16 bytes, 8-aligned; `capacity` (participants) in
-/// `1..=i32::MAX`.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    if s.capacity == 0 || s.capacity > MAX_PARTICIPANTS as u64 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Barrier,
-            parameter: "participants",
-            rule: "must be between 1 and 2147483647",
-        });
-    }
-    if s.flags != 0 || s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Barrier,
-            parameter: "flags",
-            rule: "a barrier takes only participants",
-        });
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_ALIGN })
-}
-
-/// The header's `participants` must be the descriptor's capacity (the handle trusts the latter).
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let n = region.u32_at(PARTICIPANTS_OFFSET).load(Relaxed) as i32 as i64;
-    if n as u64 != desc.capacity || n < 0 {
-        return Err(format!("the barrier header says {n} participants, the descriptor {}", desc.capacity));
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`: `arrived` and `generation` from one 64-bit load (a consistent
 /// pair); an `arrived` outside `0..participants` is reported in `problems`.
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::BarrierState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> BarrierState {
     let state = region.u64_at(ARRIVED_OFFSET).load(Acquire);
     let arrived = arrived_of(state) as i32;
     let participants = desc.capacity as u32; // validated: 1..=i32::MAX
     if arrived < 0 || arrived as u32 >= participants {
         problems.push(format!("arrived {arrived} is outside 0..{participants}"));
     }
-    crate::inspect::BarrierState {
+    BarrierState {
         participants,
         arrived,
         generation: generation_of(state),
@@ -382,6 +342,44 @@ impl std::fmt::Debug for Barrier {
             .field("arrived", &self.arrived())
             .field("generation", &self.generation())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A barrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarrierState {
+    /// Participants per generation.
+    pub participants: u32,
+    /// Arrivals in the current generation (as stored).
+    pub arrived: i32,
+    /// Completed generations (wrapping).
+    pub generation: u32,
+    /// Processes asleep in wait.
+    pub sleepers: u32,
+}
+
+impl LiveState for BarrierState {
+    fn report(&self, out: &mut Vec<String>) {
+        let b = self;
+        out.push(format!(
+            "generation {}; {} of {} arrived; {} asleep",
+            b.generation, b.arrived, b.participants, b.sleepers
+        ));
+    }
+
+    fn json(&self) -> Json {
+        let b = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![
+            ("participants", u(b.participants)),
+            ("arrived", Json::I(b.arrived.into())),
+            ("generation", u(b.generation)),
+            ("sleepers", u(b.sleepers)),
+        ])
     }
 }
 

@@ -28,71 +28,29 @@
 //! `reset` clears bit 0. The sleep is a `FUTEX_WAIT` on the whole state word, so any set between
 //! a waiter's check and its sleep makes the kernel refuse the sleep.
 
+pub use crate::layout::kinds::event::{REGION_SIZE, STATE_OFFSET, STATE_SET, STATE_SET_COUNT_ONE, WAITERS_OFFSET};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::layout::{flags, Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{flags, Kind, StructureLayout, TypeLayout};
 use crate::segment::region::Region;
 use crate::segment::Segment;
+use crate::structures::render::{Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::AtomicU32;
 use crate::sys::futex::Deadline;
 use crate::sys::waiting;
 
-/// Size and alignment of an event's region.
-pub const REGION_SIZE: u64 = 128;
-/// Offset of `u32 state`.
-pub const STATE_OFFSET: u64 = 0;
-/// Offset of `u32 waiters`.
-pub const WAITERS_OFFSET: u64 = 4;
-/// `state` bit: the event is set.
-pub const STATE_SET: u32 = 1;
-/// What a set adds to `state`'s set count (bits 1..31).
-pub const STATE_SET_COUNT_ONE: u32 = 2;
-
-/// The region of an event declaration: 128 bytes, 128-aligned; `flags` only
-/// `EVENT_MANUAL_RESET`, `initial` 0 or 1 (initially set).
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    if s.flags & !flags::EVENT_MANUAL_RESET != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Event,
-            parameter: "manual_reset",
-            rule: "the only event flag is bit 0, manual reset",
-        });
-    }
-    if s.initial != 0 && s.initial != 1 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Event,
-            parameter: "initially_set",
-            rule: "must be true (1) or false (0)",
-        });
-    }
-    if s.capacity != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Event,
-            parameter: "capacity",
-            rule: "an event takes only manual_reset and initially_set",
-        });
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_SIZE })
-}
-
-/// Names the event's flags for mismatch messages.
-pub(crate) fn describe_flags(flags: u32) -> (&'static str, String) {
-    let mode = match flags {
-        0 => "auto".to_owned(),
-        flags::EVENT_MANUAL_RESET => "manual".to_owned(),
-        other => format!("{other:#x}"),
-    };
-    ("reset mode", mode)
-}
-
 /// Live state for `inspect`: set or clear, how many sets, how many waiters.
-pub(crate) fn inspect(region: &Region, desc: &crate::segment::description::Descriptor) -> crate::inspect::EventState {
+pub(crate) fn inspect(
+    region: &Region,
+    desc: &crate::segment::description::Descriptor,
+    _: &mut Vec<String>,
+) -> EventState {
     let state = region.u32_at(STATE_OFFSET).load(Acquire);
-    crate::inspect::EventState {
+    EventState {
         manual_reset: desc.flags & flags::EVENT_MANUAL_RESET != 0,
         set: state & STATE_SET != 0,
         sets: state >> 1,
@@ -342,6 +300,47 @@ impl std::fmt::Debug for Event {
             .field("mode", &self.mode)
             .field("set", &self.is_set())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// An event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventState {
+    /// Manual reset (else auto).
+    pub manual_reset: bool,
+    /// Whether it is set.
+    pub set: bool,
+    /// How many times it was set (wrapping at 2^31).
+    pub sets: u32,
+    /// Processes asleep in wait.
+    pub waiters: u32,
+}
+
+impl LiveState for EventState {
+    fn report(&self, out: &mut Vec<String>) {
+        let e = self;
+        out.push(format!(
+            "{} ({} reset); sets: {}; {} asleep",
+            if e.set { "set" } else { "clear" },
+            if e.manual_reset { "manual" } else { "auto" },
+            e.sets,
+            e.waiters
+        ));
+    }
+
+    fn json(&self) -> Json {
+        let e = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![
+            ("mode", Json::s(if e.manual_reset { "manual" } else { "auto" })),
+            ("set", Json::Bool(e.set)),
+            ("sets", u(e.sets)),
+            ("waiters", u(e.waiters)),
+        ])
     }
 }
 

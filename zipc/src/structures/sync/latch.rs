@@ -21,71 +21,33 @@
 //!
 //! A negative `count` (possible only if corrupted) counts as released.
 
+pub use crate::layout::kinds::latch::{
+    COUNT_OFFSET, INITIAL_OFFSET, MAX_COUNT, REGION_ALIGN, REGION_SIZE, WAITERS_OFFSET,
+};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
+use crate::structures::render::{Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::AtomicU32;
 use crate::sys::futex::Deadline;
 use crate::sys::waiting;
 
-/// Size of a latch's region (ZeroIPC's header).
-pub const REGION_SIZE: u64 = 16;
-/// Alignment of a latch's region (ZeroIPC aligns every structure to 8).
-pub const REGION_ALIGN: u64 = 8;
-/// Offset of `i32 count`.
-pub const COUNT_OFFSET: u64 = 0;
-/// Offset of `i32 initial`.
-pub const INITIAL_OFFSET: u64 = 4;
-/// Offset of `u32 waiters`.
-pub const WAITERS_OFFSET: u64 = 8;
-/// The largest initial count (the field is `i32`).
-pub const MAX_COUNT: u32 = i32::MAX as u32;
-
-/// The region of a latch declaration: 16 bytes, 8-aligned; `initial` (the count) in
-/// `1..=i32::MAX`.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    if s.initial < 1 || s.initial > MAX_COUNT as i64 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Latch,
-            parameter: "count",
-            rule: "must be between 1 and 2147483647",
-        });
-    }
-    if s.capacity != 0 || s.flags != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Latch,
-            parameter: "capacity",
-            rule: "a latch takes only a count",
-        });
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_ALIGN })
-}
-
-/// The header's `initial` must be the descriptor's.
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let initial = region.u32_at(INITIAL_OFFSET).load(Relaxed) as i32 as i64;
-    if initial != desc.initial {
-        return Err(format!("the latch header says initial count {initial}, the descriptor {}", desc.initial));
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`; a count above the initial one is reported in `problems` (a count
 /// at or below 0 is simply released).
-pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> crate::inspect::LatchState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> LatchState {
     let count = region.u32_at(COUNT_OFFSET).load(Acquire) as i32;
     let initial = desc.initial as u32; // validated: 1..=i32::MAX
     if count > 0 && count as u32 > initial {
         problems.push(format!("count {count} is above the initial count {initial}"));
     }
-    crate::inspect::LatchState { initial, count, waiters: region.u32_at(WAITERS_OFFSET).load(Relaxed) }
+    LatchState { initial, count, waiters: region.u32_at(WAITERS_OFFSET).load(Relaxed) }
 }
 
 /// The shared state: ZeroIPC's header, as atomics (loom's in a model).
@@ -299,6 +261,38 @@ impl std::fmt::Debug for Latch {
             .field("count", &self.count())
             .field("initial", &self.initial)
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A latch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatchState {
+    /// The initial count.
+    pub initial: u32,
+    /// Count-downs still needed (as stored; ≤ 0 means released).
+    pub count: i32,
+    /// Processes asleep in wait.
+    pub waiters: u32,
+}
+
+impl LiveState for LatchState {
+    fn report(&self, out: &mut Vec<String>) {
+        let l = self;
+        out.push(if l.count <= 0 {
+            format!("released (count {} of {}); {} asleep", l.count, l.initial, l.waiters)
+        } else {
+            format!("count {} of {}; {} asleep", l.count, l.initial, l.waiters)
+        });
+    }
+
+    fn json(&self) -> Json {
+        let l = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![("initial", u(l.initial)), ("count", Json::I(l.count.into())), ("waiters", u(l.waiters))])
     }
 }
 

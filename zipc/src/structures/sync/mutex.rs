@@ -49,6 +49,10 @@
 //! 10 ms and an unlock by freeing the word itself. Participants must share one pid namespace,
 //! as for any thread-id-based lock.
 
+pub use crate::layout::kinds::mutex::{
+    HOLDER_PID_OFFSET, HOLDER_START_OFFSET, HOLDER_TID_OFFSET, OWNER_DEATHS_OFFSET, REGION_SIZE, STATE_CONSISTENT,
+    STATE_INCONSISTENT, STATE_NOT_RECOVERABLE, STATE_OFFSET, WORD_OFFSET, WORD_OWNER_DIED, WORD_TID_MASK, WORD_WAITERS,
+};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -56,40 +60,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::region::Region;
 use crate::segment::Segment;
+use crate::structures::render::{plural, Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::futex::{self, Deadline, PiLock, PI_TID_MASK, PI_WAITERS};
 use crate::sys::process::{self, ThreadIdentity};
 
-/// Size and alignment of a mutex's region.
-pub const REGION_SIZE: u64 = 128;
-/// Offset of `u32 word`, the PI futex.
-pub const WORD_OFFSET: u64 = 0;
-/// Offset of `u32 state`.
-pub const STATE_OFFSET: u64 = 4;
-/// Offset of `u32 holder_tid`.
-pub const HOLDER_TID_OFFSET: u64 = 8;
-/// Offset of `u32 holder_pid`.
-pub const HOLDER_PID_OFFSET: u64 = 12;
-/// Offset of `u64 holder_start`.
-pub const HOLDER_START_OFFSET: u64 = 16;
-/// Offset of `u32 owner_deaths`.
-pub const OWNER_DEATHS_OFFSET: u64 = 24;
-/// `word` bit set by the kernel while a waiter is queued (`FUTEX_WAITERS`).
-pub const WORD_WAITERS: u32 = PI_WAITERS;
-/// `word` bit the kernel sets when it hands the lock over from a dead owner
-/// (`FUTEX_OWNER_DIED`); zipc decides owner-died by `holder_tid` instead, and ignores it.
-pub const WORD_OWNER_DIED: u32 = 0x4000_0000;
-/// `word` bits holding the owner's thread id (`FUTEX_TID_MASK`).
-pub const WORD_TID_MASK: u32 = PI_TID_MASK;
-/// `state`: usable.
-pub const STATE_CONSISTENT: u32 = 0;
-/// `state`: a holder died inside; the current holder must repair and mark it consistent.
-pub const STATE_INCONSISTENT: u32 = 1;
-/// `state`: a holder died and its successor released without repairing: unusable for good.
-pub const STATE_NOT_RECOVERABLE: u32 = 2;
 /// How often a blocked locker re-checks that the lock's holder is the thread it was (a thread
 /// id reused after the holder died). Unlocks and a holder's death wake it at once regardless.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -97,23 +75,15 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 /// How long a locker waits before retrying when the kernel's record of the owner is stale.
 const INCONSISTENT_RETRY: Duration = Duration::from_millis(10);
 
-/// The region of a mutex declaration: 128 bytes, 128-aligned, no parameters.
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    if s.capacity != 0 || s.flags != 0 || s.initial != 0 || s.maximum != 0 {
-        return Err(LayoutError::InvalidParameter {
-            kind: Kind::Mutex,
-            parameter: "capacity",
-            rule: "a mutex takes no parameters",
-        });
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_SIZE })
-}
-
 /// Live state for `inspect`: the lock word, the recorded holder (with its thread's liveness:
 /// same thread id and start time), consistency and owner deaths. An unknown `state` value is
 /// reported in `problems` (the mutex treats it as not recoverable).
-pub(crate) fn inspect(region: &Region, problems: &mut Vec<String>) -> crate::inspect::MutexState {
-    use crate::inspect::{Consistency, MutexHolderState};
+pub(crate) fn inspect(
+    region: &Region,
+    _: &crate::segment::description::Descriptor,
+    problems: &mut Vec<String>,
+) -> MutexState {
+    use {Consistency, MutexHolderState};
     let w32 = |at: u64| region.u32_at(at).load(Acquire);
     let word = w32(WORD_OFFSET);
     let state = w32(STATE_OFFSET);
@@ -136,7 +106,7 @@ pub(crate) fn inspect(region: &Region, problems: &mut Vec<String>) -> crate::ins
         }
     };
     let word_tid = word & PI_TID_MASK;
-    crate::inspect::MutexState {
+    MutexState {
         locked: word_tid != 0,
         word_tid,
         word_tid_alive: word_tid != 0 && process::start_time(word_tid).is_some(),
@@ -598,5 +568,117 @@ impl std::fmt::Debug for Mutex {
             .field("holder", &self.holder())
             .field("recoverable", &self.is_recoverable())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A robust mutex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutexState {
+    /// Whether the lock word names an owner.
+    pub locked: bool,
+    /// The thread id in the lock word (0 if free).
+    pub word_tid: u32,
+    /// Whether the thread in the lock word exists (a dead one is taken over by the next locker).
+    pub word_tid_alive: bool,
+    /// Whether the kernel has queued waiters (`FUTEX_WAITERS`).
+    pub kernel_waiters: bool,
+    /// The thread recorded inside the critical section (or one that died there).
+    pub holder: Option<MutexHolderState>,
+    /// Consistent, inconsistent (a holder died) or not recoverable.
+    pub consistency: Consistency,
+    /// The `state` word as stored.
+    pub state_code: u32,
+    /// Times a holder died inside the critical section.
+    pub owner_deaths: u32,
+}
+
+/// A mutex holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MutexHolderState {
+    /// Thread id.
+    pub tid: u32,
+    /// Its process.
+    pub pid: u32,
+    /// The thread's start time (0 if unknown).
+    pub start_time: u64,
+    /// Whether that thread is alive now.
+    pub alive: bool,
+}
+
+/// A robust mutex's consistency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    /// Usable.
+    Consistent,
+    /// A holder died; the current holder has not marked it consistent.
+    Inconsistent,
+    /// Unusable: every lock fails.
+    NotRecoverable,
+}
+
+impl Consistency {
+    /// `"consistent"`, `"inconsistent"` or `"not recoverable"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Consistent => "consistent",
+            Consistency::Inconsistent => "inconsistent",
+            Consistency::NotRecoverable => "not recoverable",
+        }
+    }
+}
+
+impl LiveState for MutexState {
+    fn report(&self, out: &mut Vec<String>) {
+        let m = self;
+        let lock = match (&m.holder, m.locked) {
+            (Some(h), _) => format!(
+                "locked by thread {} of pid {} ({})",
+                h.tid,
+                h.pid,
+                if h.alive { "alive" } else { "dead: the next locker takes over" }
+            ),
+            (None, true) if m.word_tid_alive => {
+                format!("locked by thread {} (entering or leaving)", m.word_tid)
+            }
+            (None, true) => {
+                format!("locked by thread {}, which is gone: the next locker takes over", m.word_tid)
+            }
+            (None, false) => "unlocked".to_owned(),
+        };
+        out.push(format!(
+            "{lock}; {}; {}{}",
+            m.consistency.name(),
+            plural(u64::from(m.owner_deaths), "owner death", "owner deaths"),
+            if m.kernel_waiters { "; waiters queued" } else { "" }
+        ));
+    }
+
+    fn json(&self) -> Json {
+        let m = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![
+            ("locked", Json::Bool(m.locked)),
+            ("word_tid", u(m.word_tid)),
+            ("word_tid_alive", Json::Bool(m.word_tid_alive)),
+            ("kernel_waiters", Json::Bool(m.kernel_waiters)),
+            (
+                "holder",
+                Json::opt(m.holder.as_ref(), |h| {
+                    Json::O(vec![
+                        ("tid", u(h.tid)),
+                        ("pid", u(h.pid)),
+                        ("start_time", Json::U(h.start_time)),
+                        ("alive", Json::Bool(h.alive)),
+                    ])
+                }),
+            ),
+            ("consistency", Json::s(m.consistency.name())),
+            ("state_code", u(m.state_code)),
+            ("owner_deaths", u(m.owner_deaths)),
+        ])
     }
 }

@@ -25,75 +25,32 @@
 //! its blocking calls with zipc's on one semaphore is not supported (its releases would not wake
 //! zipc's sleepers); reading the fields and `try_acquire`-style use interoperate.
 
+pub use crate::layout::kinds::semaphore::{
+    COUNT_OFFSET, MAX_COUNT, MAX_COUNT_OFFSET, REGION_ALIGN, REGION_SIZE, WAITING_OFFSET,
+};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::layout::{Kind, LayoutError, Region as RegionLayout, StructureLayout, TypeLayout};
+use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
 use crate::segment::region::Region;
 use crate::segment::Segment;
+use crate::structures::render::{Json, LiveState};
 use crate::structures::{self, Structure};
 use crate::sys::atomics::AtomicU32;
 use crate::sys::futex::Deadline;
 use crate::sys::waiting;
 
-/// Size of a semaphore's region (ZeroIPC's header).
-pub const REGION_SIZE: u64 = 16;
-/// Alignment of a semaphore's region (ZeroIPC aligns every structure to 8).
-pub const REGION_ALIGN: u64 = 8;
-/// Offset of `i32 count`.
-pub const COUNT_OFFSET: u64 = 0;
-/// Offset of `i32 waiting`.
-pub const WAITING_OFFSET: u64 = 4;
-/// Offset of `i32 max_count`.
-pub const MAX_COUNT_OFFSET: u64 = 8;
-/// The largest count and maximum (the fields are `i32`).
-pub const MAX_COUNT: u32 = i32::MAX as u32;
-
-/// The region of a semaphore declaration: 16 bytes, 8-aligned; `initial` and `maximum` in
-/// `0..=i32::MAX`, and `initial <= maximum` unless the maximum is 0 (unbounded).
-pub(crate) const fn region(s: &StructureLayout<'_>) -> Result<RegionLayout, LayoutError> {
-    const fn invalid(parameter: &'static str, rule: &'static str) -> Result<RegionLayout, LayoutError> {
-        Err(LayoutError::InvalidParameter { kind: Kind::Semaphore, parameter, rule })
-    }
-    if s.capacity != 0 || s.flags != 0 {
-        return invalid("capacity", "a semaphore takes only initial and max");
-    }
-    if s.initial < 0 || s.initial > MAX_COUNT as i64 {
-        return invalid("initial", "must be between 0 and 2147483647");
-    }
-    if s.maximum < 0 || s.maximum > MAX_COUNT as i64 {
-        return invalid("max", "must be between 0 (unbounded) and 2147483647");
-    }
-    if s.maximum != 0 && s.initial > s.maximum {
-        return invalid("initial", "must not exceed max");
-    }
-    Ok(RegionLayout { size: REGION_SIZE, align: REGION_ALIGN })
-}
-
-/// The header's `max_count` must be the descriptor's maximum (the handle trusts the latter).
-pub(crate) fn validate_header(region: &Region, desc: &Descriptor) -> std::result::Result<(), String> {
-    let max = region.u32_at(MAX_COUNT_OFFSET).load(Relaxed) as i32 as i64;
-    if max != desc.maximum {
-        return Err(format!("the semaphore header says max_count {max}, the descriptor {}", desc.maximum));
-    }
-    Ok(())
-}
-
 /// Live state for `inspect`; a count outside `0..=max` is reported in `problems`.
-pub(crate) fn inspect(
-    region: &Region,
-    desc: &Descriptor,
-    problems: &mut Vec<String>,
-) -> crate::inspect::SemaphoreState {
+pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<String>) -> SemaphoreState {
     let count = region.u32_at(COUNT_OFFSET).load(Relaxed) as i32;
     let max = (desc.maximum > 0).then_some(desc.maximum as u32); // validated: 0..=i32::MAX
     if count < 0 || max.is_some_and(|m| count as u32 > m) {
         problems.push(format!("count {count} is outside 0..={}", max.unwrap_or(MAX_COUNT)));
     }
-    crate::inspect::SemaphoreState { count, max, waiting: region.u32_at(WAITING_OFFSET).load(Relaxed) }
+    SemaphoreState { count, max, waiting: region.u32_at(WAITING_OFFSET).load(Relaxed) }
 }
 
 /// The shared state: ZeroIPC's header, as atomics (loom's in a model).
@@ -338,6 +295,39 @@ impl std::fmt::Debug for Semaphore {
             .field("max", &self.max())
             .field("waiting", &self.waiting())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live state, for `inspect`
+// ---------------------------------------------------------------------------------------------
+
+/// A semaphore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SemaphoreState {
+    /// Permits available (as stored; negative only if damaged).
+    pub count: i32,
+    /// The maximum; `None` if unbounded.
+    pub max: Option<u32>,
+    /// Processes asleep in acquire.
+    pub waiting: u32,
+}
+
+impl LiveState for SemaphoreState {
+    fn report(&self, out: &mut Vec<String>) {
+        let s = self;
+        out.push(format!(
+            "count {}{}; {} asleep in acquire",
+            s.count,
+            s.max.map_or_else(|| " (unbounded)".to_owned(), |m| format!(" of max {m}")),
+            s.waiting
+        ));
+    }
+
+    fn json(&self) -> Json {
+        let s = self;
+        let u = |v: u32| Json::U(v.into());
+        Json::O(vec![("count", Json::I(s.count.into())), ("max", Json::opt(s.max, u)), ("waiting", u(s.waiting))])
     }
 }
 
