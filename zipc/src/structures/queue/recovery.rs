@@ -12,6 +12,8 @@
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
+use super::raw::*;
+use super::*;
 use crate::error::Result;
 use crate::layout::{flags, Kind};
 use crate::segment::lane::{op, LaneTable};
@@ -154,5 +156,139 @@ impl Segment {
             let _ = lane.owner.compare_exchange(owner, 0, AcqRel, Relaxed);
         }
         Ok(report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// On one queue: resolving what a dead claimer left
+// ---------------------------------------------------------------------------------------------
+
+impl<E: Element> Raw<E> {
+    // --- Recovery from processes that died mid-operation (lane.rs) ---------------------------
+
+    pub(super) fn count_lost(&self, n: u64) {
+        self.idx().lost.fetch_add(n, Relaxed);
+    }
+
+    /// A consumer found position `head` unwritten. Now and then, see whether its producer died.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn empty_at(&self, head: u64) {
+        if patience_exhausted() {
+            self.check_pop_stall_at(head);
+        }
+    }
+
+    /// A producer found the queue full at `tail`. Now and then (and only if consumers use lanes),
+    /// see whether the consumer of the slot died.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn full_at(&self, tail: u64, many_consumers: bool) {
+        if many_consumers && patience_exhausted() {
+            self.check_push_stall_at(tail);
+        }
+    }
+
+    /// Settles the operation of a dead process that holds position `head` claimed but unwritten,
+    /// if that is what stops consumers there.
+    pub(crate) fn check_pop_stall(&self) {
+        self.check_pop_stall_at(self.idx().head.0.head.load(Relaxed));
+    }
+
+    pub(super) fn check_pop_stall_at(&self, head: u64) {
+        if self.seq(head).load(Acquire) != head {
+            return; // written, or a tombstone, or moved on
+        }
+        // Acquire: if the claim of `head` is visible, so is its claimer's lane record.
+        let tail = self.idx().tail.0.load(Acquire);
+        if (tail.wrapping_sub(head) as i64) <= 0 {
+            return; // not claimed: just empty
+        }
+        self.recover(op::PUSH, head);
+    }
+
+    /// Settles the operation of a dead consumer that holds the slot a producer at `tail` needs,
+    /// if that is what stops producers there (MPMC).
+    pub(crate) fn check_push_stall(&self) {
+        self.check_push_stall_at(self.idx().tail.0.load(Relaxed));
+    }
+
+    pub(super) fn check_push_stall_at(&self, tail: u64) {
+        let p = tail.wrapping_sub(self.cap);
+        let seq = self.seq(p).load(Acquire);
+        if seq != p.wrapping_add(1) && seq != tombstone(p) {
+            return;
+        }
+        let head = self.idx().head.0.head.load(Acquire);
+        if (head.wrapping_sub(p) as i64) <= 0 {
+            return; // not claimed by a consumer: just full
+        }
+        self.recover(op::POP, p);
+    }
+
+    /// If only dead processes' lanes cover position `p` of operation `kind`, settles the
+    /// claimant's lane.
+    pub(super) fn recover(&self, kind: u64, p: u64) {
+        if let Claimant::Dead(i) = self.lanes.claimant(self.op(kind), p) {
+            self.settle(i);
+        }
+    }
+
+    /// Settles lane `i`, whose owner is dead, if it records an operation on this queue: resolves
+    /// every position of it that is still claimed and unstamped (a push's becomes a tombstone, a
+    /// pop's is freed), counts the losses in the queue and the lane, and marks the lane settled.
+    /// Idempotent: concurrent settlers resolve each position once. Returns the losses this call
+    /// counted.
+    pub(crate) fn settle(&self, i: u32) -> u64 {
+        let lane = self.lanes.lane(i);
+        let o = lane.op.load(Acquire);
+        if o & op::SETTLED != 0 || o & !op::FLAGS != self.id {
+            return 0;
+        }
+        let kind = o & op::KIND;
+        let first = lane.pos.load(Acquire);
+        let count = lane.count.load(Acquire).min(self.cap);
+        let mut lost = 0;
+        let mut freed = 0;
+        for k in 0..count {
+            let p = first.wrapping_add(k);
+            if kind == op::PUSH {
+                let tail = self.idx().tail.0.load(Acquire);
+                if (tail.wrapping_sub(p) as i64) <= 0 || self.seq(p).load(Acquire) != p {
+                    continue; // not claimed, or stamped
+                }
+                if self.lanes.claimant(self.op(kind), p) == Claimant::Dead(i)
+                    && self.seq(p).compare_exchange(p, tombstone(p), AcqRel, Relaxed).is_ok()
+                {
+                    lost += 1;
+                }
+            } else if kind == op::POP {
+                let head = self.idx().head.0.head.load(Acquire);
+                let seq = self.seq(p).load(Acquire);
+                if (head.wrapping_sub(p) as i64) <= 0 || (seq != p.wrapping_add(1) && seq != tombstone(p)) {
+                    continue; // not claimed, or stamped
+                }
+                if self.lanes.claimant(self.op(kind), p) == Claimant::Dead(i)
+                    && self.seq(p).compare_exchange(seq, p.wrapping_add(self.cap), AcqRel, Relaxed).is_ok()
+                {
+                    freed += 1;
+                    if seq == p.wrapping_add(1) {
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        let _ = lane.op.compare_exchange(o, o | op::SETTLED, AcqRel, Relaxed);
+        if lost > 0 {
+            self.count_lost(lost);
+            lane.lost.fetch_add(lost, Relaxed);
+        }
+        if kind == op::PUSH && lost > 0 {
+            self.idx().not_empty.notify_all_asymmetric();
+        }
+        if freed > 0 {
+            self.idx().not_full.notify_all_asymmetric();
+        }
+        lost
     }
 }
