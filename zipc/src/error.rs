@@ -98,7 +98,7 @@ pub enum Error {
         /// Registry slots (`max_processes`).
         capacity: u32,
     },
-    /// Every lane of the segment (`lane.rs`) belongs to a live process: more threads run
+    /// Every lane of the segment (`layout/lane.rs`) belongs to a live process: more threads run
     /// multi-producer or multi-consumer queue operations on it at once than it has lanes.
     LanesFull {
         /// The segment.

@@ -4,7 +4,7 @@
 //! It records, for every table entry, what the entry holds (kind, element size and alignment,
 //! capacity, flags, layout fingerprint, a pointer to the element's type record), and it holds the
 //! lock word that serialises table changes between processes, the process registry and the lanes
-//! (`lane.rs`) in which threads record their multi-producer/consumer queue operations. ZeroIPC
+//! (`lane`) in which threads record their multi-producer/consumer queue operations. ZeroIPC
 //! readers see it as one more named entry and skip it. A segment without it (made by ZeroIPC)
 //! opens untyped.
 //!

@@ -418,12 +418,12 @@ impl Segment {
         self.attached_processes().iter().any(|a| a.alive)
     }
 
-    /// The mapping, for inspection (`inspect.rs`) and the fuzz harness.
+    /// The mapping, for inspection (`inspect`) and the fuzz harness.
     pub(crate) fn mapping(&self) -> &Arc<Attachment> {
         &self.inner.map
     }
 
-    /// The segment's lanes (`lane.rs`); `None` in segments made by ZeroIPC.
+    /// The segment's lanes (`segment/lane.rs`); `None` in segments made by ZeroIPC.
     pub(crate) fn lanes(&self) -> Option<crate::segment::lane::LaneTable> {
         self.inner.map.lanes()
     }

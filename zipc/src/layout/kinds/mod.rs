@@ -28,12 +28,12 @@ use super::structure::{LayoutError, Region, StructureLayout};
 
 /// What the kind modules share.
 mod prelude {
-    pub(super) use super::super::description::Descriptor;
-    pub(super) use super::super::kind::{param, HeaderWords, KindSpec, ParamValue, Parameter, Slot, CAPACITY};
-    pub(super) use super::super::kinds::Kind;
-    pub(super) use super::super::segment::align_up;
-    pub(super) use super::super::structure::{LayoutError, Region as RegionLayout, StructureLayout};
-    pub(super) use super::super::types::{Primitive, TypeLayout};
+    pub(super) use crate::layout::description::Descriptor;
+    pub(super) use crate::layout::kind::{param, HeaderWords, KindSpec, ParamValue, Parameter, Slot, CAPACITY};
+    pub(super) use crate::layout::kinds::Kind;
+    pub(super) use crate::layout::segment::align_up;
+    pub(super) use crate::layout::structure::{LayoutError, Region as RegionLayout, StructureLayout};
+    pub(super) use crate::layout::types::{Primitive, TypeLayout};
 }
 
 /// `describe_flags` of a kind without flags of its own.

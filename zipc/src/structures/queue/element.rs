@@ -2,7 +2,7 @@
 //! known at compile time ([`Typed`]), or as bytes of a size known only at run time ([`Bytes`], for
 //! [`zipc::dynamic`](crate::dynamic) and through it the C ABI).
 //!
-//! The algorithms (`queue.rs`'s `Raw`) are written once, generic over [`Element`], and take
+//! The algorithms (`queue/raw.rs`'s `Raw`) are written once, generic over [`Element`], and take
 //! elements as byte slices of `size()` bytes per element. For [`Typed<T>`] every size and stride is
 //! a constant and a slot access is one typed load or store, so after inlining the typed API
 //! compiles to what a `T`-only implementation would (the `abi` benchmark checks it); [`Bytes`]

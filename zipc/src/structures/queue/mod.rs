@@ -111,11 +111,11 @@
 //! # Blocking
 //!
 //! [`push`](Queue::push) and [`pop`](Queue::pop) retry the non-blocking operation and sleep on an
-//! event count (`zipc/src/event_count.rs`): consumers on `not_empty`, producers on `not_full`. A
+//! event count (`sys/event_count.rs`): consumers on `not_empty`, producers on `not_full`. A
 //! successful push checks `not_empty`'s waiter count and makes a system call only if a consumer
 //! sleeps (and a pop likewise for `not_full`). That check needs a store-load barrier on every
 //! operation; zipc moves its cost to the sleeper with `membarrier` (see
-//! `zipc/src/asymmetric_fence.rs`), so the fast path issues no fence at all. Set
+//! `sys/asymmetric_fence.rs`), so the fast path issues no fence at all. Set
 //! `ZIPC_NO_MEMBARRIER=1` to make a process use full fences instead.
 //!
 //! # Approximate values
@@ -132,8 +132,8 @@
 //! process. What it had not yet accepted (an SPSC push that did not publish `tail`) never existed.
 //!
 //! * **Multi-producer and multi-consumer sides** record each operation in a *lane* before
-//!   claiming (`lane.rs`): a claimed but unstamped position is covered by its claimer's lane, so
-//!   a survivor that meets one (a consumer at an unwritten slot that `tail` has passed, an MPMC
+//!   claiming (`layout/lane.rs`, `lanes.rs`): a claimed but unstamped position is covered by its
+//!   claimer's lane, so a survivor that meets one (a consumer at an unwritten slot that `tail` has passed, an MPMC
 //!   producer at a slot a consumer claimed a lap ago) and finds only dead lanes covering it knows
 //!   the claimer is gone. It resolves the position with a compare-and-swap of the sequence
 //!   number: a dead producer's slot becomes a **tombstone** (`seq = p + 1 + 0xC000…0`, "holds

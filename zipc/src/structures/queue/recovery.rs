@@ -5,7 +5,7 @@
 //! holders (queues, rings, endpoints), the robust mutex and the table lock detect dead owners,
 //! pool objects of dead processes can be reclaimed ([`Pool::reclaim_dead`](crate::Pool)), and a
 //! multi-producer or multi-consumer queue operation cut short is settled through the dead
-//! thread's lane (`lane.rs`) by whichever survivor runs into it.
+//! thread's lane (`layout/lane.rs`) by whichever survivor runs into it.
 //!
 //! This module holds the segment-wide part: [`Segment::recover_dead`] settles every lane of a
 //! dead process at once, reports what each dead operation held and lost, and frees the lanes.
@@ -164,7 +164,7 @@ impl Segment {
 // ---------------------------------------------------------------------------------------------
 
 impl<E: Element> Raw<E> {
-    // --- Recovery from processes that died mid-operation (lane.rs) ---------------------------
+    // --- Recovery from processes that died mid-operation (layout/lane.rs) ------------------------
 
     pub(super) fn count_lost(&self, n: u64) {
         self.idx().lost.fetch_add(n, Relaxed);
