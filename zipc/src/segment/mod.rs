@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
-use crate::layout::{self, SegmentLayout, StructureLayout};
+use crate::layout::{self, Kind, SegmentLayout, StructureLayout};
 use crate::segment::attachment::Attachment;
 use crate::segment::description::{Description, Descriptor};
 use crate::segment::mapping::Mapping;
@@ -579,19 +579,33 @@ pub(crate) fn check_descriptor(decl: &StructureLayout<'_>, desc: &Descriptor, ch
             });
         }
     }
-    if check_capacity && desc.capacity != decl.capacity {
-        return Err(Error::CapacityMismatch { structure: name, expected: decl.capacity, found: desc.capacity });
+    check_parameters(decl.name, decl.kind, check_capacity.then_some(decl.capacity), decl.flags, decl.maximum, desc)
+}
+
+/// The parameter part of [`check_descriptor`], also what `dynamic::check` compares: the capacity
+/// (when one is given), the flags and the maximum, in that order.
+pub(crate) fn check_parameters(
+    name: &str,
+    kind: Kind,
+    capacity: Option<u64>,
+    flags: u32,
+    maximum: i64,
+    desc: &Descriptor,
+) -> Result<()> {
+    let name = name.to_owned();
+    if let Some(expected) = capacity.filter(|&c| c != desc.capacity) {
+        return Err(Error::CapacityMismatch { structure: name, expected, found: desc.capacity });
     }
-    if desc.flags != decl.flags {
-        let (parameter, expected) = decl.kind.describe_flags(decl.flags);
-        let (_, found) = decl.kind.describe_flags(desc.flags);
+    if desc.flags != flags {
+        let (parameter, expected) = kind.describe_flags(flags);
+        let (_, found) = kind.describe_flags(desc.flags);
         return Err(Error::ParameterMismatch { structure: name, parameter, expected, found });
     }
-    if desc.maximum != decl.maximum {
+    if desc.maximum != maximum {
         return Err(Error::ParameterMismatch {
             structure: name,
             parameter: "maximum",
-            expected: decl.maximum.to_string(),
+            expected: maximum.to_string(),
             found: desc.maximum.to_string(),
         });
     }

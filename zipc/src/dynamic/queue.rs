@@ -1,0 +1,229 @@
+//! [`DynQueue`]: a queue of any element type and policy, and its producer and consumer roles.
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::layout::Kind;
+use crate::segment::Segment;
+use crate::structures::queue::element::{Bytes, Element};
+use crate::structures::queue::{self, QueueBytes, RxState, TxState};
+
+use super::{one, open_entry, whole, ElementSpec};
+
+/// A [`Queue`](crate::Queue) of any element type and policy, opened by name. Pushing and popping
+/// go through [`producer`](Self::producer) and [`consumer`](Self::consumer), which claim the
+/// roles a single-producer or single-consumer policy has (and nothing for the others).
+#[derive(Clone)]
+pub struct DynQueue {
+    bytes: QueueBytes<Bytes>,
+    policy: u32,
+}
+
+impl DynQueue {
+    /// Opens queue `name`, checking that its elements are as `elem` says.
+    pub fn open(segment: &Segment, name: &str, elem: ElementSpec<'_>) -> Result<Self> {
+        let (region, desc) = open_entry(segment, name, Kind::Queue, &elem)?;
+        let bytes = QueueBytes::new(segment, region, 0, desc.capacity, desc.flags, Bytes::new(elem.size));
+        Ok(DynQueue { bytes, policy: desc.flags })
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        self.bytes.name()
+    }
+
+    /// The policy: `"spsc"`, `"mpsc"` or `"mpmc"`.
+    pub fn policy(&self) -> &'static str {
+        policy_label(self.policy)
+    }
+
+    /// Bytes per element.
+    pub fn elem_size(&self) -> usize {
+        self.bytes.raw().elem().size()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> u64 {
+        self.bytes.raw().capacity()
+    }
+
+    /// Number of elements, approximately (see [`Queue::len`](crate::Queue::len)).
+    pub fn len(&self) -> u64 {
+        self.bytes.raw().len()
+    }
+
+    /// Whether the queue is empty, approximately.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Messages lost to processes that died mid-operation ([`Queue::lost`](crate::Queue::lost)).
+    pub fn lost(&self) -> u64 {
+        self.bytes.raw().lost()
+    }
+
+    /// Settles every operation on this queue that a dead process left half-done; returns the
+    /// losses found ([`Queue::recover`](crate::Queue::recover)).
+    pub fn recover(&self) -> u64 {
+        self.bytes.recover()
+    }
+
+    /// A producer: for an spsc queue it claims the producer role until dropped
+    /// ([`Error::RoleTaken`] while another handle holds it).
+    pub fn producer(&self) -> Result<DynProducer> {
+        let (tx, claimed) = self.bytes.open_producer(self.policy)?;
+        Ok(DynProducer { bytes: self.bytes.clone(), policy: self.policy, tx, claimed })
+    }
+
+    /// A consumer: for spsc and mpsc queues it claims the consumer role until dropped.
+    pub fn consumer(&self) -> Result<DynConsumer> {
+        let (rx, claimed) = self.bytes.open_consumer(self.policy)?;
+        Ok(DynConsumer { bytes: self.bytes.clone(), policy: self.policy, rx, claimed })
+    }
+}
+
+impl std::fmt::Debug for DynQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynQueue")
+            .field("name", &self.name())
+            .field("policy", &self.policy())
+            .field("elem_size", &self.elem_size())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+/// The pushing end of a [`DynQueue`]. Operations take `&mut self`: one thread at a time.
+pub struct DynProducer {
+    bytes: QueueBytes<Bytes>,
+    policy: u32,
+    tx: TxState,
+    claimed: bool,
+}
+
+impl DynProducer {
+    fn size(&self) -> usize {
+        self.bytes.raw().elem().size()
+    }
+
+    /// Pushes the element in `src` (exactly one element) if there is room: `Ok(false)` if full.
+    pub fn try_push(&mut self, src: &[u8]) -> Result<bool> {
+        one("push", self.size(), src.len())?;
+        self.bytes.try_push(self.policy, &mut self.tx, src)
+    }
+
+    /// Pushes the element in `src`, waiting while the queue is full: at most `timeout` (`None`:
+    /// forever), then [`Error::Timeout`].
+    pub fn push(&mut self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
+        one("push", self.size(), src.len())?;
+        self.bytes.push(self.policy, &mut self.tx, src, timeout)
+    }
+
+    /// Pushes as many of the elements in `src` (whole elements) as there is room for, in order;
+    /// returns how many. Does not wait.
+    pub fn push_bulk(&mut self, src: &[u8]) -> Result<usize> {
+        whole("push", self.size(), src.len())?;
+        self.bytes.push_bulk(self.policy, &mut self.tx, src)
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> u64 {
+        self.bytes.raw().capacity()
+    }
+
+    /// Bytes per element.
+    pub fn elem_size(&self) -> usize {
+        self.size()
+    }
+}
+
+impl Drop for DynProducer {
+    fn drop(&mut self) {
+        self.bytes.close_producer(&self.tx, self.claimed);
+    }
+}
+
+impl std::fmt::Debug for DynProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynProducer")
+            .field("queue", &self.bytes.name())
+            .field("policy", &policy_label(self.policy))
+            .finish()
+    }
+}
+
+/// The popping end of a [`DynQueue`]. Operations take `&mut self`: one thread at a time.
+pub struct DynConsumer {
+    bytes: QueueBytes<Bytes>,
+    policy: u32,
+    rx: RxState,
+    claimed: bool,
+}
+
+impl DynConsumer {
+    fn size(&self) -> usize {
+        self.bytes.raw().elem().size()
+    }
+
+    /// Pops the oldest element into `dst` (exactly one element): `Ok(false)` if the queue is
+    /// empty.
+    pub fn try_pop(&mut self, dst: &mut [u8]) -> Result<bool> {
+        one("pop", self.size(), dst.len())?;
+        self.bytes.try_pop(self.policy, &mut self.rx, dst)
+    }
+
+    /// Pops the oldest element into `dst`, waiting while the queue is empty: at most `timeout`
+    /// (`None`: forever), then [`Error::Timeout`].
+    pub fn pop(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+        one("pop", self.size(), dst.len())?;
+        self.bytes.pop(self.policy, &mut self.rx, dst, timeout)
+    }
+
+    /// Pops up to as many elements as `dst` holds (whole elements) into its front; returns how
+    /// many. Does not wait.
+    pub fn pop_bulk(&mut self, dst: &mut [u8]) -> Result<usize> {
+        whole("pop", self.size(), dst.len())?;
+        self.bytes.pop_bulk(self.policy, &mut self.rx, dst)
+    }
+
+    /// Number of elements, approximately.
+    pub fn len(&self) -> u64 {
+        self.bytes.raw().len()
+    }
+
+    /// Whether the queue is empty, approximately.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes per element.
+    pub fn elem_size(&self) -> usize {
+        self.size()
+    }
+
+    /// Elements a dead predecessor's pop had in flight when this consumer took the role over
+    /// ([`Consumer::lost_on_takeover`](crate::Consumer::lost_on_takeover)).
+    pub fn lost_on_takeover(&self) -> u64 {
+        self.rx.lost_on_takeover
+    }
+}
+
+impl Drop for DynConsumer {
+    fn drop(&mut self) {
+        self.bytes.close_consumer(&self.rx, self.claimed);
+    }
+}
+
+impl std::fmt::Debug for DynConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynConsumer")
+            .field("queue", &self.bytes.name())
+            .field("policy", &policy_label(self.policy))
+            .finish()
+    }
+}
+
+/// The name of a queue policy's flags.
+fn policy_label(policy: u32) -> &'static str {
+    queue::policy_name(policy).unwrap_or("unknown")
+}
