@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of an Array: a ZeroIPC v2 array, `capacity` elements and nothing else.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of an Atomic: one 32- or 64-bit integer.
 
 use super::prelude::*;
 

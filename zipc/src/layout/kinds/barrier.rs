@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Barrier: ZeroIPC v2's reusable barrier words.
 
 use super::prelude::*;
 

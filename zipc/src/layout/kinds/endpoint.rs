@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of an Endpoint: two SPSC queues, A→B then B→A, in one region.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of an Event: an auto- or manual-reset flag with its waiters.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Latch: ZeroIPC v2's one-shot countdown.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Mutex: a futex word, its consistency state and its holder's identity.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Pool: the free-list head and counters, then generation-checked objects.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Queue: its policy, header lines and sequenced slots (SPSC, MPSC, MPMC).
 
 use super::prelude::*;
 

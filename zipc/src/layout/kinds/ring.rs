@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Ring: the producer's and consumer's lines, the control line, the slots.
 
 use super::prelude::*;
 

@@ -1,4 +1,4 @@
-//! FORMAT-DOC
+//! The format of a Semaphore: ZeroIPC v2's counting semaphore words.
 
 use super::prelude::*;
 
