@@ -27,7 +27,7 @@ impl DynEndpoint {
         Ok(DynEndpoint { a_to_b, b_to_a })
     }
 
-    /// Claims `side` until the returned handle is dropped ([`Error::RoleTaken`] while another
+    /// Claims `side` until the returned handle is dropped ([`Error::RoleTaken`](crate::Error::RoleTaken) while another
     /// handle holds it).
     pub fn side(&self, side: Side) -> Result<DynEndpointSide> {
         Ok(DynEndpointSide { claim: SideClaim::claim(&self.a_to_b, &self.b_to_a, side)? })

@@ -91,7 +91,7 @@ impl DynPool {
         }
     }
 
-    /// Releases the object ([`Error::StaleHandle`] if it was released already).
+    /// Releases the object ([`Error::StaleHandle`](crate::Error::StaleHandle) if it was released already).
     pub fn release(&self, handle: Handle) -> Result<()> {
         self.core.release(handle.index, handle.generation).map_err(|f| self.fault(handle, f))
     }

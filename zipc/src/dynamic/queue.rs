@@ -69,7 +69,7 @@ impl DynQueue {
     }
 
     /// A producer: for an spsc queue it claims the producer role until dropped
-    /// ([`Error::RoleTaken`] while another handle holds it).
+    /// ([`Error::RoleTaken`](crate::Error::RoleTaken) while another handle holds it).
     pub fn producer(&self) -> Result<DynProducer> {
         let (tx, claimed) = self.bytes.open_producer(self.policy)?;
         Ok(DynProducer { bytes: self.bytes.clone(), policy: self.policy, tx, claimed })
@@ -113,7 +113,7 @@ impl DynProducer {
     }
 
     /// Pushes the element in `src`, waiting while the queue is full: at most `timeout` (`None`:
-    /// forever), then [`Error::Timeout`].
+    /// forever), then [`Error::Timeout`](crate::Error::Timeout).
     pub fn push(&mut self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
         one("push", self.size(), src.len())?;
         self.bytes.push(self.policy, &mut self.tx, src, timeout)
@@ -173,7 +173,7 @@ impl DynConsumer {
     }
 
     /// Pops the oldest element into `dst`, waiting while the queue is empty: at most `timeout`
-    /// (`None`: forever), then [`Error::Timeout`].
+    /// (`None`: forever), then [`Error::Timeout`](crate::Error::Timeout).
     pub fn pop(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
         one("pop", self.size(), dst.len())?;
         self.bytes.pop(self.policy, &mut self.rx, dst, timeout)

@@ -101,13 +101,13 @@ impl DynRing {
         Ok(self.core.last_n(dst))
     }
 
-    /// Claims the producer role ([`Error::RoleTaken`] while another handle holds it).
+    /// Claims the producer role ([`Error::RoleTaken`](crate::Error::RoleTaken) while another handle holds it).
     pub fn producer(&self) -> Result<DynRingProducer> {
         let (state, claim) = ring::claim_producer(&self.region, &self.core)?;
         Ok(DynRingProducer { ring: self.clone(), state, claim })
     }
 
-    /// Claims the consumer role ([`Error::RoleTaken`] while another handle holds it).
+    /// Claims the consumer role ([`Error::RoleTaken`](crate::Error::RoleTaken) while another handle holds it).
     pub fn consumer(&self) -> Result<DynRingConsumer> {
         let (state, claim) = ring::claim_consumer(&self.region, &self.core)?;
         Ok(DynRingConsumer { ring: self.clone(), state, claim })
