@@ -1,5 +1,5 @@
 //! `zipc.h` against libzipc: the header declares exactly the functions the library exports, with
-//! the parameter and return types of their Rust definitions (`zipc/src/ffi/abi.rs`); a C program
+//! the parameter and return types of their Rust definitions (`zipc/src/ffi/`); a C program
 //! calling every declared function compiles with `-Wall -Wextra -Werror` as C11 and C++17, links
 //! against both `libzipc.so` and `libzipc.a`, and runs: every call with NULL handles is refused
 //! with `ZIPC_ERR_NULL` (or its documented neutral value), without a crash.
@@ -70,7 +70,7 @@ fn header_functions(header: &str) -> BTreeMap<String, (Signature, Vec<String>)> 
     out
 }
 
-/// The C type of a Rust parameter or return type of `abi.rs`.
+/// The C type of a Rust parameter or return type of `zipc/src/ffi/`.
 fn c_type(rust: &str) -> String {
     let rust = rust.trim();
     if let Some(inner) = rust.strip_prefix("*const ") {
@@ -113,12 +113,20 @@ fn c_type(rust: &str) -> String {
         .iter()
         .find(|(r, _)| *r == rust)
         .map(|(_, c)| (*c).to_owned())
-        .unwrap_or_else(|| panic!("abi.rs uses type {rust:?}, which this test does not map to C"))
+        .unwrap_or_else(|| panic!("zipc/src/ffi uses type {rust:?}, which this test does not map to C"))
 }
 
-/// The exported functions of `abi.rs`, by name, with their C signatures.
+/// The exported functions of `zipc/src/ffi/`, by name, with their C signatures.
 fn rust_functions() -> BTreeMap<String, Signature> {
-    let src = std::fs::read_to_string(workspace_root().join("zipc/src/ffi/abi.rs")).expect("read abi.rs");
+    // One file per kind of handle in zipc/src/ffi/.
+    let dir = workspace_root().join("zipc/src/ffi");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("read zipc/src/ffi").map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let src: String = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs") && !f.ends_with("tests.rs"))
+        .map(|f| std::fs::read_to_string(f).expect("read an ffi file"))
+        .collect();
     let mut out = BTreeMap::new();
     for marker in ["pub extern \"C\" fn ", "pub unsafe extern \"C\" fn "] {
         let mut rest = src.as_str();
@@ -192,11 +200,11 @@ fn the_header_declares_exactly_what_the_library_exports_with_the_rust_signatures
     let names = |m: &BTreeMap<String, _>| m.keys().cloned().collect::<BTreeSet<String>>();
     let d = declared.keys().cloned().collect::<BTreeSet<String>>();
     assert_eq!(d, exports, "zipc.h declares exactly the library's exports");
-    assert_eq!(names(&rust), exports, "abi.rs defines exactly the library's exports");
+    assert_eq!(names(&rust), exports, "zipc/src/ffi defines exactly the library's exports");
     let mut differ = Vec::new();
     for (name, (sig, _)) in &declared {
         if rust.get(name) != Some(sig) {
-            differ.push(format!("{name}: zipc.h {sig:?}, abi.rs {:?}", rust.get(name)));
+            differ.push(format!("{name}: zipc.h {sig:?}, zipc/src/ffi {:?}", rust.get(name)));
         }
     }
     assert!(differ.is_empty(), "signatures differ:\n{}", differ.join("\n"));

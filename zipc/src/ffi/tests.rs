@@ -4,6 +4,8 @@
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;
 
+use super::handles::Exclusive;
+use super::shell::{call, value};
 use super::*;
 use crate::{Barrier, Mpmc, Mutex, Queue, Ring, RingMode, Segment, Semaphore, Spsc};
 
