@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod header;
 pub mod native;
 pub mod schemas;
 use std::process::{Command, Stdio};

@@ -1,8 +1,9 @@
 //! `zipc.h` against libzipc: the header declares exactly the functions the library exports, with
-//! the parameter and return types of their Rust definitions (`zipc/src/ffi/`); a C program
-//! calling every declared function compiles with `-Wall -Wextra -Werror` as C11 and C++17, links
-//! against both `libzipc.so` and `libzipc.a`, and runs: every call with NULL handles is refused
-//! with `ZIPC_ERR_NULL` (or its documented neutral value), without a crash.
+//! the parameter and return types of their Rust definitions (`zipc::ffi::functions()`, the table
+//! the `abi!` macro records as it defines them in `zipc/src/ffi/`); a C program calling every
+//! declared function compiles with `-Wall -Wextra -Werror` as C11 and C++17, links against both
+//! `libzipc.so` and `libzipc.a`, and runs: every call with NULL handles is refused with
+//! `ZIPC_ERR_NULL` (or its documented neutral value), without a crash.
 //! `libzipc/include/zipc.h` is the header `zipc-schema` generates.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,6 +11,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use zipc_schema::c;
+use zipc_tests::header::{self, normalise};
 use zipc_tests::native::{check, compile_c, libzipc_dir, run, scratch, Link};
 use zipc_tests::workspace_root;
 
@@ -20,158 +22,27 @@ struct Signature {
     params: Vec<String>,
 }
 
-/// `const  zipc_queue*` → `const zipc_queue *`.
-fn normalise(t: &str) -> String {
-    let t = t.replace('*', " * ");
-    let words: Vec<&str> = t.split_whitespace().collect();
-    words.join(" ").replace("* *", "**")
-}
-
-/// The function declarations of a header (not its inline definitions), by name.
+/// The function declarations of a header (not its inline definitions), by name, with their
+/// parameter names.
 fn header_functions(header: &str) -> BTreeMap<String, (Signature, Vec<String>)> {
-    // Drop comments and preprocessor lines, then read `TYPE NAME(PARAMS);` statements.
-    let mut text = String::new();
-    let mut rest = header;
-    while let Some(at) = rest.find("/*") {
-        text.push_str(&rest[..at]);
-        rest = &rest[at + rest[at..].find("*/").expect("closed comment") + 2..];
-    }
-    text.push_str(rest);
-    let text: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
-    let mut out = BTreeMap::new();
-    for stmt in text.split(';') {
-        let stmt = stmt.trim();
-        let Some(open) = stmt.find('(') else { continue };
-        if stmt.contains(['{', '}', '=']) || !stmt.ends_with(')') {
-            continue;
-        }
-        let head = &stmt[..open];
-        let Some(name_at) = head.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map(|i| i + 1).or(Some(0)) else {
-            continue;
-        };
-        let name = head[name_at..].trim();
-        if !name.starts_with("zipc_") {
-            continue;
-        }
-        let ret = normalise(&head[..name_at]);
-        let params_text = &stmt[open + 1..stmt.len() - 1];
-        let mut params = Vec::new();
-        let mut names = Vec::new();
-        if params_text.trim() != "void" {
-            for p in params_text.split(',') {
-                let p = p.trim();
-                let cut = p.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
-                params.push(normalise(&p[..cut]));
-                names.push(p[cut..].to_owned());
-            }
-        }
-        out.insert(name.to_owned(), (Signature { ret, params }, names));
-    }
-    out
+    header::prototypes(header)
+        .into_iter()
+        .map(|p| (p.name, (Signature { ret: p.ret, params: p.params }, p.names)))
+        .collect()
 }
 
-/// The C type of a Rust parameter or return type of `zipc/src/ffi/`.
-fn c_type(rust: &str) -> String {
-    let rust = rust.trim();
-    if let Some(inner) = rust.strip_prefix("*const ") {
-        return normalise(&format!("const {} *", c_type(inner)));
-    }
-    if let Some(inner) = rust.strip_prefix("*mut ") {
-        return normalise(&format!("{} *", c_type(inner)));
-    }
-    let handles = [
-        ("SegmentHandle", "zipc_segment"),
-        ("QueueHandle", "zipc_queue"),
-        ("ProducerHandle", "zipc_producer"),
-        ("ConsumerHandle", "zipc_consumer"),
-        ("EndpointHandle", "zipc_endpoint"),
-        ("SideHandle", "zipc_endpoint_side"),
-        ("RingHandle", "zipc_ring"),
-        ("RingProducerHandle", "zipc_ring_producer"),
-        ("RingConsumerHandle", "zipc_ring_consumer"),
-        ("PoolHandle", "zipc_pool"),
-        ("ArrayHandle", "zipc_array"),
-        ("AtomicHandle", "zipc_atomic"),
-        ("SemaphoreHandle", "zipc_semaphore"),
-        ("BarrierHandle", "zipc_barrier"),
-        ("LatchHandle", "zipc_latch"),
-        ("MutexHandle", "zipc_mutex"),
-        ("EventHandle", "zipc_event"),
-        ("Entry", "zipc_entry"),
-        ("Decl", "zipc_decl"),
-        ("Handle", "zipc_handle"),
-        ("Status", "zipc_status"),
-        ("c_char", "char"),
-        ("c_void", "void"),
-        ("c_int", "int"),
-        ("u32", "uint32_t"),
-        ("u64", "uint64_t"),
-        ("i64", "int64_t"),
-        ("usize", "size_t"),
-    ];
-    handles
-        .iter()
-        .find(|(r, _)| *r == rust)
-        .map(|(_, c)| (*c).to_owned())
-        .unwrap_or_else(|| panic!("zipc/src/ffi uses type {rust:?}, which this test does not map to C"))
-}
-
-/// The exported functions of `zipc/src/ffi/`, by name, with their C signatures.
+/// The functions of `zipc::ffi`, by name, with their C signatures: the table the `abi!` macro
+/// records as it defines them (`zipc::ffi::functions`).
 fn rust_functions() -> BTreeMap<String, Signature> {
-    // One file per kind of handle in zipc/src/ffi/.
-    let dir = workspace_root().join("zipc/src/ffi");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("read zipc/src/ffi").map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let src: String = files
+    let table = zipc::ffi::functions();
+    let out: BTreeMap<String, Signature> = table
         .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "rs") && !f.ends_with("tests.rs"))
-        .map(|f| std::fs::read_to_string(f).expect("read an ffi file"))
+        .map(|f| {
+            let sig = Signature { ret: normalise(&f.ret), params: f.params.iter().map(|p| normalise(p)).collect() };
+            (f.name.to_owned(), sig)
+        })
         .collect();
-    let mut out = BTreeMap::new();
-    for marker in ["pub extern \"C\" fn ", "pub unsafe extern \"C\" fn "] {
-        let mut rest = src.as_str();
-        while let Some(at) = rest.find(marker) {
-            rest = &rest[at + marker.len()..];
-            let open = rest.find('(').unwrap();
-            let name = rest[..open].trim();
-            let close = rest.find(')').unwrap();
-            let brace = rest.find('{').unwrap();
-            if name.starts_with('$') {
-                continue; // inside macro_rules: see `opener!` below
-            }
-            let params: Vec<String> = rest[open + 1..close]
-                .split(',')
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| c_type(p.split_once(':').expect("name: type").1))
-                .collect();
-            let ret = rest[close + 1..brace].trim().strip_prefix("->").map_or("void".to_owned(), c_type);
-            out.insert(name.to_owned(), Signature { ret, params });
-        }
-    }
-    // opener!(/// doc \n open, close, Handle, Type): the sync primitives' open and close.
-    let mut rest = src.as_str();
-    while let Some(at) = rest.find("\nopener!(") {
-        rest = &rest[at + 9..];
-        let body = &rest[..rest.find(");").unwrap()];
-        let code: String = body.lines().filter(|l| !l.trim_start().starts_with("///")).collect();
-        let idents: Vec<&str> = code.split(',').map(str::trim).collect();
-        let handle = c_type(idents[2]);
-        out.insert(
-            idents[0].to_owned(),
-            Signature {
-                ret: "zipc_status".to_owned(),
-                params: vec![
-                    "const zipc_segment *".to_owned(),
-                    "const char *".to_owned(),
-                    normalise(&format!("{handle} **")),
-                ],
-            },
-        );
-        out.insert(
-            idents[1].to_owned(),
-            Signature { ret: "void".to_owned(), params: vec![normalise(&format!("{handle} *"))] },
-        );
-    }
+    assert_eq!(out.len(), table.len(), "zipc::ffi::functions() lists a function twice");
     out
 }
 
@@ -200,11 +71,11 @@ fn the_header_declares_exactly_what_the_library_exports_with_the_rust_signatures
     let names = |m: &BTreeMap<String, _>| m.keys().cloned().collect::<BTreeSet<String>>();
     let d = declared.keys().cloned().collect::<BTreeSet<String>>();
     assert_eq!(d, exports, "zipc.h declares exactly the library's exports");
-    assert_eq!(names(&rust), exports, "zipc/src/ffi defines exactly the library's exports");
+    assert_eq!(names(&rust), exports, "zipc::ffi::functions() lists exactly the library's exports");
     let mut differ = Vec::new();
     for (name, (sig, _)) in &declared {
         if rust.get(name) != Some(sig) {
-            differ.push(format!("{name}: zipc.h {sig:?}, zipc/src/ffi {:?}", rust.get(name)));
+            differ.push(format!("{name}: zipc.h {sig:?}, zipc::ffi::functions() {:?}", rust.get(name)));
         }
     }
     assert!(differ.is_empty(), "signatures differ:\n{}", differ.join("\n"));

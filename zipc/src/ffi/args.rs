@@ -1,13 +1,5 @@
 //! The arguments C passes, checked: handles, strings and buffers (NULL is `ZIPC_ERR_NULL`, a
 //! buffer's size must be the element size), output slots, timeouts.
-//!
-//! # Safety (every function)
-//!
-//! Handle arguments are NULL or handles of the right type that this library returned and that
-//! were not closed yet; string arguments are NULL or NUL-terminated; buffer arguments are NULL or
-//! valid for the bytes the call says (`count × size`), and output buffers are not also inputs of
-//! the call. NULL is always detected (`ZIPC_ERR_NULL`); the rest is the C caller's contract, as
-//! for any C library.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;

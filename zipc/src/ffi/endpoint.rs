@@ -1,55 +1,38 @@
 //! Endpoints (`zipc_endpoint`) and their claimed sides.
 
-#![allow(clippy::missing_safety_doc)] // the contract in `args` covers every function
-
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
 use super::args::{self, byte_len, check_size, free, hand_out, input, obj, open_args, output, spec, timeout};
 use super::bulk::{bulk_in, bulk_out, bulk_status, Step};
 use super::handles::*;
-use super::shell::{again, call, value};
+use super::shell::{abi, again};
 use super::status::Status;
 use crate::dynamic::DynEndpoint;
 use crate::error::Error;
 use crate::Side;
 
-/// Opens endpoint `name` (elements as for `zipc_queue_open`).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_endpoint_open(
-    seg: *const SegmentHandle,
-    name: *const c_char,
-    elem_size: usize,
-    layout: *const c_char,
-    out: *mut *mut EndpointHandle,
-) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let ((seg, name, out), spec) = unsafe { (open_args(seg, name, out)?, spec(elem_size, layout)?) };
+abi! {
+    /// Opens endpoint `name` (elements as for `zipc_queue_open`).
+    unsafe fn zipc_endpoint_open(
+        seg: *const SegmentHandle,
+        name: *const c_char,
+        elem_size: usize,
+        layout: *const c_char,
+        out: *mut *mut EndpointHandle,
+    ) -> Status {
+        let ((seg, name, out), spec) = (open_args(seg, name, out)?, spec(elem_size, layout)?);
         hand_out(out, EndpointHandle(DynEndpoint::open(seg, name, spec)?))
-    })
-}
+    }
 
-/// Closes an endpoint handle (NULL is fine).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_endpoint_close(e: *mut EndpointHandle) {
-    value((), || {
-        // SAFETY: module contract; the handle is not used again.
-        unsafe { free(e) };
-        Some(())
-    })
-}
+    /// Closes an endpoint handle (NULL is fine).
+    unsafe fn zipc_endpoint_close(e: *mut EndpointHandle) {
+        free(e)
+    }
 
-/// Claims side `side` (`ZIPC_SIDE_A` = 0 or `ZIPC_SIDE_B` = 1) of an endpoint.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_endpoint_open_side(
-    e: *const EndpointHandle,
-    side: c_int,
-    out: *mut *mut SideHandle,
-) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (e, out) = unsafe { (obj(e, "e")?, args::out(out, "out")?) };
+    /// Claims side `side` (`ZIPC_SIDE_A` = 0 or `ZIPC_SIDE_B` = 1) of an endpoint.
+    unsafe fn zipc_endpoint_open_side(e: *const EndpointHandle, side: c_int, out: *mut *mut SideHandle) -> Status {
+        let (e, out) = (obj(e, "e")?, args::out(out, "out")?);
         *out = ptr::null_mut();
         let side = match side {
             0 => Side::A,
@@ -61,63 +44,40 @@ pub unsafe extern "C" fn zipc_endpoint_open_side(
             }
         };
         hand_out(out, SideHandle(Exclusive::new(e.0.side(side)?, "endpoint side")))
-    })
-}
+    }
 
-/// Closes a side, releasing it (NULL is fine).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_close(s: *mut SideHandle) {
-    value((), || {
-        // SAFETY: module contract; the handle is not used again.
-        unsafe { free(s) };
-        Some(())
-    })
-}
+    /// Closes a side, releasing it (NULL is fine).
+    unsafe fn zipc_side_close(s: *mut SideHandle) {
+        free(s)
+    }
 
-/// Sends one element if the outgoing queue has room: `ZIPC_OK` or `ZIPC_AGAIN`.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_try_send(s: *mut SideHandle, elem: *const c_void, size: usize) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, src) = unsafe { (obj(s, "s")?, input(elem, size, "elem")?) };
+    /// Sends one element if the outgoing queue has room: `ZIPC_OK` or `ZIPC_AGAIN`.
+    unsafe fn zipc_side_try_send(s: *mut SideHandle, elem: *const c_void, size: usize) -> Status {
+        let (s, src) = (obj(s, "s")?, input(elem, size, "elem")?);
         s.0.with(|s| again(s.try_send(src)?))
-    })
-}
+    }
 
-/// Sends one element, waiting at most `timeout_ns` for room.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_send(
-    s: *mut SideHandle,
-    elem: *const c_void,
-    size: usize,
-    timeout_ns: i64,
-) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, src) = unsafe { (obj(s, "s")?, input(elem, size, "elem")?) };
+    /// Sends one element, waiting at most `timeout_ns` for room.
+    unsafe fn zipc_side_send(s: *mut SideHandle, elem: *const c_void, size: usize, timeout_ns: i64) -> Status {
+        let (s, src) = (obj(s, "s")?, input(elem, size, "elem")?);
         s.0.with(|s| {
             s.send(src, timeout(timeout_ns))?;
             Ok(Status::Ok)
         })
-    })
-}
+    }
 
-/// Sends up to `count` elements (as `zipc_producer_push_bulk`).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_send_bulk(
-    s: *mut SideHandle,
-    elems: *const c_void,
-    count: usize,
-    size: usize,
-    timeout_ns: i64,
-    sent: *mut usize,
-) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, sent) = unsafe { (obj(s, "s")?, args::out(sent, "sent")?) };
+    /// Sends up to `count` elements (as `zipc_producer_push_bulk`).
+    unsafe fn zipc_side_send_bulk(
+        s: *mut SideHandle,
+        elems: *const c_void,
+        count: usize,
+        size: usize,
+        timeout_ns: i64,
+        sent: *mut usize,
+    ) -> Status {
+        let (s, sent) = (obj(s, "s")?, args::out(sent, "sent")?);
         *sent = 0;
-        // SAFETY: module contract.
-        let src = unsafe { input(elems, byte_len(count, size)?, "elems") }?;
+        let src = input(elems, byte_len(count, size)?, "elems")?;
         s.0.with(|s| {
             check_size(size, s.elem_size())?;
             *sent = bulk_in(src, size, timeout_ns, |b, step| match step {
@@ -126,48 +86,35 @@ pub unsafe extern "C" fn zipc_side_send_bulk(
             })?;
             bulk_status(*sent, count, timeout_ns)
         })
-    })
-}
+    }
 
-/// Receives one element into `out` if there is one: `ZIPC_OK` or `ZIPC_AGAIN`.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_try_recv(s: *mut SideHandle, out: *mut c_void, size: usize) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, dst) = unsafe { (obj(s, "s")?, output(out, size, "out")?) };
+    /// Receives one element into `out` if there is one: `ZIPC_OK` or `ZIPC_AGAIN`.
+    unsafe fn zipc_side_try_recv(s: *mut SideHandle, out: *mut c_void, size: usize) -> Status {
+        let (s, dst) = (obj(s, "s")?, output(out, size, "out")?);
         s.0.with(|s| again(s.try_recv(dst)?))
-    })
-}
+    }
 
-/// Receives one element into `out`, waiting at most `timeout_ns` for one.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_recv(s: *mut SideHandle, out: *mut c_void, size: usize, timeout_ns: i64) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, dst) = unsafe { (obj(s, "s")?, output(out, size, "out")?) };
+    /// Receives one element into `out`, waiting at most `timeout_ns` for one.
+    unsafe fn zipc_side_recv(s: *mut SideHandle, out: *mut c_void, size: usize, timeout_ns: i64) -> Status {
+        let (s, dst) = (obj(s, "s")?, output(out, size, "out")?);
         s.0.with(|s| {
             s.recv(dst, timeout(timeout_ns))?;
             Ok(Status::Ok)
         })
-    })
-}
+    }
 
-/// Receives up to `max` elements (as `zipc_consumer_pop_bulk`).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_side_recv_bulk(
-    s: *mut SideHandle,
-    out: *mut c_void,
-    max: usize,
-    size: usize,
-    timeout_ns: i64,
-    received: *mut usize,
-) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (s, received) = unsafe { (obj(s, "s")?, args::out(received, "received")?) };
+    /// Receives up to `max` elements (as `zipc_consumer_pop_bulk`).
+    unsafe fn zipc_side_recv_bulk(
+        s: *mut SideHandle,
+        out: *mut c_void,
+        max: usize,
+        size: usize,
+        timeout_ns: i64,
+        received: *mut usize,
+    ) -> Status {
+        let (s, received) = (obj(s, "s")?, args::out(received, "received")?);
         *received = 0;
-        // SAFETY: module contract.
-        let dst = unsafe { output(out, byte_len(max, size)?, "out") }?;
+        let dst = output(out, byte_len(max, size)?, "out")?;
         s.0.with(|s| {
             check_size(size, s.elem_size())?;
             *received = bulk_out(dst, size, timeout_ns, |d, step| match step {
@@ -176,5 +123,5 @@ pub unsafe extern "C" fn zipc_side_recv_bulk(
             })?;
             bulk_status(*received, max, timeout_ns)
         })
-    })
+    }
 }

@@ -4,11 +4,13 @@
 use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::shell::c_types;
 use super::status::{Failure, Outcome};
 use crate::dynamic::{
     DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynPool, DynProducer, DynQueue, DynRing,
     DynRingConsumer, DynRingProducer,
 };
+use crate::structures::pool::Handle;
 use crate::{Barrier, Event, Latch, Mutex, Segment, Semaphore};
 
 /// `zipc_segment`: an attached segment.
@@ -98,6 +100,30 @@ pub struct Decl {
     pub elem_size: usize,
     /// The element's canonical layout string, or NULL not to check it.
     pub layout: *const c_char,
+}
+
+// The C names of the handles and structs, for the signature table (`zipc.h` declares them).
+c_types! {
+    SegmentHandle => "zipc_segment",
+    QueueHandle => "zipc_queue",
+    ProducerHandle => "zipc_producer",
+    ConsumerHandle => "zipc_consumer",
+    EndpointHandle => "zipc_endpoint",
+    SideHandle => "zipc_endpoint_side",
+    RingHandle => "zipc_ring",
+    RingProducerHandle => "zipc_ring_producer",
+    RingConsumerHandle => "zipc_ring_consumer",
+    PoolHandle => "zipc_pool",
+    ArrayHandle => "zipc_array",
+    AtomicHandle => "zipc_atomic",
+    SemaphoreHandle => "zipc_semaphore",
+    BarrierHandle => "zipc_barrier",
+    LatchHandle => "zipc_latch",
+    MutexHandle => "zipc_mutex",
+    EventHandle => "zipc_event",
+    Entry => "zipc_entry",
+    Decl => "zipc_decl",
+    Handle => "zipc_handle",
 }
 
 /// A role handle's state, used by one thread at a time: a second thread gets

@@ -38,39 +38,51 @@ mod handles;
 mod shell;
 mod status;
 
-mod array;
-mod atomic;
-mod barrier;
-mod endpoint;
-mod event;
-mod latch;
-mod library;
-mod mutex;
-mod pool;
-mod queue;
-mod ring;
-mod segment;
-mod semaphore;
-
-pub use array::*;
-pub use atomic::*;
-pub use barrier::*;
-pub use endpoint::*;
-pub use event::*;
 pub use handles::{
     ArrayHandle, AtomicHandle, BarrierHandle, ConsumerHandle, Decl, EndpointHandle, Entry, EventHandle, LatchHandle,
     MutexHandle, PoolHandle, ProducerHandle, QueueHandle, RingConsumerHandle, RingHandle, RingProducerHandle,
     SegmentHandle, SemaphoreHandle, SideHandle,
 };
-pub use latch::*;
-pub use library::*;
-pub use mutex::*;
-pub use pool::*;
-pub use queue::*;
-pub use ring::*;
-pub use segment::*;
-pub use semaphore::*;
+pub use shell::Signature;
 pub use status::Status;
+
+/// Declares the files of C functions, one per kind of handle, re-exports their functions, and
+/// gathers their signatures into [`functions`].
+macro_rules! abi_files {
+    ($($file:ident,)*) => {
+        $(
+            mod $file;
+            pub use $file::*;
+        )*
+
+        /// Every function of the C ABI with its C signature — the table the `abi!` macro records
+        /// as it defines them, file by file in the order of `zipc.h`. The ABI tests compare it
+        /// with `zipc.h` and with what `libzipc` exports.
+        pub fn functions() -> &'static [Signature] {
+            static TABLE: std::sync::OnceLock<Vec<Signature>> = std::sync::OnceLock::new();
+            TABLE.get_or_init(|| {
+                let files: &[fn() -> Vec<Signature>] = &[$($file::signatures),*];
+                files.iter().flat_map(|file| file()).collect()
+            })
+        }
+    };
+}
+
+abi_files! {
+    library,
+    segment,
+    queue,
+    endpoint,
+    ring,
+    pool,
+    array,
+    atomic,
+    semaphore,
+    barrier,
+    latch,
+    mutex,
+    event,
+}
 
 /// The version of the C ABI that `zipc.h` declares (`ZIPC_ABI_VERSION`) and
 /// [`zipc_abi_version`] returns: a library and a header of different versions do not match.

@@ -1,28 +1,34 @@
 //! Robust mutexes (`zipc_mutex`).
 
-#![allow(clippy::missing_safety_doc)] // the contract in `args` covers every function
-
 use std::ffi::{c_char, c_int};
 
 use super::args::{free, hand_out, obj, open_args, opt_out, timeout};
 use super::handles::*;
-use super::shell::{call, opener, value};
+use super::shell::abi;
 use super::status::Status;
 use crate::Mutex;
 
-opener!(
+abi! {
     /// Opens mutex `name`.
-    zipc_mutex_open, zipc_mutex_close, MutexHandle, Mutex
-);
+    unsafe fn zipc_mutex_open(
+        seg: *const SegmentHandle,
+        name: *const c_char,
+        out: *mut *mut MutexHandle,
+    ) -> Status {
+        let (seg, name, out) = open_args(seg, name, out)?;
+        hand_out(out, MutexHandle(Mutex::open(seg, name)?))
+    }
 
-/// Locks, waiting at most `timeout_ns`. `*owner_died` (unless NULL) is 1 if the previous holder
-/// died inside its critical section: repair, then `zipc_mutex_mark_consistent`. Unlock with
-/// `zipc_mutex_unlock` from the same thread.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_mutex_lock(m: *const MutexHandle, timeout_ns: i64, owner_died: *mut c_int) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (m, died) = unsafe { (obj(m, "m")?, opt_out(owner_died)) };
+    /// Closes the handle (NULL is fine).
+    unsafe fn zipc_mutex_close(h: *mut MutexHandle) {
+        free(h)
+    }
+
+    /// Locks, waiting at most `timeout_ns`. `*owner_died` (unless NULL) is 1 if the previous holder
+    /// died inside its critical section: repair, then `zipc_mutex_mark_consistent`. Unlock with
+    /// `zipc_mutex_unlock` from the same thread.
+    unsafe fn zipc_mutex_lock(m: *const MutexHandle, timeout_ns: i64, owner_died: *mut c_int) -> Status {
+        let (m, died) = (obj(m, "m")?, opt_out(owner_died));
         let guard = match timeout(timeout_ns) {
             None => m.0.lock()?,
             Some(t) => m.0.lock_timeout(t)?,
@@ -33,16 +39,12 @@ pub unsafe extern "C" fn zipc_mutex_lock(m: *const MutexHandle, timeout_ns: i64,
         // Held until zipc_mutex_unlock (the guard is a Rust borrow; see Mutex::unlock_held).
         std::mem::forget(guard);
         Ok(Status::Ok)
-    })
-}
+    }
 
-/// Locks if possible without waiting: `ZIPC_OK` or `ZIPC_AGAIN`; `*owner_died` as for
-/// `zipc_mutex_lock`.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_mutex_try_lock(m: *const MutexHandle, owner_died: *mut c_int) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let (m, died) = unsafe { (obj(m, "m")?, opt_out(owner_died)) };
+    /// Locks if possible without waiting: `ZIPC_OK` or `ZIPC_AGAIN`; `*owner_died` as for
+    /// `zipc_mutex_lock`.
+    unsafe fn zipc_mutex_try_lock(m: *const MutexHandle, owner_died: *mut c_int) -> Status {
+        let (m, died) = (obj(m, "m")?, opt_out(owner_died));
         match m.0.try_lock()? {
             Some(guard) => {
                 if let Some(d) = died {
@@ -53,27 +55,19 @@ pub unsafe extern "C" fn zipc_mutex_try_lock(m: *const MutexHandle, owner_died: 
             }
             None => Ok(Status::Again),
         }
-    })
-}
+    }
 
-/// Declares the state a dead holder left repaired (the calling thread holds the mutex).
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_mutex_mark_consistent(m: *const MutexHandle) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let m = unsafe { obj(m, "m") }?;
+    /// Declares the state a dead holder left repaired (the calling thread holds the mutex).
+    unsafe fn zipc_mutex_mark_consistent(m: *const MutexHandle) -> Status {
+        let m = obj(m, "m")?;
         m.0.mark_consistent_held()?;
         Ok(Status::Ok)
-    })
-}
+    }
 
-/// Unlocks the mutex the calling thread holds.
-#[cfg_attr(feature = "ffi", no_mangle)]
-pub unsafe extern "C" fn zipc_mutex_unlock(m: *const MutexHandle) -> Status {
-    call(|| {
-        // SAFETY: module contract.
-        let m = unsafe { obj(m, "m") }?;
+    /// Unlocks the mutex the calling thread holds.
+    unsafe fn zipc_mutex_unlock(m: *const MutexHandle) -> Status {
+        let m = obj(m, "m")?;
         m.0.unlock_held()?;
         Ok(Status::Ok)
-    })
+    }
 }

@@ -293,3 +293,23 @@ fn checks_against_declarations() {
         zipc_segment_close(s);
     }
 }
+
+#[test]
+fn the_table_records_each_function_with_its_c_prototype() {
+    let table = functions();
+    let find = |name: &str| table.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name} not in the table"));
+    assert_eq!(find("zipc_abi_version").to_string(), "uint32_t zipc_abi_version(void)");
+    assert_eq!(
+        find("zipc_queue_open").to_string(),
+        "zipc_status zipc_queue_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout, \
+         zipc_queue **out)"
+    );
+    assert_eq!(find("zipc_array_data").to_string(), "void *zipc_array_data(const zipc_array *a)");
+    assert_eq!(find("zipc_pool_release").params, ["const zipc_pool *", "zipc_handle"]);
+    assert_eq!(find("zipc_segment_close").ret, "void");
+    let mut names: Vec<&str> = table.iter().map(|f| f.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), table.len(), "each function once");
+    assert!(table.len() >= 100);
+}
