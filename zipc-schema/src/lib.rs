@@ -42,15 +42,22 @@
 //! assert!(header.contains("uint64_t ts;"));
 //! ```
 
+// The model of a schema. Imports point down only: `arena`, `diagnostic`, `document` and `names`
+// import nothing of the crate; `values` (TOML value checks) imports `diagnostic` and `document`;
+// above them `types`, then `structures` (which resolves element types), then `schema` (which
+// reads both).
+mod arena;
 mod diagnostic;
 mod document;
 mod names;
 mod schema;
 mod structures;
 mod types;
+mod values;
 
+pub use arena::Arena;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use schema::{Arena, Schema};
+pub use schema::Schema;
 pub use zipc::layout;
 
 mod builder;

@@ -13,55 +13,13 @@ use std::path::Path;
 
 use zipc::layout::{LayoutError, Placement, SegmentLayout, StructLayout, StructureLayout};
 
-use crate::diagnostic::{closest, Diagnostic, Diagnostics, Reporter};
-use crate::document::{self, Key, Node, Value};
+use crate::arena::Arena;
+use crate::diagnostic::{Diagnostic, Diagnostics, Reporter};
+use crate::document::{self, Node, Value};
 use crate::names;
 use crate::structures::{self, StructureSpans};
 use crate::types::{self, TypeResolver};
-
-/// Storage for the layouts of resolved schemas. Keep it alive as long as the [`Schema`]s made
-/// from it; dropping it frees everything (nothing is leaked).
-///
-/// ```
-/// let arena = zipc_schema::Arena::new();
-/// let schema = zipc_schema::Schema::parse(
-///     "demo.toml",
-///     "[[structures]]\nname = \"temps\"\nkind = \"array\"\ntype = \"f32\"\ncapacity = 8\n",
-///     &arena,
-/// ).unwrap();
-/// assert_eq!(schema.layout.structures[0].capacity, 8);
-/// ```
-#[derive(Default)]
-pub struct Arena {
-    // Strings and slices are copied in; layouts are `Copy` and own nothing, so no destructor is
-    // ever skipped by the bump allocator.
-    bump: bumpalo::Bump,
-}
-
-impl Arena {
-    /// An empty arena.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub(crate) fn alloc<T: Copy>(&self, v: T) -> &T {
-        self.bump.alloc(v)
-    }
-
-    pub(crate) fn str(&self, s: &str) -> &str {
-        self.bump.alloc_str(s)
-    }
-
-    pub(crate) fn slice<T: Copy>(&self, s: &[T]) -> &[T] {
-        self.bump.alloc_slice_copy(s)
-    }
-}
-
-impl std::fmt::Debug for Arena {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Arena").field("allocated", &self.bump.allocated_bytes()).finish()
-    }
-}
+use crate::values::{check_keys, expect_string, expect_u32};
 
 /// A valid, resolved schema: the segment it declares, in the layout model, plus the names the
 /// generators use.
@@ -298,49 +256,5 @@ fn check_segment(layout: &SegmentLayout<'_>, s: &Settings, spans: &[&StructureSp
             format!("{e}"),
             Some(format!("set max_entries = {} (or more) under [segment]", layout.structures.len() + 1)),
         );
-    }
-}
-
-/// Reports keys of a table that are not in `allowed`.
-pub(crate) fn check_keys(kv: &[(Key, Node)], allowed: &[&str], what: &str, r: &mut Reporter<'_>) {
-    for (k, _) in kv {
-        if !allowed.contains(&k.name.as_str()) {
-            let help = match closest(&k.name, allowed.iter().copied()) {
-                Some(c) => format!("did you mean `{c}`? {what} takes {}", allowed.join(", ")),
-                None => format!("{what} takes {}", allowed.join(", ")),
-            };
-            r.error(&k.span, format!("unknown key `{}` in {what}", k.name), Some(help));
-        }
-    }
-}
-
-/// The string value of key `k`, or `None` after reporting a wrong type.
-pub(crate) fn expect_string(k: &Key, v: &Node, r: &mut Reporter<'_>) -> Option<String> {
-    match &v.value {
-        Value::String(s) => Some(s.clone()),
-        other => {
-            r.error(
-                &v.span,
-                format!("`{}` must be a string, found {}", k.name, other.describe()),
-                Some(format!("write {} = \"...\"", k.name)),
-            );
-            None
-        }
-    }
-}
-
-fn expect_u32(k: &Key, v: &Node, r: &mut Reporter<'_>) -> Option<u32> {
-    match &v.value {
-        Value::Integer(i) => match u32::try_from(*i) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                r.error(&v.span, format!("`{}` must be between 0 and {}, found {i}", k.name, u32::MAX), None);
-                None
-            }
-        },
-        other => {
-            r.error(&v.span, format!("`{}` must be an integer, found {}", k.name, other.describe()), None);
-            None
-        }
     }
 }

@@ -11,11 +11,12 @@ use zipc::layout::{
     Arg, Kind, LayoutError, ParamValue, Parameter, ParameterError, Primitive, StructureLayout, TypeLayout,
 };
 
+use crate::arena::Arena;
 use crate::diagnostic::{closest, Reporter};
 use crate::document::{Key, Node, Value};
 use crate::names;
-use crate::schema::{expect_string, Arena};
 use crate::types::{parse_type_expr, TypeResolver};
+use crate::values::expect_string;
 
 /// Keys every structure takes, besides its kind's parameters.
 const COMMON_KEYS: &[&str] = &["name", "kind", "type", "doc"];

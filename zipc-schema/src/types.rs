@@ -9,10 +9,11 @@ use std::ops::Range;
 
 use zipc::layout::{self, FieldLayout, Primitive, StructLayout, TypeLayout};
 
+use crate::arena::Arena;
 use crate::diagnostic::{closest, Reporter};
 use crate::document::{Node, Value};
 use crate::names;
-use crate::schema::{check_keys, expect_string, Arena};
+use crate::values::{check_keys, expect_string};
 
 /// A type as written in a schema: `u32`, `Name`, `[T; N]`.
 #[derive(Clone, Debug, PartialEq)]
