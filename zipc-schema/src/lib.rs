@@ -65,6 +65,7 @@ pub mod c;
 pub mod memory_map;
 pub mod ops;
 pub mod python;
+mod python_runtime;
 mod raw_format;
 pub mod rust;
 

@@ -1,8 +1,9 @@
 //! The Python generator: one module per schema (`STEM.py`) plus the runtime module it imports
-//! (`zipc_runtime.py`, [`runtime_module`]). They need numpy and libzipc (zipc's C ABI, loaded
-//! with ctypes: every operation is zipc's Rust code) — except `open_mapped(name)`, which needs
-//! numpy alone: it maps the segment itself and gives the arrays and atomics as numpy views,
-//! checked against the schema (the checks use the format constants of `raw_format`).
+//! (`zipc_runtime.py`, [`runtime_module`], joined from the pieces in `src/python_runtime/`).
+//! They need numpy and libzipc (zipc's C ABI, loaded with ctypes: every operation is zipc's Rust
+//! code) — except `open_mapped(name)`, which needs numpy alone: it maps the segment itself and
+//! gives the arrays and atomics as numpy views, checked against the schema (the checks use the
+//! format constants of `raw_format`).
 //!
 //! The module defines an `np.dtype` per element type with explicit names, offsets, itemsize and
 //! little-endian codes, and asserts at import that numpy agrees with the model: itemsize and every
@@ -14,8 +15,9 @@
 
 use std::fmt::Write as _;
 
-use zipc::layout::{self, flags, Kind, StructLayout, StructureLayout, TypeLayout};
+use zipc::layout::{self, Kind, StructLayout, StructureLayout, TypeLayout};
 
+pub use crate::python_runtime::runtime_module;
 use crate::Schema;
 
 /// The file name of the runtime module.
@@ -190,7 +192,8 @@ fn dtype_expr(t: &TypeLayout<'_>) -> String {
     }
 }
 
-fn py_string(s: &str) -> String {
+/// A Python string literal.
+pub(crate) fn py_string(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {
@@ -211,54 +214,3 @@ fn py_string(s: &str) -> String {
 fn py_doc_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")
 }
-
-/// The runtime module every generated module imports (`zipc_runtime.py`): it loads libzipc
-/// with ctypes and wraps its C API (`zipc::ffi`) in Python classes. Its constants — kinds,
-/// flags, status codes, struct sizes — are printed from the zipc crate.
-pub fn runtime_module() -> String {
-    use zipc::ffi::{Decl, Entry, Status};
-    let mut c = String::new();
-    let mut def = |name: &str, value: String, doc: &str| {
-        let _ = writeln!(c, "{name} = {value}  # {doc}");
-    };
-    def("ABI_VERSION", zipc::ffi::ABI_VERSION.to_string(), "the C ABI this module calls");
-    def("LIBRARY_FILE", py_string("libzipc.so"), "the shared library's file name");
-    for k in Kind::ALL {
-        def(&format!("KIND_{}", k.name().to_uppercase()), k.code().to_string(), "kind code");
-    }
-    for (name, code) in layout::POLICIES {
-        def(&format!("POLICY_{}", name.to_uppercase()), code.to_string(), "queue policy flag");
-    }
-    def("RING_OVERWRITE", flags::RING_OVERWRITE.to_string(), "ring flag");
-    def("EVENT_MANUAL_RESET", flags::EVENT_MANUAL_RESET.to_string(), "event flag");
-    for p in zipc::layout::Primitive::ALL {
-        def(&format!("PRIMITIVE_{}", p.name().to_uppercase()), p.code().to_string(), "value type code");
-    }
-    def("SIDE_A", "0".to_owned(), "endpoint side A");
-    def("SIDE_B", "1".to_owned(), "endpoint side B");
-    def("SIZEOF_ENTRY", std::mem::size_of::<Entry>().to_string(), "sizeof(zipc_entry)");
-    def("SIZEOF_DECL", std::mem::size_of::<Decl>().to_string(), "sizeof(zipc_decl)");
-    def("SIZEOF_HANDLE", std::mem::size_of::<zipc::Handle>().to_string(), "sizeof(zipc_handle)");
-    let kinds: Vec<String> = Kind::ALL.iter().map(|k| format!("{}: {}", k.code(), py_string(k.name()))).collect();
-    c.push_str(&format!("KIND_NAMES = {{{}}}\n", kinds.join(", ")));
-    let prims: Vec<String> = zipc::layout::Primitive::ALL
-        .iter()
-        .map(|p| format!("({}, {}): {}", py_string(&p.numpy()[1..2]), p.size(), py_string(p.name())))
-        .collect();
-    c.push_str(&format!("PRIMITIVES = {{{}}}\n", prims.join(", ")));
-    c.push_str("# zipc_status codes, by C name\nSTATUS = {\n");
-    for st in Status::ALL {
-        let _ = writeln!(c, "    {}: {},  # {}", py_string(st.c_name()), *st as i32, st.description());
-    }
-    c.push_str("}\nSTATUS_NAMES = {code: name for name, code in STATUS.items()}\n");
-    c.push_str(&format!("FNV1A64_A = {:#018x}  # fnv1a64(b\"a\"), a self-check\n", layout::fnv1a64(b"a")));
-    c.push_str("# The format, for the numpy-only reader (open_mapped)\n");
-    for k in crate::raw_format::constants() {
-        let v = if k.hex { format!("{:#x}", k.value) } else { k.value.to_string() };
-        let _ = writeln!(c, "RAW_{} = {v}  # {}", k.name, k.doc);
-    }
-    PY_RUNTIME.replace("@CONSTANTS@", &c)
-}
-
-/// The text of `zipc_runtime.py` with placeholders (`zipc_runtime.py.in`).
-const PY_RUNTIME: &str = include_str!("zipc_runtime.py.in");

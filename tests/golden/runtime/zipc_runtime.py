@@ -178,6 +178,7 @@ _ERRORS = {
 OK = STATUS["ZIPC_OK"]
 AGAIN = STATUS["ZIPC_AGAIN"]
 
+
 # ---------------------------------------------------------------------------------------------
 # Loading libzipc
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +431,13 @@ def _name(s):
     return s.encode() if isinstance(s, str) else s
 
 
+
+def fence_free_fast_path():
+    """True once this process has registered for the membarrier-based fence that keeps queue
+    fast paths fence-free (on opening its first queue or endpoint, as Rust processes do)."""
+    return bool(library().zipc_fence_free_fast_path())
+
+
 # ---------------------------------------------------------------------------------------------
 # Layouts
 # ---------------------------------------------------------------------------------------------
@@ -589,6 +597,91 @@ class _Typed(_Handle):
         self.dtype = np.dtype(dtype)
 
 
+class _Primitive(_Handle):
+    _OPEN = None
+
+    def __init__(self, seg, decl):
+        _Handle.__init__(self, _open(self._OPEN, seg._p(), _name(decl.name)), seg)
+        self.name = decl.name
+
+
+class _ArrayHandle(_Handle):
+    _CLOSE = "zipc_array_close"
+
+
+def _array_view(seg, decl):
+    """A numpy array over an array's elements, sharing memory with every process (no copy, no
+    synchronisation). It keeps its own array handle, so the memory stays mapped while the view
+    (or anything derived from it) exists, even after the segment is closed."""
+    h = _ArrayHandle(_open("zipc_array_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                           _name(decl.canonical)))
+    n = _LIB.zipc_array_len(h._p())
+    raw = (ctypes.c_uint8 * (n * decl.dtype.itemsize)).from_address(_LIB.zipc_array_data(h._p()))
+    raw._zipc_handle = h  # closed when the last view goes
+    return np.frombuffer(raw, dtype=decl.dtype, count=n)
+
+
+class Atomic(_Handle):
+    """An atomic integer. Every operation is atomic with respect to every process."""
+
+    _CLOSE = "zipc_atomic_close"
+    _MASKS = {PRIMITIVE_U32: (0xFFFFFFFF, False), PRIMITIVE_I32: (0xFFFFFFFF, True),
+              PRIMITIVE_U64: (0xFFFFFFFFFFFFFFFF, False), PRIMITIVE_I64: (0xFFFFFFFFFFFFFFFF, True)}
+
+    def __init__(self, seg, decl):
+        _Handle.__init__(self, _open("zipc_atomic_open", seg._p(), _name(decl.name)), seg)
+        self.dtype = decl.dtype
+        self._mask, self._signed = self._MASKS[_LIB.zipc_atomic_type(self._p())]
+
+    def _value(self, bits):
+        v = bits & self._mask
+        if self._signed and v > self._mask >> 1:
+            v -= self._mask + 1
+        return v
+
+    def _bits(self, v):
+        v = int(v) & 0xFFFFFFFFFFFFFFFF
+        return v - (1 << 64) if v >= 1 << 63 else v
+
+    def _rmw(self, fn, v):
+        prev = _I64(0)
+        _call(getattr(_LIB, fn)(self._p(), self._bits(v), ctypes.byref(prev)))
+        return self._value(prev.value)
+
+    def load(self):
+        out = _I64(0)
+        _call(_LIB.zipc_atomic_load(self._p(), ctypes.byref(out)))
+        return self._value(out.value)
+
+    def store(self, v):
+        _call(_LIB.zipc_atomic_store(self._p(), self._bits(v)))
+
+    def fetch_add(self, v):
+        return self._rmw("zipc_atomic_fetch_add", v)
+
+    def fetch_sub(self, v):
+        return self._rmw("zipc_atomic_fetch_sub", v)
+
+    def swap(self, v):
+        return self._rmw("zipc_atomic_swap", v)
+
+    def compare_exchange(self, expected, desired):
+        """(True, previous) if the value was `expected` and is now `desired`, else (False, actual)."""
+        actual = _I64(0)
+        st = _call(_LIB.zipc_atomic_compare_exchange(self._p(), self._bits(expected), self._bits(desired),
+                                                     ctypes.byref(actual)))
+        return st == OK, self._value(actual.value)
+
+    def wait(self, expected, timeout=None):
+        """Blocks while the value equals `expected` (32-bit atomics), at most `timeout` seconds."""
+        _call(_LIB.zipc_atomic_wait(self._p(), self._bits(expected), _ns(timeout)))
+
+    def wake(self, all=True):
+        _call(_LIB.zipc_atomic_wake(self._p(), 1 if all else 0))
+
+    value = property(load, store)
+
+
 class Producer(_Typed):
     """A queue's producer (holds the producer role of an spsc queue until closed)."""
 
@@ -666,47 +759,6 @@ class Queue(_Typed):
     def consumer(self):
         """A Consumer (claims the consumer role of an spsc or mpsc queue)."""
         return Consumer(_open("zipc_queue_open_consumer", self._p()), self.dtype, self)
-
-
-class EndpointSide(_Typed):
-    """A claimed side of an endpoint: sends to the other side and receives from it."""
-
-    _CLOSE = "zipc_side_close"
-
-    def try_send(self, value):
-        return _send(self, "zipc_side_try_send", value) == OK
-
-    def send(self, value, timeout=None):
-        _send(self, "zipc_side_send", value, _ns(timeout))
-
-    def send_bulk(self, values, timeout=0):
-        return _send_bulk(self, "zipc_side_send_bulk", values, timeout)
-
-    def try_recv(self):
-        return _recv(self, "zipc_side_try_recv")
-
-    def recv(self, timeout=None):
-        return _recv(self, "zipc_side_recv", _ns(timeout))
-
-    def recv_bulk(self, max, timeout=0):
-        return _recv_bulk(self, "zipc_side_recv_bulk", max, timeout)
-
-
-class Endpoint(_Typed):
-    """An endpoint: two spsc queues; claim a side with side("A") or side("B")."""
-
-    _CLOSE = "zipc_endpoint_close"
-
-    def __init__(self, seg, decl):
-        _Typed.__init__(self, _open("zipc_endpoint_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
-                                    _name(decl.canonical)), decl.dtype, seg)
-
-    def side(self, which):
-        """Claims side "A" (or 0) or "B" (or 1) until the returned EndpointSide is closed."""
-        code = {"A": SIDE_A, "B": SIDE_B, 0: SIDE_A, 1: SIDE_B}.get(which)
-        if code is None:
-            raise InvalidArgumentError("side must be \"A\" or \"B\", not %r" % (which,))
-        return EndpointSide(_open("zipc_endpoint_open_side", self._p(), code), self.dtype, self)
 
 
 class RingProducer(_Typed):
@@ -842,91 +894,6 @@ class Pool(_Typed):
         _call(_LIB.zipc_pool_write(self._p(), handle, a.ctypes.data, self.dtype.itemsize))
 
 
-class Atomic(_Handle):
-    """An atomic integer. Every operation is atomic with respect to every process."""
-
-    _CLOSE = "zipc_atomic_close"
-    _MASKS = {PRIMITIVE_U32: (0xFFFFFFFF, False), PRIMITIVE_I32: (0xFFFFFFFF, True),
-              PRIMITIVE_U64: (0xFFFFFFFFFFFFFFFF, False), PRIMITIVE_I64: (0xFFFFFFFFFFFFFFFF, True)}
-
-    def __init__(self, seg, decl):
-        _Handle.__init__(self, _open("zipc_atomic_open", seg._p(), _name(decl.name)), seg)
-        self.dtype = decl.dtype
-        self._mask, self._signed = self._MASKS[_LIB.zipc_atomic_type(self._p())]
-
-    def _value(self, bits):
-        v = bits & self._mask
-        if self._signed and v > self._mask >> 1:
-            v -= self._mask + 1
-        return v
-
-    def _bits(self, v):
-        v = int(v) & 0xFFFFFFFFFFFFFFFF
-        return v - (1 << 64) if v >= 1 << 63 else v
-
-    def _rmw(self, fn, v):
-        prev = _I64(0)
-        _call(getattr(_LIB, fn)(self._p(), self._bits(v), ctypes.byref(prev)))
-        return self._value(prev.value)
-
-    def load(self):
-        out = _I64(0)
-        _call(_LIB.zipc_atomic_load(self._p(), ctypes.byref(out)))
-        return self._value(out.value)
-
-    def store(self, v):
-        _call(_LIB.zipc_atomic_store(self._p(), self._bits(v)))
-
-    def fetch_add(self, v):
-        return self._rmw("zipc_atomic_fetch_add", v)
-
-    def fetch_sub(self, v):
-        return self._rmw("zipc_atomic_fetch_sub", v)
-
-    def swap(self, v):
-        return self._rmw("zipc_atomic_swap", v)
-
-    def compare_exchange(self, expected, desired):
-        """(True, previous) if the value was `expected` and is now `desired`, else (False, actual)."""
-        actual = _I64(0)
-        st = _call(_LIB.zipc_atomic_compare_exchange(self._p(), self._bits(expected), self._bits(desired),
-                                                     ctypes.byref(actual)))
-        return st == OK, self._value(actual.value)
-
-    def wait(self, expected, timeout=None):
-        """Blocks while the value equals `expected` (32-bit atomics), at most `timeout` seconds."""
-        _call(_LIB.zipc_atomic_wait(self._p(), self._bits(expected), _ns(timeout)))
-
-    def wake(self, all=True):
-        _call(_LIB.zipc_atomic_wake(self._p(), 1 if all else 0))
-
-    value = property(load, store)
-
-
-class _ArrayHandle(_Handle):
-    _CLOSE = "zipc_array_close"
-
-
-def _array_view(seg, decl):
-    """A numpy array over an array's elements, sharing memory with every process (no copy, no
-    synchronisation). It keeps its own array handle, so the memory stays mapped while the view
-    (or anything derived from it) exists, even after the segment is closed."""
-    h = _ArrayHandle(_open("zipc_array_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
-                           _name(decl.canonical)))
-    n = _LIB.zipc_array_len(h._p())
-    raw = (ctypes.c_uint8 * (n * decl.dtype.itemsize)).from_address(_LIB.zipc_array_data(h._p()))
-    raw._zipc_handle = h  # closed when the last view goes
-    return np.frombuffer(raw, dtype=decl.dtype, count=n)
-
-
-class _Primitive(_Handle):
-    _OPEN = None
-
-    def __init__(self, seg, decl):
-        _Handle.__init__(self, _open(self._OPEN, seg._p(), _name(decl.name)), seg)
-        self.name = decl.name
-
-
 class Semaphore(_Primitive):
     """A counting semaphore; `with sem:` acquires and releases."""
 
@@ -1040,6 +1007,47 @@ class Event(_Primitive):
     is_set = property(lambda self: bool(_LIB.zipc_event_is_set(self._p())))
 
 
+class EndpointSide(_Typed):
+    """A claimed side of an endpoint: sends to the other side and receives from it."""
+
+    _CLOSE = "zipc_side_close"
+
+    def try_send(self, value):
+        return _send(self, "zipc_side_try_send", value) == OK
+
+    def send(self, value, timeout=None):
+        _send(self, "zipc_side_send", value, _ns(timeout))
+
+    def send_bulk(self, values, timeout=0):
+        return _send_bulk(self, "zipc_side_send_bulk", values, timeout)
+
+    def try_recv(self):
+        return _recv(self, "zipc_side_try_recv")
+
+    def recv(self, timeout=None):
+        return _recv(self, "zipc_side_recv", _ns(timeout))
+
+    def recv_bulk(self, max, timeout=0):
+        return _recv_bulk(self, "zipc_side_recv_bulk", max, timeout)
+
+
+class Endpoint(_Typed):
+    """An endpoint: two spsc queues; claim a side with side("A") or side("B")."""
+
+    _CLOSE = "zipc_endpoint_close"
+
+    def __init__(self, seg, decl):
+        _Typed.__init__(self, _open("zipc_endpoint_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                                    _name(decl.canonical)), decl.dtype, seg)
+
+    def side(self, which):
+        """Claims side "A" (or 0) or "B" (or 1) until the returned EndpointSide is closed."""
+        code = {"A": SIDE_A, "B": SIDE_B, 0: SIDE_A, 1: SIDE_B}.get(which)
+        if code is None:
+            raise InvalidArgumentError("side must be \"A\" or \"B\", not %r" % (which,))
+        return EndpointSide(_open("zipc_endpoint_open_side", self._p(), code), self.dtype, self)
+
+
 _KINDS = {
     KIND_QUEUE: Queue, KIND_RING: Ring, KIND_POOL: Pool, KIND_ENDPOINT: Endpoint, KIND_ATOMIC: Atomic,
     KIND_SEMAPHORE: Semaphore, KIND_BARRIER: Barrier, KIND_LATCH: Latch, KIND_MUTEX: Mutex, KIND_EVENT: Event,
@@ -1107,6 +1115,11 @@ class Segment(_Handle):
             _Handle.close(self)
         except Exception:
             pass
+
+
+def unlink(name):
+    """Removes segment `name` from the system (processes that have it open keep it)."""
+    _call(library().zipc_segment_unlink(_name(name)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1277,14 +1290,3 @@ class MappedSegment:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def fence_free_fast_path():
-    """True once this process has registered for the membarrier-based fence that keeps queue
-    fast paths fence-free (on opening its first queue or endpoint, as Rust processes do)."""
-    return bool(library().zipc_fence_free_fast_path())
-
-
-def unlink(name):
-    """Removes segment `name` from the system (processes that have it open keep it)."""
-    _call(library().zipc_segment_unlink(_name(name)))

@@ -1,0 +1,18 @@
+class Event(_Primitive):
+    """An auto- or manual-reset event."""
+
+    _OPEN, _CLOSE = "zipc_event_open", "zipc_event_close"
+
+    def set(self):
+        _call(_LIB.zipc_event_set(self._p()))
+
+    def reset(self):
+        _call(_LIB.zipc_event_reset(self._p()))
+
+    def wait(self, timeout=None):
+        _call(_LIB.zipc_event_wait(self._p(), _ns(timeout)))
+
+    def try_wait(self):
+        return _call(_LIB.zipc_event_try_wait(self._p())) == OK
+
+    is_set = property(lambda self: bool(_LIB.zipc_event_is_set(self._p())))
