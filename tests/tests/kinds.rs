@@ -52,17 +52,22 @@ fn every_kind_has_c_wrappers_and_abi_functions() {
 #[test]
 fn every_kind_has_a_python_class() {
     let runtime = zipc_schema::python::runtime_module();
+    // The kind → opener table: `KIND_X: name,` lines between `_KINDS = {` and `}`.
+    let table = runtime.split_once("\n_KINDS = {\n").and_then(|(_, t)| t.split_once("\n}")).map(|(t, _)| t);
+    let table = table.expect("the Python runtime has no _KINDS table");
     for kind in Kind::ALL {
         let code = format!("KIND_{}", kind.name().to_ascii_uppercase());
         assert!(runtime.contains(&format!("{code} = {}", kind.code())), "the Python runtime defines no {code}");
-        // Arrays open as numpy arrays; every other kind has a class, in the kind → class table.
-        let opened = if kind == Kind::Array {
-            format!("== {code}")
-        } else {
-            assert!(runtime.contains(&format!("\nclass {}(", kind.name())), "no Python class {}", kind.name());
-            format!("{code}: {}", kind.name())
-        };
-        assert!(runtime.contains(&opened), "the Python runtime does not open a {kind} ({opened:?})");
+        // Every kind opens through `_KINDS`: a class (`Queue`) or a function (`_array_view`).
+        let opener = table
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{code}: ")))
+            .map(|name| name.trim_end_matches(','))
+            .unwrap_or_else(|| panic!("_KINDS has no {code}: the Python runtime does not open a {kind}"));
+        assert!(
+            runtime.contains(&format!("\nclass {opener}(")) || runtime.contains(&format!("\ndef {opener}(")),
+            "_KINDS opens a {kind} with {opener}, which the Python runtime does not define"
+        );
     }
 }
 

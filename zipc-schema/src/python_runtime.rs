@@ -18,8 +18,8 @@ pub fn runtime_module() -> String {
     let mut pieces = vec![HEADER.replace("@CONSTANTS@", &constants()), ERRORS.to_owned(), LIBRARY.to_owned()];
     pieces.push(DESCRIPTION.to_owned());
     pieces.push(HANDLES.to_owned());
-    pieces.extend(Kind::ALL.iter().map(|&k| kind_piece(k).to_owned()));
-    pieces.push(SEGMENT.to_owned());
+    pieces.extend(Kind::ALL.iter().map(|&k| kind_piece(k).source.to_owned()));
+    pieces.push(SEGMENT.replace("@KINDS@", &kinds_table()));
     pieces.push(MAPPED.to_owned());
     // Two blank lines between pieces, as between any two top-level definitions.
     let mut module = pieces.iter().map(|p| p.trim_end()).collect::<Vec<_>>().join("\n\n\n");
@@ -73,21 +73,42 @@ fn constants() -> String {
     c
 }
 
-/// The piece of a structure kind: the classes (or function) that open and operate its structures.
-fn kind_piece(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Array => include_str!("python_runtime/array.py"),
-        Kind::Atomic => include_str!("python_runtime/atomic.py"),
-        Kind::Queue => include_str!("python_runtime/queue.py"),
-        Kind::Ring => include_str!("python_runtime/ring.py"),
-        Kind::Pool => include_str!("python_runtime/pool.py"),
-        Kind::Semaphore => include_str!("python_runtime/semaphore.py"),
-        Kind::Barrier => include_str!("python_runtime/barrier.py"),
-        Kind::Latch => include_str!("python_runtime/latch.py"),
-        Kind::Mutex => include_str!("python_runtime/mutex.py"),
-        Kind::Event => include_str!("python_runtime/event.py"),
-        Kind::Endpoint => include_str!("python_runtime/endpoint.py"),
+/// A structure kind's part of the runtime.
+struct KindPiece {
+    /// Its source (`python_runtime/KIND.py`): the classes, or the function, that open and operate
+    /// its structures.
+    source: &'static str,
+    /// What opens one of its structures, `opener(segment, declaration)`: a class or a function of
+    /// `source`, its entry in `_KINDS`.
+    opener: &'static str,
+}
+
+/// The piece of `kind`.
+fn kind_piece(kind: Kind) -> KindPiece {
+    let (source, opener) = match kind {
+        Kind::Array => (include_str!("python_runtime/array.py"), "_array_view"),
+        Kind::Atomic => (include_str!("python_runtime/atomic.py"), "Atomic"),
+        Kind::Queue => (include_str!("python_runtime/queue.py"), "Queue"),
+        Kind::Ring => (include_str!("python_runtime/ring.py"), "Ring"),
+        Kind::Pool => (include_str!("python_runtime/pool.py"), "Pool"),
+        Kind::Semaphore => (include_str!("python_runtime/semaphore.py"), "Semaphore"),
+        Kind::Barrier => (include_str!("python_runtime/barrier.py"), "Barrier"),
+        Kind::Latch => (include_str!("python_runtime/latch.py"), "Latch"),
+        Kind::Mutex => (include_str!("python_runtime/mutex.py"), "Mutex"),
+        Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
+        Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
+    };
+    KindPiece { source, opener }
+}
+
+/// The kind code → opener table (`@KINDS@`), one entry per kind.
+fn kinds_table() -> String {
+    let mut o = String::from("_KINDS = {\n");
+    for k in Kind::ALL {
+        let _ = writeln!(o, "    KIND_{}: {},", k.name().to_uppercase(), kind_piece(k).opener);
     }
+    o.push('}');
+    o
 }
 
 /// The module docstring, the imports and the constants (placeholder `@CONSTANTS@`).
@@ -100,7 +121,7 @@ const LIBRARY: &str = include_str!("python_runtime/library.py");
 const DESCRIPTION: &str = include_str!("python_runtime/description.py");
 /// `_Handle`, opening, the element helpers, and the bases `_Typed` and `_Primitive`.
 const HANDLES: &str = include_str!("python_runtime/handles.py");
-/// `Segment`, the segment opened through libzipc, and `unlink`.
+/// `_KINDS` (placeholder `@KINDS@`), `Segment`, the segment opened through libzipc, and `unlink`.
 const SEGMENT: &str = include_str!("python_runtime/segment.py");
 /// `MappedSegment`, the numpy-only reader behind `open_mapped`.
 const MAPPED: &str = include_str!("python_runtime/mapped.py");
@@ -112,7 +133,9 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let module = runtime_module();
-        assert!(!module.contains("@CONSTANTS@"), "a placeholder is left");
+        for placeholder in ["@CONSTANTS@", "@KINDS@"] {
+            assert!(!module.contains(placeholder), "{placeholder} is left");
+        }
         assert!(module.ends_with('\n') && !module.ends_with("\n\n"), "one newline at the end");
     }
 }

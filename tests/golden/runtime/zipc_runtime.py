@@ -1048,9 +1048,20 @@ class Endpoint(_Typed):
         return EndpointSide(_open("zipc_endpoint_open_side", self._p(), code), self.dtype, self)
 
 
+# kind code: what opens a structure of the kind, called with (segment, declaration); printed from
+# Kind::ALL, so every kind has its entry.
 _KINDS = {
-    KIND_QUEUE: Queue, KIND_RING: Ring, KIND_POOL: Pool, KIND_ENDPOINT: Endpoint, KIND_ATOMIC: Atomic,
-    KIND_SEMAPHORE: Semaphore, KIND_BARRIER: Barrier, KIND_LATCH: Latch, KIND_MUTEX: Mutex, KIND_EVENT: Event,
+    KIND_ARRAY: _array_view,
+    KIND_ATOMIC: Atomic,
+    KIND_QUEUE: Queue,
+    KIND_RING: Ring,
+    KIND_POOL: Pool,
+    KIND_SEMAPHORE: Semaphore,
+    KIND_BARRIER: Barrier,
+    KIND_LATCH: Latch,
+    KIND_MUTEX: Mutex,
+    KIND_EVENT: Event,
+    KIND_ENDPOINT: Endpoint,
 }
 
 
@@ -1095,8 +1106,6 @@ class Segment(_Handle):
 
     def structure(self, decl):
         """The Python object for `decl` (see the class docs)."""
-        if decl.kind == KIND_ARRAY:
-            return _array_view(self, decl)
         return _KINDS[decl.kind](self, decl)
 
     def close(self):

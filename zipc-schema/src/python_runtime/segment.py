@@ -1,7 +1,6 @@
-_KINDS = {
-    KIND_QUEUE: Queue, KIND_RING: Ring, KIND_POOL: Pool, KIND_ENDPOINT: Endpoint, KIND_ATOMIC: Atomic,
-    KIND_SEMAPHORE: Semaphore, KIND_BARRIER: Barrier, KIND_LATCH: Latch, KIND_MUTEX: Mutex, KIND_EVENT: Event,
-}
+# kind code: what opens a structure of the kind, called with (segment, declaration); printed from
+# Kind::ALL, so every kind has its entry.
+@KINDS@
 
 
 class Segment(_Handle):
@@ -45,8 +44,6 @@ class Segment(_Handle):
 
     def structure(self, decl):
         """The Python object for `decl` (see the class docs)."""
-        if decl.kind == KIND_ARRAY:
-            return _array_view(self, decl)
         return _KINDS[decl.kind](self, decl)
 
     def close(self):
