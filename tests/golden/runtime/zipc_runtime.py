@@ -228,15 +228,20 @@ assert ctypes.sizeof(Handle) == SIZEOF_HANDLE
 
 _PP = ctypes.POINTER(_P)
 
-# name: (result type, argument types)
+# name: (result type, argument types) of every function of the C ABI, printed from its table
+# (zipc::ffi::functions()). library() sets them on each: a libzipc of ABI_VERSION exports them all.
 _SIGNATURES = {
     "zipc_abi_version": (_U32, []),
+    "zipc_version": (_S, []),
     "zipc_fence_free_fast_path": (_INT, []),
-    "zipc_last_error": (_S, []),
     "zipc_last_status": (_ST, []),
+    "zipc_last_error": (_S, []),
+    "zipc_status_name": (_S, [_INT]),
+    "zipc_status_str": (_S, [_INT]),
     "zipc_segment_open": (_ST, [_S, _PP]),
     "zipc_segment_close": (None, [_P]),
     "zipc_segment_unlink": (_ST, [_S]),
+    "zipc_segment_name": (_S, [_P]),
     "zipc_segment_size": (_U64, [_P]),
     "zipc_segment_recover_dead": (_ST, [_P, ctypes.POINTER(_U64), ctypes.POINTER(_U64)]),
     "zipc_find": (_ST, [_P, _S, ctypes.POINTER(Entry)]),
@@ -247,6 +252,7 @@ _SIGNATURES = {
     "zipc_queue_len": (_U64, [_P]),
     "zipc_queue_lost": (_U64, [_P]),
     "zipc_queue_recover": (_U64, [_P]),
+    "zipc_queue_policy": (_U32, [_P]),
     "zipc_queue_open_producer": (_ST, [_P, _PP]),
     "zipc_queue_open_consumer": (_ST, [_P, _PP]),
     "zipc_producer_close": (None, [_P]),
@@ -303,10 +309,15 @@ _SIGNATURES = {
     "zipc_pool_reclaim_dead": (_U64, [_P]),
     "zipc_pool_read": (_ST, [_P, Handle, _P, _SZ]),
     "zipc_pool_write": (_ST, [_P, Handle, _P, _SZ]),
+    "zipc_pool_ptr": (_ST, [_P, Handle, _PP]),
     "zipc_array_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_array_close": (None, [_P]),
     "zipc_array_len": (_U64, [_P]),
     "zipc_array_data": (_P, [_P]),
+    "zipc_array_get": (_ST, [_P, _U64, _P, _SZ]),
+    "zipc_array_set": (_ST, [_P, _U64, _P, _SZ]),
+    "zipc_array_read": (_ST, [_P, _U64, _P, _SZ, _SZ]),
+    "zipc_array_write": (_ST, [_P, _U64, _P, _SZ, _SZ]),
     "zipc_atomic_open": (_ST, [_P, _S, _PP]),
     "zipc_atomic_close": (None, [_P]),
     "zipc_atomic_type": (_U32, [_P]),
