@@ -159,13 +159,7 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
     o.push_str("    return zipc_check(seg, &d);\n}\n");
     let Some(t) = &s.elem else {
         // Sync primitives: an opener; the operations are zipc.h's.
-        let ty = match s.kind {
-            Kind::Semaphore => "semaphore",
-            Kind::Barrier => "barrier",
-            Kind::Latch => "latch",
-            Kind::Mutex => "mutex",
-            _ => "event",
-        };
+        let ty = c_handle(s.kind);
         let _ = writeln!(o, "/* Opens `{name}` (operations: zipc_{ty}_*). */");
         let _ = writeln!(
             o,
@@ -365,9 +359,28 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 o.push_str("    return st;\n}\n");
             }
         }
-        _ => {}
+        // Without elements: their opener is above.
+        Kind::Semaphore | Kind::Barrier | Kind::Latch | Kind::Mutex | Kind::Event => {}
     }
     o
+}
+
+/// The C handle type of a kind's structures, without its `zipc_` prefix: `zipc_semaphore`, the
+/// type `zipc_semaphore_open` returns.
+fn c_handle(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Array => "array",
+        Kind::Atomic => "atomic",
+        Kind::Queue => "queue",
+        Kind::Ring => "ring",
+        Kind::Pool => "pool",
+        Kind::Semaphore => "semaphore",
+        Kind::Barrier => "barrier",
+        Kind::Latch => "latch",
+        Kind::Mutex => "mutex",
+        Kind::Event => "event",
+        Kind::Endpoint => "endpoint",
+    }
 }
 
 /// A C struct definition and its static assertions.

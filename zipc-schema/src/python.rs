@@ -38,15 +38,7 @@ pub fn generate(schema: &Schema<'_>) -> String {
         stem = schema.stem
     );
     for s in l.structures {
-        let what = match (s.kind, &s.elem) {
-            (Kind::Array, _) => format!("numpy array of {} elements, shared", s.capacity),
-            (Kind::Atomic, _) => "Atomic: .load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...".to_owned(),
-            (Kind::Queue, _) => "Queue: .producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays".to_owned(),
-            (Kind::Ring, _) => "Ring: .producer(), .consumer(), .get_last_n(n)".to_owned(),
-            (Kind::Pool, _) => "Pool: h = .acquire(), .write(h, x), .read(h), .release(h)".to_owned(),
-            (Kind::Endpoint, _) => "Endpoint: .side(\"A\").send(x), .side(\"B\").recv()".to_owned(),
-            (k, _) => format!("{}: {}", k.name(), sync_ops(k)),
-        };
+        let what = usage(s);
         let _ = writeln!(o, "    seg.{}  # {what}", s.name);
     }
     let _ = writeln!(
@@ -102,15 +94,22 @@ pub fn generate(schema: &Schema<'_>) -> String {
     o
 }
 
-/// The operations of a sync primitive's Python class, for the usage text.
-fn sync_ops(k: Kind) -> &'static str {
-    match k {
+/// What a structure is in Python and its main operations, for the usage text.
+fn usage(s: &StructureLayout<'_>) -> String {
+    let ops = match s.kind {
+        Kind::Array => return format!("numpy array of {} elements, shared", s.capacity),
+        Kind::Atomic => ".load(), .store(v), .fetch_add(v), .compare_exchange(a, b), ...",
+        Kind::Queue => ".producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays",
+        Kind::Ring => ".producer(), .consumer(), .get_last_n(n)",
+        Kind::Pool => "h = .acquire(), .write(h, x), .read(h), .release(h)",
+        Kind::Endpoint => ".side(\"A\").send(x), .side(\"B\").recv()",
         Kind::Semaphore => ".acquire(timeout), .release(), `with`",
         Kind::Barrier => ".wait(timeout)",
         Kind::Latch => ".count_down(), .wait(timeout)",
         Kind::Mutex => ".lock(), .unlock(), `with`",
-        _ => ".set(), .reset(), .wait(timeout)",
-    }
+        Kind::Event => ".set(), .reset(), .wait(timeout)",
+    };
+    format!("{}: {ops}", s.kind.name())
 }
 
 fn structure_decl(s: &StructureLayout<'_>) -> String {
