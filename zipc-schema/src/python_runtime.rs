@@ -4,6 +4,10 @@
 //! structure, the handles every class builds on, then one piece per structure kind — chosen by an
 //! exhaustive `match` over [`Kind`], so a kind without its Python piece does not compile — and
 //! last the segment and the numpy-only reader (`open_mapped`).
+//!
+//! Two tables are printed, not written: `_SIGNATURES`, the ctypes types of every C function, from
+//! the ABI's own table ([`zipc::ffi::functions`]), and `_KINDS`, what opens a structure of each
+//! kind, from [`Kind::ALL`] and the kinds' pieces.
 
 use std::fmt::Write as _;
 
