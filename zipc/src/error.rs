@@ -106,6 +106,13 @@ pub enum Error {
         /// Lanes in the segment (two per registry slot, at least 16).
         capacity: u32,
     },
+    /// Every subscriber record of a topic is held by a live subscriber.
+    SubscribersFull {
+        /// The topic.
+        structure: String,
+        /// Subscribers it has room for (`max_subscribers`).
+        max: u32,
+    },
     /// The segment has not enough free bytes for the structure.
     SegmentFull {
         /// The segment.
@@ -321,6 +328,10 @@ impl fmt::Display for Error {
             Error::RegistryFull { segment, capacity } => write!(
                 f,
                 "segment {segment:?} already has {capacity} live processes attached, its max_processes: create it with a larger max_processes"
+            ),
+            Error::SubscribersFull { structure, max } => write!(
+                f,
+                "topic {structure:?} already has {max} live subscribers, its max_subscribers: drop a subscriber, or declare the topic with a larger max_subscribers"
             ),
             Error::LanesFull { segment, capacity } => write!(
                 f,

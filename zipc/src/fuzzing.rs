@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode, Segment,
-    Semaphore, ShmType, Side, Spsc,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
+    RingMode, Segment, Semaphore, ShmType, Side, Spsc, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -162,6 +162,11 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Latch => latch(seg, name),
         Kind::Mutex => mutex(seg, name),
         Kind::Event => event(seg, name),
+        Kind::Topic => match flags {
+            0 => with_element!(canonical, topic_lossless(seg, name)),
+            crate::layout::flags::TOPIC_LOSSY => with_element!(canonical, topic_lossy(seg, name)),
+            _ => {}
+        },
     }
 }
 
@@ -269,6 +274,40 @@ fn ring<T: ShmType>(seg: &Segment, name: &str) {
         let _ = rx.pop(ZERO);
         let _ = (rx.missed(), rx.delivered());
     }
+}
+
+fn topic<T: ShmType, M: TopicMode>(seg: &Segment, name: &str) -> Option<Topic<T, M>> {
+    let t = Topic::<T, M>::open(seg, name).ok()?;
+    let _ = (t.published(), t.released(), t.subscribers(), t.capacity(), t.history());
+    if let Ok(mut tx) = t.publisher() {
+        let _ = tx.try_send_copy(&T::new_zeroed());
+        let _ = tx.send_copy(&T::new_zeroed(), ZERO);
+    }
+    if let Ok(mut rx) = t.subscriber() {
+        let _ = rx.try_receive_copy();
+        let _ = rx.receive_copy(ZERO);
+        let _ = (rx.missed(), rx.received(), rx.lag(), rx.is_joined());
+    }
+    Some(t)
+}
+
+fn topic_lossless<T: ShmType>(seg: &Segment, name: &str) {
+    let Some(t) = topic::<T, Lossless>(seg, name) else { return };
+    if let Ok(mut tx) = t.publisher() {
+        if let Some(mut loan) = tx.try_loan() {
+            *loan = T::new_zeroed();
+            loan.send();
+        }
+        let _ = tx.loan(ZERO).map(drop); // given back unsent
+    }
+    if let Ok(mut rx) = t.subscriber() {
+        let _ = rx.try_receive().map(|s| *s);
+        let _ = rx.receive(ZERO).map(|s| *s);
+    }
+}
+
+fn topic_lossy<T: ShmType>(seg: &Segment, name: &str) {
+    let _ = topic::<T, Lossy>(seg, name);
 }
 
 fn pool<T: ShmType>(seg: &Segment, name: &str) {
@@ -401,6 +440,8 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     Event::create(seg, "ev_manual", ResetMode::Manual, true)?;
     let ep = Endpoint::<u32>::create(seg, "ep", 4)?;
     Endpoint::<[u16; 3]>::create(seg, "ep_grid", 2)?;
+    let frames = Topic::<[u16; 3], Lossless>::create(seg, "t_frames", 4, 2, 1)?;
+    let ticks = Topic::<u64, Lossy>::create(seg, "t_ticks", 2, 2, 0)?;
     if variant == 0 {
         return Ok(());
     }
@@ -443,6 +484,17 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     let mut a = ep.side(Side::A)?;
     a.try_send(5)?;
     std::mem::forget(a);
+    // A subscriber that stays joined (its process holds the record) and one sample it has not
+    // read; a lossy topic lapped past its subscriber.
+    let rx = frames.subscriber()?;
+    let mut ftx = frames.publisher()?;
+    ftx.send_copy(&[1, 2, 3], Some(Duration::ZERO))?;
+    let lagging = ticks.subscriber()?;
+    let mut ttx = ticks.publisher()?;
+    for i in 0..5 {
+        ttx.send_copy(&i, None)?;
+    }
+    std::mem::forget((rx, ftx, lagging, ttx));
     // A holder thread that exits inside the critical section: the next locker takes over.
     let m2 = Mutex::open(seg, "mutex")?;
     std::thread::spawn(move || {

@@ -78,7 +78,9 @@
 //!
 //! Segment bytes are written by other processes and are never trusted: opening validates the
 //! header, every entry and every descriptor against the mapped size, and structures validate their
-//! own headers. No `&T`/`&mut T` is formed over bytes another process may write, except atomics.
+//! own headers. No `&T`/`&mut T` is formed over bytes another process may write, except atomics
+//! and a lossless [`Topic`]'s loans and samples, whose protocol gives the slot to the publisher
+//! alone while it is loaned and to readers alone until the last one releases it.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -105,7 +107,7 @@ pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
 pub use structures::sync::{barrier, event, latch, mutex, semaphore};
-pub use structures::{array, atomic, endpoint, pool, queue, ring};
+pub use structures::{array, atomic, endpoint, pool, queue, ring, topic};
 pub use sys::process;
 
 /// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).
@@ -143,6 +145,7 @@ pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;
+pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
 #[cfg(feature = "derive")]
 pub use zipc_derive::{ShmSegment, ShmType};

@@ -103,6 +103,8 @@ statuses! {
     InUse = 27, "ZIPC_ERR_IN_USE";
     /// every lane of the segment belongs to a live thread (too many threads on its queues)
     LanesFull = 28, "ZIPC_ERR_LANES_FULL";
+    /// every subscriber record of the topic belongs to a live subscriber
+    SubscribersFull = 29, "ZIPC_ERR_SUBSCRIBERS_FULL";
 }
 
 impl Status {
@@ -115,6 +117,7 @@ impl Status {
             Error::TableFull { .. } => Status::TableFull,
             Error::RegistryFull { .. } => Status::RegistryFull,
             Error::LanesFull { .. } => Status::LanesFull,
+            Error::SubscribersFull { .. } => Status::SubscribersFull,
             Error::SegmentFull { .. } => Status::SegmentFull,
             Error::KindMismatch { .. } => Status::Kind,
             Error::LayoutMismatch { .. } => Status::Layout,

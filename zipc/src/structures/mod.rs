@@ -15,6 +15,7 @@ pub(crate) mod render;
 pub mod ring;
 pub mod state;
 pub mod sync;
+pub mod topic;
 
 pub use state::State;
 
@@ -38,7 +39,7 @@ use crate::segment::Segment;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
-    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>"
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>"
 )]
 pub trait Structure: Sized + Send + Sync {
     /// The kind.

@@ -8,7 +8,7 @@ use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
 use crate::structures::sync::{barrier, event, latch, mutex, semaphore};
-use crate::structures::{array, atomic, endpoint, pool, queue, ring};
+use crate::structures::{array, atomic, endpoint, pool, queue, ring, topic};
 
 /// The live state of one structure, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub enum State {
     Event(event::EventState),
     /// An endpoint.
     Endpoint(endpoint::EndpointState),
+    /// A topic.
+    Topic(topic::TopicState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -52,6 +54,7 @@ macro_rules! each_state {
             State::Mutex($s) => $e,
             State::Event($s) => $e,
             State::Endpoint($s) => $e,
+            State::Topic($s) => $e,
         }
     };
 }
@@ -71,6 +74,7 @@ impl State {
             State::Mutex(_) => Kind::Mutex,
             State::Event(_) => Kind::Event,
             State::Endpoint(_) => Kind::Endpoint,
+            State::Topic(_) => Kind::Topic,
         }
     }
 
@@ -102,5 +106,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Mutex => State::Mutex(mutex::inspect(region, desc, problems)),
         Kind::Event => State::Event(event::inspect(region, desc, problems)),
         Kind::Endpoint => State::Endpoint(endpoint::inspect(region, desc, problems)),
+        Kind::Topic => State::Topic(topic::inspect(region, desc, problems)),
     }
 }

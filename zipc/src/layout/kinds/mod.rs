@@ -21,6 +21,7 @@ pub mod pool;
 pub mod queue;
 pub mod ring;
 pub mod semaphore;
+pub mod topic;
 
 use super::description::Descriptor;
 use super::kind::{HeaderWords, KindSpec};
@@ -128,6 +129,8 @@ kinds! {
     Event = 10 => event,
     /// Duplex channel of two queues.
     Endpoint = 11 => endpoint,
+    /// Publish–subscribe stream: one publisher, many subscribers, lossless or lossy.
+    Topic = 12 => topic,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.
@@ -135,4 +138,5 @@ pub mod flags {
     pub use super::event::EVENT_MANUAL_RESET;
     pub use super::queue::{POLICY_MPMC, POLICY_MPSC, POLICY_SPSC};
     pub use super::ring::RING_OVERWRITE;
+    pub use super::topic::TOPIC_LOSSY;
 }
