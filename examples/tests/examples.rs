@@ -93,6 +93,27 @@ fn particle_sim() {
 }
 
 #[test]
+fn camera_frames() {
+    let out = run(
+        env!("CARGO_BIN_EXE_camera_frames"),
+        &[],
+        &[
+            "[camera] published 60 frames, drawn in place",
+            "[logger] frame 0 (1024x1024): checksum",
+            "[logger] frame 40 (1024x1024)",
+            "[renderer] the last frame:",
+            "[statistics] 60 frames, mean brightness from",
+            "ok: 60 frames of 1,048,600 bytes published, each received by 3 processes in place; 0 subscribers left joined",
+        ],
+        &[],
+    );
+    for role in ["renderer", "logger", "statistics"] {
+        let line = format!("[{role}] received 60 frames in place, none missed (0 missed)");
+        assert!(out.contains(&line), "{line}\n{out}");
+    }
+}
+
+#[test]
 fn game_server() {
     let out = run(
         env!("CARGO_BIN_EXE_game_server"),

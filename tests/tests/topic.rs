@@ -59,7 +59,9 @@ fn loans_samples_history_and_limits_in_one_process() {
     assert!(a.try_receive().is_none());
 
     // A loan dropped unsent publishes nothing; the next loan is the same position.
-    drop(tx.try_loan().unwrap());
+    {
+        let _unsent = tx.try_loan().unwrap();
+    }
     assert_eq!(tx.published(), 6);
     assert!(a.try_receive().is_none());
 

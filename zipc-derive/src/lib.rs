@@ -105,8 +105,9 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   | `Mutex`                        | none                                                    |
 ///   | `Event`                        | `manual_reset = true`, `initially_set = true`           |
 ///   | `Endpoint<T>`                  | **`capacity`** (per direction; a power of two)          |
+///   | `Topic<T, Lossless/Lossy>`     | **`capacity`** (a power of two), **`max_subscribers`** (1 to 1024), `history` (below the capacity) |
 ///
-///   A queue's policy is its type (`Queue<T, Mpmc>`); a ring's `overwrite` and an event's
+///   A queue's policy and a topic's mode are their types (`Queue<T, Mpmc>`, `Topic<T, Lossy>`); a ring's `overwrite` and an event's
 ///   `manual_reset` are values, recorded in the segment and compared by `open`.
 ///
 /// Generated, for `struct Telemetry`:

@@ -43,6 +43,7 @@ mod queue;
 mod ring;
 #[cfg(all(test, not(loom)))]
 mod tests;
+mod topic;
 
 pub use array::DynArray;
 pub use atomic::DynAtomic;
@@ -50,6 +51,7 @@ pub use endpoint::{DynEndpoint, DynEndpointSide};
 pub use pool::DynPool;
 pub use queue::{DynConsumer, DynProducer, DynQueue};
 pub use ring::{DynRing, DynRingConsumer, DynRingProducer};
+pub use topic::{DynPublisher, DynSubscriber, DynTopic};
 
 use crate::error::{Error, Result};
 use crate::layout::{self, Kind};

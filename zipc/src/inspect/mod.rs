@@ -82,6 +82,10 @@
 //!                "not recoverable", "state_code", "owner_deaths" }
 //!   event      { "mode": "auto"|"manual", "set", "sets", "waiters" }
 //!   endpoint   { "a_to_b": QUEUE, "b_to_a": QUEUE }    QUEUE = the queue state above
+//!   topic      { "mode": "lossless"|"lossy", "capacity", "max_subscribers", "history",
+//!                "published", "publisher": HOLDER|null, "publisher_takeovers", "released",
+//!                "subscribers": [ { "index", "holder": HOLDER|null, "cursor", "lag", "missed",
+//!                "received" } ], "waiting_subscribers", "waiting_publishers" }
 //! ```
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -98,6 +102,7 @@ pub use crate::structures::sync::event::EventState;
 pub use crate::structures::sync::latch::LatchState;
 pub use crate::structures::sync::mutex::{Consistency, MutexHolderState, MutexState};
 pub use crate::structures::sync::semaphore::SemaphoreState;
+pub use crate::structures::topic::{SubscriberState, TopicState};
 pub use crate::structures::State;
 pub use crate::sys::role::Holder;
 

@@ -1,11 +1,12 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
 // overwriting, a pool, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
-// latch, a mutex, events (each reset mode, initially set or not) and an endpoint. `main` checks
+// latch, a mutex, events (each reset mode, initially set or not), an endpoint, and topics of each
+// mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode,
-    Semaphore, ShmSegment, ShmType, Side, Spsc,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode,
+    Semaphore, ShmSegment, ShmType, Side, Spsc, Topic,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout)]
@@ -55,6 +56,10 @@ pub struct Everything {
     pub quiet: Event,
     #[zipc(capacity = 16, name = "rpc")]
     pub requests: Endpoint<Msg>,
+    #[zipc(capacity = 4, max_subscribers = 3, history = 1)]
+    pub frames: Topic<Msg>,
+    #[zipc(capacity = 8, max_subscribers = 2)]
+    pub ticks: Topic<u64, Lossy>,
 }
 
 fn main() -> zipc::Result<()> {
@@ -78,6 +83,8 @@ fn main() -> zipc::Result<()> {
     assert_eq!((by("go").flags, by("go").initial), (flags::EVENT_MANUAL_RESET, 1));
     assert_eq!((by("quiet").flags, by("quiet").initial), (0, 0));
     assert_eq!((by("rpc").kind, by("rpc").capacity), (Kind::Endpoint, 16));
+    assert_eq!((by("frames").capacity, by("frames").maximum, by("frames").initial, by("frames").flags), (4, 3, 1, 0));
+    assert_eq!((by("ticks").maximum, by("ticks").initial, by("ticks").flags), (2, 0, flags::TOPIC_LOSSY));
     assert_eq!(Everything::SIZE, Everything::LAYOUT.size().unwrap());
 
     let name = format!("/zipc-ui-every-kind-{}", std::process::id());
@@ -94,5 +101,9 @@ fn main() -> zipc::Result<()> {
     let mut side = a.requests.side(Side::A)?;
     assert!(side.try_send(Msg { seq: 1, value: 0.5, from: 2 })?);
     assert_eq!(b.requests.pending(Side::B), 1);
+    let mut rx = b.frames.subscriber()?;
+    a.frames.publisher()?.send_copy(&Msg { seq: 7, value: 1.5, from: 1 }, None)?;
+    assert_eq!(rx.try_receive().map(|s| s.seq), Some(7));
+    assert_eq!((b.ticks.capacity(), b.ticks.max_subscribers()), (8, 2));
     Ok(())
 }

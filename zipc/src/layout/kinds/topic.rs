@@ -22,13 +22,7 @@ pub(crate) const PARAMETERS: &[Parameter] = &[
         true,
         "samples in flight, a power of two from 2 to 2^32",
     ),
-    param(
-        "max_subscribers",
-        Slot::Maximum,
-        ParamValue::Unsigned { min: 1 },
-        true,
-        "subscribers at once, 1 to 1024",
-    ),
+    param("max_subscribers", Slot::Maximum, ParamValue::Unsigned { min: 1 }, true, "subscribers at once, 1 to 1024"),
     param(
         "history",
         Slot::Initial,

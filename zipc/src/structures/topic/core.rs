@@ -226,10 +226,6 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         self.ctl().released.load(Relaxed)
     }
 
-    pub(crate) fn floor(&self) -> u64 {
-        self.ctl().floor.load(Relaxed)
-    }
-
     pub(crate) fn data_ready(&self) -> &EventCount {
         &self.ctl().data_ready
     }

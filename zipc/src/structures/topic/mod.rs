@@ -138,7 +138,7 @@ mod state;
 #[cfg(all(test, loom))]
 mod tests;
 
-use self::core::Slots;
+pub(crate) use self::core::Slots;
 pub(crate) use self::core::{Next, PubState, SubState};
 pub(crate) use shm::{byte_core, claim_publisher, ByteCore, Params, ShmCore};
 pub(crate) use state::inspect;
@@ -209,7 +209,12 @@ pub struct Topic<T: ShmType, M: TopicMode = Lossless> {
 
 impl<T: ShmType, M: TopicMode> Clone for Topic<T, M> {
     fn clone(&self) -> Self {
-        Topic { segment: self.segment.clone(), region: self.region.clone(), core: self.core.clone(), _mode: PhantomData }
+        Topic {
+            segment: self.segment.clone(),
+            region: self.region.clone(),
+            core: self.core.clone(),
+            _mode: PhantomData,
+        }
     }
 }
 
@@ -297,8 +302,9 @@ impl<T: ShmType, M: TopicMode> Topic<T, M> {
 
     /// The subscribers now joined. Approximate under concurrency.
     pub fn subscribers(&self) -> u32 {
-        (0..self.core.max_subscribers()).filter(|&i| self.core.record(i).owner.load(std::sync::atomic::Ordering::Relaxed) != 0).count()
-            as u32
+        (0..self.core.max_subscribers())
+            .filter(|&i| self.core.record(i).owner.load(std::sync::atomic::Ordering::Relaxed) != 0)
+            .count() as u32
     }
 
     /// Claims the publisher role. Fails with [`Error::RoleTaken`] while another handle — in any
@@ -314,10 +320,7 @@ impl<T: ShmType, M: TopicMode> Topic<T, M> {
     pub fn subscriber(&self) -> Result<Subscriber<T, M>> {
         match self.core.join() {
             Some(state) => Ok(Subscriber { topic: self.clone(), state }),
-            None => Err(Error::SubscribersFull {
-                structure: self.name().to_owned(),
-                max: self.max_subscribers(),
-            }),
+            None => Err(Error::SubscribersFull { structure: self.name().to_owned(), max: self.max_subscribers() }),
         }
     }
 }
@@ -334,6 +337,7 @@ impl<T: ShmType, M: TopicMode> std::fmt::Debug for Topic<T, M> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: ShmType, M: TopicMode> Structure for Topic<T, M> {
     const KIND: Kind = Kind::Topic;
     const ELEM: Option<TypeLayout<'static>> = Some(T::SHM_LAYOUT);

@@ -217,7 +217,11 @@ pub(crate) type ByteCore = Core<ByteSlots, ProcessLiveness>;
 /// The topic algorithm on a validated region with parameters `p`; `slots` builds the slot
 /// accessor from the first slot's address. The core must not outlive the region's mapping
 /// (handles keep both).
-pub(crate) fn core_on<S: Slots>(region: &Region, p: &Params, slots: impl FnOnce(NonNull<u8>) -> S) -> Core<S, ProcessLiveness> {
+pub(crate) fn core_on<S: Slots>(
+    region: &Region,
+    p: &Params,
+    slots: impl FnOnce(NonNull<u8>) -> S,
+) -> Core<S, ProcessLiveness> {
     if cfg!(loom) {
         panic!("shared-memory topics are not available in a loom build");
     }

@@ -81,7 +81,8 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
             problems.push(format!("subscriber {i}: cursor {cursor} is more than the capacity behind {published}"));
         }
         if joined > cursor || missed > cursor - joined.min(cursor) {
-            problems.push(format!("subscriber {i}: joined {joined} and missed {missed} are impossible at cursor {cursor}"));
+            problems
+                .push(format!("subscriber {i}: joined {joined} and missed {missed} are impossible at cursor {cursor}"));
         }
         let lag = published.saturating_sub(cursor);
         subscribers.push(SubscriberState {
@@ -117,7 +118,11 @@ impl LiveState for TopicState {
             "{mode}, published {}; publisher {}{}; {} of {} subscribers, history {}",
             t.published,
             holder(&t.publisher),
-            if t.publisher_takeovers > 0 { format!(" ({})", plural(t.publisher_takeovers, "takeover", "takeovers")) } else { String::new() },
+            if t.publisher_takeovers > 0 {
+                format!(" ({})", plural(t.publisher_takeovers, "takeover", "takeovers"))
+            } else {
+                String::new()
+            },
             t.subscribers.len(),
             t.max_subscribers,
             t.history
