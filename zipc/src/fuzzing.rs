@@ -404,7 +404,7 @@ pub fn seeds() -> Result<Vec<Vec<u8>>> {
 fn build(variant: u32) -> Result<Vec<u8>> {
     let name = format!("/zipc-fuzz-seed-{}-{variant}", std::process::id());
     let _ = Segment::unlink(&name);
-    let seg = Segment::options().size(1 << 14).max_entries(32).max_processes(4).create(&name)?;
+    let seg = Segment::options().size(1 << 15).max_entries(32).max_processes(4).create(&name)?;
     let bytes = populate(&seg, variant).and_then(|()| {
         std::fs::read(crate::segment::mapping::shm_path(&name)).map_err(|e| crate::Error::os("read", &name, e))
     });
