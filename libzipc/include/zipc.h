@@ -78,6 +78,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_MUTEX                  9u                       /* kind code */
 #define ZIPC_KIND_EVENT                  10u                      /* kind code */
 #define ZIPC_KIND_ENDPOINT               11u                      /* kind code */
+#define ZIPC_KIND_TOPIC                  12u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -150,7 +151,8 @@ typedef enum zipc_status {
     ZIPC_ERR_BUSY = 25,                /* a role handle was used by two threads at once */
     ZIPC_ERR_INTERNAL = 26,            /* a bug in zipc was caught (please report it with the message) */
     ZIPC_ERR_IN_USE = 27,              /* the segment cannot be removed: live processes use it */
-    ZIPC_ERR_LANES_FULL = 28           /* every lane of the segment belongs to a live thread (too many threads on its queues) */
+    ZIPC_ERR_LANES_FULL = 28,          /* every lane of the segment belongs to a live thread (too many threads on its queues) */
+    ZIPC_ERR_SUBSCRIBERS_FULL = 29     /* every subscriber record of the topic belongs to a live subscriber */
 } zipc_status;
 
 /* Opaque handles. */
@@ -163,6 +165,9 @@ typedef struct zipc_endpoint_side zipc_endpoint_side; /* a claimed side of an en
 typedef struct zipc_ring zipc_ring;                   /* a ring, observing */
 typedef struct zipc_ring_producer zipc_ring_producer; /* a ring's producer role */
 typedef struct zipc_ring_consumer zipc_ring_consumer; /* a ring's consumer role */
+typedef struct zipc_topic zipc_topic;                       /* a topic, observing */
+typedef struct zipc_topic_publisher zipc_topic_publisher;   /* a topic's publisher role */
+typedef struct zipc_topic_subscriber zipc_topic_subscriber; /* one subscriber of a topic */
 typedef struct zipc_pool zipc_pool;
 typedef struct zipc_array zipc_array;
 typedef struct zipc_atomic zipc_atomic;
@@ -328,6 +333,37 @@ zipc_status zipc_ring_pop_bulk(zipc_ring_consumer *c, void *out, size_t max, siz
 zipc_status zipc_ring_peek(zipc_ring_consumer *c, void *out, size_t size);
 uint64_t zipc_ring_missed(zipc_ring_consumer *c); /* elements skipped because overwritten */
 uint64_t zipc_ring_lost_on_takeover(zipc_ring_consumer *c);
+
+/* Topics: one publisher, up to max_subscribers subscribers, each with its own cursor. Lossless
+   topics loan slots to the publisher and hand subscribers samples in place: the pointer stays
+   valid, and the bytes unchanged, until zipc_topic_send / zipc_topic_unloan (publisher) or
+   zipc_topic_release (subscriber). Lossy topics offer copies only (_send_copy, _receive_copy). */
+zipc_status zipc_topic_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
+                            zipc_topic **out);
+void zipc_topic_close(zipc_topic *t);
+uint64_t zipc_topic_capacity(const zipc_topic *t);
+uint32_t zipc_topic_max_subscribers(const zipc_topic *t);
+uint64_t zipc_topic_history(const zipc_topic *t);
+int zipc_topic_is_lossy(const zipc_topic *t);
+uint64_t zipc_topic_published(const zipc_topic *t);
+uint64_t zipc_topic_released(const zipc_topic *t); /* dead subscribers' records freed */
+zipc_status zipc_topic_open_publisher(const zipc_topic *t, zipc_topic_publisher **out);
+void zipc_topic_publisher_close(zipc_topic_publisher *p);
+zipc_status zipc_topic_try_loan(zipc_topic_publisher *p, void **sample);
+zipc_status zipc_topic_loan(zipc_topic_publisher *p, int64_t timeout_ns, void **sample);
+zipc_status zipc_topic_send(zipc_topic_publisher *p);
+zipc_status zipc_topic_unloan(zipc_topic_publisher *p);
+zipc_status zipc_topic_try_send_copy(zipc_topic_publisher *p, const void *elem, size_t size);
+zipc_status zipc_topic_send_copy(zipc_topic_publisher *p, const void *elem, size_t size, int64_t timeout_ns);
+zipc_status zipc_topic_subscribe(const zipc_topic *t, zipc_topic_subscriber **out);
+void zipc_topic_subscriber_close(zipc_topic_subscriber *s);
+zipc_status zipc_topic_try_receive(zipc_topic_subscriber *s, const void **sample);
+zipc_status zipc_topic_receive(zipc_topic_subscriber *s, int64_t timeout_ns, const void **sample);
+zipc_status zipc_topic_release(zipc_topic_subscriber *s);
+zipc_status zipc_topic_try_receive_copy(zipc_topic_subscriber *s, void *out, size_t size);
+zipc_status zipc_topic_receive_copy(zipc_topic_subscriber *s, void *out, size_t size, int64_t timeout_ns);
+uint64_t zipc_topic_received(zipc_topic_subscriber *s);
+uint64_t zipc_topic_missed(zipc_topic_subscriber *s); /* samples skipped because overwritten (lossy) */
 
 /* ---- Pools ----------------------------------------------------------------------------------- */
 zipc_status zipc_pool_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,

@@ -278,6 +278,72 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 "zipc_ring_get_last_n(r, out, max, sizeof *out, got)",
             );
         }
+        Kind::Topic => {
+            open(&mut o, "topic", "roles: zipc_topic_open_publisher / zipc_topic_subscribe");
+            // `T **sample`, or `T (**sample)[2][3]` for array elements.
+            // The explicit cast keeps the header valid C++ (no implicit conversion from void *).
+            let pptr = |cnst: bool| {
+                let c = if cnst { "const " } else { "" };
+                if dims.is_empty() {
+                    (format!("{c}{base} **sample"), format!("({c}{base} *)"))
+                } else {
+                    (format!("{c}{base} (**sample){d}"), format!("({c}{base} (*){d})"))
+                }
+            };
+            o.push_str(
+                "/* Typed samples. Lossless topics: loans are written in place and published with\n   zipc_topic_send (or given back with zipc_topic_unloan); received samples are read in place\n   until zipc_topic_release. Lossy topics: the copies (sizeof *v is checked against the segment). */\n",
+            );
+            for (op, call, args) in [
+                ("try_loan", "zipc_topic_try_loan(p, sample ? &at : NULL)", String::new()),
+                ("loan", "zipc_topic_loan(p, timeout_ns, sample ? &at : NULL)", ", int64_t timeout_ns".to_owned()),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "ZIPC_INLINE zipc_status {f}_{op}(zipc_topic_publisher *p{args}, {}) {{\n    void *at = NULL;\n    zipc_status st = {call};\n    if (sample) *sample = {}at;\n    return st;\n}}",
+                    pptr(false).0,
+                    pptr(false).1
+                );
+            }
+            wrap(
+                &mut o,
+                "try_send_copy",
+                &format!("zipc_topic_publisher *p, {vin}"),
+                "zipc_topic_try_send_copy(p, v, sizeof *v)",
+            );
+            wrap(
+                &mut o,
+                "send_copy",
+                &format!("zipc_topic_publisher *p, {vin}, int64_t timeout_ns"),
+                "zipc_topic_send_copy(p, v, sizeof *v, timeout_ns)",
+            );
+            for (op, call, args) in [
+                ("try_receive", "zipc_topic_try_receive(s, sample ? &at : NULL)", String::new()),
+                (
+                    "receive",
+                    "zipc_topic_receive(s, timeout_ns, sample ? &at : NULL)",
+                    ", int64_t timeout_ns".to_owned(),
+                ),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "ZIPC_INLINE zipc_status {f}_{op}(zipc_topic_subscriber *s{args}, {}) {{\n    const void *at = NULL;\n    zipc_status st = {call};\n    if (sample) *sample = {}at;\n    return st;\n}}",
+                    pptr(true).0,
+                    pptr(true).1
+                );
+            }
+            wrap(
+                &mut o,
+                "try_receive_copy",
+                &format!("zipc_topic_subscriber *s, {vout}"),
+                "zipc_topic_try_receive_copy(s, out, sizeof *out)",
+            );
+            wrap(
+                &mut o,
+                "receive_copy",
+                &format!("zipc_topic_subscriber *s, {vout}, int64_t timeout_ns"),
+                "zipc_topic_receive_copy(s, out, sizeof *out, timeout_ns)",
+            );
+        }
         Kind::Pool => {
             open(&mut o, "pool", "zipc_pool_try_acquire / _acquire / _release");
             o.push_str("/* Typed object access (sizeof *v is checked against the segment). */\n");

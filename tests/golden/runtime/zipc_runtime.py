@@ -36,6 +36,7 @@ KIND_LATCH = 8  # kind code
 KIND_MUTEX = 9  # kind code
 KIND_EVENT = 10  # kind code
 KIND_ENDPOINT = 11  # kind code
+KIND_TOPIC = 12  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -56,7 +57,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -89,6 +90,7 @@ STATUS = {
     "ZIPC_ERR_INTERNAL": 26,  # a bug in zipc was caught (please report it with the message)
     "ZIPC_ERR_IN_USE": 27,  # the segment cannot be removed: live processes use it
     "ZIPC_ERR_LANES_FULL": 28,  # every lane of the segment belongs to a live thread (too many threads on its queues)
+    "ZIPC_ERR_SUBSCRIBERS_FULL": 29,  # every subscriber record of the topic belongs to a live subscriber
 }
 STATUS_NAMES = {code: name for name, code in STATUS.items()}
 FNV1A64_A = 0xaf63dc4c8601ec8c  # fnv1a64(b"a"), a self-check

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::shell::c_types;
 use super::status::{Failure, Outcome};
 use crate::dynamic::{
-    DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynPool, DynProducer, DynQueue, DynRing,
-    DynRingConsumer, DynRingProducer,
+    DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynPool, DynProducer, DynPublisher, DynQueue,
+    DynRing, DynRingConsumer, DynRingProducer, DynSubscriber, DynTopic,
 };
 use crate::structures::pool::Handle;
 use crate::{Barrier, Event, Latch, Mutex, Segment, Semaphore};
@@ -35,6 +35,12 @@ pub struct RingHandle(pub(super) DynRing);
 pub struct RingProducerHandle(pub(super) Exclusive<DynRingProducer>);
 /// `zipc_ring_consumer`.
 pub struct RingConsumerHandle(pub(super) Exclusive<DynRingConsumer>);
+/// `zipc_topic`: an observer.
+pub struct TopicHandle(pub(super) DynTopic);
+/// `zipc_topic_publisher`: the topic's publisher.
+pub struct TopicPublisherHandle(pub(super) Exclusive<DynPublisher>);
+/// `zipc_topic_subscriber`: one subscriber.
+pub struct TopicSubscriberHandle(pub(super) Exclusive<DynSubscriber>);
 /// `zipc_pool`.
 pub struct PoolHandle(pub(super) DynPool);
 /// `zipc_array`.
@@ -113,6 +119,9 @@ c_types! {
     RingHandle => "zipc_ring",
     RingProducerHandle => "zipc_ring_producer",
     RingConsumerHandle => "zipc_ring_consumer",
+    TopicHandle => "zipc_topic",
+    TopicPublisherHandle => "zipc_topic_publisher",
+    TopicSubscriberHandle => "zipc_topic_subscriber",
     PoolHandle => "zipc_pool",
     ArrayHandle => "zipc_array",
     AtomicHandle => "zipc_atomic",

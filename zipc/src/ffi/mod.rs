@@ -41,7 +41,7 @@ mod status;
 pub use handles::{
     ArrayHandle, AtomicHandle, BarrierHandle, ConsumerHandle, Decl, EndpointHandle, Entry, EventHandle, LatchHandle,
     MutexHandle, PoolHandle, ProducerHandle, QueueHandle, RingConsumerHandle, RingHandle, RingProducerHandle,
-    SegmentHandle, SemaphoreHandle, SideHandle,
+    SegmentHandle, SemaphoreHandle, SideHandle, TopicHandle, TopicPublisherHandle, TopicSubscriberHandle,
 };
 pub use shell::Signature;
 pub use status::Status;
@@ -74,6 +74,7 @@ abi_files! {
     queue,
     endpoint,
     ring,
+    topic,
     pool,
     array,
     atomic,
