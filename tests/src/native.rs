@@ -2,7 +2,10 @@
 //! against it (shared or static), and running Python with the generated modules and the library.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use zipc_schema::{c, python, Schema};
 
 /// The directory holding `libzipc.so` and `libzipc.a` of this build. `zipc-tests` has `libzipc`
 /// as a dev-dependency, so cargo builds both next to the test binaries (`target/PROFILE/deps`);
@@ -123,4 +126,56 @@ pub fn scratch(what: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch directory");
     dir
+}
+
+/// Hang guard for a peer process (never reached when things work).
+pub const PEER_LIMIT: Duration = Duration::from_secs(240);
+
+/// A peer process, killed if the test fails before it finished.
+pub struct Peer(pub Option<Child>, pub &'static str);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `cmd` as a peer with its output captured; `what` names it in failures.
+pub fn spawn(cmd: &mut Command, what: &'static str) -> Peer {
+    Peer(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn peer")), what)
+}
+
+/// Waits for the peer at most `PEER_LIMIT`; returns its output, or panics (killing it) on a hang or
+/// a failure.
+pub fn finish(mut peer: Peer) -> String {
+    let what = peer.1;
+    let mut child = peer.0.take().expect("not finished yet");
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > PEER_LIMIT {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} still running after {PEER_LIMIT:?}: killed\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    check(&out, what);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes the C header, the Python module and both runtimes for `schema` into `dir`, and checks
+/// the header compiles as C++17 too.
+pub fn write_generated(schema: &Schema<'_>, dir: &Path) {
+    std::fs::write(dir.join(c::RUNTIME_HEADER), c::runtime_header()).unwrap();
+    std::fs::write(dir.join(format!("{}.h", schema.stem)), c::generate(schema)).unwrap();
+    std::fs::write(dir.join(python::RUNTIME_MODULE), python::runtime_module()).unwrap();
+    std::fs::write(dir.join(format!("{}.py", schema.stem)), python::generate(schema)).unwrap();
+    check_cpp(dir, &format!("{}.h", schema.stem));
 }

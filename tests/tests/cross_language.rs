@@ -18,13 +18,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use zipc::{Error, Mpmc, Mpsc, Policy, Queue, Ring, Segment, ShmType, Spsc};
-use zipc_schema::{c, python, Arena, Schema};
-use zipc_tests::native::{check, check_cpp, compile_c, python_command, scratch, Link};
+use zipc_schema::{Arena, Schema};
+use zipc_tests::native::{check, compile_c, finish, python_command, scratch, spawn, write_generated, Link};
 use zipc_tests::{numpy_python, ShmName};
 
 /// Hang guard for every process (never reached when things work).
@@ -142,16 +142,6 @@ fn matrix_build() -> &'static Matrix {
         std::fs::write(dir.join("matrix_peer.py"), PY_MATRIX).unwrap();
         Matrix { dir, c_exe }
     })
-}
-
-/// Writes the C header, the Python module and both runtimes for `schema` into `dir`, and checks
-/// the header compiles as C++17 too.
-fn write_generated(schema: &Schema<'_>, dir: &Path) {
-    std::fs::write(dir.join(c::RUNTIME_HEADER), c::runtime_header()).unwrap();
-    std::fs::write(dir.join(format!("{}.h", schema.stem)), c::generate(schema)).unwrap();
-    std::fs::write(dir.join(python::RUNTIME_MODULE), python::runtime_module()).unwrap();
-    std::fs::write(dir.join(format!("{}.py", schema.stem)), python::generate(schema)).unwrap();
-    check_cpp(dir, &format!("{}.h", schema.stem));
 }
 
 fn python() -> PathBuf {
@@ -339,44 +329,6 @@ if failures:
     sys.exit(1)
 print("Python ok")
 "#;
-
-/// A peer process, killed if the test fails before it finished.
-struct Peer(Option<Child>, &'static str);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn spawn(cmd: &mut Command, what: &'static str) -> Peer {
-    Peer(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn peer")), what)
-}
-
-/// Waits for the peer at most `LIMIT`; returns its output, or panics (killing it) on a hang or
-/// a failure.
-fn finish(mut peer: Peer) -> String {
-    let what = peer.1;
-    let mut child = peer.0.take().expect("not finished yet");
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "{what} still running after {LIMIT:?}: killed\n--- stderr\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    check(&out, what);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn send_queue<P: Policy>(seg: &Segment, name: &str, ch: u32, n: u64) {
     let q = Queue::<Msg, P>::open(seg, name).unwrap();
