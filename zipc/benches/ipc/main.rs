@@ -104,7 +104,7 @@ fn main() {
                 return;
             }
             for m in f() {
-                println!("  {:<34} {:>12.2} {}", m.name, m.value, m.unit);
+                println!("  {:<34} {:>12.2} {}", m.key(), m.value, m.unit);
                 got.push(m);
             }
         };

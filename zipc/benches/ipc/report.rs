@@ -12,6 +12,21 @@ pub struct Measurement {
     pub params: Vec<(&'static str, String)>,
 }
 
+/// Parameters that tell apart the measurements of one benchmark (`topic_latency_ns` per
+/// payload size, `throughput_*_topic_msgs` per subscriber count).
+pub const VARIANT_PARAMS: &[&str] = &["payload_bytes", "subscribers"];
+
+impl Measurement {
+    /// The benchmark's name, with the value of its variant parameter if it has one:
+    /// `topic_latency_ns[4096]`, `throughput_zipc_topic_msgs[3]`. Ratios name measurements so.
+    pub fn key(&self) -> String {
+        match self.params.iter().find(|(k, _)| VARIANT_PARAMS.contains(k)) {
+            Some((_, v)) => format!("{}[{v}]", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+}
+
 /// Median and 99th percentile of samples (sorted in place).
 pub fn percentiles(samples: &mut [f64]) -> (f64, f64) {
     assert!(!samples.is_empty(), "no samples");
@@ -46,12 +61,14 @@ pub fn combine(mut rounds: Vec<Measurement>) -> Measurement {
     m
 }
 
-pub fn find<'a>(results: &'a [Measurement], name: &str) -> Option<&'a Measurement> {
-    results.iter().find(|m| m.name == name)
+/// The measurement `key` names (see [`Measurement::key`]).
+pub fn find<'a>(results: &'a [Measurement], key: &str) -> Option<&'a Measurement> {
+    results.iter().find(|m| m.key() == key)
 }
 
 /// The ratios the project's performance goals are stated in: (label, numerator, denominator,
-/// target, whether higher is better).
+/// target, whether higher is better). Numerator and denominator are measurement keys
+/// ([`Measurement::key`]): a name, with `[value]` for one variant of a benchmark.
 pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("zipc SPSC / raw limit (latency)", "pingpong_zipc_spsc_ns", "pingpong_raw_atomic_ns", 1.5, false),
     ("zipc MPMC / raw limit (latency)", "pingpong_zipc_mpmc_ns", "pingpong_raw_atomic_ns", 2.0, false),
@@ -67,6 +84,8 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
 /// changes speed between rounds affects both) and reported as the median over the rounds.
 pub struct Ratio {
     pub label: &'static str,
+    pub numerator: &'static str,
+    pub denominator: &'static str,
     pub value: f64,
     pub low: f64,
     pub high: f64,
@@ -103,6 +122,8 @@ pub fn ratios(rounds: &[Vec<Measurement>]) -> Vec<Option<Ratio>> {
             let (value, _) = percentiles(&mut per_round);
             Some(Ratio {
                 label,
+                numerator: num,
+                denominator: den,
                 value,
                 low: per_round[0],
                 high: per_round[per_round.len() - 1],
@@ -119,7 +140,7 @@ pub fn print_table(results: &[Measurement], ratios: &[Option<Ratio>]) {
     println!("{}", "-".repeat(96));
     for m in results {
         let details: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("{:<34} {:>14} {:<8} {}", m.name, fmt_value(m.value), m.unit, details.join(" "));
+        println!("{:<34} {:>14} {:<8} {}", m.key(), fmt_value(m.value), m.unit, details.join(" "));
     }
     println!();
     println!(
@@ -170,7 +191,8 @@ fn json_str(s: &str) -> String {
 }
 
 /// `{"machine": {...}, "results": [{"name", "unit", "value", "params": {...}}, ...],
-/// "ratios": [{"label", "value", "low", "high", "target", "verdict"}, ...]}`
+/// "ratios": [{"label", "numerator", "denominator", "value", "low", "high", "target", "verdict"},
+/// ...]}` (numerator and denominator are measurement keys: `topic_latency_ns[4096]`)
 pub fn json(results: &[Measurement], ratios: &[Option<Ratio>], machine: &[(&str, String)]) -> String {
     let mut s = String::from("{\n  \"machine\": {");
     let fields: Vec<String> = machine.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
@@ -197,8 +219,10 @@ pub fn json(results: &[Measurement], ratios: &[Option<Ratio>], machine: &[(&str,
         .flatten()
         .map(|r| {
             format!(
-                "    {{\"label\": {}, \"value\": {}, \"low\": {}, \"high\": {}, \"target\": {}, \"verdict\": {}}}",
+                "    {{\"label\": {}, \"numerator\": {}, \"denominator\": {}, \"value\": {}, \"low\": {}, \"high\": {}, \"target\": {}, \"verdict\": {}}}",
                 json_str(r.label),
+                json_str(r.numerator),
+                json_str(r.denominator),
                 r.value,
                 r.low,
                 r.high,
