@@ -7,7 +7,10 @@
 //! * throughput (u64 messages, producer and consumer processes): zipc queues and rings; rtrb and
 //!   crossbeam's `ArrayQueue` on two threads of one process, for reference;
 //! * blocking wake-up latency: a consumer asleep in a blocking pop, woken by another process;
-//! * bandwidth: writing a large `Array` vs `memcpy` of the same size.
+//! * bandwidth: writing a large `Array` vs `memcpy` of the same size;
+//! * publish–subscribe (`pubsub.rs`): zipc's lossless `Topic` (`topic.rs`): 8-byte ping-pong,
+//!   ping-pong of loaned samples of 8 B to 4 MiB (`params.payload_bytes`), throughput to 1 and 3
+//!   subscriber processes (`params.subscribers`).
 //!
 //! Every benchmark runs in [`ROUNDS`] rounds, interleaved (round 1 of each, then round 2 of each,
 //! ...), and reports the median of its rounds with their spread: a machine that slows down for a
@@ -17,7 +20,9 @@
 //! Environment: `ZIPC_BENCH_JSON=PATH` also writes the results as JSON; `ZIPC_BENCH_SVG=PATH`
 //! says where the latency chart goes (default `target/tmp/zipc-latency.svg`);
 //! `ZIPC_BENCH_ONLY=TEXT[,TEXT...]` runs only the benchmarks whose names contain one of the
-//! TEXTs (for tuning; ratios of benchmarks not run are reported as not measured).
+//! TEXTs (for tuning; ratios of benchmarks not run are reported as not measured):
+//! `ZIPC_BENCH_ONLY=pingpong_raw,topic` runs the publish–subscribe benchmarks and the
+//! limit their ratio is stated against.
 //!
 //! Run by `cargo test` (no `--bench` argument) it runs every benchmark at a tiny size and checks
 //! each produced a positive figure: the harness cannot rot.
@@ -28,8 +33,10 @@ mod bandwidth;
 mod latency;
 mod machine;
 mod peer;
+mod pubsub;
 mod report;
 mod throughput;
+mod topic;
 mod zipc_bench;
 
 use machine::{Clock, Machine};
@@ -111,6 +118,8 @@ fn main() {
         run("pingpong_raw_atomic_ns", &|| vec![latency::raw_atomic(&plan, &clock)]);
         run("pingpong_zipc_spsc_ns", &|| vec![zipc_bench::pingpong_spsc(&plan, &clock)]);
         run("pingpong_zipc_mpmc_ns", &|| vec![zipc_bench::pingpong_mpmc(&plan, &clock)]);
+        run("pingpong_zipc_topic_ns", &|| vec![topic::pingpong_topic(&plan, &clock)]);
+        run("topic_latency_ns", &|| topic::latency_by_size(&plan, &clock));
         run("pingpong_uds_ns", &|| vec![latency::uds(&plan, &clock)]);
         run("pingpong_pipe_ns", &|| vec![latency::pipe(&plan, &clock)]);
         run("throughput_zipc_spsc_msgs", &|| vec![zipc_bench::throughput_spsc(&plan)]);
@@ -119,6 +128,7 @@ fn main() {
         run("throughput_crossbeam_msgs", &|| vec![throughput::crossbeam(&plan)]);
         run("throughput_zipc_ring_msgs", &|| vec![zipc_bench::throughput_ring(&plan)]);
         run("throughput_zipc_ring_bulk_msgs", &|| vec![zipc_bench::throughput_ring_bulk(&plan)]);
+        run("throughput_zipc_topic_msgs", &|| topic::throughput(&plan));
         run("wake_futex_ns", &|| vec![zipc_bench::wake(&plan)]);
         run("array_write_gbps memcpy_gbps", &|| {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);

@@ -35,7 +35,10 @@ pub fn run(args: &[String]) {
     match role {
         "raw" => crate::latency::raw_atomic_peer(rest),
         "uds" | "pipe" => crate::latency::fd_peer(rest),
-        other => assert!(crate::zipc_bench::run_peer(other, rest), "unknown peer role {other}"),
+        other => assert!(
+            crate::zipc_bench::run_peer(other, rest) || crate::topic::run_peer(other, rest),
+            "unknown peer role {other}"
+        ),
     }
 }
 

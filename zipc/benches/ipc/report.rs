@@ -78,6 +78,8 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("zipc MPMC / crossbeam (throughput)", "throughput_zipc_mpmc_msgs", "throughput_crossbeam_msgs", 1.0, true),
     ("ring bulk / ring single (throughput)", "throughput_zipc_ring_bulk_msgs", "throughput_zipc_ring_msgs", 3.0, true),
     ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
+    ("zipc topic / raw limit (latency)", "pingpong_zipc_topic_ns", "pingpong_raw_atomic_ns", 1.6, false),
+    ("topic 4 MiB / 8 B (latency)", "topic_latency_ns[4194304]", "topic_latency_ns[8]", 1.5, false),
 ];
 
 /// A ratio of two benchmarks, measured per round (the two run back to back, so a machine that
