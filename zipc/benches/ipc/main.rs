@@ -8,7 +8,8 @@
 //!   crossbeam's `ArrayQueue` on two threads of one process, for reference;
 //! * blocking wake-up latency: a consumer asleep in a blocking pop, woken by another process;
 //! * bandwidth: writing a large `Array` vs `memcpy` of the same size;
-//! * publish–subscribe (`pubsub.rs`): zipc's lossless `Topic` (`topic.rs`): 8-byte ping-pong,
+//! * publish–subscribe (`pubsub.rs`): zipc's lossless `Topic` (`topic.rs`) and iceoryx2's
+//!   publish–subscribe (`iceoryx2_bench.rs`) measured by the same loops: 8-byte ping-pong,
 //!   ping-pong of loaned samples of 8 B to 4 MiB (`params.payload_bytes`), throughput to 1 and 3
 //!   subscriber processes (`params.subscribers`).
 //!
@@ -21,7 +22,7 @@
 //! says where the latency chart goes (default `target/tmp/zipc-latency.svg`);
 //! `ZIPC_BENCH_ONLY=TEXT[,TEXT...]` runs only the benchmarks whose names contain one of the
 //! TEXTs (for tuning; ratios of benchmarks not run are reported as not measured):
-//! `ZIPC_BENCH_ONLY=pingpong_raw,topic` runs the publish–subscribe benchmarks and the
+//! `ZIPC_BENCH_ONLY=pingpong_raw,topic,iceoryx2` runs the publish–subscribe benchmarks and the
 //! limit their ratio is stated against.
 //!
 //! Run by `cargo test` (no `--bench` argument) it runs every benchmark at a tiny size and checks
@@ -30,6 +31,7 @@
 #![allow(missing_docs)] // a benchmark binary, documented above
 
 mod bandwidth;
+mod iceoryx2_bench;
 mod latency;
 mod machine;
 mod peer;
@@ -119,7 +121,9 @@ fn main() {
         run("pingpong_zipc_spsc_ns", &|| vec![zipc_bench::pingpong_spsc(&plan, &clock)]);
         run("pingpong_zipc_mpmc_ns", &|| vec![zipc_bench::pingpong_mpmc(&plan, &clock)]);
         run("pingpong_zipc_topic_ns", &|| vec![topic::pingpong_topic(&plan, &clock)]);
+        run("pingpong_iceoryx2_ns", &|| vec![iceoryx2_bench::pingpong_u64(&plan, &clock)]);
         run("topic_latency_ns", &|| topic::latency_by_size(&plan, &clock));
+        run("iceoryx2_latency_ns", &|| iceoryx2_bench::latency_by_size(&plan, &clock));
         run("pingpong_uds_ns", &|| vec![latency::uds(&plan, &clock)]);
         run("pingpong_pipe_ns", &|| vec![latency::pipe(&plan, &clock)]);
         run("throughput_zipc_spsc_msgs", &|| vec![zipc_bench::throughput_spsc(&plan)]);
@@ -129,6 +133,7 @@ fn main() {
         run("throughput_zipc_ring_msgs", &|| vec![zipc_bench::throughput_ring(&plan)]);
         run("throughput_zipc_ring_bulk_msgs", &|| vec![zipc_bench::throughput_ring_bulk(&plan)]);
         run("throughput_zipc_topic_msgs", &|| topic::throughput(&plan));
+        run("throughput_iceoryx2_msgs", &|| iceoryx2_bench::throughput(&plan));
         run("wake_futex_ns", &|| vec![zipc_bench::wake(&plan)]);
         run("array_write_gbps memcpy_gbps", &|| {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);

@@ -36,7 +36,9 @@ pub fn run(args: &[String]) {
         "raw" => crate::latency::raw_atomic_peer(rest),
         "uds" | "pipe" => crate::latency::fd_peer(rest),
         other => assert!(
-            crate::zipc_bench::run_peer(other, rest) || crate::topic::run_peer(other, rest),
+            crate::zipc_bench::run_peer(other, rest)
+                || crate::topic::run_peer(other, rest)
+                || crate::iceoryx2_bench::run_peer(other, rest),
             "unknown peer role {other}"
         ),
     }

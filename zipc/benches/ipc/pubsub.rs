@@ -1,6 +1,6 @@
-//! Publish–subscribe, measured the same way for every library (zipc's `Topic`: `topic.rs`):
-//! each only supplies a `send` and a `receive` closure; the loops that time them, the line-up of
-//! the processes and the figures are written once, here.
+//! Publish–subscribe, measured the same way for zipc's `Topic` (`topic.rs`) and iceoryx2
+//! (`iceoryx2_bench.rs`): each library only supplies a `send` and a `receive` closure; the loops
+//! that time them, the line-up of the processes and the figures are written once, here.
 //!
 //! * ping-pong (`pingpong_*_ns`, `*_latency_ns`): the parent loans a sample, stamps it with the
 //!   round's number and sends it; the peer process receives it in place, checks the stamp and

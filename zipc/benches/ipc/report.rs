@@ -80,6 +80,11 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
     ("zipc topic / raw limit (latency)", "pingpong_zipc_topic_ns", "pingpong_raw_atomic_ns", 1.6, false),
     ("topic 4 MiB / 8 B (latency)", "topic_latency_ns[4194304]", "topic_latency_ns[8]", 1.5, false),
+    ("topic / iceoryx2, 8 B (latency)", "topic_latency_ns[8]", "iceoryx2_latency_ns[8]", 0.5, false),
+    ("topic / iceoryx2, 4 KiB (latency)", "topic_latency_ns[4096]", "iceoryx2_latency_ns[4096]", 0.5, false),
+    ("topic / iceoryx2, 64 KiB (latency)", "topic_latency_ns[65536]", "iceoryx2_latency_ns[65536]", 0.5, false),
+    ("topic / iceoryx2, 1 MiB (latency)", "topic_latency_ns[1048576]", "iceoryx2_latency_ns[1048576]", 0.5, false),
+    ("topic / iceoryx2, 4 MiB (latency)", "topic_latency_ns[4194304]", "iceoryx2_latency_ns[4194304]", 0.5, false),
 ];
 
 /// A ratio of two benchmarks, measured per round (the two run back to back, so a machine that

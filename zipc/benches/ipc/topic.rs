@@ -1,6 +1,6 @@
 //! zipc's `Topic` (lossless) across processes: 8-byte ping-pong, ping-pong of loaned samples of
 //! each payload size, and throughput to 1 and 3 subscriber processes. The loops are
-//! `pubsub.rs`'s.
+//! `pubsub.rs`'s, shared with iceoryx2's benchmarks.
 
 use zipc::{Lossless, Segment, ShmType, Topic};
 
