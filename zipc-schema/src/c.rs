@@ -446,6 +446,7 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Mutex => "mutex",
         Kind::Event => "event",
         Kind::Endpoint => "endpoint",
+        Kind::Topic => "topic",
     }
 }
 

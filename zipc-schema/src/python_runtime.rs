@@ -176,6 +176,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Mutex => (include_str!("python_runtime/mutex.py"), "Mutex"),
         Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
+        Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
     };
     KindPiece { source, opener }
 }

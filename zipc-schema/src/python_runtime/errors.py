@@ -35,6 +35,10 @@ class StaleHandleError(ZipcError):
     """A pool handle was released already, or belongs to another pool."""
 
 
+class SubscribersFullError(ZipcError):
+    """Every subscriber record of a topic is held by a live subscriber (the message names the limit)."""
+
+
 class InvalidArgumentError(ZipcError, ValueError):
     """An argument is invalid (a wrong element size, a bad name, an index out of bounds, ...)."""
 
@@ -49,6 +53,7 @@ _ERRORS = {
     STATUS["ZIPC_ERR_CORRUPT"]: CorruptError,
     STATUS["ZIPC_ERR_TIMEOUT"]: ZipcTimeoutError,
     STATUS["ZIPC_ERR_ROLE_TAKEN"]: RoleTakenError,
+    STATUS["ZIPC_ERR_SUBSCRIBERS_FULL"]: SubscribersFullError,
     STATUS["ZIPC_ERR_STALE_HANDLE"]: StaleHandleError,
     STATUS["ZIPC_ERR_INVALID_ARGUMENT"]: InvalidArgumentError,
     STATUS["ZIPC_ERR_INVALID_NAME"]: InvalidArgumentError,

@@ -602,9 +602,15 @@ pub(crate) fn check_parameters(
         return Err(Error::ParameterMismatch { structure: name, parameter, expected, found });
     }
     if desc.maximum != maximum {
+        // The declared parameter the maximum holds (a topic's `max_subscribers`); a semaphore's
+        // `max` is its maximum, the word its messages always used.
+        let parameter = match kind.parameters().iter().find(|p| p.slot == layout::Slot::Maximum) {
+            Some(p) if p.name != "max" => p.name,
+            _ => "maximum",
+        };
         return Err(Error::ParameterMismatch {
             structure: name,
-            parameter: "maximum",
+            parameter,
             expected: maximum.to_string(),
             found: desc.maximum.to_string(),
         });
