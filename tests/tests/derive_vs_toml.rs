@@ -20,6 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring, Semaphore, Spsc};
+    use zipc::{Lossless, Lossy, Topic};
     use zipc::{ShmSegment, ShmType};
 
     /// A unit of work.
@@ -71,6 +72,11 @@ mod hand {
         pub tick: Event,
         #[zipc(capacity = 4)]
         pub rpc: Endpoint<Job>,
+        /// Jobs for up to three subscribers; a late one first gets the newest two.
+        #[zipc(capacity = 8, max_subscribers = 3, history = 2)]
+        pub frames: Topic<Job, Lossless>,
+        #[zipc(capacity = 4, max_subscribers = 2)]
+        pub ticks: Topic<u64, Lossy>,
     }
 
     #[derive(
@@ -873,6 +879,13 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert!(s.tick.try_wait() && !s.tick.try_wait());
     let mut b = s.rpc.side(Side::B).unwrap();
     assert_eq!(b.recv(Some(Duration::from_secs(10))).unwrap(), j(50));
+    // A late subscriber gets the frames topic's history (the newest two of three) and nothing of
+    // the lossy ticks (history 0), which counts all six published.
+    assert_eq!((s.frames.history(), s.frames.max_subscribers(), s.frames.published()), (2, 3, 3));
+    let mut frames = s.frames.subscriber().unwrap();
+    assert_eq!((frames.receive_copy(None).unwrap(), frames.try_receive_copy()), (j(61), Some(j(62))));
+    assert_eq!(frames.try_receive_copy(), None);
+    assert_eq!((s.ticks.published(), s.ticks.subscriber().unwrap().try_receive_copy()), (6, None));
     // Answers.
     assert!(b.try_send(j(51)).unwrap());
     s.table.set(4, j(44)).unwrap();
@@ -911,6 +924,14 @@ fn all_kinds_across_processes_and_declarations() {
     s.tick.set();
     let mut a = s.rpc.side(Side::A).unwrap();
     assert!(a.try_send(job(50)).unwrap());
+    let mut frames = s.frames.publisher().unwrap();
+    for i in 60..63 {
+        frames.send_copy(&job(i), None).unwrap();
+    }
+    let mut ticks = s.ticks.publisher().unwrap();
+    for i in 0..6 {
+        ticks.send_copy(&i, None).unwrap();
+    }
 
     assert_eq!((s.slots.count(), s.permits.count(), s.start.participants()), (2, 3, 3));
 
