@@ -63,6 +63,7 @@ macro_rules! by_unit {
 /// `dst` is valid for writes of `len` bytes and aligned to `unit`; `len` is a multiple of
 /// `unit`; `src` is valid for reads of `len` bytes and does not overlap `dst`; `unit` is 1, 2, 4
 /// or 8.
+#[inline]
 pub(crate) unsafe fn store(dst: *mut u8, src: *const u8, len: usize, unit: usize) {
     by_unit!(unit, |A, I| {
         let n = len / std::mem::size_of::<I>();
@@ -83,6 +84,7 @@ pub(crate) unsafe fn store(dst: *mut u8, src: *const u8, len: usize, unit: usize
 ///
 /// `src` is valid for reads of `len` bytes and aligned to `unit`; `len` is a multiple of `unit`;
 /// `dst` is valid for writes of `len` bytes and does not overlap `src`; `unit` is 1, 2, 4 or 8.
+#[inline]
 pub(crate) unsafe fn load(dst: *mut u8, src: *const u8, len: usize, unit: usize) {
     by_unit!(unit, |A, I| {
         let n = len / std::mem::size_of::<I>();
