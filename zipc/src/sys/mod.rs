@@ -14,4 +14,5 @@ pub(crate) mod futex;
 pub mod process;
 pub(crate) mod robust_lock;
 pub(crate) mod role;
+pub(crate) mod tagged_list;
 pub(crate) mod waiting;

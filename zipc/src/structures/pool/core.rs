@@ -41,13 +41,10 @@ impl SlotMeta {
     }
 }
 
-pub(super) const fn pack(tag: u32, index: u32) -> u64 {
-    ((tag as u64) << 32) | index as u64
-}
+pub(super) use crate::sys::tagged_list::{self, pack};
 
-pub(super) const fn unpack(head: u64) -> (u32, u32) {
-    ((head >> 32) as u32, head as u32)
-}
+// The pool's format names the list's end with the list's own end-of-list index.
+const _: () = assert!(NIL == tagged_list::NIL);
 
 /// Why a handle was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,31 +126,9 @@ impl PoolCore {
     /// Pops a free slot and marks it acquired by `owner`: `Ok(Some((index, generation)))`,
     /// `Ok(None)` if none is free, `Err` if the free list is corrupt.
     pub(crate) fn try_acquire(&self, owner: u64) -> std::result::Result<Option<(u32, u32)>, String> {
-        let mut head = self.h().head.load(Acquire);
-        loop {
-            let (tag, index) = unpack(head);
-            if index == NIL {
-                return Ok(None);
-            }
-            if index >= self.capacity {
-                return Err(format!("the free list starts at slot {index}, beyond the capacity {}", self.capacity));
-            }
-            let next = self.meta(index).next.load(Relaxed);
-            if next != NIL && next >= self.capacity {
-                // A concurrent pop and push can make `next` stale but never out of range.
-                match self.h().head.load(Acquire) {
-                    h if h == head => return Err(format!("free slot {index} links to slot {next}")),
-                    h => {
-                        head = h;
-                        continue;
-                    }
-                }
-            }
-            let new = pack(tag.wrapping_add(self.tag_step), next);
-            match self.h().head.compare_exchange(head, new, AcqRel, Acquire) {
-                Ok(_) => break self.take(index, owner).map(Some),
-                Err(h) => head = h,
-            }
+        match tagged_list::pop(&self.h().head, |i| &self.meta(i).next, self.capacity, self.tag_step)? {
+            None => Ok(None),
+            Some(index) => self.take(index, owner).map(Some),
         }
     }
 
@@ -240,16 +215,7 @@ impl PoolCore {
             .map_err(|current| Fault::Stale { current })?;
         m.owner.store(0, Relaxed);
         self.h().allocated.fetch_sub(1, Relaxed);
-        let mut head = self.h().head.load(Relaxed);
-        loop {
-            let (tag, top) = unpack(head);
-            m.next.store(top, Relaxed);
-            let new = pack(tag.wrapping_add(self.tag_step), index);
-            match self.h().head.compare_exchange(head, new, Release, Relaxed) {
-                Ok(_) => break,
-                Err(h) => head = h,
-            }
-        }
+        tagged_list::push(&self.h().head, &m.next, index, self.tag_step);
         self.freed().notify_all();
         Ok(())
     }
