@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, Stack,
     RingMode, Segment, Semaphore, ShmType, Side, Spsc, Topic, TopicMode,
 };
 
@@ -156,6 +156,7 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         },
         Kind::Ring => with_element!(canonical, ring(seg, name)),
         Kind::Pool => with_element!(canonical, pool(seg, name)),
+        Kind::Stack => with_element!(canonical, stack(seg, name)),
         Kind::Endpoint => with_element!(canonical, endpoint(seg, name)),
         Kind::Semaphore => semaphore(seg, name),
         Kind::Barrier => barrier(seg, name),
@@ -330,6 +331,16 @@ fn pool<T: ShmType>(seg: &Segment, name: &str) {
     }
 }
 
+fn stack<T: ShmType>(seg: &Segment, name: &str) {
+    let Ok(s) = Stack::<T>::open(seg, name) else { return };
+    let _ = (s.len(), s.is_empty(), s.reclaimed(), s.reclaim_dead());
+    let _ = s.try_pop();
+    let _ = s.try_push(T::new_zeroed());
+    let _ = s.pop(ZERO);
+    let _ = s.push(T::new_zeroed(), ZERO);
+    let _ = s.try_pop();
+}
+
 fn endpoint<T: ShmType>(seg: &Segment, name: &str) {
     let Ok(ep) = Endpoint::<T>::open(seg, name) else { return };
     let _ = (ep.pending(Side::A), ep.is_receiving(Side::B));
@@ -442,6 +453,8 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     Endpoint::<[u16; 3]>::create(seg, "ep_grid", 2)?;
     let frames = Topic::<[u16; 3], Lossless>::create(seg, "t_frames", 4, 2, 1)?;
     let ticks = Topic::<u64, Lossy>::create(seg, "t_ticks", 2, 2, 0)?;
+    let undo = Stack::<u64>::create(seg, "s_undo", 3)?;
+    Stack::<[u16; 3]>::create(seg, "s_grid", 2)?;
     if variant == 0 {
         return Ok(());
     }
@@ -495,6 +508,11 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
         ttx.send_copy(&i, None)?;
     }
     std::mem::forget((rx, ftx, lagging, ttx));
+    // A stack part full after a pop (the other stays empty).
+    for i in 0..3 {
+        undo.try_push(i)?;
+    }
+    undo.try_pop()?;
     // A holder thread that exits inside the critical section: the next locker takes over.
     let m2 = Mutex::open(seg, "mutex")?;
     std::thread::spawn(move || {

@@ -54,6 +54,7 @@
 //! | queue | [`Queue<T, P>`] | bounded lock-free FIFO, policy [`Spsc`], [`Mpsc`] or [`Mpmc`] |
 //! | ring | [`Ring<T>`] | single-producer stream, lossless or overwrite, bulk operations, `get_last_n` |
 //! | pool | [`Pool<T>`] | fixed set of objects with generation-checked [`Handle`]s |
+//! | stack | [`Stack<T>`] | bounded lock-free LIFO, ABA-safe |
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
 //! | mutex, event | [`Mutex`], [`Event`] | a robust lock that reports a dead holder; auto/manual-reset events |
@@ -107,7 +108,7 @@ pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
 pub use structures::sync::{barrier, event, latch, mutex, semaphore};
-pub use structures::{array, atomic, endpoint, pool, queue, ring, topic};
+pub use structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
 pub use sys::process;
 
 /// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).
@@ -145,6 +146,7 @@ pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
 pub use structure::Structure;
+pub use stack::Stack;
 pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
 #[cfg(feature = "derive")]

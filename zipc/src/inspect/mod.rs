@@ -86,6 +86,8 @@
 //!                "published", "publisher": HOLDER|null, "publisher_takeovers", "released",
 //!                "subscribers": [ { "index", "holder": HOLDER|null, "cursor", "lag", "missed",
 //!                "received" } ], "waiting_subscribers", "waiting_publishers" }
+//!   stack      { "capacity", "len", "stacked": n|null, "free": n|null, "filling", "reclaimed",
+//!                "poppers_waiting", "pushers_waiting" }
 //! ```
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -102,6 +104,7 @@ pub use crate::structures::sync::event::EventState;
 pub use crate::structures::sync::latch::LatchState;
 pub use crate::structures::sync::mutex::{Consistency, MutexHolderState, MutexState};
 pub use crate::structures::sync::semaphore::SemaphoreState;
+pub use crate::structures::stack::StackState;
 pub use crate::structures::topic::{SubscriberState, TopicState};
 pub use crate::structures::State;
 pub use crate::sys::role::Holder;

@@ -13,6 +13,7 @@ pub mod pool;
 pub mod queue;
 pub(crate) mod render;
 pub mod ring;
+pub mod stack;
 pub mod state;
 pub mod sync;
 pub mod topic;
@@ -39,7 +40,7 @@ use crate::segment::Segment;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
-    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>"
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>"
 )]
 pub trait Structure: Sized + Send + Sync {
     /// The kind.

@@ -8,7 +8,7 @@ use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
 use crate::structures::sync::{barrier, event, latch, mutex, semaphore};
-use crate::structures::{array, atomic, endpoint, pool, queue, ring, topic};
+use crate::structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub enum State {
     Endpoint(endpoint::EndpointState),
     /// A topic.
     Topic(topic::TopicState),
+    /// A stack.
+    Stack(stack::StackState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -55,6 +57,7 @@ macro_rules! each_state {
             State::Event($s) => $e,
             State::Endpoint($s) => $e,
             State::Topic($s) => $e,
+            State::Stack($s) => $e,
         }
     };
 }
@@ -75,6 +78,7 @@ impl State {
             State::Event(_) => Kind::Event,
             State::Endpoint(_) => Kind::Endpoint,
             State::Topic(_) => Kind::Topic,
+            State::Stack(_) => Kind::Stack,
         }
     }
 
@@ -107,5 +111,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Event => State::Event(event::inspect(region, desc, problems)),
         Kind::Endpoint => State::Endpoint(endpoint::inspect(region, desc, problems)),
         Kind::Topic => State::Topic(topic::inspect(region, desc, problems)),
+        Kind::Stack => State::Stack(stack::inspect(region, desc, problems)),
     }
 }

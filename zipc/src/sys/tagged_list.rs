@@ -32,6 +32,22 @@ pub(crate) fn pop<'a>(
     capacity: u32,
     tag_step: u32,
 ) -> Result<Option<u32>, String> {
+    pop_reading(head, next, capacity, tag_step, |_| {})
+}
+
+/// [`pop`], calling `read(index)` for each candidate first node after loading the head and
+/// before the compare-and-swap that takes it. If the swap succeeds, no push or pop happened
+/// between the load and the swap (each changes the tag), so the node was first in the list
+/// throughout `read`, and whatever its pusher wrote before its (release) push is what `read`
+/// saw: the stack's pop copies its value this way. A `read` whose swap fails is repeated for
+/// the next candidate; it may have seen anything, and must only copy (never trust) the bytes.
+pub(crate) fn pop_reading<'a>(
+    head: &AtomicU64,
+    next: impl Fn(u32) -> &'a AtomicU32,
+    capacity: u32,
+    tag_step: u32,
+    mut read: impl FnMut(u32),
+) -> Result<Option<u32>, String> {
     let mut current = head.load(Acquire);
     loop {
         let (tag, index) = unpack(current);
@@ -52,6 +68,7 @@ pub(crate) fn pop<'a>(
                 }
             }
         }
+        read(index);
         let new = pack(tag.wrapping_add(tag_step), link);
         match head.compare_exchange(current, new, AcqRel, Acquire) {
             Ok(_) => return Ok(Some(index)),

@@ -21,6 +21,7 @@ pub mod pool;
 pub mod queue;
 pub mod ring;
 pub mod semaphore;
+pub mod stack;
 pub mod topic;
 
 use super::description::Descriptor;
@@ -131,6 +132,8 @@ kinds! {
     Endpoint = 11 => endpoint,
     /// Publish–subscribe stream: one publisher, many subscribers, lossless or lossy.
     Topic = 12 => topic,
+    /// Bounded lock-free LIFO stack.
+    Stack = 13 => stack,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.
