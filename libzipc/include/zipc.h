@@ -79,6 +79,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_EVENT                  10u                      /* kind code */
 #define ZIPC_KIND_ENDPOINT               11u                      /* kind code */
 #define ZIPC_KIND_TOPIC                  12u                      /* kind code */
+#define ZIPC_KIND_STACK                  13u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -169,6 +170,7 @@ typedef struct zipc_topic zipc_topic;                       /* a topic, observin
 typedef struct zipc_topic_publisher zipc_topic_publisher;   /* a topic's publisher role */
 typedef struct zipc_topic_subscriber zipc_topic_subscriber; /* one subscriber of a topic */
 typedef struct zipc_pool zipc_pool;
+typedef struct zipc_stack zipc_stack;
 typedef struct zipc_array zipc_array;
 typedef struct zipc_atomic zipc_atomic;
 typedef struct zipc_semaphore zipc_semaphore;
@@ -381,6 +383,18 @@ uint64_t zipc_pool_reclaim_dead(const zipc_pool *p); /* frees dead owners' objec
 zipc_status zipc_pool_read(const zipc_pool *p, zipc_handle h, void *out, size_t size);
 zipc_status zipc_pool_write(const zipc_pool *p, zipc_handle h, const void *elem, size_t size);
 zipc_status zipc_pool_ptr(const zipc_pool *p, zipc_handle h, void **out); /* zero-copy; yours while h is */
+
+/* ---- Stacks (last in, first out) ------------------------------------------------------------ */
+zipc_status zipc_stack_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
+                            zipc_stack **out);
+void zipc_stack_close(zipc_stack *s);
+uint64_t zipc_stack_capacity(const zipc_stack *s);
+uint64_t zipc_stack_len(const zipc_stack *s);
+zipc_status zipc_stack_try_push(const zipc_stack *s, const void *elem, size_t size); /* OK or AGAIN (full) */
+zipc_status zipc_stack_push(const zipc_stack *s, const void *elem, size_t size, int64_t timeout_ns);
+zipc_status zipc_stack_try_pop(const zipc_stack *s, void *out, size_t size); /* OK or AGAIN (empty) */
+zipc_status zipc_stack_pop(const zipc_stack *s, void *out, size_t size, int64_t timeout_ns);
+uint64_t zipc_stack_reclaim_dead(const zipc_stack *s); /* gives back dead pushers' nodes: how many */
 
 /* ---- Arrays (unsynchronised shared memory) --------------------------------------------------- */
 zipc_status zipc_array_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,

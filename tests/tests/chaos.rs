@@ -1,10 +1,10 @@
 //! Chaos: producer and consumer processes killed with SIGKILL mid-stream, restarted, and the
 //! books balanced exactly afterwards.
 //!
-//! Five scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
-//! lossless ring (one producer, one consumer each), a pool shared by three processes and a
-//! lossless topic (one publisher, two subscribers) — with 80 + 50 + 50 + 30 + 30 = 240 kills in an
-//! ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
+//! Six scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
+//! lossless ring (one producer, one consumer each), a pool shared by three processes, a
+//! lossless topic (one publisher, two subscribers) and a stack pushed and popped by three
+//! processes — with 80 + 50 + 50 + 30 + 30 + 30 = 270 kills in an ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
 //! count by N (a soak run). Victims are chosen by a seeded generator. Half of the kills are
 //! *aimed*: the victim is stopped (SIGSTOP) and, if the segment shows it in the middle of an
 //! operation — a claimed position it has not stamped, a pop it has not released — it is killed
@@ -835,4 +835,95 @@ fn chaos_topic() {
         ts.publisher_takeovers
     );
     assert!(ts.subscribers.iter().all(|s| s.holder.is_none_or(|h| !h.alive)), "the survivors left: {snap}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack: pushers and poppers killed; no value popped twice or torn; every missing value and every
+// lost node is one a kill accounts for
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chaos_stack() {
+    const TEST: &str = "chaos_stack";
+    const CAPACITY: u64 = 16;
+    const IDS: u64 = 1 << 20;
+    let value = |id: u64| [id, !id, id.wrapping_mul(0x9e37_79b9_7f4a_7c15), 0];
+    // Marks a popped value in `seen`, refusing a second pop of it and a torn one.
+    let mark = |seen: &Array<u32>, v: [u64; 4], by: u32| {
+        let id = v[0];
+        assert!(id < IDS && v == value(id), "a torn value: {v:x?}");
+        assert_eq!(seen.compare_exchange(id as usize, 0, by).unwrap(), Ok(0), "value {id} popped twice");
+    };
+    if let Some(args) = child_args(TEST) {
+        let (seg, _, _, incarnation, _) = child_role(&args);
+        let s = zipc::Stack::<[u64; 4]>::open(&seg, "s").unwrap();
+        let ids = Atomic::<u64>::open(&seg, "ids").unwrap();
+        let seen = Array::<u32>::open(&seg, "seen").unwrap();
+        let done = Atomic::<u32>::open(&seg, "done").unwrap();
+        let mut rng = Rng(u64::from(incarnation));
+        while done.load() == 0 {
+            // Push one value (a fresh id), or pop one, at random; a full stack makes it a pop.
+            if rng.below(2) == 0 && ids.load() < IDS {
+                let id = ids.fetch_add(1);
+                if id < IDS && s.push(value(id), Some(Duration::from_millis(1))).is_ok() {
+                    continue;
+                }
+                if id < IDS {
+                    // Full for a millisecond: the id is marked as never pushed.
+                    seen.store(id as usize, u32::MAX).unwrap();
+                }
+            }
+            if let Some(v) = s.try_pop().unwrap() {
+                mark(&seen, v, incarnation + 1);
+            }
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-stack");
+    let seg = Segment::options().size(8 << 20).create(&name).unwrap();
+    let s = zipc::Stack::<[u64; 4]>::create(&seg, "s", CAPACITY).unwrap();
+    let ids = Atomic::<u64>::create(&seg, "ids", 0).unwrap();
+    let seen = Array::<u32>::create(&seg, "seen", IDS).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let unused = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let nodes = seg.entry("s").unwrap().unwrap().offset + zipc::stack::field::NODES;
+    // Aimed kills land while the victim fills a node (its owner word names it).
+    let filling = |pid: u32| {
+        (0..CAPACITY).any(|i| {
+            let word = zipc_tests::peek(&name, nodes + i * zipc::stack::NODE_SIZE + 8, 8);
+            (u64::from_le_bytes(word.try_into().unwrap()) >> 40) as u32 == pid
+        })
+    };
+    let mut run = Run::new(TEST, &name);
+    for slot in 0..3 {
+        run.start(Role::Consumer, slot);
+    }
+    let mut rng = Rng(0x5a5a);
+    let mut reclaimed = 0;
+    for _ in 0..30 * scale() {
+        run.kill_one(&seg, &mut rng, &unused, &filling, &|_| 0);
+        reclaimed += s.reclaim_dead();
+    }
+    run.finish(&done);
+    assert_eq!(s.reclaim_dead(), 0, "every dead pusher's node was reclaimed at once");
+    while let Some(v) = s.try_pop().unwrap() {
+        mark(&seen, v, u32::MAX - 1);
+    }
+    let issued = ids.load().min(IDS) as usize;
+    let marks = seen.to_vec();
+    let missing = marks[..issued].iter().filter(|&&m| m == 0).count() as u64;
+    let popped = marks[..issued].iter().filter(|&&m| m != 0 && m != u32::MAX).count();
+    let mut free = 0;
+    while s.try_push(value(0)).unwrap() {
+        free += 1;
+    }
+    let leaked = CAPACITY - free;
+    println!(
+        "stack: {} kills ({} aimed), {popped} values popped exactly once, {missing} lost with a killed process, \
+         {reclaimed} nodes reclaimed from killed pushers, {leaked} leaked",
+        run.kills, run.aimed
+    );
+    assert!(missing <= u64::from(run.kills), "at most one value per kill is lost: {missing}");
+    assert!(leaked <= u64::from(run.kills), "at most one node per kill is leaked: {leaked}");
+    assert_eq!(s.reclaimed(), reclaimed);
 }

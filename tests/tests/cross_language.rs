@@ -897,7 +897,7 @@ fn errors_cross_the_boundary_intact_and_peers_register_like_rust() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every other kind from C and Python: pools, endpoints, overwrite rings, latches, mutexes,
+// Every other kind from C and Python: pools, stacks, endpoints, overwrite rings, latches, mutexes,
 // events, atomics that are waited on
 // ---------------------------------------------------------------------------------------------
 
@@ -962,6 +962,12 @@ kind = "event"
 name = "flag"
 kind = "atomic"
 type = "u32"
+
+[[structures]]
+name = "undo"
+kind = "stack"
+type = "Obj"
+capacity = 3
 "#;
 
 #[derive(
@@ -975,7 +981,8 @@ struct Obj {
 }
 
 /// Each peer, given a base value `b`: acquires a pool object, writes `Obj { id: b, vals: [b, b+1,
-/// b+2, b+3] }` and sends its handle through `handles`; receives `x` on endpoint side B and
+/// b+2, b+3] }` and sends its handle through `handles`; pops the stack `undo` twice (the newest,
+/// `b + 1`, first; then `b`) and pushes `b + 7` and `b + 8`, the last blocking with a timeout; receives `x` on endpoint side B and
 /// answers `x + 1`; pushes `b .. b+10` into the overwrite ring `log` (cap 4) in one batch; locks
 /// and unlocks the mutex (no owner died); consumes the auto-reset event `ev` (set by Rust);
 /// counts the latch down once; stores `b` into `flag` and wakes its waiters.
@@ -1000,6 +1007,7 @@ int main(int argc, char **argv) {
     zipc_mutex *m;
     zipc_event *ev;
     zipc_atomic *flag;
+    zipc_stack *undo;
     zipc_handle h;
     Obj o;
     H sent;
@@ -1020,6 +1028,18 @@ int main(int argc, char **argv) {
     sent.index = h.index;
     sent.generation = h.generation;
     CHECK(kinds_handles_push(tx, &sent, T));
+    CHECK(kinds_undo_open(seg, &undo));
+    if (zipc_stack_capacity(undo) != 3 || zipc_stack_len(undo) != 2) { fprintf(stderr, "stack: capacity or len\n"); return 1; }
+    CHECK(kinds_undo_try_pop(undo, &o));
+    if (o.id != base + 1 || o.vals[3] != (float)(base + 4)) { fprintf(stderr, "stack: newest first, got %llu\n", (unsigned long long)o.id); return 1; }
+    CHECK(kinds_undo_pop(undo, &o, T));
+    if (o.id != base) { fprintf(stderr, "stack: then %llu\n", (unsigned long long)o.id); return 1; }
+    if (kinds_undo_try_pop(undo, &o) != ZIPC_AGAIN) { fprintf(stderr, "stack: not empty\n"); return 1; }
+    o.id = base + 7;
+    CHECK(kinds_undo_try_push(undo, &o));
+    o.id = base + 8;
+    CHECK(kinds_undo_push(undo, &o, T));
+    zipc_stack_close(undo);
     CHECK(kinds_ep_open(seg, &ep));
     CHECK(zipc_endpoint_open_side(ep, ZIPC_SIDE_B, &b));
     CHECK(kinds_ep_recv(b, &x, T));
@@ -1074,6 +1094,14 @@ seg.objs.write(h, (base, [base, base + 1, base + 2, base + 3]))
 assert seg.objs.read(h)["id"] == base
 with seg.handles.producer() as tx:
     tx.push((h.index, h.generation), timeout=T)
+assert seg.undo.capacity == 3 and len(seg.undo) == 2
+top = seg.undo.try_pop()
+assert top["id"] == base + 1 and list(top["vals"]) == [base + 1, base + 2, base + 3, base + 4], top
+assert seg.undo.pop(timeout=T)["id"] == base
+assert seg.undo.try_pop() is None
+assert seg.undo.try_push((base + 7, [0, 0, 0, 0])) is True
+seg.undo.push((base + 8, [0, 0, 0, 0]), timeout=T)
+assert seg.undo.reclaim_dead() == 0
 with seg.ep.side("B") as b:
     x = b.recv(timeout=T)
     b.send(x + 1, timeout=T)
@@ -1095,8 +1123,8 @@ print("Python ok %d" % remaining)
 "#;
 
 #[test]
-fn c_and_python_use_pools_endpoints_rings_latches_mutexes_events_and_atomics() {
-    use zipc::{Atomic, Endpoint, Event, Handle, Latch, Mutex, Pool, ResetMode, RingMode, Side};
+fn c_and_python_use_pools_stacks_endpoints_rings_latches_mutexes_events_and_atomics() {
+    use zipc::{Atomic, Endpoint, Event, Handle, Latch, Mutex, Pool, ResetMode, RingMode, Side, Stack};
     let arena = Arena::new();
     let schema = Schema::parse("kinds.toml", KINDS, &arena).unwrap_or_else(|d| panic!("{d}"));
     let dir = scratch("kinds");
@@ -1115,10 +1143,16 @@ fn c_and_python_use_pools_endpoints_rings_latches_mutexes_events_and_atomics() {
     let m = Mutex::create(&seg, "m").unwrap();
     let ev = Event::create(&seg, "ev", ResetMode::Auto, false).unwrap();
     let flag = Atomic::<u32>::create(&seg, "flag", 0).unwrap();
+    let undo = Stack::<Obj>::create(&seg, "undo", 3).unwrap();
     let mut a = ep.side(Side::A).unwrap();
+    let obj = |id: u32| {
+        let b = id as f32;
+        Obj { id: u64::from(id), vals: [b, b + 1.0, b + 2.0, b + 3.0] }
+    };
 
     for (lang, base, remaining) in [("C", 100u32, 1), ("Python", 200, 0)] {
         a.send(u64::from(base) * 10, None).unwrap();
+        assert!(undo.try_push(obj(base)).unwrap() && undo.try_push(obj(base + 1)).unwrap());
         ev.set();
         let mut cmd =
             if lang == "C" { Command::new(&c_exe) } else { python_command(&py, &dir, &dir.join("kinds_peer.py")) };
@@ -1147,6 +1181,9 @@ fn c_and_python_use_pools_endpoints_rings_latches_mutexes_events_and_atomics() {
         assert_eq!(log.get_last_n(4, &mut last), 4);
         assert_eq!(last, [base + 6, base + 7, base + 8, base + 9], "{lang}: the ring kept the newest");
         assert!(!ev.is_set(), "{lang} consumed the event");
+        let popped = [undo.try_pop().unwrap().map(|o| o.id), undo.try_pop().unwrap().map(|o| o.id)];
+        assert_eq!(popped, [Some(u64::from(base) + 8), Some(u64::from(base) + 7)], "{lang}'s pushes, newest first");
+        assert!(undo.is_empty());
         assert_eq!(done.count(), remaining, "{lang} counted the latch down");
         assert!(!m.is_locked() && m.is_recoverable(), "{lang} unlocked the mutex");
     }

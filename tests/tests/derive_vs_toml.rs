@@ -20,7 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring, Semaphore, Spsc};
-    use zipc::{Lossless, Lossy, Topic};
+    use zipc::{Lossless, Lossy, Stack, Topic};
     use zipc::{ShmSegment, ShmType};
 
     /// A unit of work.
@@ -57,6 +57,9 @@ mod hand {
         pub samples: Ring<f64>,
         #[zipc(capacity = 12)]
         pub objects: Pool<Job>,
+        /// Jobs to undo, the newest first.
+        #[zipc(capacity = 6)]
+        pub undo: Stack<Job>,
         #[zipc(initial = 2, max = 4)]
         pub slots: Semaphore,
         /// Unbounded: no `max`.
@@ -870,6 +873,10 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert_eq!((samples.try_pop(), samples.try_pop(), samples.try_pop()), (Some(1.5), Some(2.5), None));
     let h = zipc::Handle::from_bits(pool_handle);
     assert_eq!(s.objects.read(h).unwrap(), j(40));
+    // The stack gives the newest first.
+    assert_eq!((s.undo.capacity(), s.undo.len()), (6, 2));
+    assert_eq!((s.undo.try_pop().unwrap(), s.undo.pop(None).unwrap()), (Some(j(71)), j(70)));
+    assert_eq!(s.undo.try_pop().unwrap(), None);
     assert_eq!((s.slots.count(), s.slots.max(), s.permits.count(), s.permits.max()), (2, Some(4), 3, None));
     assert_eq!((s.start.participants(), s.done.count(), s.done.initial()), (3, 1, 2));
     assert!(s.lock.try_lock().unwrap().is_some());
@@ -920,6 +927,7 @@ fn all_kinds_across_processes_and_declarations() {
     drop(samples);
     let h = s.objects.try_acquire().unwrap().unwrap();
     s.objects.write(h, job(40)).unwrap();
+    assert!(s.undo.try_push(job(70)).unwrap() && s.undo.try_push(job(71)).unwrap());
     s.done.count_down(1);
     s.tick.set();
     let mut a = s.rpc.side(Side::A).unwrap();

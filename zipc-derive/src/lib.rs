@@ -99,6 +99,7 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   | `Queue<T, Spsc/Mpsc/Mpmc>`     | **`capacity`** (a power of two, 2 to 2^32)              |
 ///   | `Ring<T>`                      | **`capacity`**, `overwrite = true`                      |
 ///   | `Pool<T>`                      | **`capacity`**                                          |
+///   | `Stack<T>`                     | **`capacity`** (1 to 2^32 - 2)                          |
 ///   | `Semaphore`                    | `initial`, `max` (0: unbounded; `initial <= max`)       |
 ///   | `Barrier`                      | **`participants`**                                      |
 ///   | `Latch`                        | **`count`**                                             |

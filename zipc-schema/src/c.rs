@@ -360,6 +360,24 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 "zipc_pool_write(p, h, v, sizeof *v)",
             );
         }
+        Kind::Stack => {
+            open(&mut o, "stack", "zipc_stack_len / _reclaim_dead");
+            o.push_str("/* Typed values (sizeof *v is checked against the segment). */\n");
+            wrap(&mut o, "try_push", &format!("const zipc_stack *s, {vin}"), "zipc_stack_try_push(s, v, sizeof *v)");
+            wrap(
+                &mut o,
+                "push",
+                &format!("const zipc_stack *s, {vin}, int64_t timeout_ns"),
+                "zipc_stack_push(s, v, sizeof *v, timeout_ns)",
+            );
+            wrap(&mut o, "try_pop", &format!("const zipc_stack *s, {vout}"), "zipc_stack_try_pop(s, out, sizeof *out)");
+            wrap(
+                &mut o,
+                "pop",
+                &format!("const zipc_stack *s, {vout}, int64_t timeout_ns"),
+                "zipc_stack_pop(s, out, sizeof *out, timeout_ns)",
+            );
+        }
         Kind::Array => {
             open(&mut o, "array", "zipc_array_get / _set / _read / _write");
             let (ret, cast) = if dims.is_empty() {
@@ -447,6 +465,7 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Event => "event",
         Kind::Endpoint => "endpoint",
         Kind::Topic => "topic",
+        Kind::Stack => "stack",
     }
 }
 

@@ -102,6 +102,7 @@ fn usage(s: &StructureLayout<'_>) -> String {
         Kind::Queue => ".producer().push(x), .consumer().pop(timeout=1.0), bulk with arrays",
         Kind::Ring => ".producer(), .consumer(), .get_last_n(n)",
         Kind::Pool => "h = .acquire(), .write(h, x), .read(h), .release(h)",
+        Kind::Stack => ".push(x), .pop(timeout=1.0), .try_pop(), len()",
         Kind::Endpoint => ".side(\"A\").send(x), .side(\"B\").recv()",
         Kind::Semaphore => ".acquire(timeout), .release(), `with`",
         Kind::Barrier => ".wait(timeout)",

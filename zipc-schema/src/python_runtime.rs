@@ -170,6 +170,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Queue => (include_str!("python_runtime/queue.py"), "Queue"),
         Kind::Ring => (include_str!("python_runtime/ring.py"), "Ring"),
         Kind::Pool => (include_str!("python_runtime/pool.py"), "Pool"),
+        Kind::Stack => (include_str!("python_runtime/stack.py"), "Stack"),
         Kind::Semaphore => (include_str!("python_runtime/semaphore.py"), "Semaphore"),
         Kind::Barrier => (include_str!("python_runtime/barrier.py"), "Barrier"),
         Kind::Latch => (include_str!("python_runtime/latch.py"), "Latch"),

@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, Stack,
-    RingMode, Segment, Semaphore, ShmType, Side, Spsc, Topic, TopicMode,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
+    RingMode, Segment, Semaphore, ShmType, Side, Spsc, Stack, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.

@@ -145,8 +145,8 @@ pub use segment::mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
-pub use structure::Structure;
 pub use stack::Stack;
+pub use structure::Structure;
 pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
 #[cfg(feature = "derive")]

@@ -37,6 +37,7 @@ KIND_MUTEX = 9  # kind code
 KIND_EVENT = 10  # kind code
 KIND_ENDPOINT = 11  # kind code
 KIND_TOPIC = 12  # kind code
+KIND_STACK = 13  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -57,7 +58,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -342,6 +343,15 @@ _SIGNATURES = {
     "zipc_pool_read": (_ST, [_P, Handle, _P, _SZ]),
     "zipc_pool_write": (_ST, [_P, Handle, _P, _SZ]),
     "zipc_pool_ptr": (_ST, [_P, Handle, _PP]),
+    "zipc_stack_open": (_ST, [_P, _S, _SZ, _S, _PP]),
+    "zipc_stack_close": (None, [_P]),
+    "zipc_stack_capacity": (_U64, [_P]),
+    "zipc_stack_len": (_U64, [_P]),
+    "zipc_stack_try_push": (_ST, [_P, _P, _SZ]),
+    "zipc_stack_push": (_ST, [_P, _P, _SZ, _I64]),
+    "zipc_stack_try_pop": (_ST, [_P, _P, _SZ]),
+    "zipc_stack_pop": (_ST, [_P, _P, _SZ, _I64]),
+    "zipc_stack_reclaim_dead": (_U64, [_P]),
     "zipc_array_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_array_close": (None, [_P]),
     "zipc_array_len": (_U64, [_P]),
@@ -1218,6 +1228,41 @@ class Topic(_Typed):
         return TopicSubscriber(_open("zipc_topic_subscribe", self._p()), self.dtype, self)
 
 
+class Stack(_Typed):
+    """A bounded lock-free stack: the last value pushed, by any process, is the first popped."""
+
+    _CLOSE = "zipc_stack_close"
+
+    def __init__(self, seg, decl):
+        _Typed.__init__(self, _open("zipc_stack_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                                    _name(decl.canonical)), decl.dtype, seg)
+
+    capacity = property(lambda self: _LIB.zipc_stack_capacity(self._p()))
+
+    def __len__(self):
+        return _LIB.zipc_stack_len(self._p())
+
+    def try_push(self, value):
+        """Pushes `value` if there is room: True if pushed, False if the stack is full."""
+        return _send(self, "zipc_stack_try_push", value) == OK
+
+    def push(self, value, timeout=None):
+        """Pushes `value`, waiting at most `timeout` seconds for room (ZipcTimeoutError)."""
+        _send(self, "zipc_stack_push", value, _ns(timeout))
+
+    def try_pop(self):
+        """The top value (a numpy scalar), or None if the stack is empty."""
+        return _recv(self, "zipc_stack_try_pop")
+
+    def pop(self, timeout=None):
+        """The top value, waiting at most `timeout` seconds for one (ZipcTimeoutError)."""
+        return _recv(self, "zipc_stack_pop", _ns(timeout))
+
+    def reclaim_dead(self):
+        """Gives back the nodes processes were filling when they died; returns how many."""
+        return _LIB.zipc_stack_reclaim_dead(self._p())
+
+
 # kind code: what opens a structure of the kind, called with (segment, declaration); printed from
 # Kind::ALL, so every kind has its entry.
 _KINDS = {
@@ -1233,6 +1278,7 @@ _KINDS = {
     KIND_EVENT: Event,
     KIND_ENDPOINT: Endpoint,
     KIND_TOPIC: Topic,
+    KIND_STACK: Stack,
 }
 
 

@@ -41,6 +41,7 @@ mod endpoint;
 mod pool;
 mod queue;
 mod ring;
+mod stack;
 #[cfg(all(test, not(loom)))]
 mod tests;
 mod topic;
@@ -51,6 +52,7 @@ pub use endpoint::{DynEndpoint, DynEndpointSide};
 pub use pool::DynPool;
 pub use queue::{DynConsumer, DynProducer, DynQueue};
 pub use ring::{DynRing, DynRingConsumer, DynRingProducer};
+pub use stack::DynStack;
 pub use topic::{DynPublisher, DynSubscriber, DynTopic};
 
 use crate::error::{Error, Result};

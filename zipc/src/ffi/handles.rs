@@ -8,7 +8,7 @@ use super::shell::c_types;
 use super::status::{Failure, Outcome};
 use crate::dynamic::{
     DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynPool, DynProducer, DynPublisher, DynQueue,
-    DynRing, DynRingConsumer, DynRingProducer, DynSubscriber, DynTopic,
+    DynRing, DynRingConsumer, DynRingProducer, DynStack, DynSubscriber, DynTopic,
 };
 use crate::structures::pool::Handle;
 use crate::{Barrier, Event, Latch, Mutex, Segment, Semaphore};
@@ -43,6 +43,8 @@ pub struct TopicPublisherHandle(pub(super) Exclusive<DynPublisher>);
 pub struct TopicSubscriberHandle(pub(super) Exclusive<DynSubscriber>);
 /// `zipc_pool`.
 pub struct PoolHandle(pub(super) DynPool);
+/// `zipc_stack`.
+pub struct StackHandle(pub(super) DynStack);
 /// `zipc_array`.
 pub struct ArrayHandle(pub(super) DynArray);
 /// `zipc_atomic`.
@@ -123,6 +125,7 @@ c_types! {
     TopicPublisherHandle => "zipc_topic_publisher",
     TopicSubscriberHandle => "zipc_topic_subscriber",
     PoolHandle => "zipc_pool",
+    StackHandle => "zipc_stack",
     ArrayHandle => "zipc_array",
     AtomicHandle => "zipc_atomic",
     SemaphoreHandle => "zipc_semaphore",

@@ -76,6 +76,7 @@ abi_files! {
     ring,
     topic,
     pool,
+    stack,
     array,
     atomic,
     semaphore,

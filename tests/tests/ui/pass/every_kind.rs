@@ -1,12 +1,12 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
-// overwriting, a pool, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
+// overwriting, a pool, a stack, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
 // latch, a mutex, events (each reset mode, initially set or not), an endpoint, and topics of each
 // mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
     Array, Atomic, Barrier, Endpoint, Event, Latch, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode,
-    Semaphore, ShmSegment, ShmType, Side, Spsc, Topic,
+    Semaphore, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout)]
@@ -39,6 +39,8 @@ pub struct Everything {
     pub lossless: Ring<f64>,
     #[zipc(capacity = 5)]
     pub objects: Pool<Msg>,
+    #[zipc(capacity = 3)]
+    pub undo: Stack<Msg>,
     pub plain: Semaphore,
     #[zipc(initial = 2, max = 4)]
     pub slots: Semaphore,
@@ -74,6 +76,7 @@ fn main() -> zipc::Result<()> {
     assert_eq!((by("stream").flags, by("stream").capacity), (0, 3));
     assert_eq!((by("recent").flags, by("lossless").flags), (flags::RING_OVERWRITE, 0));
     assert_eq!(by("objects").capacity, 5);
+    assert_eq!((by("undo").kind, by("undo").capacity), (Kind::Stack, 3));
     assert_eq!((by("plain").initial, by("plain").maximum), (0, 0));
     assert_eq!((by("slots").initial, by("slots").maximum), (2, 4));
     assert_eq!((by("permits").initial, by("permits").maximum), (7, 0));
@@ -94,6 +97,8 @@ fn main() -> zipc::Result<()> {
     let (a, b) = (created?, opened?);
     assert!(a.mpmc.try_push([1, 2, 3])?);
     assert_eq!(b.mpmc.try_pop()?, Some([1, 2, 3]));
+    assert!(a.undo.try_push(Msg { seq: 2, value: 0.0, from: 1 })?);
+    assert_eq!(b.undo.try_pop()?.map(|m| m.seq), Some(2));
     assert_eq!((b.recent.mode(), b.lossless.mode()), (RingMode::Overwrite, RingMode::Lossless));
     assert_eq!((b.go.mode(), b.go.is_set(), b.quiet.mode()), (ResetMode::Manual, true, ResetMode::Auto));
     assert_eq!((b.slots.count(), b.slots.max(), b.permits.max()), (2, Some(4), None));

@@ -63,7 +63,7 @@ pub(crate) struct StackCore {
     pub(super) values: NonNull<u8>,
     pub(super) pushed: NonNull<EventCount>,
     pub(super) popped: NonNull<EventCount>,
-    pub(super) capacity: u32,
+    pub(crate) capacity: u32,
     /// Bytes per value, and the atomic unit they are copied in.
     pub(super) size: usize,
     #[cfg_attr(loom, allow(dead_code))]
@@ -182,7 +182,8 @@ impl StackCore {
     /// if a list is corrupt. `owner` is recorded on the node while it is being filled.
     pub(crate) fn try_push(&self, src: &[u8], owner: u64) -> std::result::Result<bool, String> {
         assert_eq!(src.len(), self.size, "zipc bug: stack value buffer size");
-        let Some(index) = tagged_list::pop(&self.h().free, |i| &self.node(i).next, self.capacity, self.tag_step)? else {
+        let Some(index) = tagged_list::pop(&self.h().free, |i| &self.node(i).next, self.capacity, self.tag_step)?
+        else {
             return Ok(false);
         };
         let node = self.node(index);
@@ -218,12 +219,7 @@ impl StackCore {
     }
 
     /// Blocking [`try_push`](Self::try_push).
-    pub(crate) fn push(
-        &self,
-        src: &[u8],
-        owner: u64,
-        deadline: Deadline,
-    ) -> Result<std::result::Result<(), String>> {
+    pub(crate) fn push(&self, src: &[u8], owner: u64, deadline: Deadline) -> Result<std::result::Result<(), String>> {
         self.popped().wait_until(deadline, || match self.try_push(src, owner) {
             Ok(false) => None,
             Ok(true) => Some(Ok(())),

@@ -110,7 +110,12 @@ unsafe impl<T: ShmType> Sync for Stack<T> {}
 
 impl<T: ShmType> Clone for Stack<T> {
     fn clone(&self) -> Self {
-        Stack { segment: self.segment.clone(), region: self.region.clone(), core: self.core.clone(), _elem: PhantomData }
+        Stack {
+            segment: self.segment.clone(),
+            region: self.region.clone(),
+            core: self.core.clone(),
+            _elem: PhantomData,
+        }
     }
 }
 
