@@ -146,7 +146,10 @@ fn corrupt_pools_are_errors_not_crashes() {
     // A head pointing outside the pool.
     poke(&name, at + field::HEAD, &((7u64 << 32) | 9).to_le_bytes());
     let err = pool.try_acquire().unwrap_err();
-    assert!(matches!(&err, Error::Corrupt { .. }) && err.to_string().contains("slot 9"), "{err}");
+    assert!(
+        matches!(&err, Error::Corrupt { .. }) && err.to_string().contains("node 9, beyond the capacity 4"),
+        "{err}"
+    );
     assert!(matches!(pool.acquire(Some(LIMIT)), Err(Error::Corrupt { .. })), "blocking acquire does not hang");
 
     // A free slot linking outside the pool.

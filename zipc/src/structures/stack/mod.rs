@@ -5,7 +5,7 @@
 //! # Two lists over one node table
 //!
 //! The stack has `capacity` nodes, each a value and a `next` index. Every node is on exactly
-//! one of two tagged Treiber lists ([`crate::sys::tagged_list`]) or held by one process:
+//! one of two tagged Treiber lists (`sys/tagged_list.rs`) or held by one process:
 //!
 //! * **push** pops a node off the *free* list, copies the value in, and pushes the node onto
 //!   the *top* list (release: a popper that takes the node sees the value);
