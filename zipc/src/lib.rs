@@ -110,6 +110,7 @@ pub use structures::queue::recovery;
 pub use structures::sync::{barrier, event, latch, mutex, semaphore};
 pub use structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
 pub use sys::process;
+pub use sys::wait_set;
 
 /// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).
 pub mod table {
@@ -148,6 +149,7 @@ pub use shm_type::{AtomicInt, ShmType};
 pub use stack::Stack;
 pub use structure::Structure;
 pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};
+pub use wait_set::{Readiness, WaitSet};
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).
 #[cfg(feature = "derive")]
 pub use zipc_derive::{ShmSegment, ShmType};

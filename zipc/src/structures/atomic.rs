@@ -107,6 +107,12 @@ pub struct Atomic<T: AtomicValue> {
     _value: PhantomData<T>,
 }
 
+impl<T: AtomicValue> Clone for Atomic<T> {
+    fn clone(&self) -> Self {
+        Atomic { segment: self.segment.clone(), region: self.region.clone(), value: self.value, _value: PhantomData }
+    }
+}
+
 // SAFETY: the handle keeps the mapping alive and only touches it atomically.
 unsafe impl<T: AtomicValue> Send for Atomic<T> {}
 // SAFETY: as above.
@@ -338,5 +344,40 @@ impl LiveState for AtomicState {
             ),
             ("waiters", Json::opt(a.waiters, u)),
         ])
+    }
+}
+
+impl<T: Futex32> Atomic<T> {
+    /// A [`WaitSet`](crate::WaitSet) source that is ready once the value differs from `from` —
+    /// [`wait`](Self::wait)'s condition. Writers wake it with [`wake_all`](Self::wake_all).
+    pub fn changed_from(&self, from: T) -> Changed<'_, T> {
+        Changed { atomic: self, from: from.to_u32() }
+    }
+}
+
+/// An [`Atomic`] changing from a value, as a [`WaitSet`](crate::WaitSet) source; from
+/// [`Atomic::changed_from`].
+#[derive(Debug)]
+pub struct Changed<'a, T: Futex32> {
+    atomic: &'a Atomic<T>,
+    from: u32,
+}
+
+#[cfg(not(loom))]
+impl<T: Futex32> crate::sys::wait_set::Readiness for Changed<'_, T> {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        let from = self.from;
+        crate::sys::wait_set::Source::new(
+            Atomic::clone(self.atomic),
+            |a| crate::sys::wait_set::SleepPoint::new(a.word(), a.waiters(), false),
+            move |a| {
+                let v = a.word().load(Ordering::SeqCst);
+                if v != from {
+                    crate::sys::wait_set::Probe::Ready
+                } else {
+                    crate::sys::wait_set::Probe::Pending(v)
+                }
+            },
+        )
     }
 }

@@ -66,6 +66,16 @@ pub(crate) fn futex_wait(
 }
 
 /// Wakes up to `n` waiters on `word`.
+/// Sleeps on several words at once (`futex_waitv`); see [`crate::sys::futex::waitv`].
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn futex_waitv(
+    words: &[(&AtomicU32, u32)],
+    timeout: Option<std::time::Duration>,
+) -> crate::sys::futex::Wake {
+    crate::sys::futex::waitv(words, timeout)
+}
+
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn futex_wake(word: &AtomicU32, n: u32) -> usize {
@@ -138,18 +148,36 @@ mod emulated {
         Wake::Woken
     }
 
+    /// Sleeps on every address in `addrs` under one ticket: a wake of any of them wakes it.
+    fn sleep_many(addrs: &[usize], still_expected: impl FnOnce() -> bool) -> Wake {
+        let (lock, cv) = &*PARK;
+        let mut guard = lock.lock().unwrap();
+        if !still_expected() {
+            return Wake::Changed;
+        }
+        let ticket = guard.next_ticket;
+        guard.next_ticket += 1;
+        for &a in addrs {
+            guard.queue.push((a, ticket));
+        }
+        while guard.queue.iter().any(|&(_, t)| t == ticket) {
+            guard = cv.wait(guard).unwrap();
+        }
+        Wake::Woken
+    }
+
     fn wake(addr: usize, n: u32) -> usize {
         let (lock, cv) = &*PARK;
         let mut guard = lock.lock().unwrap();
-        let mut woken = 0usize;
-        guard.queue.retain(|&(a, _)| {
-            if a == addr && woken < n as usize {
-                woken += 1;
-                false
-            } else {
-                true
+        let mut woken: Vec<u64> = Vec::new();
+        for &(a, t) in guard.queue.iter() {
+            if a == addr && woken.len() < n as usize && !woken.contains(&t) {
+                woken.push(t);
             }
-        });
+        }
+        // A ticket queued on several addresses (futex_waitv) leaves all of them.
+        guard.queue.retain(|&(_, t)| !woken.contains(&t));
+        let woken = woken.len();
         if woken > 0 {
             cv.notify_all();
         }
@@ -164,6 +192,11 @@ mod emulated {
         wake(word as *const AtomicU32 as usize, n)
     }
 
+    pub(crate) fn futex_waitv(words: &[(&AtomicU32, u32)], _timeout: Option<std::time::Duration>) -> Wake {
+        let addrs: Vec<usize> = words.iter().map(|(w, _)| *w as *const AtomicU32 as usize).collect();
+        sleep_many(&addrs, || words.iter().all(|(w, v)| w.load(Ordering::SeqCst) == *v))
+    }
+
     // The upper half of a 64-bit word is its own futex address, 4 bytes in.
     pub(crate) fn futex_wait_hi(word: &AtomicU64, expected: u32, _timeout: Option<std::time::Duration>) -> Wake {
         sleep(word as *const AtomicU64 as usize + 4, || (word.load(Ordering::SeqCst) >> 32) as u32 == expected)
@@ -175,4 +208,4 @@ mod emulated {
 }
 
 #[cfg(loom)]
-pub(crate) use emulated::{futex_wait, futex_wait_hi, futex_wake, futex_wake_hi};
+pub(crate) use emulated::{futex_wait, futex_wait_hi, futex_waitv, futex_wake, futex_wake_hi};

@@ -146,6 +146,23 @@ impl EventCount {
         futex_wake(&self.epoch, n);
     }
 
+    /// Where a [`WaitSet`](crate::WaitSet) sleeps for this event count; `asymmetric` if its
+    /// notifiers use the `*_asymmetric` variants.
+    pub(crate) fn sleep_point(&self, asymmetric: bool) -> crate::sys::wait_set::SleepPoint {
+        crate::sys::wait_set::SleepPoint::new(&self.epoch, &self.waiters, asymmetric)
+    }
+
+    /// One look for a [`WaitSet`](crate::WaitSet): reads the epoch, then tests `ready`, as a
+    /// turn of [`wait_until`](Self::wait_until)'s loop does.
+    pub(crate) fn probe(&self, ready: impl FnOnce() -> bool) -> crate::sys::wait_set::Probe {
+        let epoch = self.epoch.load(SeqCst);
+        if ready() {
+            crate::sys::wait_set::Probe::Ready
+        } else {
+            crate::sys::wait_set::Probe::Pending(epoch)
+        }
+    }
+
     /// Number of processes currently waiting (for inspection; approximate under concurrency).
     pub(crate) fn waiters(&self) -> u32 {
         self.waiters.load(std::sync::atomic::Ordering::Relaxed)

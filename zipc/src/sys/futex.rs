@@ -67,6 +67,71 @@ pub(crate) fn wake_at(addr: *mut u32, n: u32) -> usize {
     r.max(0) as usize
 }
 
+/// `FUTEX2_SIZE_U32`: a `futex_waitv` entry is a 32-bit word (shared, not private).
+const FUTEX2_SIZE_U32: u32 = 0x02;
+
+/// One entry of `futex_waitv`'s array (`struct futex_waitv` in linux/futex.h).
+#[repr(C)]
+struct WaitvEntry {
+    val: u64,
+    uaddr: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+/// Whether this kernel has `futex_waitv` (Linux 5.16); looked up once per process.
+pub(crate) fn waitv_supported() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    static KNOWN: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 yes, 2 no
+    match KNOWN.load(Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            // An empty array is refused with EINVAL by a kernel that has the call.
+            // SAFETY: a null array of length 0; the kernel reads nothing.
+            let r = unsafe {
+                libc::syscall(libc::SYS_futex_waitv, std::ptr::null::<WaitvEntry>(), 0u32, 0u32, 0usize, 0i32)
+            };
+            let yes = !(r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS));
+            KNOWN.store(if yes { 1 } else { 2 }, Relaxed);
+            yes
+        }
+    }
+}
+
+/// Sleeps while every `word` holds its expected value, until one of them is woken, at most
+/// `timeout`. At most [`WAITV_MAX`](crate::sys::wait_set::WAITV_MAX) words; requires
+/// [`waitv_supported`].
+pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> Wake {
+    let entries: Vec<WaitvEntry> = words
+        .iter()
+        .map(|(w, v)| WaitvEntry { val: *v as u64, uaddr: w.as_ptr() as u64, flags: FUTEX2_SIZE_U32, reserved: 0 })
+        .collect();
+    let ts = timeout.map(|t| abs_timespec(libc::CLOCK_MONOTONIC, t));
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    count_syscall();
+    // SAFETY: `entries` holds valid, aligned u32 addresses (borrowed for the call) that the kernel
+    // only reads; the array and the timespec outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex_waitv,
+            entries.as_ptr(),
+            entries.len() as libc::c_uint,
+            0u32,
+            ts_ptr,
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    if r >= 0 {
+        return Wake::Woken;
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EAGAIN) => Wake::Changed,
+        Some(libc::ETIMEDOUT) => Wake::TimedOut,
+        _ => Wake::Woken,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Priority-inheritance futexes: the kernel's own lock protocol (futex(2), "Priority-inheritance
 // futexes"). The word holds the owner's thread id; the kernel knows who owns the lock, so when

@@ -15,4 +15,5 @@ pub mod process;
 pub(crate) mod robust_lock;
 pub(crate) mod role;
 pub(crate) mod tagged_list;
+pub mod wait_set;
 pub(crate) mod waiting;

@@ -67,3 +67,14 @@ pub(crate) fn wake(word: &AtomicU32, waiters: &AtomicU32, n: u32) {
         futex_wake(word, n);
     }
 }
+
+/// One look for a [`WaitSet`](crate::WaitSet) at a source that sleeps on `word` itself:
+/// ready if `test` accepts the value read.
+pub(crate) fn probe(word: &AtomicU32, test: impl FnOnce(u32) -> bool) -> crate::sys::wait_set::Probe {
+    let v = word.load(SeqCst);
+    if test(v) {
+        crate::sys::wait_set::Probe::Ready
+    } else {
+        crate::sys::wait_set::Probe::Pending(v)
+    }
+}

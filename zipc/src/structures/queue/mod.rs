@@ -150,6 +150,7 @@ mod bytes;
 pub(crate) mod element;
 pub(crate) mod lanes;
 mod raw;
+mod readiness;
 pub mod recovery;
 mod spsc;
 mod state;

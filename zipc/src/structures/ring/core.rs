@@ -409,6 +409,30 @@ impl<S: Slots> Core<S> {
         })
     }
 
+    /// [`WaitSet`](crate::WaitSet) readiness of the consumer at the published `read_pos`: an
+    /// element to pop.
+    pub(crate) fn probe_data(&self) -> crate::sys::wait_set::Probe {
+        self.data_ready().probe(|| self.p().write_pos.load(Acquire) > self.c().read_pos.load(Acquire))
+    }
+
+    /// [`WaitSet`](crate::WaitSet) readiness of the producer at the published `write_pos`: room
+    /// for an element (always, in overwrite mode).
+    pub(crate) fn probe_space(&self) -> crate::sys::wait_set::Probe {
+        self.space_ready().probe(|| {
+            self.overwrite
+                || self.p().write_pos.load(Acquire).saturating_sub(self.c().read_pos.load(Acquire)) < self.capacity
+        })
+    }
+
+    /// Where a [`WaitSet`](crate::WaitSet) sleeps for data, or for room if `space`.
+    pub(crate) fn sleep_point(&self, space: bool) -> crate::sys::wait_set::SleepPoint {
+        if space {
+            self.space_ready().sleep_point(true)
+        } else {
+            self.data_ready().sleep_point(true)
+        }
+    }
+
     pub(crate) fn total_written(&self) -> u64 {
         self.p().write_pos.load(Acquire)
     }

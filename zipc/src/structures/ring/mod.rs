@@ -529,3 +529,17 @@ impl<T: ShmType> std::fmt::Debug for RingConsumer<T> {
             .finish()
     }
 }
+
+/// Ready when [`try_pop`](RingConsumer::try_pop) would return an element.
+impl<T: ShmType> crate::sys::wait_set::Readiness for RingConsumer<T> {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(self.ring.clone(), |r| r.core.sleep_point(false), |r| r.core.probe_data())
+    }
+}
+
+/// Ready when [`try_push`](RingProducer::try_push) would find room (always, in overwrite mode).
+impl<T: ShmType> crate::sys::wait_set::Readiness for RingProducer<T> {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(self.ring.clone(), |r| r.core.sleep_point(true), |r| r.core.probe_space())
+    }
+}

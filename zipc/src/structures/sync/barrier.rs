@@ -215,6 +215,7 @@ impl BarrierWaitResult {
 /// }
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct Barrier {
     segment: Segment,
     region: Region,
@@ -466,5 +467,47 @@ mod loom_tests {
             assert_eq!(leaders, 1);
             assert_eq!(h.state.load(Relaxed), pack(0, 1));
         });
+    }
+}
+
+impl Barrier {
+    /// A [`WaitSet`](crate::WaitSet) source that is ready once the current generation completes.
+    /// Arrive with [`wait`](Self::wait) from the participants; this only watches.
+    pub fn next_generation(&self) -> NextGeneration<'_> {
+        NextGeneration { barrier: self, from: self.generation() }
+    }
+}
+
+/// A [`Barrier`]'s next generation, as a [`WaitSet`](crate::WaitSet) source; from
+/// [`Barrier::next_generation`].
+#[derive(Debug)]
+pub struct NextGeneration<'a> {
+    barrier: &'a Barrier,
+    from: u32,
+}
+
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for NextGeneration<'_> {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        let from = self.from;
+        crate::sys::wait_set::Source::new(
+            self.barrier.clone(),
+            |b| {
+                let h = b.header();
+                // The generation is the upper half of `state`, the word the barrier's sleepers use.
+                let generation = h.state.as_ptr().cast::<u32>().wrapping_add(1);
+                // SAFETY: `state` is an 8-aligned u64 in the live mapping, so its upper half is a
+                // 4-aligned u32 that lives as long as `sleepers` beside it.
+                unsafe { crate::sys::wait_set::SleepPoint::at(generation, &h.sleepers, false) }
+            },
+            move |b| {
+                let g = generation_of(b.header().state.load(SeqCst));
+                if g != from {
+                    crate::sys::wait_set::Probe::Ready
+                } else {
+                    crate::sys::wait_set::Probe::Pending(g)
+                }
+            },
+        )
     }
 }

@@ -166,6 +166,7 @@ impl Header {
 /// frame.wait()?; // returns after a set, and consumes it
 /// # Segment::unlink("/event-doc") }
 /// ```
+#[derive(Clone)]
 pub struct Event {
     segment: Segment,
     region: Region,
@@ -341,6 +342,18 @@ impl LiveState for EventState {
             ("sets", u(e.sets)),
             ("waiters", u(e.waiters)),
         ])
+    }
+}
+
+/// Ready while the event is set (an auto-reset event stays set until a waiter takes it, e.g.
+/// with [`try_wait`](Event::try_wait)).
+impl crate::sys::wait_set::Readiness for Event {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(
+            self.clone(),
+            |s| crate::sys::wait_set::SleepPoint::new(&s.header().state, &s.header().waiters, false),
+            |s| waiting::probe(&s.header().state, |s| s & STATE_SET != 0),
+        )
     }
 }
 

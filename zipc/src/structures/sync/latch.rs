@@ -125,6 +125,7 @@ impl Header {
 /// ready.wait()?; // returns once all 3 have counted down
 /// # Segment::unlink("/latch-doc") }
 /// ```
+#[derive(Clone)]
 pub struct Latch {
     segment: Segment,
     region: Region,
@@ -293,6 +294,17 @@ impl LiveState for LatchState {
         let l = self;
         let u = |v: u32| Json::U(v.into());
         Json::O(vec![("initial", u(l.initial)), ("count", Json::I(l.count.into())), ("waiters", u(l.waiters))])
+    }
+}
+
+/// Ready once the latch is open (its count reached 0).
+impl crate::sys::wait_set::Readiness for Latch {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(
+            self.clone(),
+            |s| crate::sys::wait_set::SleepPoint::new(&s.header().count, &s.header().waiters, false),
+            |s| waiting::probe(&s.header().count, |c| c as i32 <= 0),
+        )
     }
 }
 

@@ -128,6 +128,7 @@ impl Header {
 /// assert!(slots.release().is_err()); // already at its maximum of 2
 /// # Segment::unlink("/sem-doc") }
 /// ```
+#[derive(Clone)]
 pub struct Semaphore {
     segment: Segment,
     region: Region,
@@ -328,6 +329,17 @@ impl LiveState for SemaphoreState {
         let s = self;
         let u = |v: u32| Json::U(v.into());
         Json::O(vec![("count", Json::I(s.count.into())), ("max", Json::opt(s.max, u)), ("waiting", u(s.waiting))])
+    }
+}
+
+/// Ready when a permit is free ([`try_acquire`](Semaphore::try_acquire) would take it).
+impl crate::sys::wait_set::Readiness for Semaphore {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(
+            self.clone(),
+            |s| crate::sys::wait_set::SleepPoint::new(&s.header().count, &s.header().waiting, false),
+            |s| waiting::probe(&s.header().count, |c| c as i32 > 0),
+        )
     }
 }
 

@@ -471,6 +471,16 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         }
     }
 
+    /// [`WaitSet`](crate::WaitSet) readiness of the subscriber holding `record`, at its
+    /// published cursor: a sample there (or a lap past it, which the next receive skips to).
+    pub(crate) fn probe(&self, record: usize) -> crate::sys::wait_set::Probe {
+        self.data_ready().probe(|| {
+            let c = self.record(record).cursor.load(Acquire);
+            let seq = self.slots.seq(self.slot(c)).load(Acquire);
+            seq == c + 1 || (seq > c && seq & BUSY == 0)
+        })
+    }
+
     /// Lossless: releases the sample at the cursor (after [`peek`](Self::peek) found it and the
     /// caller is done reading it in place).
     #[inline]

@@ -1,0 +1,69 @@
+//! A queue's consumers and producers as [`WaitSet`](crate::WaitSet) sources: a consumer is ready
+//! when the slot at its head is published (or holds a tombstone to pass), a producer when the
+//! slot at its tail is free. Both sleep on the event counts a blocking `pop`/`push` sleeps on.
+
+use super::raw::*;
+use super::*;
+use crate::layout::kinds::queue::tombstone;
+use crate::sys::wait_set::{Probe, Readiness, Source};
+
+impl<E: Element> Raw<E> {
+    /// Whether the consumer would pop something at the published head (a single consumer stores
+    /// it after every pop); with many producers, a claimed but unpublished head slot is `Stalled`,
+    /// and the dead-producer check of a blocking pop runs.
+    pub(super) fn probe_data(&self, policy: u32) -> Probe {
+        let mut stalled = false;
+        let probe = self.idx().not_empty.probe(|| {
+            let head = self.idx().head.0.head.load(Acquire);
+            let seq = self.seq(head).load(Acquire);
+            if seq.wrapping_sub(head.wrapping_add(1)) as i64 >= 0 || seq == tombstone(head) {
+                return true;
+            }
+            stalled = policy != flags::POLICY_SPSC && self.len() > 0;
+            false
+        });
+        match probe {
+            Probe::Pending(v) if stalled => {
+                self.check_pop_stall();
+                Probe::Stalled(v)
+            }
+            p => p,
+        }
+    }
+
+    /// Whether a producer would push at the published tail (the single producer stores it after
+    /// every push); a full multi-consumer queue is `Stalled` (a consumer may have died holding a
+    /// slot), and the dead-consumer check runs.
+    pub(super) fn probe_space(&self, policy: u32) -> Probe {
+        let probe = self.idx().not_full.probe(|| {
+            if policy == flags::POLICY_SPSC {
+                let head = self.idx().head.0.head.load(Acquire);
+                self.idx().tail.0.load(Acquire).wrapping_sub(head) < self.cap
+            } else {
+                let tail = self.idx().tail.0.load(Acquire);
+                self.seq(tail).load(Acquire).wrapping_sub(tail) as i64 >= 0
+            }
+        });
+        match probe {
+            Probe::Pending(v) if policy == flags::POLICY_MPMC => {
+                self.check_push_stall();
+                Probe::Stalled(v)
+            }
+            p => p,
+        }
+    }
+}
+
+/// Ready when a [`try_pop`](Consumer::try_pop) would find an element.
+impl<T: ShmType, P: Policy> Readiness for Consumer<T, P> {
+    fn wait_source(&self) -> Source {
+        Source::new(self.bytes.clone(), |b| b.raw.idx().not_empty.sleep_point(true), |b| b.raw.probe_data(P::FLAGS))
+    }
+}
+
+/// Ready when a [`try_push`](Producer::try_push) would find room.
+impl<T: ShmType, P: Policy> Readiness for Producer<T, P> {
+    fn wait_source(&self) -> Source {
+        Source::new(self.bytes.clone(), |b| b.raw.idx().not_full.sleep_point(true), |b| b.raw.probe_space(P::FLAGS))
+    }
+}
