@@ -135,6 +135,7 @@ fn main() {
         run("throughput_zipc_topic_msgs", &|| topic::throughput(&plan));
         run("throughput_iceoryx2_msgs", &|| iceoryx2_bench::throughput(&plan));
         run("wake_futex_ns", &|| vec![zipc_bench::wake(&plan)]);
+        run("wake_waitset_ns", &|| vec![zipc_bench::wake_waitset(&plan)]);
         run("array_write_gbps memcpy_gbps", &|| {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
             vec![array, memcpy]

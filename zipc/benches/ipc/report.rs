@@ -79,6 +79,7 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("ring bulk / ring single (throughput)", "throughput_zipc_ring_bulk_msgs", "throughput_zipc_ring_msgs", 3.0, true),
     ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
     ("zipc topic / raw limit (latency)", "pingpong_zipc_topic_ns", "pingpong_raw_atomic_ns", 1.6, false),
+    ("WaitSet of 32 / futex (wake-up)", "wake_waitset_ns", "wake_futex_ns", 1.2, false),
     ("topic 4 MiB / 8 B (latency)", "topic_latency_ns[4194304]", "topic_latency_ns[8]", 1.5, false),
     ("topic / iceoryx2, 8 B (latency)", "topic_latency_ns[8]", "iceoryx2_latency_ns[8]", 0.5, false),
     ("topic / iceoryx2, 4 KiB (latency)", "topic_latency_ns[4096]", "iceoryx2_latency_ns[4096]", 0.5, false),
@@ -247,7 +248,7 @@ pub fn json(results: &[Measurement], ratios: &[Option<Ratio>], machine: &[(&str,
 pub fn latency_svg(results: &[Measurement], title: &str) -> String {
     let rows: Vec<(&str, f64, f64)> = results
         .iter()
-        .filter(|m| m.name.starts_with("pingpong_") || m.name == "wake_futex_ns")
+        .filter(|m| m.name.starts_with("pingpong_") || m.name.starts_with("wake_"))
         .map(|m| {
             let p99 =
                 m.params.iter().find(|(k, _)| *k == "p99_ns").and_then(|(_, v)| v.parse().ok()).unwrap_or(m.value);

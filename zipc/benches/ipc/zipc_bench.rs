@@ -1,5 +1,5 @@
 //! zipc's own structures across two processes: queue ping-pong latency, queue and ring
-//! throughput, and the wake-up latency of a blocking pop.
+//! throughput, and the wake-up latency of a blocking pop and of a wait set.
 //!
 //! Every benchmark here has a parent side (which times) and a peer side (a copy of this binary,
 //! see `peer.rs`). A `go` atomic lines the two up: the peer attaches, sets `ready`, and waits for
@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use zipc::{Atomic, Mpmc, Policy, Queue, Ring, RingMode, Segment, Spsc};
+use zipc::{Atomic, Mpmc, Policy, Queue, Ring, RingMode, Segment, Spsc, WaitSet};
 
 use crate::machine::{monotonic_ns, Clock};
 use crate::peer::{self, BenchSegment};
@@ -336,6 +336,67 @@ fn wake_peer(args: &[String]) {
     }
 }
 
+/// Sources in the wait-set wake-up benchmark.
+const WAITSET_SOURCES: usize = 32;
+
+/// As [`wake`], but the consumer sleeps in a [`WaitSet`] over 32 SPSC queues and the producer
+/// pushes into one of them (a different one each time); timed from the push to the return of
+/// `wait` and the pop of the value.
+pub fn wake_waitset(plan: &Plan) -> Measurement {
+    let seg = bench_segment("wakeset", 4 << 20);
+    let queues: Vec<_> =
+        (0..WAITSET_SOURCES).map(|i| Queue::<u64, Spsc>::create(&seg.segment, &format!("q{i}"), 64).unwrap()).collect();
+    let n = plan.wakeups;
+    let child = peer::spawn("wakeset_produce", plan.pair.map(|p| p.1), &[seg.name.clone(), n.to_string()]);
+    let mut rxs: Vec<_> = queues.iter().map(|q| q.consumer().unwrap()).collect();
+    let mut set = WaitSet::new();
+    for rx in &rxs {
+        set.attach(rx);
+    }
+    handshake_parent(&seg.segment);
+    go(&seg.segment);
+    let mut samples = Vec::with_capacity(n);
+    while samples.len() < n {
+        for key in set.wait(None).unwrap() {
+            while let Some(sent) = rxs[key.index()].try_pop().unwrap() {
+                samples.push(monotonic_ns().saturating_sub(sent) as f64);
+            }
+        }
+    }
+    peer::join(child);
+    let (median, p99) = percentiles(&mut samples);
+    Measurement {
+        name: "wake_waitset_ns",
+        unit: "ns",
+        value: median,
+        params: vec![
+            ("p99_ns", format!("{p99:.1}")),
+            ("wakeups", n.to_string()),
+            ("sources", WAITSET_SOURCES.to_string()),
+            ("mechanism", "WaitSet over 32 SPSC queues (futex_waitv) woken by a push to one of them".into()),
+        ],
+    }
+}
+
+fn wakeset_peer(args: &[String]) {
+    let seg = Segment::open(&args[0]).unwrap();
+    let n: u64 = args[1].parse().unwrap();
+    let queues: Vec<_> =
+        (0..WAITSET_SOURCES).map(|i| Queue::<u64, Spsc>::open(&seg, &format!("q{i}")).unwrap()).collect();
+    let mut txs: Vec<_> = queues.iter().map(|q| q.producer().unwrap()).collect();
+    handshake_peer(&seg);
+    for i in 0..n as usize {
+        let k = (i * 7) % WAITSET_SOURCES;
+        // As in `wake_peer`: let the waiter fall asleep (it counts itself on every queue).
+        let t = Instant::now();
+        while queues[k].waiting_consumers() == 0 && t.elapsed().as_millis() < 100 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+        txs[k].try_push(monotonic_ns()).unwrap();
+    }
+}
+
 /// Peer roles of this module.
 pub fn run_peer(role: &str, args: &[String]) -> bool {
     match role {
@@ -346,6 +407,7 @@ pub fn run_peer(role: &str, args: &[String]) -> bool {
         "ring_produce" => ring_producer_peer(args, false),
         "ring_bulk_produce" => ring_producer_peer(args, true),
         "wake_produce" => wake_peer(args),
+        "wakeset_produce" => wakeset_peer(args),
         _ => return false,
     }
     true

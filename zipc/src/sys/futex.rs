@@ -103,10 +103,13 @@ pub(crate) fn waitv_supported() -> bool {
 /// `timeout`. At most [`WAITV_MAX`](crate::sys::wait_set::WAITV_MAX) words; requires
 /// [`waitv_supported`].
 pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> Wake {
-    let entries: Vec<WaitvEntry> = words
-        .iter()
-        .map(|(w, v)| WaitvEntry { val: *v as u64, uaddr: w.as_ptr() as u64, flags: FUTEX2_SIZE_U32, reserved: 0 })
-        .collect();
+    const EMPTY: WaitvEntry = WaitvEntry { val: 0, uaddr: 0, flags: 0, reserved: 0 };
+    let mut array = [EMPTY; crate::sys::wait_set::WAITV_MAX];
+    let n = words.len().min(array.len());
+    for (e, (w, v)) in array.iter_mut().zip(words) {
+        *e = WaitvEntry { val: *v as u64, uaddr: w.as_ptr() as u64, flags: FUTEX2_SIZE_U32, reserved: 0 };
+    }
+    let entries = &array[..n];
     let ts = timeout.map(|t| abs_timespec(libc::CLOCK_MONOTONIC, t));
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     count_syscall();

@@ -303,18 +303,20 @@ impl WaitSet {
         if points.iter().any(|p| p.asymmetric) {
             paired = asymmetric_fence::heavy();
         }
-        let mut expected = Vec::with_capacity(points.len());
+        let mut expected: Vec<(&AtomicU32, u32)> = Vec::with_capacity(points.len());
+        let mut ready = Vec::new();
         let result = loop {
             expected.clear();
-            let mut ready = Vec::new();
             let mut stalled = false;
             for (i, (key, s)) in sources.iter().enumerate() {
                 match s.probe() {
                     Probe::Ready => ready.push(*key),
-                    Probe::Pending(v) => expected.push((points[i].word, v)),
+                    // SAFETY: each word is in a mapping its source keeps alive.
+                    Probe::Pending(v) => expected.push((unsafe { &*points[i].word }, v)),
                     Probe::Stalled(v) => {
                         stalled = true;
-                        expected.push((points[i].word, v))
+                        // SAFETY: as above.
+                        expected.push((unsafe { &*points[i].word }, v))
                     }
                 }
             }
@@ -330,12 +332,7 @@ impl WaitSet {
                 }
             };
             let left = if stalled { Some(left.map_or(RECHECK, |l| l.min(RECHECK))) } else { left };
-            let words: Vec<(&AtomicU32, u32)> = expected
-                .iter()
-                // SAFETY: each word is in a mapping its source keeps alive.
-                .map(|&(w, v)| (unsafe { &*w }, v))
-                .collect();
-            sleep_on_any(&words, left, self.fan_in);
+            sleep_on_any(&expected, left, self.fan_in);
         };
         for p in &points {
             p.waiters().fetch_sub(1, SeqCst);
