@@ -393,17 +393,22 @@ fn fan_in_sleep(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) {
     });
 }
 
-#[cfg(all(test, not(loom)))]
-mod tests {
+/// The source the unit tests and the loom models share.
+#[cfg(test)]
+mod test_flag {
     use super::*;
+    #[cfg(loom)]
+    use loom::sync::Arc;
+    #[cfg(not(loom))]
     use std::sync::Arc;
 
-    /// A bare source for unit tests: ready when `word != 0`, waiters counted beside it.
-    struct Flag(Arc<Words>);
+    /// A source as the structures build them: ready when `word != 0`; the notifier stores,
+    /// fences and wakes only if someone waits (`waiting.rs`).
+    pub(super) struct Flag(pub(super) Arc<Words>);
 
-    struct Words {
-        word: AtomicU32,
-        waiters: AtomicU32,
+    pub(super) struct Words {
+        pub(super) word: AtomicU32,
+        pub(super) waiters: AtomicU32,
     }
 
     impl std::ops::Deref for Flag {
@@ -414,14 +419,14 @@ mod tests {
     }
 
     impl Flag {
-        fn new() -> Self {
+        pub(super) fn new() -> Self {
             Flag(Arc::new(Words { word: AtomicU32::new(0), waiters: AtomicU32::new(0) }))
         }
-        fn set(&self) {
+        pub(super) fn set(&self) {
             self.word.store(1, SeqCst);
             fence(SeqCst);
             if self.waiters.load(SeqCst) != 0 {
-                futex::wake(&self.word, u32::MAX);
+                crate::sys::atomics::futex_wake(&self.word, u32::MAX);
             }
         }
     }
@@ -438,6 +443,12 @@ mod tests {
             )
         }
     }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::test_flag::Flag;
+    use super::*;
 
     fn woken_by_one_of(n: usize, which: usize, fan_in: bool) {
         let flags: Vec<Flag> = (0..n).map(|_| Flag::new()).collect();
@@ -491,50 +502,8 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
+    use super::test_flag::Flag;
     use super::*;
-    use loom::sync::Arc;
-
-    /// A source as the structures build them: ready when `word != 0`; the notifier stores, fences
-    /// and wakes only if someone waits (`waiting.rs`).
-    struct Flag(Arc<Words>);
-
-    struct Words {
-        word: AtomicU32,
-        waiters: AtomicU32,
-    }
-
-    impl std::ops::Deref for Flag {
-        type Target = Words;
-        fn deref(&self) -> &Words {
-            &self.0
-        }
-    }
-
-    impl Flag {
-        fn new() -> Self {
-            Flag(Arc::new(Words { word: AtomicU32::new(0), waiters: AtomicU32::new(0) }))
-        }
-        fn set(&self) {
-            self.word.store(1, SeqCst);
-            fence(SeqCst);
-            if self.waiters.load(SeqCst) != 0 {
-                crate::sys::atomics::futex_wake(&self.word, u32::MAX);
-            }
-        }
-    }
-
-    impl Readiness for Flag {
-        fn wait_source(&self) -> Source {
-            Source::new(
-                self.0.clone(),
-                |f| SleepPoint::new(&f.word, &f.waiters, false),
-                |f| match f.word.load(SeqCst) {
-                    0 => Probe::Pending(0),
-                    _ => Probe::Ready,
-                },
-            )
-        }
-    }
 
     /// One waiter on two sources, a notifier setting the second at any point (before the
     /// attach, between the probes, while asleep): the wait always returns it, and leaves no
