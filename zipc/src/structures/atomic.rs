@@ -357,6 +357,7 @@ impl<T: Futex32> Atomic<T> {
 
 /// An [`Atomic`] changing from a value, as a [`WaitSet`](crate::WaitSet) source; from
 /// [`Atomic::changed_from`].
+#[cfg_attr(loom, allow(dead_code))] // the Readiness impl is not built under loom
 #[derive(Debug)]
 pub struct Changed<'a, T: Futex32> {
     atomic: &'a Atomic<T>,

@@ -480,6 +480,7 @@ impl Barrier {
 
 /// A [`Barrier`]'s next generation, as a [`WaitSet`](crate::WaitSet) source; from
 /// [`Barrier::next_generation`].
+#[cfg_attr(loom, allow(dead_code))] // the Readiness impl is not built under loom
 #[derive(Debug)]
 pub struct NextGeneration<'a> {
     barrier: &'a Barrier,
