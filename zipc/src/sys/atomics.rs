@@ -134,18 +134,7 @@ mod emulated {
     }
 
     fn sleep(addr: usize, still_expected: impl FnOnce() -> bool) -> Wake {
-        let (lock, cv) = &*PARK;
-        let mut guard = lock.lock().unwrap();
-        if !still_expected() {
-            return Wake::Changed;
-        }
-        let ticket = guard.next_ticket;
-        guard.next_ticket += 1;
-        guard.queue.push((addr, ticket));
-        while guard.queue.iter().any(|&(_, t)| t == ticket) {
-            guard = cv.wait(guard).unwrap();
-        }
-        Wake::Woken
+        sleep_many(&[addr], still_expected)
     }
 
     /// Sleeps on every address in `addrs` under one ticket: a wake of any of them wakes it.
