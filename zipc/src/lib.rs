@@ -110,6 +110,8 @@ pub use structures::queue::recovery;
 pub use structures::sync::{barrier, event, latch, mutex, semaphore};
 pub use structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
 pub use sys::process;
+#[cfg(not(loom))]
+pub use sys::reactor;
 pub use sys::wait_set;
 
 /// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).
@@ -141,6 +143,8 @@ pub use latch::Latch;
 pub use mutex::{Mutex, MutexGuard, MutexHolder};
 pub use pool::{Handle, Pool};
 pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
+#[cfg(not(loom))]
+pub use reactor::{until_ready, Ready};
 pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
 pub use segment::mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
@@ -148,6 +152,8 @@ pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use shm_type::{AtomicInt, ShmType};
 pub use stack::Stack;
 pub use structure::Structure;
+#[cfg(not(loom))]
+pub use sys::readiness_fd::ReadinessFd;
 pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};
 pub use wait_set::{Readiness, WaitSet};
 /// `#[derive(ShmType)]` and `#[derive(ShmSegment)]` (the default `derive` feature).

@@ -353,6 +353,15 @@ impl<T: Futex32> Atomic<T> {
     pub fn changed_from(&self, from: T) -> Changed<'_, T> {
         Changed { atomic: self, from: from.to_u32() }
     }
+
+    /// Awaits the value differing from `expected`: the `async` [`wait`](Self::wait). Writers wake
+    /// it with [`wake_all`](Self::wake_all).
+    #[cfg(not(loom))]
+    pub async fn wait_async(&self, expected: T) -> Result<()> {
+        let source = crate::sys::wait_set::Readiness::wait_source(&self.changed_from(expected));
+        let expected = expected.to_u32();
+        crate::sys::reactor::retry(source, || Ok((self.word().load(Ordering::SeqCst) != expected).then_some(()))).await
+    }
 }
 
 /// An [`Atomic`] changing from a value, as a [`WaitSet`](crate::WaitSet) source; from

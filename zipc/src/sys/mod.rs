@@ -5,6 +5,8 @@
 
 pub(crate) mod asymmetric_fence;
 pub(crate) mod atomic_copy;
+#[cfg(not(loom))]
+pub(crate) mod bell;
 // The loom-switchable atomics; the queue, ring, pool and sync algorithms are written on them.
 #[allow(dead_code, unused_imports)]
 pub(crate) mod atomics;
@@ -12,6 +14,10 @@ pub(crate) mod atomics;
 pub(crate) mod event_count;
 pub(crate) mod futex;
 pub mod process;
+#[cfg(not(loom))]
+pub mod reactor;
+#[cfg(not(loom))]
+pub mod readiness_fd;
 pub(crate) mod robust_lock;
 pub(crate) mod role;
 pub(crate) mod tagged_list;

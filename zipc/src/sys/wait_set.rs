@@ -156,9 +156,10 @@ pub trait Readiness {
 /// One attached readiness: where its waiters sleep, and how to look at it. Keeps the structure's
 /// mapping alive.
 #[doc(hidden)]
+#[derive(Clone)]
 pub struct Source {
     point: SleepPoint,
-    probe: Box<dyn Fn() -> Probe + Send + Sync>,
+    probe: std::sync::Arc<dyn Fn() -> Probe + Send + Sync>,
 }
 
 // SAFETY: `point` holds addresses of atomics in a shared mapping that `probe` keeps alive (it owns
@@ -176,10 +177,10 @@ impl Source {
         probe: impl Fn(&H) -> Probe + Send + Sync + 'static,
     ) -> Source {
         let point = point(&handle);
-        Source { point, probe: Box::new(move || probe(&handle)) }
+        Source { point, probe: std::sync::Arc::new(move || probe(&handle)) }
     }
 
-    fn probe(&self) -> Probe {
+    pub(crate) fn probe(&self) -> Probe {
         (self.probe)()
     }
 }
@@ -196,6 +197,10 @@ impl std::fmt::Debug for Source {
 pub struct Key(usize);
 
 impl Key {
+    pub(crate) fn at(index: usize) -> Key {
+        Key(index)
+    }
+
     /// The source's index: attachments are numbered 0, 1, 2, ... in order.
     pub fn index(self) -> usize {
         self.0
@@ -276,15 +281,24 @@ impl WaitSet {
     /// every source ready at that moment, in attachment order. [`Error::Timeout`] if none became
     /// ready in time; [`Error::InvalidArgument`] if the set is empty and there is no timeout.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<Vec<Key>> {
+        if self.is_empty() && timeout.is_none() {
+            return Err(Error::invalid("wait set", "waiting forever with no source attached"));
+        }
+        self.wait_or(timeout, None).map(|(ready, _)| ready)
+    }
+
+    /// [`wait`](Self::wait), also returning when `bell` (a source outside the set, such as a
+    /// helper thread's control word) is ready: then with `true` and whatever else was ready.
+    pub(crate) fn wait_or(&self, timeout: Option<Duration>, bell: Option<&Source>) -> Result<(Vec<Key>, bool)> {
+        let rung = || bell.is_some_and(|b| b.probe() == Probe::Ready);
         let ready = self.ready();
-        if !ready.is_empty() {
-            return Ok(ready);
+        if !ready.is_empty() || rung() {
+            return Ok((ready, rung()));
         }
         let deadline = Deadline::after(timeout);
-        if self.is_empty() {
-            if timeout.is_none() {
-                return Err(Error::invalid("wait set", "waiting forever with no source attached"));
-            }
+        let mut sources: Vec<(Option<Key>, &Source)> = self.attached().map(|(k, s)| (Some(k), s)).collect();
+        sources.extend(bell.map(|b| (None, b)));
+        if sources.is_empty() {
             // Nothing can wake us: sleep out the timeout on a private word.
             let alone = AtomicU32::new(0);
             while let Ok(Some(left)) = deadline.remaining() {
@@ -292,7 +306,6 @@ impl WaitSet {
             }
             return Err(Error::Timeout);
         }
-        let sources: Vec<(Key, &Source)> = self.attached().collect();
         let points: Vec<SleepPoint> = sources.iter().map(|(_, s)| s.point).collect();
         for p in &points {
             p.waiters().fetch_add(1, SeqCst);
@@ -308,20 +321,22 @@ impl WaitSet {
         let result = loop {
             expected.clear();
             let mut stalled = false;
+            let mut rang = false;
             for (i, (key, s)) in sources.iter().enumerate() {
-                match s.probe() {
-                    Probe::Ready => ready.push(*key),
-                    // SAFETY: each word is in a mapping its source keeps alive.
-                    Probe::Pending(v) => expected.push((unsafe { &*points[i].word }, v)),
-                    Probe::Stalled(v) => {
+                // SAFETY: each word is in a mapping its source keeps alive.
+                let word = unsafe { &*points[i].word };
+                match (s.probe(), key) {
+                    (Probe::Ready, Some(key)) => ready.push(*key),
+                    (Probe::Ready, None) => rang = true,
+                    (Probe::Pending(v), _) => expected.push((word, v)),
+                    (Probe::Stalled(v), _) => {
                         stalled = true;
-                        // SAFETY: as above.
-                        expected.push((unsafe { &*points[i].word }, v))
+                        expected.push((word, v))
                     }
                 }
             }
-            if !ready.is_empty() {
-                break Ok(ready);
+            if !ready.is_empty() || rang {
+                break Ok((ready, rang));
             }
             let left = match deadline.remaining() {
                 Err(e) => break Err(e),
@@ -332,13 +347,45 @@ impl WaitSet {
                 }
             };
             let left = if stalled { Some(left.map_or(RECHECK, |l| l.min(RECHECK))) } else { left };
-            sleep_on_any(&expected, left, self.fan_in);
+            if dedup_words(&mut expected) {
+                sleep_on_any(&expected, left, self.fan_in);
+            }
         };
         for p in &points {
             p.waiters().fetch_sub(1, SeqCst);
         }
         result
     }
+
+    /// Adds a source built already (the reactor and the readiness fd attach them).
+    pub(crate) fn attach_source(&mut self, source: Source) -> Key {
+        self.sources.push(Some(source));
+        Key(self.sources.len() - 1)
+    }
+
+    /// Puts `source` in the place of `key`, which this set handed out (a slot reused by its
+    /// owner, who keeps its own free list).
+    pub(crate) fn replace_source(&mut self, key: Key, source: Source) {
+        self.sources[key.0] = Some(source);
+    }
+}
+
+/// Sorts `words` by address and keeps one entry per word: many sources may sleep on one word
+/// (thousands of futures on a few queues), and `futex_waitv` then takes one entry for it. Returns
+/// `false` if a word was read with two different values: it changed between two probes, so
+/// there is nothing to sleep on — probe again.
+fn dedup_words(words: &mut Vec<(&AtomicU32, u32)>) -> bool {
+    if words.len() < 2 {
+        return true;
+    }
+    words.sort_unstable_by_key(|(w, _)| *w as *const AtomicU32);
+    let mut consistent = true;
+    words.dedup_by(|b, a| {
+        let same = std::ptr::eq(a.0, b.0);
+        consistent &= !same || a.1 == b.1;
+        same
+    });
+    consistent
 }
 
 /// Sleeps until one of `words` is woken or does not hold its expected value, or `timeout`

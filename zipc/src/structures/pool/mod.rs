@@ -64,6 +64,8 @@
 
 pub use crate::layout::kinds::pool::{field, objects_offset, ALIGN, MAX_CAPACITY, NIL, SLOT_SIZE};
 mod core;
+#[cfg(not(loom))]
+mod readiness;
 mod state;
 #[cfg(all(test, loom))]
 mod tests;

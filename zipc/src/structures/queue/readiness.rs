@@ -67,3 +67,33 @@ impl<T: ShmType, P: Policy> Readiness for Producer<T, P> {
         Source::new(self.bytes.clone(), |b| b.raw.idx().not_full.sleep_point(true), |b| b.raw.probe_space(P::FLAGS))
     }
 }
+
+#[cfg(not(loom))]
+impl<T: ShmType, P: Policy> Consumer<T, P> {
+    /// Pops the oldest element, awaiting one: the `async` [`pop`](Self::pop), on any executor
+    /// (the [reactor](crate::reactor) wakes the task; no thread blocks). Cancellation-safe: an
+    /// element is taken only in the poll that returns it, so a dropped future loses nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut rx: zipc::Consumer<u64, zipc::Mpsc>) -> zipc::Result<()> {
+    /// loop {
+    ///     let job = rx.pop_async().await?;
+    ///     println!("job {job}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn pop_async(&mut self) -> Result<T> {
+        let source = self.wait_source();
+        crate::sys::reactor::retry(source, || self.try_pop()).await
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType, P: Policy> Producer<T, P> {
+    /// Pushes `value`, awaiting room: the `async` [`push`](Self::push). Cancellation-safe: the
+    /// value is pushed only in the poll that completes, so a dropped future pushed nothing.
+    pub async fn push_async(&mut self, value: T) -> Result<()> {
+        let source = self.wait_source();
+        crate::sys::reactor::retry(source, || Ok(self.try_push(value)?.then_some(()))).await
+    }
+}

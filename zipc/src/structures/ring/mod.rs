@@ -543,3 +543,23 @@ impl<T: ShmType> crate::sys::wait_set::Readiness for RingProducer<T> {
         crate::sys::wait_set::Source::new(self.ring.clone(), |r| r.core.sleep_point(true), |r| r.core.probe_space())
     }
 }
+
+#[cfg(not(loom))]
+impl<T: ShmType> RingConsumer<T> {
+    /// Pops the oldest available element, awaiting one: the `async` [`pop`](Self::pop).
+    /// Cancellation-safe (an element is taken only in the poll that returns it).
+    pub async fn pop_async(&mut self) -> Result<T> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_pop())).await
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType> RingProducer<T> {
+    /// Pushes one element, awaiting room: the `async` [`push`](Self::push) (completes at once in
+    /// overwrite mode). Cancellation-safe (pushed only in the poll that completes).
+    pub async fn push_async(&mut self, value: T) -> Result<()> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_push(value).then_some(()))).await
+    }
+}

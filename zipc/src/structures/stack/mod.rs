@@ -51,6 +51,8 @@
 
 pub use crate::layout::kinds::stack::{field, values_offset, ALIGN, MAX_CAPACITY, NIL, NODE_SIZE};
 mod core;
+#[cfg(not(loom))]
+mod readiness;
 mod state;
 #[cfg(all(test, loom))]
 mod tests;

@@ -357,6 +357,16 @@ impl crate::sys::wait_set::Readiness for Event {
     }
 }
 
+#[cfg(not(loom))]
+impl Event {
+    /// Awaits the event: the `async` [`wait`](Self::wait) (an auto-reset event is taken by the
+    /// poll that completes, and only by it: cancellation-safe).
+    pub async fn wait_async(&self) -> Result<()> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_wait().then_some(()))).await
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

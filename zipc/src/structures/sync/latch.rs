@@ -308,6 +308,15 @@ impl crate::sys::wait_set::Readiness for Latch {
     }
 }
 
+#[cfg(not(loom))]
+impl Latch {
+    /// Awaits the latch opening: the `async` [`wait`](Self::wait).
+    pub async fn wait_async(&self) -> Result<()> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_wait().then_some(()))).await
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

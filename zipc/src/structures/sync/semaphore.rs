@@ -343,6 +343,16 @@ impl crate::sys::wait_set::Readiness for Semaphore {
     }
 }
 
+#[cfg(not(loom))]
+impl Semaphore {
+    /// Takes a permit, awaiting one: the `async` [`acquire`](Self::acquire). Cancellation-safe
+    /// (a permit is taken only in the poll that returns its guard).
+    pub async fn acquire_async(&self) -> Result<SemaphoreGuard<'_>> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_acquire())).await
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

@@ -667,3 +667,28 @@ impl<T: ShmType, M: TopicMode> crate::sys::wait_set::Readiness for Subscriber<T,
         )
     }
 }
+
+#[cfg(not(loom))]
+impl<T: ShmType, M: TopicMode> Subscriber<T, M> {
+    /// Copies the next sample out, awaiting one: the `async` [`receive_copy`](Self::receive_copy).
+    /// Cancellation-safe (a sample is taken only in the poll that returns it).
+    pub async fn receive_copy_async(&mut self) -> Result<T> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_receive_copy())).await
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType> Subscriber<T, Lossless> {
+    /// The next sample, read in place, awaiting one: the `async` [`receive`](Self::receive).
+    /// Cancellation-safe (the sample stays unread until a poll returns it).
+    pub async fn receive_async(&mut self) -> Result<Sample<'_, T>> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        loop {
+            if let Next::Ready { slot } = self.topic.core.peek(&mut self.state) {
+                return Ok(self.sample(slot));
+            }
+            crate::sys::reactor::Ready::new(source.clone()).await?;
+        }
+    }
+}
