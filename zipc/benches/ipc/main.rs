@@ -7,6 +7,8 @@
 //! * throughput (u64 messages, producer and consumer processes): zipc queues and rings; rtrb and
 //!   crossbeam's `ArrayQueue` on two threads of one process, for reference;
 //! * blocking wake-up latency: a consumer asleep in a blocking pop, woken by another process;
+//!   the same through a WaitSet of 32, a tokio task awaiting `pop_async`, `poll(2)` on a
+//!   `ReadinessFd`;
 //! * bandwidth: writing a large `Array` vs `memcpy` of the same size;
 //! * publish–subscribe (`pubsub.rs`): zipc's lossless `Topic` (`topic.rs`) and iceoryx2's
 //!   publish–subscribe (`iceoryx2_bench.rs`) measured by the same loops: 8-byte ping-pong,
@@ -136,6 +138,8 @@ fn main() {
         run("throughput_iceoryx2_msgs", &|| iceoryx2_bench::throughput(&plan));
         run("wake_futex_ns", &|| vec![zipc_bench::wake(&plan)]);
         run("wake_waitset_ns", &|| vec![zipc_bench::wake_waitset(&plan)]);
+        run("wake_async_ns", &|| vec![zipc_bench::wake_async(&plan)]);
+        run("wake_fd_ns", &|| vec![zipc_bench::wake_fd(&plan)]);
         run("array_write_gbps memcpy_gbps", &|| {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
             vec![array, memcpy]

@@ -80,6 +80,8 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("array write / memcpy (bandwidth)", "array_write_gbps", "memcpy_gbps", 0.8, true),
     ("zipc topic / raw limit (latency)", "pingpong_zipc_topic_ns", "pingpong_raw_atomic_ns", 1.6, false),
     ("WaitSet of 32 / futex (wake-up)", "wake_waitset_ns", "wake_futex_ns", 1.2, false),
+    ("async (tokio) / futex (wake-up)", "wake_async_ns", "wake_futex_ns", 1.5, false),
+    ("readiness fd / futex (wake-up)", "wake_fd_ns", "wake_futex_ns", 0.0, false),
     ("topic 4 MiB / 8 B (latency)", "topic_latency_ns[4194304]", "topic_latency_ns[8]", 1.5, false),
     ("topic / iceoryx2, 8 B (latency)", "topic_latency_ns[8]", "iceoryx2_latency_ns[8]", 0.5, false),
     ("topic / iceoryx2, 4 KiB (latency)", "topic_latency_ns[4096]", "iceoryx2_latency_ns[4096]", 0.5, false),

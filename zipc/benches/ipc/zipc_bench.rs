@@ -1,5 +1,6 @@
 //! zipc's own structures across two processes: queue ping-pong latency, queue and ring
-//! throughput, and the wake-up latency of a blocking pop and of a wait set.
+//! throughput, and the wake-up latency of a blocking pop, a wait set, an `async` pop on tokio and
+//! `poll(2)` on a readiness fd.
 //!
 //! Every benchmark here has a parent side (which times) and a peer side (a copy of this binary,
 //! see `peer.rs`). A `go` atomic lines the two up: the peer attaches, sets `ready`, and waits for
@@ -7,7 +8,9 @@
 
 use std::time::Instant;
 
-use zipc::{Atomic, Mpmc, Policy, Queue, Ring, RingMode, Segment, Spsc, WaitSet};
+use std::os::fd::AsRawFd;
+
+use zipc::{Atomic, Consumer, Mpmc, Policy, Queue, ReadinessFd, Ring, RingMode, Segment, Spsc, WaitSet};
 
 use crate::machine::{monotonic_ns, Clock};
 use crate::peer::{self, BenchSegment};
@@ -292,6 +295,60 @@ pub fn throughput_ring_bulk(plan: &Plan) -> Measurement {
 /// A consumer asleep in a blocking `pop` on an SPSC queue; the producer process pauses long
 /// enough for it to fall asleep, then pushes the CLOCK_MONOTONIC time. One-way: push to return.
 pub fn wake(plan: &Plan) -> Measurement {
+    wake_one_queue(
+        plan,
+        "wake_futex_ns",
+        "blocking pop on a zipc SPSC queue woken by a push from another process",
+        &mut |rx| rx.pop(None).unwrap(),
+    )
+}
+
+/// As [`wake`], but the consumer is a tokio task (current-thread runtime) awaiting `pop_async`:
+/// zipc's reactor thread wakes from the futex, wakes the task's waker, the runtime's thread
+/// unparks and polls the task, which pops.
+pub fn wake_async(plan: &Plan) -> Measurement {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    wake_one_queue(
+        plan,
+        "wake_async_ns",
+        "tokio task (current-thread runtime) awaiting pop_async, woken through zipc's reactor thread",
+        &mut |rx| rt.block_on(rx.pop_async()).unwrap(),
+    )
+}
+
+/// As [`wake`], but the consumer sleeps in `poll(2)` on a [`ReadinessFd`] over the queue: the
+/// fd's helper thread wakes from the futex and writes the eventfd; the consumer takes and pops.
+pub fn wake_fd(plan: &Plan) -> Measurement {
+    let mut fd: Option<ReadinessFd> = None;
+    wake_one_queue(
+        plan,
+        "wake_fd_ns",
+        "poll(2) on a ReadinessFd (eventfd) over the queue, signalled by its helper thread",
+        &mut |rx| loop {
+            if let Some(v) = rx.try_pop().unwrap() {
+                return v;
+            }
+            let fd = fd.get_or_insert_with(|| {
+                let mut set = WaitSet::new();
+                set.attach(&*rx);
+                ReadinessFd::new(set).unwrap()
+            });
+            let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd for the duration of the call.
+            unsafe { libc::poll(&mut p, 1, -1) };
+            fd.take();
+        },
+    )
+}
+
+/// The wake-up benchmarks over one SPSC queue: `receive` takes the next value however the
+/// mechanism sleeps; the `wake_produce` peer pushes each once the consumer is counted asleep.
+fn wake_one_queue(
+    plan: &Plan,
+    name: &'static str,
+    mechanism: &str,
+    receive: &mut dyn FnMut(&mut Consumer<u64, Spsc>) -> u64,
+) -> Measurement {
     let seg = bench_segment("wake", 1 << 20);
     let q = Queue::<u64, Spsc>::create(&seg.segment, "q", 64).unwrap();
     let n = plan.wakeups;
@@ -301,21 +358,17 @@ pub fn wake(plan: &Plan) -> Measurement {
     go(&seg.segment);
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
-        let sent = rx.pop(None).unwrap();
+        let sent = receive(&mut rx);
         let now = monotonic_ns();
         samples.push(now.saturating_sub(sent) as f64);
     }
     peer::join(child);
     let (median, p99) = percentiles(&mut samples);
     Measurement {
-        name: "wake_futex_ns",
+        name,
         unit: "ns",
         value: median,
-        params: vec![
-            ("p99_ns", format!("{p99:.1}")),
-            ("wakeups", n.to_string()),
-            ("mechanism", "blocking pop on a zipc SPSC queue woken by a push from another process".into()),
-        ],
+        params: vec![("p99_ns", format!("{p99:.1}")), ("wakeups", n.to_string()), ("mechanism", mechanism.into())],
     }
 }
 

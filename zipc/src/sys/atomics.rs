@@ -72,7 +72,7 @@ pub(crate) fn futex_wait(
 pub(crate) fn futex_waitv(
     words: &[(&AtomicU32, u32)],
     timeout: Option<std::time::Duration>,
-) -> crate::sys::futex::Wake {
+) -> (crate::sys::futex::Wake, Option<usize>) {
     crate::sys::futex::waitv(words, timeout)
 }
 
@@ -181,9 +181,13 @@ mod emulated {
         wake(word as *const AtomicU32 as usize, n)
     }
 
-    pub(crate) fn futex_waitv(words: &[(&AtomicU32, u32)], _timeout: Option<std::time::Duration>) -> Wake {
+    /// Never names the word that woke it (the wait set then probes every source).
+    pub(crate) fn futex_waitv(
+        words: &[(&AtomicU32, u32)],
+        _timeout: Option<std::time::Duration>,
+    ) -> (Wake, Option<usize>) {
         let addrs: Vec<usize> = words.iter().map(|(w, _)| *w as *const AtomicU32 as usize).collect();
-        sleep_many(&addrs, || words.iter().all(|(w, v)| w.load(Ordering::SeqCst) == *v))
+        (sleep_many(&addrs, || words.iter().all(|(w, v)| w.load(Ordering::SeqCst) == *v)), None)
     }
 
     // The upper half of a 64-bit word is its own futex address, 4 bytes in.

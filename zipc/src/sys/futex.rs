@@ -101,8 +101,8 @@ pub(crate) fn waitv_supported() -> bool {
 
 /// Sleeps while every `word` holds its expected value, until one of them is woken, at most
 /// `timeout`. At most [`WAITV_MAX`](crate::sys::wait_set::WAITV_MAX) words; requires
-/// [`waitv_supported`].
-pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> Wake {
+/// [`waitv_supported`]. When woken, also the index of the word whose wake-up did it.
+pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> (Wake, Option<usize>) {
     const EMPTY: WaitvEntry = WaitvEntry { val: 0, uaddr: 0, flags: 0, reserved: 0 };
     let mut array = [EMPTY; crate::sys::wait_set::WAITV_MAX];
     let n = words.len().min(array.len());
@@ -126,13 +126,14 @@ pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> W
         )
     };
     if r >= 0 {
-        return Wake::Woken;
+        return (Wake::Woken, Some(r as usize));
     }
-    match std::io::Error::last_os_error().raw_os_error() {
+    let why = match std::io::Error::last_os_error().raw_os_error() {
         Some(libc::EAGAIN) => Wake::Changed,
         Some(libc::ETIMEDOUT) => Wake::TimedOut,
         _ => Wake::Woken,
-    }
+    };
+    (why, None)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@
 //! 2. increment every source's `waiters`, then one barrier (the heavy, `membarrier` one if any
 //!    source's notifiers use the light side of the asymmetric pair);
 //! 3. loop: for each source read its futex word, then test it; if any is ready, stop; otherwise
-//!    sleep on all the words at once, each expected to hold what was read, with `futex_waitv`;
+//!    sleep on all the words at once, each expected to hold what was read, with `futex_waitv`
+//!    (which names the word whose wake-up ended the sleep: the sources on that word are tested
+//!    first, and if one is ready the wait stops with them without testing the rest);
 //! 4. decrement every `waiters`.
 //!
 //! No wake-up is lost, by the single-structure argument applied to each source: a source that
@@ -197,6 +199,7 @@ impl std::fmt::Debug for Source {
 pub struct Key(usize);
 
 impl Key {
+    #[cfg_attr(loom, allow(dead_code))] // the reactor is not built under loom
     pub(crate) fn at(index: usize) -> Key {
         Key(index)
     }
@@ -278,7 +281,9 @@ impl WaitSet {
     }
 
     /// Waits until at least one source is ready, at most `timeout` (`None`: forever), and returns
-    /// every source ready at that moment, in attachment order. [`Error::Timeout`] if none became
+    /// the sources found ready, in attachment order: every one ready when the wait began, or
+    /// after a wake-up those sleeping on the word woken (the others ready then are reported by
+    /// the next call, which looks at every source first). [`Error::Timeout`] if none became
     /// ready in time; [`Error::InvalidArgument`] if the set is empty and there is no timeout.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<Vec<Key>> {
         if self.is_empty() && timeout.is_none() {
@@ -318,7 +323,25 @@ impl WaitSet {
         }
         let mut expected: Vec<(&AtomicU32, u32)> = Vec::with_capacity(points.len());
         let mut ready = Vec::new();
+        // The word whose wake-up ended the last sleep, when the kernel says (`futex_waitv`).
+        let mut woken: Option<*const AtomicU32> = None;
         let result = loop {
+            // Woken on a word: look at its sources first, and return them if one is ready without
+            // probing the others (they are reported by the next wait, which probes first).
+            if let Some(w) = woken.take() {
+                let mut rang = false;
+                for (i, (key, s)) in sources.iter().enumerate() {
+                    if std::ptr::eq(points[i].word, w) && s.probe() == Probe::Ready {
+                        match key {
+                            Some(key) => ready.push(*key),
+                            None => rang = true,
+                        }
+                    }
+                }
+                if !ready.is_empty() || rang {
+                    break Ok((ready, rang));
+                }
+            }
             expected.clear();
             let mut stalled = false;
             let mut rang = false;
@@ -348,7 +371,7 @@ impl WaitSet {
             };
             let left = if stalled { Some(left.map_or(RECHECK, |l| l.min(RECHECK))) } else { left };
             if dedup_words(&mut expected) {
-                sleep_on_any(&expected, left, self.fan_in);
+                woken = sleep_on_any(&expected, left, self.fan_in);
             }
         };
         for p in &points {
@@ -358,6 +381,7 @@ impl WaitSet {
     }
 
     /// Adds a source built already (the reactor and the readiness fd attach them).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn attach_source(&mut self, source: Source) -> Key {
         self.sources.push(Some(source));
         Key(self.sources.len() - 1)
@@ -365,21 +389,34 @@ impl WaitSet {
 
     /// Puts `source` in the place of `key`, which this set handed out (a slot reused by its
     /// owner, who keeps its own free list).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn replace_source(&mut self, key: Key, source: Source) {
         self.sources[key.0] = Some(source);
     }
 }
 
-/// Sorts `words` by address and keeps one entry per word: many sources may sleep on one word
-/// (thousands of futures on a few queues), and `futex_waitv` then takes one entry for it. Returns
-/// `false` if a word was read with two different values: it changed between two probes, so
-/// there is nothing to sleep on — probe again.
+/// Keeps one entry per word: many sources may sleep on one word (thousands of futures on a few
+/// queues), and `futex_waitv` then takes one entry for it. Returns `false` if a word was read
+/// with two different values: it changed between two probes, so there is nothing to sleep on —
+/// probe again. A few words keep their order (and the loom models their determinism); many are
+/// sorted by address first.
 fn dedup_words(words: &mut Vec<(&AtomicU32, u32)>) -> bool {
-    if words.len() < 2 {
-        return true;
+    let mut consistent = true;
+    if cfg!(loom) || words.len() <= 16 {
+        let mut kept = 0;
+        for i in 0..words.len() {
+            match words[..kept].iter().find(|(w, _)| std::ptr::eq(*w, words[i].0)) {
+                Some((_, v)) => consistent &= *v == words[i].1,
+                None => {
+                    words.swap(kept, i);
+                    kept += 1;
+                }
+            }
+        }
+        words.truncate(kept);
+        return consistent;
     }
     words.sort_unstable_by_key(|(w, _)| *w as *const AtomicU32);
-    let mut consistent = true;
     words.dedup_by(|b, a| {
         let same = std::ptr::eq(a.0, b.0);
         consistent &= !same || a.1 == b.1;
@@ -389,14 +426,15 @@ fn dedup_words(words: &mut Vec<(&AtomicU32, u32)>) -> bool {
 }
 
 /// Sleeps until one of `words` is woken or does not hold its expected value, or `timeout`
-/// passes; may return early.
-fn sleep_on_any(words: &[(&AtomicU32, u32)], timeout: Option<Duration>, fan_in: bool) {
+/// passes; may return early. Returns the word woken, when the kernel names it.
+fn sleep_on_any(words: &[(&AtomicU32, u32)], timeout: Option<Duration>, fan_in: bool) -> Option<*const AtomicU32> {
     if cfg!(loom) || (!fan_in && words.len() <= WAITV_MAX && futex::waitv_supported()) {
-        futex_waitv(words, timeout);
-        return;
+        let (_, index) = futex_waitv(words, timeout);
+        return index.and_then(|i| words.get(i)).map(|(w, _)| *w as *const AtomicU32);
     }
     #[cfg(not(loom))]
     fan_in_sleep(words, timeout);
+    None
 }
 
 /// The fallback (module docs): helpers sleep on chunks of the words and ring `bell`.
@@ -528,6 +566,31 @@ mod tests {
     fn fan_in_beyond_the_waitv_limit() {
         woken_by_one_of(300, 299, false);
         woken_by_one_of(5, 2, true);
+    }
+
+    #[test]
+    fn many_sources_on_few_words_sleep_on_each_word_once() {
+        let (a, b) = (Flag::new(), Flag::new());
+        let mut set = WaitSet::new();
+        let on_b: Vec<Key> = (0..200)
+            .map(|i| if i % 2 == 0 { set.attach(&Flag(a.0.clone())) } else { set.attach(&Flag(b.0.clone())) })
+            .filter(|k| k.index() % 2 == 1)
+            .collect();
+        let mut words = vec![(&a.word, 0), (&b.word, 0), (&a.word, 0), (&b.word, 0)];
+        assert!(dedup_words(&mut words));
+        assert_eq!(words.len(), 2);
+        let mut changed = vec![(&a.word, 0), (&a.word, 1)];
+        assert!(!dedup_words(&mut changed), "a word read with two values must not be slept on");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while b.waiters.load(SeqCst) < 100 {
+                    std::thread::yield_now();
+                }
+                b.set();
+            });
+            // 200 sources, 2 words: one futex_waitv (no fan-in), every source on `b` reported.
+            assert_eq!(set.wait(Some(Duration::from_secs(60))).unwrap(), on_b);
+        });
     }
 
     #[test]
