@@ -236,3 +236,18 @@ fn demo_runs_the_whole_tour() {
     assert_eq!(line("c:      ").as_deref(), Some(rust.as_str()));
     assert_eq!(line("python: ").as_deref(), Some(rust.as_str()));
 }
+
+#[test]
+fn async_workers() {
+    let out = run(
+        env!("CARGO_BIN_EXE_async_workers"),
+        &[],
+        &[
+            "[driver] every one of 20,000 tasks done exactly once",
+            "[worker] 20,000 tasks done,",
+            "ok: one worker served",
+        ],
+        &[],
+    );
+    assert!(out.contains("[worker] progress report:"), "no progress report: the event never woke a task\n{out}");
+}

@@ -312,7 +312,10 @@ impl WaitSet {
             return Err(Error::Timeout);
         }
         let points: Vec<SleepPoint> = sources.iter().map(|(_, s)| s.point).collect();
-        for p in &points {
+        // One count per waiter word, however many sources share it (notifiers only test
+        // `waiters != 0`): thousands of futures on a few queues cost a few increments.
+        let counted = distinct_waiters(&points);
+        for p in &counted {
             p.waiters().fetch_add(1, SeqCst);
         }
         // Pairs with every notifier's barrier (store-buffering, as in `event_count.rs`).
@@ -374,7 +377,7 @@ impl WaitSet {
                 woken = sleep_on_any(&expected, left, self.fan_in);
             }
         };
-        for p in &points {
+        for p in &counted {
             p.waiters().fetch_sub(1, SeqCst);
         }
         result
@@ -393,6 +396,23 @@ impl WaitSet {
     pub(crate) fn replace_source(&mut self, key: Key, source: Source) {
         self.sources[key.0] = Some(source);
     }
+}
+
+/// The points with distinct waiter words (the first of each), in their order when few.
+fn distinct_waiters(points: &[SleepPoint]) -> Vec<SleepPoint> {
+    let mut out: Vec<SleepPoint> = Vec::with_capacity(points.len().min(WAITV_MAX));
+    if cfg!(loom) || points.len() <= 16 {
+        for p in points {
+            if !out.iter().any(|q| std::ptr::eq(q.waiters, p.waiters)) {
+                out.push(*p);
+            }
+        }
+        return out;
+    }
+    out.extend_from_slice(points);
+    out.sort_unstable_by_key(|p| p.waiters);
+    out.dedup_by(|b, a| std::ptr::eq(a.waiters, b.waiters));
+    out
 }
 
 /// Keeps one entry per word: many sources may sleep on one word (thousands of futures on a few

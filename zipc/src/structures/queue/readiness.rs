@@ -54,17 +54,31 @@ impl<E: Element> Raw<E> {
     }
 }
 
+impl<E: Element> QueueBytes<E> {
+    /// A consumer's readiness (data to pop) under `policy`: the typed [`Consumer`] and the
+    /// byte-level [`DynConsumer`](crate::dynamic::DynConsumer) share it.
+    pub(crate) fn data_source(&self, policy: u32) -> Source {
+        Source::new(self.clone(), |b| b.raw.idx().not_empty.sleep_point(true), move |b| b.raw.probe_data(policy))
+    }
+
+    /// A producer's readiness (room to push) under `policy`, for [`Producer`] and
+    /// [`DynProducer`](crate::dynamic::DynProducer).
+    pub(crate) fn space_source(&self, policy: u32) -> Source {
+        Source::new(self.clone(), |b| b.raw.idx().not_full.sleep_point(true), move |b| b.raw.probe_space(policy))
+    }
+}
+
 /// Ready when a [`try_pop`](Consumer::try_pop) would find an element.
 impl<T: ShmType, P: Policy> Readiness for Consumer<T, P> {
     fn wait_source(&self) -> Source {
-        Source::new(self.bytes.clone(), |b| b.raw.idx().not_empty.sleep_point(true), |b| b.raw.probe_data(P::FLAGS))
+        self.bytes.data_source(P::FLAGS)
     }
 }
 
 /// Ready when a [`try_push`](Producer::try_push) would find room.
 impl<T: ShmType, P: Policy> Readiness for Producer<T, P> {
     fn wait_source(&self) -> Source {
-        Source::new(self.bytes.clone(), |b| b.raw.idx().not_full.sleep_point(true), |b| b.raw.probe_space(P::FLAGS))
+        self.bytes.space_source(P::FLAGS)
     }
 }
 
@@ -95,5 +109,25 @@ impl<T: ShmType, P: Policy> Producer<T, P> {
     pub async fn push_async(&mut self, value: T) -> Result<()> {
         let source = self.wait_source();
         crate::sys::reactor::retry(source, || Ok(self.try_push(value)?.then_some(()))).await
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
+    /// Pops the oldest element through the shared handle, awaiting one: the `async`
+    /// [`pop`](Self::pop). Any number of tasks may await it on one handle (or its clones) —
+    /// a consumer handle takes one of the segment's lanes, the shared handle one per thread.
+    /// Cancellation-safe (an element is taken only in the poll that returns it).
+    pub async fn pop_async(&self) -> Result<T> {
+        crate::sys::reactor::retry(self.bytes.data_source(P::FLAGS), || self.try_pop()).await
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType, P: MultiProducer> Queue<T, P> {
+    /// Pushes `value` through the shared handle, awaiting room: the `async`
+    /// [`push`](Self::push). Cancellation-safe (pushed only in the poll that completes).
+    pub async fn push_async(&self, value: T) -> Result<()> {
+        crate::sys::reactor::retry(self.bytes.space_source(P::FLAGS), || Ok(self.try_push(value)?.then_some(()))).await
     }
 }
