@@ -178,6 +178,7 @@ typedef struct zipc_barrier zipc_barrier;
 typedef struct zipc_latch zipc_latch;
 typedef struct zipc_mutex zipc_mutex;
 typedef struct zipc_event zipc_event;
+typedef struct zipc_waitset zipc_waitset; /* structures waited on together; also a pollable fd */
 
 /* A structure's table entry and descriptor (zipc_find). */
 typedef struct zipc_entry {
@@ -464,6 +465,48 @@ zipc_status zipc_event_reset(const zipc_event *e);
 zipc_status zipc_event_wait(const zipc_event *e, int64_t timeout_ns);
 zipc_status zipc_event_try_wait(const zipc_event *e); /* OK or AGAIN */
 int zipc_event_is_set(const zipc_event *e);
+
+/* ---- Wait sets and the readiness descriptor ---------------------------------------------------
+ * A zipc_waitset holds sources — structures each ready in its own sense — and an eventfd that is
+ * readable while one of them is ready, until zipc_waitset_take (level-triggered, like a socket):
+ *     zipc_waitset *ws; uint64_t qk, keys[8]; size_t n;
+ *     zipc_waitset_open(&ws);
+ *     zipc_waitset_attach_consumer(ws, consumer, &qk);
+ *     struct pollfd p = { zipc_waitset_fd(ws), POLLIN, 0 };   ... poll(&p, 1, -1) ...
+ *     zipc_waitset_take(ws, keys, 8, &n);   then try_pop until AGAIN for each key in keys[0..n)
+ * Keys are 0, 1, 2, ... in attachment order, never reused. Readiness is a hint, as with poll(2):
+ * another process may take what made a source ready; act with the try_ calls. The set keeps its
+ * own view of each structure (and its segment mapped): handles stay free for their calls and may
+ * be closed before the set. A role handle (consumer, producer, subscriber) is used only during the
+ * attach call (ZIPC_ERR_BUSY if another thread is inside a call on it). Act on a readable fd soon:
+ * until it signals, the set is one of each source's waiters, and a semaphore release or an
+ * auto-reset event set wakes a single waiter. */
+zipc_status zipc_waitset_open(zipc_waitset **out);
+void zipc_waitset_close(zipc_waitset *ws);
+zipc_status zipc_waitset_attach_consumer(const zipc_waitset *ws, zipc_consumer *c, uint64_t *key); /* data */
+zipc_status zipc_waitset_attach_producer(const zipc_waitset *ws, zipc_producer *p, uint64_t *key); /* room */
+zipc_status zipc_waitset_attach_ring_consumer(const zipc_waitset *ws, zipc_ring_consumer *c, uint64_t *key);
+zipc_status zipc_waitset_attach_ring_producer(const zipc_waitset *ws, zipc_ring_producer *p, uint64_t *key);
+zipc_status zipc_waitset_attach_subscriber(const zipc_waitset *ws, zipc_topic_subscriber *s, uint64_t *key);
+zipc_status zipc_waitset_attach_stack(const zipc_waitset *ws, const zipc_stack *s, uint64_t *key); /* a value */
+zipc_status zipc_waitset_attach_pool(const zipc_waitset *ws, const zipc_pool *p, uint64_t *key);   /* a free object */
+zipc_status zipc_waitset_attach_semaphore(const zipc_waitset *ws, const zipc_semaphore *s, uint64_t *key);
+zipc_status zipc_waitset_attach_event(const zipc_waitset *ws, const zipc_event *e, uint64_t *key); /* set */
+zipc_status zipc_waitset_attach_latch(const zipc_waitset *ws, const zipc_latch *l, uint64_t *key); /* open */
+/* Ready once the generation current at the call completes (watching only). */
+zipc_status zipc_waitset_attach_barrier(const zipc_waitset *ws, const zipc_barrier *b, uint64_t *key);
+/* A 32-bit atomic, ready once its value differs from `value` (writers wake it with zipc_atomic_wake). */
+zipc_status zipc_waitset_attach_atomic(const zipc_waitset *ws, const zipc_atomic *a, int64_t value, uint64_t *key);
+zipc_status zipc_waitset_detach(const zipc_waitset *ws, uint64_t key); /* INVALID_ARGUMENT if not attached */
+uint64_t zipc_waitset_len(const zipc_waitset *ws);                    /* attached sources */
+/* The eventfd to poll for reading (owned by the set: do not read or close it). */
+int zipc_waitset_fd(const zipc_waitset *ws);
+/* Clears the fd, writes the keys ready now (at most cap; keys may be NULL if cap is 0) and their
+ * number, and re-arms: the fd is readable again at once if a source still is. *n may be 0. */
+zipc_status zipc_waitset_take(const zipc_waitset *ws, uint64_t *keys, size_t cap, size_t *n);
+zipc_status zipc_waitset_ready(const zipc_waitset *ws, uint64_t *keys, size_t cap, size_t *n); /* fd unchanged */
+/* Waits until a source is ready (ZIPC_ERR_TIMEOUT after timeout_ns), then takes: *n >= 1 on ZIPC_OK. */
+zipc_status zipc_waitset_wait(const zipc_waitset *ws, int64_t timeout_ns, uint64_t *keys, size_t cap, size_t *n);
 
 /* ---- Layout fingerprints --------------------------------------------------------------------- */
 /* 64-bit FNV-1a, the hash of canonical layout strings (zipc::layout::fnv1a64). */

@@ -296,3 +296,48 @@ fn wait_on_32_sources_across_4_processes_with_futex_waitv() {
 fn wait_on_32_sources_across_4_processes_fanned_in() {
     wait_on_32_sources_across_4_processes("wait_on_32_sources_across_4_processes_fanned_in", true);
 }
+
+/// A watcher that reports readiness and takes nothing must not swallow the wake-up of a
+/// blocked acquirer: a released permit (a set auto-reset event) wakes every sleeper, so the
+/// blocked `acquire` (`wait`) returns although a wait set asleep on the same word woke first.
+#[test]
+fn a_watcher_does_not_swallow_a_blocked_waiters_wake_up() {
+    let name = ShmName::new("waitset-wake-one");
+    let seg = Segment::create(name.as_str(), 1 << 20).unwrap();
+    let sem = Semaphore::create(&seg, "sem", 0, 1).unwrap();
+    let event = Event::create(&seg, "event", ResetMode::Auto, false).unwrap();
+    let until = |f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !f() {
+            assert!(start.elapsed() < LIMIT, "hang guard");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    std::thread::scope(|s| {
+        // The watchers go to sleep first (first in the futex queue), then the blocked waiters.
+        let watch = |r: &'static str| {
+            let (sem, event) = (&sem, &event);
+            move || {
+                let mut set = WaitSet::new();
+                if r == "sem" {
+                    set.attach(sem);
+                } else {
+                    set.attach(event);
+                }
+                set.wait(Some(LIMIT)).unwrap()
+            }
+        };
+        let watchers = [s.spawn(watch("sem")), s.spawn(watch("event"))];
+        until(&|| sem.waiting() == 1 && event.waiters() == 1);
+        let acquirer = s.spawn(|| sem.acquire_timeout(LIMIT).map(|g| g.forget()));
+        let setwaiter = s.spawn(|| event.wait_timeout(LIMIT));
+        until(&|| sem.waiting() == 2 && event.waiters() == 2);
+        sem.release().unwrap();
+        event.set();
+        for w in watchers {
+            assert!(!w.join().unwrap().is_empty());
+        }
+        acquirer.join().unwrap().expect("the blocked acquire never got the permit");
+        setwaiter.join().unwrap().expect("the blocked wait never saw the event");
+    });
+}

@@ -2,7 +2,8 @@
 //! from its pieces in `python_runtime/`, one per concept: the header (docstring, imports and the
 //! constants printed from the zipc crate), the errors, loading libzipc, the description of a
 //! structure, the handles every class builds on, then one piece per structure kind — chosen by an
-//! exhaustive `match` over [`Kind`], so a kind without its Python piece does not compile — and
+//! exhaustive `match` over [`Kind`], so a kind without its Python piece does not compile — then
+//! the wait set (the readiness descriptor, and the asyncio loop of the `*_async` methods), and
 //! last the segment and the numpy-only reader (`open_mapped`).
 //!
 //! Two tables are printed, not written: `_SIGNATURES`, the ctypes types of every C function, from
@@ -25,6 +26,7 @@ pub fn runtime_module() -> String {
     pieces.push(DESCRIPTION.to_owned());
     pieces.push(HANDLES.to_owned());
     pieces.extend(Kind::ALL.iter().map(|&k| kind_piece(k).source.to_owned()));
+    pieces.push(WAIT_SET.to_owned());
     pieces.push(SEGMENT.replace("@KINDS@", &kinds_table()));
     pieces.push(MAPPED.to_owned());
     // Two blank lines between pieces, as between any two top-level definitions.
@@ -203,6 +205,9 @@ const LIBRARY: &str = include_str!("python_runtime/library.py");
 const DESCRIPTION: &str = include_str!("python_runtime/description.py");
 /// `_Handle`, opening, the element helpers, and the bases `_Typed` and `_Primitive`.
 const HANDLES: &str = include_str!("python_runtime/handles.py");
+/// `WaitSet` (the readiness descriptor) and `_until`, the asyncio loop of the kinds' `*_async`
+/// methods; after the kinds, whose handle classes it names.
+const WAIT_SET: &str = include_str!("python_runtime/wait_set.py");
 /// `_KINDS` (placeholder `@KINDS@`), `Segment`, the segment opened through libzipc, and `unlink`.
 const SEGMENT: &str = include_str!("python_runtime/segment.py");
 /// `MappedSegment`, the numpy-only reader behind `open_mapped`.
@@ -286,7 +291,7 @@ mod tests {
     /// `_LIB.zipc_f(`, `lib.zipc_f(` and `"zipc_f"` in the pieces names one.
     #[test]
     fn every_function_the_runtime_calls_is_in_the_table() {
-        let mut pieces = vec![HEADER, ERRORS, LIBRARY, DESCRIPTION, HANDLES, SEGMENT, MAPPED];
+        let mut pieces = vec![HEADER, ERRORS, LIBRARY, DESCRIPTION, HANDLES, WAIT_SET, SEGMENT, MAPPED];
         pieces.extend(Kind::ALL.iter().map(|&k| kind_piece(k).source));
         let names: Vec<&str> = zipc::ffi::functions().iter().map(|f| f.name).collect();
         let mut called = std::collections::BTreeSet::new();

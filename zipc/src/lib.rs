@@ -112,6 +112,8 @@ pub use structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
 pub use sys::reactor;
+#[cfg(not(loom))]
+pub use sys::readiness_fd;
 pub use sys::wait_set;
 
 /// The ZeroIPC v2 header and metadata table ([`layout::table`]; the segment layer reads it).

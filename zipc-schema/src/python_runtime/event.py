@@ -15,4 +15,9 @@ class Event(_Primitive):
     def try_wait(self):
         return _call(_LIB.zipc_event_try_wait(self._p())) == OK
 
+    async def wait_async(self):
+        """Awaits the event being set (and takes it, if auto-reset) on the running asyncio loop.
+        Cancellation-safe: a cancelled call took nothing."""
+        await _until(self, lambda: _done(self.try_wait()))
+
     is_set = property(lambda self: bool(_LIB.zipc_event_is_set(self._p())))

@@ -18,6 +18,9 @@ class _Handle:
 
     def close(self):
         """Closes the handle (releasing its role, for role handles). Idempotent."""
+        ws = self.__dict__.pop("_async_waitset", None)  # the *_async methods' (wait_set.py)
+        if ws is not None:
+            ws.close()
         ptr, self._ptr = getattr(self, "_ptr", None), None
         if ptr is not None and _LIB is not None:
             getattr(_LIB, self._CLOSE)(ptr)

@@ -14,6 +14,9 @@ with `cargo build --release -p libzipc` (target/release/libzipc.so).
 Timeouts are seconds (float); None waits forever, 0 does not wait. Failures raise ZipcError
 subclasses carrying zipc's own message. A call that blocks without a timeout runs outside the GIL
 and cannot be interrupted by Ctrl-C until it returns: pass a timeout and loop if that matters.
+For event loops, WaitSet is a set of structures that is also a file descriptor (select,
+selectors), and the *_async methods (pop_async, push_async, receive_async, acquire_async,
+wait_async) await readiness on the running asyncio loop without blocking a thread.
 """
 
 import ctypes

@@ -14,4 +14,8 @@ class Latch(_Primitive):
     def try_wait(self):
         return _call(_LIB.zipc_latch_try_wait(self._p())) == OK
 
+    async def wait_async(self):
+        """Awaits the latch opening, on the running asyncio loop."""
+        await _until(self, lambda: _done(self.try_wait()))
+
     count = property(lambda self: _LIB.zipc_latch_count(self._p()))

@@ -20,6 +20,11 @@ class Pool(_Typed):
         _call(_LIB.zipc_pool_acquire(self._p(), _ns(timeout), ctypes.byref(h)))
         return h
 
+    async def acquire_async(self):
+        """A free object's Handle, awaited on the running asyncio loop. Cancellation-safe: a
+        cancelled call acquired nothing."""
+        return await _until(self, self.try_acquire)
+
     def release(self, handle):
         """Releases the object (StaleHandleError if it was released already)."""
         _call(_LIB.zipc_pool_release(self._p(), handle))

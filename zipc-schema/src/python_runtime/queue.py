@@ -16,6 +16,11 @@ class Producer(_Typed):
         and `timeout` is not 0, waits at most that long for room. Returns how many."""
         return _send_bulk(self, "zipc_producer_push_bulk", values, timeout)
 
+    async def push_async(self, value):
+        """Pushes `value`, awaiting room on the running asyncio loop (no thread blocks).
+        Cancellation-safe: pushed only when the call completes."""
+        await _until(self, lambda: _done(self.try_push(value)))
+
 
 class Consumer(_Typed):
     """A queue's consumer (holds the consumer role of an spsc or mpsc queue until closed)."""
@@ -34,6 +39,11 @@ class Consumer(_Typed):
         """Up to `max` of the oldest elements (a numpy array); if there are none and `timeout`
         is not 0, waits at most that long for the first."""
         return _recv_bulk(self, "zipc_consumer_pop_bulk", max, timeout)
+
+    async def pop_async(self):
+        """The oldest element, awaited on the running asyncio loop (no thread blocks).
+        Cancellation-safe: an element is taken only when it is returned."""
+        return await _until(self, self.try_pop)
 
     @property
     def lost_on_takeover(self):

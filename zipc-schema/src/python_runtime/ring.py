@@ -15,6 +15,10 @@ class RingProducer(_Typed):
         and `timeout` is not 0, waits at most that long. Returns how many."""
         return _send_bulk(self, "zipc_ring_push_bulk", values, timeout)
 
+    async def push_async(self, value):
+        """Pushes `value`, awaiting room on the running asyncio loop. Cancellation-safe."""
+        await _until(self, lambda: _done(self.try_push(value)))
+
 
 class RingConsumer(_Typed):
     """A ring's consumer role."""
@@ -32,6 +36,11 @@ class RingConsumer(_Typed):
     def pop_bulk(self, max, timeout=0):
         """Up to `max` elements in one batch; if none and `timeout` is not 0, waits that long."""
         return _recv_bulk(self, "zipc_ring_pop_bulk", max, timeout)
+
+    async def pop_async(self):
+        """The oldest available element, awaited on the running asyncio loop. Cancellation-safe:
+        an element is taken only when it is returned."""
+        return await _until(self, self.try_pop)
 
     def peek(self):
         """The element the next pop returns, without consuming it, or None."""

@@ -9,6 +9,11 @@ class Semaphore(_Primitive):
     def try_acquire(self):
         return _call(_LIB.zipc_semaphore_try_acquire(self._p())) == OK
 
+    async def acquire_async(self):
+        """Takes a permit, awaited on the running asyncio loop. Cancellation-safe: a cancelled
+        call took none."""
+        await _until(self, lambda: _done(self.try_acquire()))
+
     def release(self):
         _call(_LIB.zipc_semaphore_release(self._p()))
 

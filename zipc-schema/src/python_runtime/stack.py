@@ -28,6 +28,10 @@ class Stack(_Typed):
         """The top value, waiting at most `timeout` seconds for one (ZipcTimeoutError)."""
         return _recv(self, "zipc_stack_pop", _ns(timeout))
 
+    async def pop_async(self):
+        """The top value, awaited on the running asyncio loop. Cancellation-safe."""
+        return await _until(self, self.try_pop)
+
     def reclaim_dead(self):
         """Gives back the nodes processes were filling when they died; returns how many."""
         return _LIB.zipc_stack_reclaim_dead(self._p())

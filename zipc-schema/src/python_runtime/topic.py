@@ -83,6 +83,11 @@ class TopicSubscriber(_Typed):
         """A copy of the next sample, waiting at most `timeout` seconds for one."""
         return _recv(self, "zipc_topic_receive_copy", _ns(timeout))
 
+    async def receive_async(self):
+        """A copy of the next sample, awaited on the running asyncio loop. Cancellation-safe: a
+        sample is taken only when it is returned."""
+        return await _until(self, self.try_receive)
+
     def try_receive_view(self):
         """The next sample in place (lossless topics): `with sub.try_receive_view() as s:` reads
         `s.array` without a copy and releases the slot when the block ends. None if nothing new."""

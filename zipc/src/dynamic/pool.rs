@@ -135,3 +135,12 @@ impl std::fmt::Debug for DynPool {
         f.debug_struct("DynPool").field("name", &self.name()).field("elem_size", &self.size).finish()
     }
 }
+
+/// Ready when a [`try_acquire`](DynPool::try_acquire) would find a free object (as for
+/// [`Pool`](crate::Pool)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynPool {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        self.core.free_source(self.clone())
+    }
+}

@@ -227,3 +227,21 @@ impl std::fmt::Debug for DynConsumer {
 fn policy_label(policy: u32) -> &'static str {
     queue::policy_name(policy).unwrap_or("unknown")
 }
+
+/// Ready when a [`try_pop`](DynConsumer::try_pop) would find an element (as for
+/// [`Consumer`](crate::Consumer)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynConsumer {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        self.bytes.data_source(self.policy)
+    }
+}
+
+/// Ready when a [`try_push`](DynProducer::try_push) would find room (as for
+/// [`Producer`](crate::Producer)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynProducer {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        self.bytes.space_source(self.policy)
+    }
+}

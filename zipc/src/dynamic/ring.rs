@@ -249,3 +249,21 @@ impl std::fmt::Debug for DynRingConsumer {
         f.debug_struct("DynRingConsumer").field("ring", &self.ring).finish()
     }
 }
+
+/// Ready when a [`try_pop`](DynRingConsumer::try_pop) would return an element (as for
+/// [`RingConsumer`](crate::RingConsumer)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynRingConsumer {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(self.ring.clone(), |r| r.core.sleep_point(false), |r| r.core.probe_data())
+    }
+}
+
+/// Ready when a [`try_push`](DynRingProducer::try_push) would find room (always, in overwrite
+/// mode; as for [`RingProducer`](crate::RingProducer)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynRingProducer {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(self.ring.clone(), |r| r.core.sleep_point(true), |r| r.core.probe_space())
+    }
+}

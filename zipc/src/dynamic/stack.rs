@@ -99,3 +99,12 @@ impl std::fmt::Debug for DynStack {
         f.debug_struct("DynStack").field("name", &self.name()).field("elem_size", &self.size).finish()
     }
 }
+
+/// Ready when a [`try_pop`](DynStack::try_pop) would find a value (as for
+/// [`Stack`](crate::Stack)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynStack {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        self.core.data_source(self.clone())
+    }
+}

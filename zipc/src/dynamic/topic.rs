@@ -337,3 +337,17 @@ impl std::fmt::Debug for DynSubscriber {
             .finish()
     }
 }
+
+/// Ready when a receive would find a sample without waiting (as for
+/// [`Subscriber`](crate::Subscriber)).
+#[cfg(not(loom))]
+impl crate::sys::wait_set::Readiness for DynSubscriber {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        let record = self.state.record;
+        crate::sys::wait_set::Source::new(
+            self.topic.clone(),
+            |t| t.core.data_ready().sleep_point(true),
+            move |t| t.core.probe(record),
+        )
+    }
+}

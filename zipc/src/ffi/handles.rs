@@ -59,6 +59,9 @@ pub struct LatchHandle(pub(super) Latch);
 pub struct MutexHandle(pub(super) Mutex);
 /// `zipc_event`.
 pub struct EventHandle(pub(super) Event);
+/// `zipc_waitset`: a wait set that is also a file descriptor.
+#[cfg(not(loom))]
+pub struct WaitSetHandle(pub(super) crate::ReadinessFd);
 
 /// `zipc_entry`: a structure's table entry and descriptor.
 #[repr(C)]
@@ -136,6 +139,11 @@ c_types! {
     Entry => "zipc_entry",
     Decl => "zipc_decl",
     Handle => "zipc_handle",
+}
+
+#[cfg(not(loom))]
+c_types! {
+    WaitSetHandle => "zipc_waitset",
 }
 
 /// A role handle's state, used by one thread at a time: a second thread gets

@@ -38,10 +38,12 @@ mod handles;
 mod shell;
 mod status;
 
+#[cfg(not(loom))]
+pub use handles::WaitSetHandle;
 pub use handles::{
     ArrayHandle, AtomicHandle, BarrierHandle, ConsumerHandle, Decl, EndpointHandle, Entry, EventHandle, LatchHandle,
     MutexHandle, PoolHandle, ProducerHandle, QueueHandle, RingConsumerHandle, RingHandle, RingProducerHandle,
-    SegmentHandle, SemaphoreHandle, SideHandle, TopicHandle, TopicPublisherHandle, TopicSubscriberHandle,
+    SegmentHandle, SemaphoreHandle, SideHandle, StackHandle, TopicHandle, TopicPublisherHandle, TopicSubscriberHandle,
 };
 pub use shell::Signature;
 pub use status::Status;
@@ -49,9 +51,11 @@ pub use status::Status;
 /// Declares the files of C functions, one per kind of handle, re-exports their functions, and
 /// gathers their signatures into [`functions`].
 macro_rules! abi_files {
-    ($($file:ident,)*) => {
+    ($($(#[$attr:meta])* $file:ident,)*) => {
         $(
+            $(#[$attr])*
             mod $file;
+            $(#[$attr])*
             pub use $file::*;
         )*
 
@@ -61,7 +65,7 @@ macro_rules! abi_files {
         pub fn functions() -> &'static [Signature] {
             static TABLE: std::sync::OnceLock<Vec<Signature>> = std::sync::OnceLock::new();
             TABLE.get_or_init(|| {
-                let files: &[fn() -> Vec<Signature>] = &[$($file::signatures),*];
+                let files: &[fn() -> Vec<Signature>] = &[$($(#[$attr])* $file::signatures),*];
                 files.iter().flat_map(|file| file()).collect()
             })
         }
@@ -84,6 +88,9 @@ abi_files! {
     latch,
     mutex,
     event,
+    // A readiness fd is a helper thread and an eventfd, which the loom build does not model.
+    #[cfg(not(loom))]
+    wait_set,
 }
 
 /// The version of the C ABI that `zipc.h` declares (`ZIPC_ABI_VERSION`) and

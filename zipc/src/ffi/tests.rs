@@ -313,3 +313,274 @@ fn the_table_records_each_function_with_its_c_prototype() {
     assert_eq!(names.len(), table.len(), "each function once");
     assert!(table.len() >= 100);
 }
+
+/// `zipc_waitset`: attach, the descriptor's readiness, take, wait, detach, and the misuses.
+#[cfg(not(loom))]
+mod wait_set {
+    use super::*;
+    use crate::{Atomic, Event, ResetMode, Stack};
+
+    /// Whether `fd` is readable within `ms` milliseconds (a long `ms` is a hang guard only).
+    fn readable(fd: c_int, ms: c_int) -> bool {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        r == 1 && p.revents & libc::POLLIN != 0
+    }
+
+    const GUARD_MS: c_int = 60_000;
+
+    fn take(ws: *const WaitSetHandle) -> Vec<u64> {
+        let mut keys = [0u64; 16];
+        let mut n = 0;
+        // SAFETY: a live wait set, a 16-key buffer and a count slot.
+        assert_eq!(unsafe { zipc_waitset_take(ws, keys.as_mut_ptr(), 16, &mut n) }, Status::Ok);
+        keys[..n].to_vec()
+    }
+
+    #[test]
+    fn the_descriptor_is_readable_while_a_source_is_ready_and_take_reports_the_keys() {
+        let (_n, seg, name) = segment("waitset");
+        let q = Queue::<u64, Mpmc>::create(&seg, "q", 4).unwrap();
+        let sem = Semaphore::create(&seg, "sem", 0, 0).unwrap();
+        let ev = Event::create(&seg, "ev", ResetMode::Auto, false).unwrap();
+        let st = Stack::<u64>::create(&seg, "st", 4).unwrap();
+        let s = open_segment(&name);
+        let (mut qh, mut c, mut sh, mut eh, mut kh, mut ws) =
+            (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        let (mut kq, mut ks, mut ke, mut kt) = (9, 9, 9, 9);
+        // SAFETY: valid arguments throughout; every handle is closed once, at the end.
+        unsafe {
+            assert_eq!(zipc_queue_open(s, c"q".as_ptr(), 8, ptr::null(), &mut qh), Status::Ok);
+            assert_eq!(zipc_queue_open_consumer(qh, &mut c), Status::Ok);
+            assert_eq!(zipc_semaphore_open(s, c"sem".as_ptr(), &mut sh), Status::Ok);
+            assert_eq!(zipc_event_open(s, c"ev".as_ptr(), &mut eh), Status::Ok);
+            assert_eq!(zipc_stack_open(s, c"st".as_ptr(), 8, ptr::null(), &mut kh), Status::Ok);
+            assert_eq!(zipc_waitset_open(&mut ws), Status::Ok);
+            assert_eq!(zipc_waitset_attach_consumer(ws, c, &mut kq), Status::Ok);
+            assert_eq!(zipc_waitset_attach_semaphore(ws, sh, &mut ks), Status::Ok);
+            assert_eq!(zipc_waitset_attach_event(ws, eh, &mut ke), Status::Ok);
+            assert_eq!(zipc_waitset_attach_stack(ws, kh, &mut kt), Status::Ok);
+            assert_eq!((kq, ks, ke, kt), (0, 1, 2, 3), "keys in attachment order");
+            assert_eq!(zipc_waitset_len(ws), 4);
+            let fd = zipc_waitset_fd(ws);
+            assert!(fd > 0);
+            // The consumer is free again after the attach.
+            let mut v = 0u64;
+            assert_eq!(zipc_consumer_try_pop(c, (&mut v as *mut u64).cast(), 8), Status::Again);
+
+            // Nothing ready: not readable, and a wait of 0 or 20 ms times out.
+            assert!(take(ws).is_empty());
+            assert!(!readable(fd, 0));
+            let (mut keys, mut n) = ([0u64; 4], 7usize);
+            assert_eq!(zipc_waitset_wait(ws, 0, keys.as_mut_ptr(), 4, &mut n), Status::Timeout);
+            assert_eq!(n, 0);
+            assert_eq!(zipc_waitset_wait(ws, 20_000_000, keys.as_mut_ptr(), 4, &mut n), Status::Timeout);
+            assert_eq!(last_error(), crate::Error::Timeout.to_string());
+
+            // A push from Rust: readable, and the consumer's key is taken.
+            q.try_push(42).unwrap();
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [kq]);
+            assert!(readable(fd, GUARD_MS), "level-triggered: still ready after the take");
+            assert_eq!(zipc_consumer_try_pop(c, (&mut v as *mut u64).cast(), 8), Status::Ok);
+            assert_eq!(v, 42);
+            assert!(take(ws).is_empty(), "nothing ready after the pop");
+            assert!(!readable(fd, 0));
+
+            // Two at once; a buffer of one takes one, and the descriptor stays readable.
+            sem.release().unwrap();
+            ev.set();
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(zipc_waitset_ready(ws, keys.as_mut_ptr(), 4, &mut n), Status::Ok);
+            assert_eq!(keys[..n], [ks, ke]);
+            assert_eq!(zipc_waitset_take(ws, keys.as_mut_ptr(), 1, &mut n), Status::Ok);
+            assert_eq!(keys[..n], [ks]);
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(zipc_semaphore_try_acquire(sh), Status::Ok);
+            assert_eq!(zipc_event_try_wait(eh), Status::Ok, "auto-reset: taken");
+            assert!(take(ws).is_empty());
+
+            // wait: blocks until a value is pushed by another thread.
+            let pusher = {
+                let st = st.clone();
+                std::thread::spawn(move || st.try_push(7).unwrap())
+            };
+            assert_eq!(zipc_waitset_wait(ws, -1, keys.as_mut_ptr(), 4, &mut n), Status::Ok);
+            assert_eq!(keys[..n], [kt]);
+            assert!(pusher.join().unwrap());
+            assert_eq!(zipc_stack_try_pop(kh, (&mut v as *mut u64).cast(), 8), Status::Ok);
+            assert_eq!(v, 7);
+
+            // Detach: not reported any more; keys are not reused; an unknown key is refused.
+            assert_eq!(zipc_waitset_detach(ws, kq), Status::Ok);
+            assert_eq!(zipc_waitset_detach(ws, kq), Status::InvalidArgument);
+            assert!(last_error().contains("not attached"), "{}", last_error());
+            assert_eq!(zipc_waitset_detach(ws, u64::MAX), Status::InvalidArgument);
+            q.try_push(1).unwrap();
+            assert!(take(ws).is_empty());
+            assert_eq!(zipc_waitset_len(ws), 3);
+            let mut k2 = 0;
+            assert_eq!(zipc_waitset_attach_consumer(ws, c, &mut k2), Status::Ok);
+            assert_eq!(k2, 4);
+            assert_eq!(take(ws), [k2]);
+            // The set outlives the handles it watches.
+            zipc_consumer_close(c);
+            zipc_queue_close(qh);
+            assert_eq!(take(ws), [k2]);
+            zipc_waitset_close(ws);
+            zipc_semaphore_close(sh);
+            zipc_event_close(eh);
+            zipc_stack_close(kh);
+            zipc_segment_close(s);
+        }
+    }
+
+    #[test]
+    fn every_kind_attaches_and_misuse_is_refused() {
+        let (_n, seg, name) = segment("waitset-kinds");
+        Queue::<u64, Spsc>::create(&seg, "q", 4).unwrap();
+        Ring::<u64>::create(&seg, "r", 4, RingMode::Lossless).unwrap();
+        crate::Topic::<u64, crate::Lossless>::create(&seg, "t", 4, 2, 0).unwrap();
+        let pool = crate::Pool::<u64>::create(&seg, "p", 1).unwrap();
+        let latch = crate::Latch::create(&seg, "l", 1).unwrap();
+        let barrier = Barrier::create(&seg, "b", 2).unwrap();
+        let a32 = Atomic::<u32>::create(&seg, "a32", 5).unwrap();
+        Atomic::<u64>::create(&seg, "a64", 5).unwrap();
+        let s = open_segment(&name);
+        let mut ws = ptr::null_mut();
+        let mut keys = Vec::new();
+        let mut key = 0u64;
+        // SAFETY: valid arguments, or NULL where the library must detect it.
+        unsafe {
+            assert_eq!(zipc_waitset_open(ptr::null_mut()), Status::Null);
+            assert_eq!(zipc_waitset_open(&mut ws), Status::Ok);
+            let (mut qh, mut p, mut c) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+            assert_eq!(zipc_queue_open(s, c"q".as_ptr(), 8, ptr::null(), &mut qh), Status::Ok);
+            assert_eq!(zipc_queue_open_producer(qh, &mut p), Status::Ok);
+            assert_eq!(zipc_queue_open_consumer(qh, &mut c), Status::Ok);
+            let (mut rh, mut rp, mut rc) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+            assert_eq!(zipc_ring_open(s, c"r".as_ptr(), 8, ptr::null(), &mut rh), Status::Ok);
+            assert_eq!(zipc_ring_open_producer(rh, &mut rp), Status::Ok);
+            assert_eq!(zipc_ring_open_consumer(rh, &mut rc), Status::Ok);
+            let (mut th, mut sub) = (ptr::null_mut(), ptr::null_mut());
+            assert_eq!(zipc_topic_open(s, c"t".as_ptr(), 8, ptr::null(), &mut th), Status::Ok);
+            assert_eq!(zipc_topic_subscribe(th, &mut sub), Status::Ok);
+            let (mut ph, mut lh, mut bh, mut a32h, mut a64h) =
+                (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+            assert_eq!(zipc_pool_open(s, c"p".as_ptr(), 8, ptr::null(), &mut ph), Status::Ok);
+            assert_eq!(zipc_latch_open(s, c"l".as_ptr(), &mut lh), Status::Ok);
+            assert_eq!(zipc_barrier_open(s, c"b".as_ptr(), &mut bh), Status::Ok);
+            assert_eq!(zipc_atomic_open(s, c"a32".as_ptr(), &mut a32h), Status::Ok);
+            assert_eq!(zipc_atomic_open(s, c"a64".as_ptr(), &mut a64h), Status::Ok);
+
+            // A producer with room, a ring producer with room and a free pool object are ready at once.
+            macro_rules! attach {
+                ($f:ident($h:expr)) => {{
+                    assert_eq!($f(ws, $h, &mut key), Status::Ok, "{}", last_error());
+                    keys.push(key);
+                }};
+            }
+            attach!(zipc_waitset_attach_producer(p));
+            attach!(zipc_waitset_attach_ring_producer(rp));
+            attach!(zipc_waitset_attach_pool(ph));
+            assert_eq!(take(ws), keys);
+            for k in keys.drain(..) {
+                assert_eq!(zipc_waitset_detach(ws, k), Status::Ok);
+            }
+            let h = pool.try_acquire().unwrap().unwrap();
+            attach!(zipc_waitset_attach_consumer(c));
+            attach!(zipc_waitset_attach_ring_consumer(rc));
+            attach!(zipc_waitset_attach_subscriber(sub));
+            attach!(zipc_waitset_attach_pool(ph));
+            attach!(zipc_waitset_attach_latch(lh));
+            attach!(zipc_waitset_attach_barrier(bh));
+            assert_eq!(zipc_waitset_attach_atomic(ws, a32h, 5, &mut key), Status::Ok, "{}", last_error());
+            keys.push(key);
+            assert!(take(ws).is_empty(), "none of them is ready");
+            let fd = zipc_waitset_fd(ws);
+            // Make each ready in turn: its key, and only it, is reported.
+            let v = 3u64;
+            let src = (&v as *const u64).cast();
+            assert_eq!(zipc_producer_try_push(p, src, 8), Status::Ok);
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[0]]);
+            let mut out = 0u64;
+            assert_eq!(zipc_consumer_try_pop(c, (&mut out as *mut u64).cast(), 8), Status::Ok);
+            assert_eq!(zipc_ring_try_push(rp, src, 8), Status::Ok);
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[1]]);
+            assert_eq!(zipc_ring_try_pop(rc, (&mut out as *mut u64).cast(), 8), Status::Ok);
+            let mut tp = ptr::null_mut();
+            assert_eq!(zipc_topic_open_publisher(th, &mut tp), Status::Ok);
+            assert_eq!(zipc_topic_try_send_copy(tp, src, 8), Status::Ok);
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[2]]);
+            assert_eq!(zipc_topic_try_receive_copy(sub, (&mut out as *mut u64).cast(), 8), Status::Ok);
+            pool.release(h).unwrap();
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[3]]);
+            assert_eq!(zipc_waitset_detach(ws, keys[3]), Status::Ok);
+            latch.count_down(1);
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[4]]);
+            assert_eq!(zipc_waitset_detach(ws, keys[4]), Status::Ok);
+            let other = std::thread::spawn({
+                let b = barrier.clone();
+                move || b.wait().unwrap()
+            });
+            barrier.wait().unwrap();
+            other.join().unwrap();
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[5]]);
+            assert_eq!(zipc_waitset_detach(ws, keys[5]), Status::Ok);
+            a32.store(6);
+            a32.wake_all();
+            assert!(readable(fd, GUARD_MS));
+            assert_eq!(take(ws), [keys[6]]);
+
+            // Misuse: a 64-bit atomic, a role handle in use by another call, NULLs.
+            assert_eq!(zipc_waitset_attach_atomic(ws, a64h, 5, &mut key), Status::InvalidArgument);
+            assert!(last_error().contains("32-bit"), "{}", last_error());
+            let consumer = &*c;
+            let busy = consumer.0.with(|_| Ok(zipc_waitset_attach_consumer(ws, c, &mut key)));
+            assert_eq!(busy.unwrap(), Status::Busy);
+            assert_eq!(zipc_waitset_attach_consumer(ws, c, ptr::null_mut()), Status::Null);
+            assert_eq!(zipc_waitset_attach_consumer(ptr::null(), c, &mut key), Status::Null);
+            assert_eq!(zipc_waitset_attach_stack(ws, ptr::null(), &mut key), Status::Null);
+            let mut n = 0;
+            assert_eq!(zipc_waitset_take(ws, ptr::null_mut(), 1, &mut n), Status::Null);
+            assert_eq!(zipc_waitset_take(ws, ptr::null_mut(), 0, ptr::null_mut()), Status::Null);
+            assert_eq!(zipc_waitset_take(ws, ptr::null_mut(), 0, &mut n), Status::Ok);
+            assert_eq!(zipc_waitset_detach(ptr::null(), 0), Status::Null);
+            assert_eq!(zipc_waitset_fd(ptr::null()), 0);
+            assert_eq!(zipc_last_status(), Status::Null);
+            assert_eq!(zipc_waitset_len(ptr::null()), 0);
+            zipc_waitset_close(ptr::null_mut());
+            zipc_waitset_close(ws);
+
+            // An empty set: waiting forever is refused, a timeout times out.
+            let mut empty = ptr::null_mut();
+            assert_eq!(zipc_waitset_open(&mut empty), Status::Ok);
+            assert_eq!(zipc_waitset_wait(empty, -1, ptr::null_mut(), 0, &mut n), Status::InvalidArgument);
+            assert_eq!(zipc_waitset_wait(empty, 1_000_000, ptr::null_mut(), 0, &mut n), Status::Timeout);
+            zipc_waitset_close(empty);
+
+            zipc_topic_publisher_close(tp);
+            zipc_topic_subscriber_close(sub);
+            zipc_topic_close(th);
+            zipc_producer_close(p);
+            zipc_consumer_close(c);
+            zipc_queue_close(qh);
+            zipc_ring_producer_close(rp);
+            zipc_ring_consumer_close(rc);
+            zipc_ring_close(rh);
+            zipc_pool_close(ph);
+            zipc_latch_close(lh);
+            zipc_barrier_close(bh);
+            zipc_atomic_close(a32h);
+            zipc_atomic_close(a64h);
+            zipc_segment_close(s);
+        }
+    }
+}

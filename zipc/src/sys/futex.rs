@@ -68,6 +68,7 @@ pub(crate) fn wake_at(addr: *mut u32, n: u32) -> usize {
 }
 
 /// `FUTEX2_SIZE_U32`: a `futex_waitv` entry is a 32-bit word (shared, not private).
+#[cfg_attr(loom, allow(dead_code))] // loom emulates futex_waitv
 const FUTEX2_SIZE_U32: u32 = 0x02;
 
 /// One entry of `futex_waitv`'s array (`struct futex_waitv` in linux/futex.h).
@@ -102,6 +103,7 @@ pub(crate) fn waitv_supported() -> bool {
 /// Sleeps while every `word` holds its expected value, until one of them is woken, at most
 /// `timeout`. At most [`WAITV_MAX`](crate::sys::wait_set::WAITV_MAX) words; requires
 /// [`waitv_supported`]. When woken, also the index of the word whose wake-up did it.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) fn waitv(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> (Wake, Option<usize>) {
     const EMPTY: WaitvEntry = WaitvEntry { val: 0, uaddr: 0, flags: 0, reserved: 0 };
     let mut array = [EMPTY; crate::sys::wait_set::WAITV_MAX];

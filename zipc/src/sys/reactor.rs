@@ -4,7 +4,7 @@
 //! only `std::task::Waker`. A future that finds its structure not ready hands the structure's
 //! wait-set [`Source`] and its waker to the *reactor*, one helper thread per process (started on
 //! first use, named `zipc-reactor`), and returns `Pending`. The reactor sleeps in one
-//! [`WaitSet`] over every source it was handed plus a process-local [`Bell`]; when a source is
+//! [`WaitSet`] over every source it was handed plus a process-local bell (`sys/bell.rs`); when a source is
 //! ready it drops it from the set and wakes its waker; the task then retries its `try_*` call.
 //! Nothing polls on a timer: the reactor sleeps in `futex_waitv` until a notifier wakes a word
 //! (or, for a [`Probe::Stalled`](crate::wait_set::Probe) source, looks again within

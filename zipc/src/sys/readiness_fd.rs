@@ -35,7 +35,7 @@
 //! and whenever the sources are busy — a push or a release makes no system call. The signal
 //! costs one wake-up of the helper and one `write` to the eventfd.
 //!
-//! The helper sleeps on a process-local control word beside the sources (the [`Bell`]), rung to
+//! The helper sleeps on a process-local control word beside the sources (a bell, `sys/bell.rs`), rung to
 //! re-arm it, to let [`attach`](ReadinessFd::attach) and [`detach`](ReadinessFd::detach) change
 //! the set, and to stop it when the `ReadinessFd` drops (which joins the helper and closes the
 //! descriptor).

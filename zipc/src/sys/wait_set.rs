@@ -109,6 +109,7 @@ impl SleepPoint {
     /// # Safety
     ///
     /// `word` must point to a 4-aligned u32 that stays valid as long as `waiters` does.
+    #[cfg_attr(loom, allow(dead_code))] // the barrier's source is not built under loom
     pub(crate) unsafe fn at(word: *const u32, waiters: &AtomicU32, asymmetric: bool) -> Self {
         SleepPoint { word: word.cast(), waiters, asymmetric }
     }

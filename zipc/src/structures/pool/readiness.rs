@@ -8,10 +8,19 @@ use crate::sys::wait_set::{Readiness, Source};
 /// Ready when [`try_acquire`](Pool::try_acquire) would find a free object.
 impl<T: ShmType> Readiness for Pool<T> {
     fn wait_source(&self) -> Source {
+        self.core.free_source(self.clone())
+    }
+}
+
+impl PoolCore {
+    /// Ready when an acquire would find a free object; `keep` (a handle of the pool) keeps the
+    /// mapping. The typed [`Pool`] and the byte-level [`DynPool`](crate::dynamic::DynPool) share
+    /// it.
+    pub(crate) fn free_source(&self, keep: impl Send + Sync + 'static) -> Source {
         Source::new(
-            self.clone(),
-            |p| p.core.freed().sleep_point(false),
-            |p| p.core.freed().probe(|| unpack(p.core.h().head.load(Acquire)).1 != NIL),
+            (keep, self.clone()),
+            |(_, c)| c.freed().sleep_point(false),
+            |(_, c)| c.freed().probe(|| unpack(c.h().head.load(Acquire)).1 != NIL),
         )
     }
 }

@@ -8,10 +8,18 @@ use crate::sys::wait_set::{Readiness, Source};
 /// Ready when [`try_pop`](Stack::try_pop) would find a value.
 impl<T: ShmType> Readiness for Stack<T> {
     fn wait_source(&self) -> Source {
+        self.core.data_source(self.clone())
+    }
+}
+
+impl StackCore {
+    /// Ready when a pop would find a value; `keep` (a handle of the stack) keeps the mapping. The
+    /// typed [`Stack`] and the byte-level [`DynStack`](crate::dynamic::DynStack) share it.
+    pub(crate) fn data_source(&self, keep: impl Send + Sync + 'static) -> Source {
         Source::new(
-            self.clone(),
-            |s| s.core.pushed().sleep_point(false),
-            |s| s.core.pushed().probe(|| unpack(s.core.h().top.load(Acquire)).1 != NIL),
+            (keep, self.clone()),
+            |(_, c)| c.pushed().sleep_point(false),
+            |(_, c)| c.pushed().probe(|| unpack(c.h().top.load(Acquire)).1 != NIL),
         )
     }
 }

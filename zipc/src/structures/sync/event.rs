@@ -89,7 +89,7 @@ impl Header {
         Header { state: AtomicU32::new(set as u32), waiters: AtomicU32::new(0) }
     }
 
-    fn set(&self, mode: ResetMode) {
+    fn set(&self, _mode: ResetMode) {
         let mut s = self.state.load(Relaxed);
         while s & STATE_SET == 0 {
             // Release: what the setter wrote before is visible to the waiter it releases.
@@ -100,12 +100,11 @@ impl Header {
             }
         }
         // Wake even if it was set already: for an auto-reset event, the waiter the earlier set
-        // woke may have died before consuming it.
-        let n = match mode {
-            ResetMode::Auto => 1,
-            ResetMode::Manual => u32::MAX,
-        };
-        waiting::wake(&self.state, &self.waiters, n);
+        // woke may have died before consuming it. Wake every sleeper, in both modes: one woken
+        // sleeper may be a watcher — a wait set, the async reactor, a readiness fd's helper —
+        // that reports readiness and takes nothing, and a wake-one would then leave a blocked
+        // `wait` asleep on a set event. The sleepers that lose the race sleep again.
+        waiting::wake(&self.state, &self.waiters, u32::MAX);
     }
 
     fn reset(&self) {

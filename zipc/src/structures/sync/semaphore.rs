@@ -109,7 +109,10 @@ impl Header {
                 Err(now) => c = now,
             }
         }
-        waiting::wake(&self.count, &self.waiting, 1);
+        // Every sleeper, not one: a woken watcher (a wait set, the async reactor, a readiness
+        // fd's helper) reports the permit and may take nothing, and a wake-one would then leave a
+        // blocked `acquire` asleep beside a free permit. Those that lose the race sleep again.
+        waiting::wake(&self.count, &self.waiting, u32::MAX);
         Ok(())
     }
 }
