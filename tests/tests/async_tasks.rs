@@ -74,6 +74,23 @@ fn reactor_lets_go() {
     }
 }
 
+/// Runs the tasks `spawn` starts on a fresh runtime, lets the producers go once every task has
+/// run to its first wait, joins the tasks and then the producer processes (hang guards only).
+fn drive(go: &Latch, mut children: Vec<std::process::Child>, spawn: impl FnOnce() -> Vec<tokio::task::JoinHandle<()>>) {
+    runtime().block_on(async {
+        let tasks = spawn();
+        // Every task is pending before the producers start.
+        tokio::task::yield_now().await;
+        go.count_down(1);
+        for t in tasks {
+            tokio::time::timeout(LIMIT, t).await.expect("a task hung").unwrap();
+        }
+    });
+    for c in &mut children {
+        assert!(wait_bounded(c, LIMIT), "a producer failed");
+    }
+}
+
 #[test]
 fn thousands_of_tasks_pop_exactly_once() {
     const TEST: &str = "thousands_of_tasks_pop_exactly_once";
@@ -86,11 +103,10 @@ fn thousands_of_tasks_pop_exactly_once() {
     let seg = Segment::create(name.as_str(), 8 << 20).unwrap();
     let queues = create_queues(&seg);
     let go = Latch::create(&seg, "go", 1).unwrap();
-    let mut children = spawn_producers(TEST, name.as_str(), PER, (TASKS / QUEUES) as u64);
+    let children = spawn_producers(TEST, name.as_str(), PER, (TASKS / QUEUES) as u64);
     let got = Arc::new(Mutex::new(Vec::with_capacity((PRODUCERS * PER) as usize)));
-    let rt = runtime();
-    rt.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
+    drive(&go, children, || {
+        (0..TASKS)
             .map(|t| {
                 let rx = queues[t % QUEUES].clone();
                 let got = got.clone();
@@ -105,17 +121,8 @@ fn thousands_of_tasks_pop_exactly_once() {
                     got.lock().unwrap().extend(mine);
                 })
             })
-            .collect();
-        // Every task is pending before the producers start.
-        tokio::task::yield_now().await;
-        go.count_down(1);
-        for t in tasks {
-            tokio::time::timeout(LIMIT, t).await.expect("a task hung").unwrap();
-        }
+            .collect()
     });
-    for c in &mut children {
-        assert!(wait_bounded(c, LIMIT), "a producer failed");
-    }
     assert_exactly_once(std::mem::take(&mut *got.lock().unwrap()), PER);
     assert!(queues.iter().all(|q| q.is_empty()), "values left in a queue");
     reactor_lets_go();
@@ -133,12 +140,11 @@ fn cancellation_under_load_loses_nothing() {
     let seg = Segment::create(name.as_str(), 8 << 20).unwrap();
     let queues = create_queues(&seg);
     let go = Latch::create(&seg, "go", 1).unwrap();
-    let mut children = spawn_producers(TEST, name.as_str(), PER, (TASKS / QUEUES) as u64);
+    let children = spawn_producers(TEST, name.as_str(), PER, (TASKS / QUEUES) as u64);
     let got = Arc::new(Mutex::new(Vec::new()));
     let cancelled = Arc::new(AtomicU64::new(0));
-    let rt = runtime();
-    rt.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
+    drive(&go, children, || {
+        (0..TASKS)
             .map(|t| {
                 let rx = queues[t % QUEUES].clone();
                 let (got, cancelled) = (got.clone(), cancelled.clone());
@@ -171,16 +177,8 @@ fn cancellation_under_load_loses_nothing() {
                     got.lock().unwrap().extend(mine);
                 })
             })
-            .collect();
-        tokio::task::yield_now().await;
-        go.count_down(1);
-        for t in tasks {
-            tokio::time::timeout(LIMIT, t).await.expect("a task hung").unwrap();
-        }
+            .collect()
     });
-    for c in &mut children {
-        assert!(wait_bounded(c, LIMIT), "a producer failed");
-    }
     let mut got = std::mem::take(&mut *got.lock().unwrap());
     // Anything a cancelled wait left behind is still in the queues.
     for q in &queues {
