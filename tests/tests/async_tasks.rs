@@ -207,6 +207,7 @@ fn every_kind_wakes_a_task() {
         Latch::open(&seg, "go").unwrap().wait_timeout(LIMIT).unwrap();
         let mut ring = Ring::<u64>::open(&seg, "ring").unwrap().producer().unwrap();
         let mut publisher = Topic::<u64>::open(&seg, "topic").unwrap().publisher().unwrap();
+        let mut slow = Topic::<u64>::open(&seg, "full").unwrap().subscriber().unwrap();
         // One change at a time, each after the task is waiting for it (the parent says so).
         let step = Atomic::<u32>::open(&seg, "step").unwrap();
         let at = |n: u32| {
@@ -236,6 +237,8 @@ fn every_kind_wakes_a_task() {
         let a = Atomic::<u32>::open(&seg, "atomic").unwrap();
         a.store(8);
         a.wake_all();
+        at(9);
+        assert_eq!(slow.try_receive_copy(), Some(90)); // frees a slot of the full topic
         return;
     }
     let name = ShmName::new("async-kinds");
@@ -252,6 +255,8 @@ fn every_kind_wakes_a_task() {
     let pool = Pool::<u64>::create(&seg, "pool", 1).unwrap();
     let held = pool.try_acquire().unwrap().unwrap();
     let atomic = Atomic::<u32>::create(&seg, "atomic", 0).unwrap();
+    let full = Topic::<u64>::create(&seg, "full", 2, 1, 0).unwrap();
+    let mut filler = full.publisher().unwrap();
     let mut child = spawn_role(TEST, &[name.as_str(), &held.index.to_string(), &held.generation.to_string()]);
     go.count_down(1);
     let rt = runtime();
@@ -277,6 +282,18 @@ fn every_kind_wakes_a_task() {
         next(8);
         guard(atomic.wait_async(0)).await.unwrap();
         assert_eq!(atomic.load(), 8);
+        // A lossless publisher a capacity ahead of the other process's subscriber.
+        let start = Instant::now();
+        while full.subscribers() == 0 {
+            assert!(start.elapsed() < LIMIT, "the peer never subscribed");
+            tokio::task::yield_now().await;
+        }
+        assert!(filler.try_send_copy(&90) && filler.try_send_copy(&91));
+        assert!(filler.try_loan().is_none(), "the topic should be full");
+        next(9);
+        let loan = guard(filler.loan_async()).await.unwrap();
+        loan.send();
+        assert_eq!(filler.published(), 3);
     });
     assert!(wait_bounded(&mut child, LIMIT), "the peer failed");
     reactor_lets_go();

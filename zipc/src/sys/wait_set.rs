@@ -140,7 +140,8 @@ pub enum Probe {
 pub const RECHECK: Duration = Duration::from_millis(100);
 
 /// A structure that a [`WaitSet`] can wait on: a queue's consumer (data to pop) or producer
-/// (room to push), a ring's consumer or producer, a topic subscriber (a sample to receive), a
+/// (room to push), a ring's consumer or producer, a topic subscriber (a sample to receive) or
+/// lossless publisher (a slot to loan), a
 /// semaphore (a permit), an event (set), a latch (open), a barrier's next generation
 /// ([`Barrier::next_generation`](crate::Barrier::next_generation)), an atomic changing from a
 /// value ([`Atomic::changed_from`](crate::Atomic::changed_from)).

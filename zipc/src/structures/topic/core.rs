@@ -338,6 +338,27 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         true
     }
 
+    /// [`WaitSet`](crate::WaitSet) readiness of the lossless publisher: whether the published
+    /// write position may be written now (every counted subscriber within a capacity of it).
+    /// Only reads, unlike [`scan`](Self::scan), which publishes the floor. A laggard that blocks
+    /// it may be dead, which wakes nobody: it is released if so (as `try_reserve` does), else
+    /// the probe is `Stalled` and is looked at again within the wait set's recheck interval.
+    pub(crate) fn probe_space(&self) -> crate::sys::wait_set::Probe {
+        use crate::sys::wait_set::Probe;
+        let mut laggard = None;
+        let probe = self.space_ready().probe(|| {
+            let write = self.p().write_pos.load(Acquire);
+            let (min, who) = self.min_cursor(write, (write.saturating_sub(self.history), None));
+            laggard = who;
+            write < min + self.capacity
+        });
+        match (probe, laggard) {
+            (Probe::Pending(v), Some(i)) if !self.release_if_dead(i) => Probe::Stalled(v),
+            (Probe::Pending(_), Some(_)) => Probe::Ready, // the laggard was dead and is released
+            (p, _) => p,
+        }
+    }
+
     /// Lossless: publishes the sample written in place at `st.write`'s slot (after
     /// [`try_reserve`](Self::try_reserve) succeeded).
     #[inline]

@@ -692,3 +692,39 @@ impl<T: ShmType> Subscriber<T, Lossless> {
         }
     }
 }
+
+/// Ready when [`try_loan`](Publisher::try_loan) would find the next slot released by every
+/// subscriber.
+#[cfg(not(loom))]
+impl<T: ShmType> crate::sys::wait_set::Readiness for Publisher<T, Lossless> {
+    fn wait_source(&self) -> crate::sys::wait_set::Source {
+        crate::sys::wait_set::Source::new(
+            self.topic.clone(),
+            |t| t.core.space_ready().sleep_point(true),
+            |t| t.core.probe_space(),
+        )
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ShmType> Publisher<T, Lossless> {
+    /// Loans the next slot, awaiting its release by the slowest subscriber: the `async`
+    /// [`loan`](Self::loan). Cancellation-safe (nothing is reserved until the poll that returns
+    /// the loan; a loan dropped unsent gives the slot back).
+    pub async fn loan_async(&mut self) -> Result<Loan<'_, T>> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        loop {
+            if self.topic.core.try_reserve(&mut self.state, true).is_ok() {
+                return Ok(self.loan_reserved());
+            }
+            crate::sys::reactor::Ready::new(source.clone()).await?;
+        }
+    }
+
+    /// Publishes a copy of `value`, awaiting space: the `async` [`send_copy`](Self::send_copy).
+    /// Cancellation-safe (published only in the poll that completes).
+    pub async fn send_copy_async(&mut self, value: &T) -> Result<()> {
+        let source = crate::sys::wait_set::Readiness::wait_source(self);
+        crate::sys::reactor::retry(source, || Ok(self.try_send_copy(value).then_some(()))).await
+    }
+}
