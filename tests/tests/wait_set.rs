@@ -306,6 +306,8 @@ fn a_watcher_does_not_swallow_a_blocked_waiters_wake_up() {
     let seg = Segment::create(name.as_str(), 1 << 20).unwrap();
     let sem = Semaphore::create(&seg, "sem", 0, 1).unwrap();
     let event = Event::create(&seg, "event", ResetMode::Auto, false).unwrap();
+    // Ends the watchers: they may find nothing left to report once the blocked waiters took it.
+    let stop = Event::create(&seg, "stop", ResetMode::Manual, false).unwrap();
     let until = |f: &dyn Fn() -> bool| {
         let start = Instant::now();
         while !f() {
@@ -316,9 +318,10 @@ fn a_watcher_does_not_swallow_a_blocked_waiters_wake_up() {
     std::thread::scope(|s| {
         // The watchers go to sleep first (first in the futex queue), then the blocked waiters.
         let watch = |r: &'static str| {
-            let (sem, event) = (&sem, &event);
+            let (sem, event, stop) = (&sem, &event, &stop);
             move || {
                 let mut set = WaitSet::new();
+                set.attach(stop);
                 if r == "sem" {
                     set.attach(sem);
                 } else {
@@ -334,10 +337,11 @@ fn a_watcher_does_not_swallow_a_blocked_waiters_wake_up() {
         until(&|| sem.waiting() == 2 && event.waiters() == 2);
         sem.release().unwrap();
         event.set();
+        acquirer.join().unwrap().expect("the blocked acquire never got the permit");
+        setwaiter.join().unwrap().expect("the blocked wait never saw the event");
+        stop.set();
         for w in watchers {
             assert!(!w.join().unwrap().is_empty());
         }
-        acquirer.join().unwrap().expect("the blocked acquire never got the permit");
-        setwaiter.join().unwrap().expect("the blocked wait never saw the event");
     });
 }
