@@ -343,11 +343,6 @@ impl std::fmt::Debug for DynSubscriber {
 #[cfg(not(loom))]
 impl crate::sys::wait_set::Readiness for DynSubscriber {
     fn wait_source(&self) -> crate::sys::wait_set::Source {
-        let record = self.state.record;
-        crate::sys::wait_set::Source::new(
-            self.topic.clone(),
-            |t| t.core.data_ready().sleep_point(true),
-            move |t| t.core.probe(record),
-        )
+        ByteCore::subscriber_source(self.topic.clone(), |t| &t.core, self.state.record)
     }
 }

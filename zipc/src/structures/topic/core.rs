@@ -343,6 +343,7 @@ impl<S: Slots, L: Liveness> Core<S, L> {
     /// Only reads, unlike [`scan`](Self::scan), which publishes the floor. A laggard that blocks
     /// it may be dead, which wakes nobody: it is released if so (as `try_reserve` does), else
     /// the probe is `Stalled` and is looked at again within the wait set's recheck interval.
+    #[cfg_attr(loom, allow(dead_code))] // the publisher's source is not built under loom
     pub(crate) fn probe_space(&self) -> crate::sys::wait_set::Probe {
         use crate::sys::wait_set::Probe;
         let mut laggard = None;
@@ -490,6 +491,24 @@ impl<S: Slots, L: Liveness> Core<S, L> {
             }
             self.skip(st);
         }
+    }
+
+    /// The wait-set source of the subscriber holding `record`, over `keep` (a handle whose
+    /// `core` gives this core and keeps the mapping): the typed [`Subscriber`](crate::Subscriber)
+    /// and the byte-level one share it.
+    pub(crate) fn subscriber_source<H: Send + Sync + 'static>(
+        keep: H,
+        core: fn(&H) -> &Self,
+        record: usize,
+    ) -> crate::sys::wait_set::Source
+    where
+        Self: 'static,
+    {
+        crate::sys::wait_set::Source::new(
+            keep,
+            move |h| core(h).data_ready().sleep_point(true),
+            move |h| core(h).probe(record),
+        )
     }
 
     /// [`WaitSet`](crate::WaitSet) readiness of the subscriber holding `record`, at its

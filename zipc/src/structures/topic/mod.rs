@@ -659,12 +659,7 @@ impl<T: ShmType> std::fmt::Debug for Sample<'_, T> {
 /// Ready when a receive would find a sample without waiting.
 impl<T: ShmType, M: TopicMode> crate::sys::wait_set::Readiness for Subscriber<T, M> {
     fn wait_source(&self) -> crate::sys::wait_set::Source {
-        let record = self.state.record;
-        crate::sys::wait_set::Source::new(
-            self.topic.clone(),
-            |t| t.core.data_ready().sleep_point(true),
-            move |t| t.core.probe(record),
-        )
+        ShmCore::<T>::subscriber_source(self.topic.clone(), |t| &t.core, self.state.record)
     }
 }
 
