@@ -47,6 +47,16 @@ impl DynQueue {
         self.bytes.raw().capacity()
     }
 
+    /// The queue's read and write positions, `(head, tail)`: how many pops and pushes have
+    /// been claimed since the queue was created, wrapping at 2^64. `tail - head` is the fill.
+    /// A process that is a queue's only consumer (or only producer) can use its position as
+    /// the index of the next element it pops (pushes): the index survives a crash of the
+    /// handle's process, since it lives in the segment. A claim whose process died before it
+    /// completed is counted in [`lost`](Self::lost).
+    pub fn positions(&self) -> (u64, u64) {
+        self.bytes.raw().positions()
+    }
+
     /// Number of elements, approximately (see [`Queue::len`](crate::Queue::len)).
     pub fn len(&self) -> u64 {
         self.bytes.raw().len()
@@ -135,6 +145,12 @@ impl DynProducer {
     pub fn elem_size(&self) -> usize {
         self.size()
     }
+
+    /// The queue's write position: pushes claimed since creation, wrapping at 2^64 (see
+    /// [`DynQueue::positions`]).
+    pub fn position(&self) -> u64 {
+        self.bytes.raw().positions().1
+    }
 }
 
 impl Drop for DynProducer {
@@ -199,6 +215,12 @@ impl DynConsumer {
     /// Bytes per element.
     pub fn elem_size(&self) -> usize {
         self.size()
+    }
+
+    /// The queue's read position: pops claimed since creation, wrapping at 2^64 (see
+    /// [`DynQueue::positions`]).
+    pub fn position(&self) -> u64 {
+        self.bytes.raw().positions().0
     }
 
     /// Elements a dead predecessor's pop had in flight when this consumer took the role over

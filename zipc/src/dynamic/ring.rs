@@ -133,6 +133,11 @@ pub struct DynRingProducer {
 }
 
 impl DynRingProducer {
+    /// The ring's write position: elements pushed since creation, the index of the next one.
+    pub fn position(&self) -> u64 {
+        self.ring.core.total_written()
+    }
+
     /// Pushes the element in `src` if there is room (always, in overwrite mode).
     pub fn try_push(&mut self, src: &[u8]) -> Result<bool> {
         one("push", self.ring.size, src.len())?;
@@ -230,6 +235,13 @@ impl DynRingConsumer {
     /// Elements a dead predecessor's pop had in flight when this consumer took the role over.
     pub fn lost_on_takeover(&self) -> u64 {
         self.state.lost_on_takeover()
+    }
+
+    /// The ring's read position: elements passed by the consumer role since creation (popped,
+    /// missed or lost), the index of the next element [`try_pop`](Self::try_pop) can return.
+    /// It lives in the segment, so a successor after a crash starts from it.
+    pub fn position(&self) -> u64 {
+        self.ring.core.read_pos()
     }
 
     /// The ring (for the observer calls).

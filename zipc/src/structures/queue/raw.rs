@@ -312,6 +312,12 @@ impl<E: Element> Raw<E> {
         }
     }
 
+    /// The queue's two positions, `(head, tail)`: how many pops and pushes have been claimed
+    /// since creation (from the creation start, wrapping at 2^64). Acquire loads; a snapshot.
+    pub(crate) fn positions(&self) -> (u64, u64) {
+        (self.idx().head.0.head.load(Acquire), self.idx().tail.0.load(Acquire))
+    }
+
     /// Messages lost to processes that died mid-operation.
     pub(crate) fn lost(&self) -> u64 {
         self.idx().lost.load(Relaxed)

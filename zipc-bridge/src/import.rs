@@ -1,0 +1,171 @@
+//! The importer: receives batches from Zenoh and writes them into a local structure, keeping
+//! books that balance exactly.
+//!
+//! # Semantics: at most once, every loss counted
+//!
+//! Each element carries its stream index (`wire.rs`). The importer knows the index of the next
+//! element it expects without any memory of its own: `base + position`, where `position` is the
+//! local structure's write position (in the segment, moved by each write) and `base` a counter
+//! in the books. For a batch starting at `first`:
+//!
+//! * `first == expected`: written as it is;
+//! * `first > expected`: the elements in between were sent and will never come (a bridge or a
+//!   link died with them in flight). The base moves up by the gap — one store, *before* any
+//!   element after the gap is written — and that move is the count of dropped elements;
+//! * `first < expected`: the front of the batch was written already; it is skipped and counted
+//!   as repeated.
+//!
+//! A kill at any instant leaves `base + position` equal to the index of the first element not
+//! yet written, so a restarted importer goes on exactly where the dead one stopped: delivered +
+//! dropped = sent, to the element. Nothing is retransmitted: an element is delivered at most once.
+//!
+//! Back-pressure: when the local structure is full the importer waits for room. Meanwhile its
+//! bounded buffer of batches fills and Zenoh stops reading from the link; the exporter's
+//! blocking publication then waits, and so does the exporting host's producer. The local
+//! processes only ever see a full or an empty structure, never an error from the network.
+//!
+//! A batch whose element layout differs from the local structure's is refused — counted, with
+//! the difference reported once as [`zipc::Error::LayoutMismatch`], the error `open` gives — and
+//! the other streams go on.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use zenoh::handlers::FifoChannel;
+use zenoh::Wait;
+
+use crate::books::{Books, Role, C};
+use crate::export::TICK;
+use crate::local::{Sink, StreamInfo};
+use crate::wire::Header;
+use crate::{log, BridgeError};
+
+/// Everything an importer thread owns.
+pub(crate) struct Importer {
+    pub name: String,
+    pub sink: Sink,
+    pub info: StreamInfo,
+    pub books: Arc<Books>,
+    pub buffer: usize,
+    /// The remote layout last refused, so each difference is reported once.
+    pub refused_layout: Option<u64>,
+}
+
+impl Importer {
+    /// Writes what arrives until `stop` is set.
+    pub fn run(mut self, session: &zenoh::Session, key: String, stop: &AtomicBool) -> Result<(), BridgeError> {
+        let subscriber = session
+            .declare_subscriber(key)
+            .with(FifoChannel::new(self.buffer))
+            .wait()
+            .map_err(BridgeError::zenoh("declaring the subscriber"))?;
+        while !stop.load(Relaxed) {
+            let sample = match subscriber.recv_timeout(TICK) {
+                Ok(Some(sample)) => sample,
+                Ok(None) => continue,
+                Err(_) => break,
+            };
+            self.batch(&sample, stop)?;
+        }
+        // Stopping: account for the batches already received and not written, so that the
+        // next importer does not count them again (they are dropped, and counted, once).
+        while let Ok(Some(sample)) = subscriber.try_recv() {
+            if let Some(h) = self.accept(&sample) {
+                self.skip_to(&h, h.count as u64);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes and checks a sample; counts and reports what it refuses.
+    fn accept(&mut self, sample: &zenoh::sample::Sample) -> Option<Header> {
+        let payload_len = sample.payload().len();
+        let header = match sample.attachment().map(|a| Header::decode(&a.to_bytes(), payload_len)) {
+            Some(Ok(h)) => h,
+            Some(Err(e)) => {
+                self.books.add(C::Refused, (payload_len / self.info.elem_size.max(1)) as u64);
+                log(&format!("stream {}: {e}", self.name));
+                return None;
+            }
+            None => {
+                self.books.add(C::Refused, (payload_len / self.info.elem_size.max(1)) as u64);
+                log(&format!("stream {}: a sample without zipc-bridge's attachment was refused", self.name));
+                return None;
+            }
+        };
+        if header.fingerprint != self.info.fingerprint || header.elem_size as usize != self.info.elem_size {
+            self.books.add(C::Refused, header.count as u64);
+            if self.refused_layout != Some(header.fingerprint) {
+                self.refused_layout = Some(header.fingerprint);
+                let found = if self.info.layout.is_empty() {
+                    format!("{}-byte elements", self.info.elem_size)
+                } else {
+                    self.info.layout.clone()
+                };
+                let e = zipc::Error::LayoutMismatch { structure: self.name.clone(), expected: header.layout, found };
+                log(&format!("stream {}: refused, the other side's elements differ: {e}", self.name));
+            }
+            return None;
+        }
+        if header.incarnation != self.books.get(C::Incarnation) {
+            // The first batch ever, or the exported structure was created anew: this life of the
+            // stream starts at its origin. Drops of the previous life are kept.
+            let position = self.sink.position();
+            if self.books.get(C::Incarnation) != 0 {
+                let before = self.books.dropped(Role::Import).wrapping_sub(self.books.get(C::Dropped));
+                self.books.set(C::DroppedBefore, before);
+            }
+            let base = header.origin.wrapping_sub(position);
+            self.books.set(C::Base0, base);
+            self.books.set(C::Base, base);
+            self.books.set(C::Incarnation, header.incarnation);
+        }
+        Some(header)
+    }
+
+    /// The index of the next element expected.
+    fn expected(&self) -> u64 {
+        self.books.get(C::Base).wrapping_add(self.sink.position())
+    }
+
+    /// Marks the stream up to `h.first + upto` as accounted for without writing it: a gap.
+    fn skip_to(&self, h: &Header, upto: u64) {
+        let target = h.first.wrapping_add(upto);
+        let behind = target.wrapping_sub(self.expected()) as i64;
+        if behind > 0 {
+            self.books.set(C::Base, self.books.get(C::Base).wrapping_add(behind as u64));
+        }
+    }
+
+    /// Writes one batch (the part of it not written before), waiting for room.
+    fn batch(&mut self, sample: &zenoh::sample::Sample, stop: &AtomicBool) -> Result<(), BridgeError> {
+        let Some(h) = self.accept(sample) else { return Ok(()) };
+        let count = h.count as u64;
+        let ahead = h.first.wrapping_sub(self.expected()) as i64;
+        let skip = if ahead < 0 { (ahead.unsigned_abs()).min(count) } else { 0 };
+        if ahead > 0 {
+            // The gap: counted by moving the base, before anything after it is written.
+            self.skip_to(&h, 0);
+        }
+        self.books.add(C::Repeated, skip);
+        if skip == count {
+            return Ok(());
+        }
+        let payload = sample.payload().to_bytes();
+        let size = self.info.elem_size;
+        let mut done = skip as usize;
+        while done < h.count as usize {
+            if stop.load(Relaxed) {
+                // Shutting down with the local structure full: the rest is dropped, counted.
+                self.skip_to(&h, count);
+                return Ok(());
+            }
+            let n = self.sink.put(&payload[done * size..], TICK)?;
+            done += n;
+            self.books.add(C::Elements, n as u64);
+            self.books.add(C::Bytes, (n * size) as u64);
+        }
+        self.books.add(C::Batches, 1);
+        Ok(())
+    }
+}

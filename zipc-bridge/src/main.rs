@@ -1,0 +1,194 @@
+//! `zipc-bridge`: forwards a segment's structures to and from other hosts over Zenoh.
+//!
+//! ```text
+//! zipc-bridge run --segment /hostA --prefix lab --export jobs --listen tcp/0.0.0.0:7447
+//! zipc-bridge run --segment /hostB --prefix lab --import jobs --connect tcp/hostA:7447 --stats-every 5
+//! zipc-bridge status /hostB
+//! ```
+//!
+//! `run` forwards until SIGINT or SIGTERM, then stops cleanly (prints the final books); SIGUSR1
+//! prints a status line per stream at any time, `--stats-every` every so many seconds. `status`
+//! reads the books a bridge keeps in `/dev/shm`, running or not.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use nix::sys::signal::{SigSet, Signal};
+use zipc_bridge::books::{books_name, Books, C};
+use zipc_bridge::{Bridge, BridgeConfig, Mode};
+
+#[derive(Parser)]
+#[command(name = "zipc-bridge", version, about = "Forward zipc queues, rings and topics between hosts over Zenoh")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bridge a segment's structures until SIGINT or SIGTERM.
+    Run(RunArgs),
+    /// Print the books of every stream bridged from or into SEGMENT.
+    Status {
+        /// The segment, e.g. /hostB.
+        segment: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Peer,
+    Client,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The local segment (created by the local processes).
+    #[arg(long)]
+    segment: String,
+    /// Key prefix: structure NAME travels on PREFIX/NAME.
+    #[arg(long, default_value = "zipc")]
+    prefix: String,
+    /// A structure to read here and publish (repeatable).
+    #[arg(long = "export", value_name = "NAME")]
+    exports: Vec<String>,
+    /// A structure to write here from what is published (repeatable).
+    #[arg(long = "import", value_name = "NAME")]
+    imports: Vec<String>,
+    /// A Zenoh endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable).
+    #[arg(long, value_name = "ENDPOINT")]
+    listen: Vec<String>,
+    /// A Zenoh endpoint to connect to, e.g. tcp/10.0.0.1:7447 (repeatable; retried until it answers).
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// Peer (default), or client of a Zenoh router.
+    #[arg(long, value_enum, default_value = "peer")]
+    mode: ModeArg,
+    /// Also find peers by Zenoh's multicast scouting.
+    #[arg(long)]
+    multicast_scouting: bool,
+    /// Largest payload of one Zenoh sample.
+    #[arg(long, default_value_t = 64 << 10)]
+    max_batch_bytes: usize,
+    /// Batches an importer buffers per stream.
+    #[arg(long, default_value_t = 16)]
+    import_buffer: usize,
+    /// Print a status line per stream every SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    stats_every: Option<f64>,
+    /// Wait up to SECONDS for the segment to be created.
+    #[arg(long, value_name = "SECONDS")]
+    wait_for_segment: Option<f64>,
+}
+
+fn print_status(bridge: &Bridge) {
+    for s in bridge.status() {
+        println!("zipc-bridge: {s}");
+    }
+}
+
+fn seconds(what: &str, s: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{what} {s}: give a number of seconds ≥ 0"))
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let mut config = BridgeConfig::new(&args.segment, &args.prefix);
+    config.exports = args.exports;
+    config.imports = args.imports;
+    config.listen = args.listen;
+    config.connect = args.connect;
+    config.mode = match args.mode {
+        ModeArg::Peer => Mode::Peer,
+        ModeArg::Client => Mode::Client,
+    };
+    config.multicast_scouting = args.multicast_scouting;
+    config.max_batch_bytes = args.max_batch_bytes;
+    config.import_buffer = args.import_buffer;
+    config.wait_for_segment = args.wait_for_segment.map(|s| seconds("wait-for-segment", s)).transpose()?;
+    let every = args.stats_every.map(|s| seconds("stats-every", s)).transpose()?;
+
+    // Signals are taken by this thread with sigwait: blocked before any other thread (Zenoh's
+    // among them) exists, so that every thread inherits the mask.
+    let mut signals = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGUSR1] {
+        signals.add(s);
+    }
+    signals.thread_block().map_err(|e| format!("cannot block signals: {e}"))?;
+
+    let bridge = Arc::new(Mutex::new(Some(Bridge::start(config).map_err(|e| e.to_string())?)));
+    println!("zipc-bridge: running on {} (pid {})", args.segment, std::process::id());
+    if let Some(every) = every {
+        let b = Arc::clone(&bridge);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(every);
+            match &*b.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(bridge) => print_status(bridge),
+                None => return,
+            }
+        });
+    }
+    loop {
+        match signals.wait() {
+            Ok(Signal::SIGUSR1) => {
+                if let Some(b) = &*bridge.lock().unwrap_or_else(|e| e.into_inner()) {
+                    print_status(b);
+                }
+            }
+            Ok(signal) => {
+                println!("zipc-bridge: {signal}: stopping");
+                break;
+            }
+            Err(e) => return Err(format!("waiting for signals: {e}")),
+        }
+    }
+    let bridge = bridge.lock().unwrap_or_else(|e| e.into_inner()).take().expect("started");
+    print_status(&bridge);
+    bridge.stop().map_err(|e| e.to_string())
+}
+
+fn status(segment: &str) -> Result<(), String> {
+    zipc::check_segment_name(segment).map_err(|e| e.to_string())?;
+    let prefix = books_name(segment, "");
+    let mut found = 0;
+    let mut listed = zipc::shm_dir::list().map_err(|e| e.to_string())?;
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    for obj in listed {
+        let Some(stream) = obj.name.strip_prefix(&prefix) else { continue };
+        let books = Books::open(&obj.name).map_err(|e| format!("{}: {e}", obj.name))?;
+        found += 1;
+        let role = books.role();
+        let mut line = format!("{} {stream}:", role.map_or("unknown", |r| r.label()));
+        for (name, value) in [
+            ("elements", books.get(C::Elements)),
+            ("bytes", books.get(C::Bytes)),
+            ("batches", books.get(C::Batches)),
+            ("dropped", role.map_or(0, |r| books.dropped(r))),
+            ("repeated", books.get(C::Repeated)),
+            ("refused", books.get(C::Refused)),
+        ] {
+            line.push_str(&format!(" {name}={value}"));
+        }
+        println!("{line}");
+    }
+    if found == 0 {
+        return Err(format!("no bridge has kept books for {segment} (no {prefix}* in /dev/shm)"));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Status { segment } => status(&segment),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zipc-bridge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

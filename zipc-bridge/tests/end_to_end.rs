@@ -1,0 +1,254 @@
+//! Two "hosts" on this machine: segment A with a producer, segment B with a consumer, and a
+//! `zipc-bridge` process for each, talking Zenoh over TCP on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zipc::{Queue, Segment, Spsc};
+use zipc_bridge::books::{books_name, Books};
+use zipc_bridge::Role;
+use zipc_tests::ShmName;
+
+/// Generous hang guard for one pop: the test fails instead of hanging if nothing moves.
+const STALL: Duration = Duration::from_secs(60);
+
+/// A segment and the books the bridge keeps beside it, all unlinked at the end, even on failure.
+struct Host {
+    name: ShmName,
+    _books: Vec<ShmName>,
+}
+
+impl Host {
+    fn new(tag: &str, streams: &[&str]) -> Host {
+        let name = ShmName::new(tag);
+        let books = streams.iter().map(|s| ShmName(books_name(&name, s))).collect();
+        Host { name, _books: books }
+    }
+
+    fn books(&self, stream: &str) -> Books {
+        Books::open(&books_name(&self.name, stream)).expect("the bridge kept books")
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
+}
+
+/// A running `zipc-bridge run`, killed if the test ends first.
+struct BridgeProcess(Option<Child>, Option<BufReader<ChildStdout>>);
+
+impl BridgeProcess {
+    fn start(segment: &str, prefix: &str, args: &[&str]) -> BridgeProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zipc-bridge"))
+            .args(["run", "--segment", segment, "--prefix", prefix])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting zipc-bridge");
+        // It prints "running on" once every structure is open and Zenoh joined.
+        let mut out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("stdout");
+        let mut process = BridgeProcess(Some(child), Some(out));
+        if !line.contains("running on") {
+            let (_, out, err) = process.stop();
+            panic!("zipc-bridge did not start: {line}{out}{err}");
+        }
+        process
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit status and everything the bridge printed (stdout, stderr).
+    fn stop(&mut self) -> (bool, String, String) {
+        let mut child = self.0.take().expect("running");
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("waiting") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "the bridge did not stop within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let (mut out, mut err) = (String::new(), String::new());
+        self.1.take().expect("piped").read_to_string(&mut out).expect("stdout");
+        child.stderr.take().expect("piped").read_to_string(&mut err).expect("stderr");
+        (status.success(), out, err)
+    }
+}
+
+impl Drop for BridgeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Pushes 0..n into `queue` of segment `seg`, waiting whenever it is full.
+fn produce(seg: String, n: u64) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let seg = Segment::open(&seg).expect("segment A");
+        let mut tx = Queue::<u64, Spsc>::open(&seg, "jobs").expect("queue").producer().expect("producer role");
+        for i in 0..n {
+            tx.push(i, Some(STALL)).expect("the producer is never blocked for good");
+        }
+    })
+}
+
+/// Pops until the last value, `n - 1`, arrives; checks order; returns how many arrived. Calls
+/// `at(count)` after each element (the kill test restarts the importer from there).
+fn consume(seg: &str, n: u64, mut at: impl FnMut(u64)) -> u64 {
+    let seg = Segment::open(seg).expect("segment B");
+    let mut rx = Queue::<u64, Spsc>::open(&seg, "jobs").expect("queue").consumer().expect("consumer role");
+    let (mut count, mut last) = (0u64, None::<u64>);
+    loop {
+        let v = rx.pop(Some(STALL)).expect("elements keep arriving");
+        assert!(v < n, "value {v} was never sent");
+        if let Some(l) = last {
+            assert!(v > l, "out of order or repeated: {v} after {l}");
+        }
+        last = Some(v);
+        count += 1;
+        at(count);
+        if v == n - 1 {
+            return count;
+        }
+    }
+}
+
+fn hosts(tag: &str) -> (Host, Host, String) {
+    let a = Host::new(&format!("{tag}-a"), &["jobs"]);
+    let b = Host::new(&format!("{tag}-b"), &["jobs"]);
+    for h in [&a, &b] {
+        let seg = Segment::create(&h.name, 1 << 20).expect("segment");
+        Queue::<u64, Spsc>::create(&seg, "jobs", 4096).expect("queue");
+    }
+    let prefix = format!("zipc-test/{}", a.name.trim_start_matches('/'));
+    (a, b, prefix)
+}
+
+#[test]
+fn a_million_elements_cross_in_order_and_the_books_balance() {
+    const N: u64 = 1_000_000;
+    let (a, b, prefix) = hosts("bridge-e2e");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b = BridgeProcess::start(&b.name, &prefix, &["--import", "jobs", "--listen", &endpoint]);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--connect", &endpoint]);
+    let producer = produce(a.name.to_string(), N);
+    let received = consume(&b.name, N, |_| {});
+    producer.join().expect("producer");
+    assert_eq!(received, N, "every element arrives: nothing is lost on a healthy link");
+
+    let (ok_a, out_a, err_a) = bridge_a.stop();
+    let (ok_b, out_b, err_b) = bridge_b.stop();
+    assert!(ok_a && ok_b, "both bridges stop cleanly on SIGTERM:\n{err_a}\n{err_b}");
+    assert!(out_b.contains("import queue jobs: elements=1000000"), "final status line:\n{out_b}");
+    assert!(out_a.contains("export queue jobs: elements=1000000"), "final status line:\n{out_a}");
+    let (books_a, books_b) = (a.books("jobs"), b.books("jobs"));
+    assert_eq!(books_a.dropped(Role::Export), 0);
+    assert_eq!(books_b.dropped(Role::Import), 0);
+    assert_eq!(books_b.get(zipc_bridge::books::C::Repeated), 0);
+    assert!(
+        books_b.get(zipc_bridge::books::C::Batches) < N / 4,
+        "elements travel in batches: {} Zenoh samples for {N} elements",
+        books_b.get(zipc_bridge::books::C::Batches)
+    );
+}
+
+#[test]
+fn killing_and_restarting_the_importer_keeps_the_books_exact() {
+    const N: u64 = 1_000_000;
+    let (a, b, prefix) = hosts("bridge-kill");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    // B listens and A connects: after B's restart, A's Zenoh must find it again.
+    let import = ["--import", "jobs", "--listen", endpoint.as_str()];
+    let mut bridge_b = BridgeProcess::start(&b.name, &prefix, &import);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--connect", &endpoint]);
+    let producer = produce(a.name.to_string(), N);
+    let mut restarted = false;
+    let received = consume(&b.name, N, |count| {
+        if count == N / 3 && !restarted {
+            restarted = true;
+            bridge_b.kill(); // SIGKILL, mid-stream, batches in flight
+            bridge_b = BridgeProcess::start(&b.name, &prefix, &import);
+        }
+    });
+    producer.join().expect("producer");
+    assert!(restarted);
+    let (ok_a, _, err_a) = bridge_a.stop();
+    let (ok_b, _, err_b) = bridge_b.stop();
+    assert!(ok_a && ok_b, "{err_a}\n{err_b}");
+
+    let books_b = b.books("jobs");
+    let seg_b = Segment::open(&b.name).expect("segment B");
+    let lost_in_queue = Queue::<u64, Spsc>::open(&seg_b, "jobs").expect("queue").lost();
+    let dropped = books_b.dropped(Role::Import);
+    assert_eq!(
+        received + dropped + lost_in_queue,
+        N,
+        "delivered {received} + dropped {dropped} + lost in the queue {lost_in_queue} = sent {N}"
+    );
+    assert_eq!(a.books("jobs").get(zipc_bridge::books::C::Elements), N, "the exporter published everything");
+    eprintln!("killed mid-stream: delivered {received}, dropped {dropped}, lost in the queue {lost_in_queue}");
+}
+
+#[test]
+fn a_different_layout_is_refused_by_name_and_the_other_streams_go_on() {
+    #[derive(
+        Clone, Copy, Debug, zipc::ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout,
+    )]
+    #[zerocopy(crate = "zipc::zerocopy")]
+    #[repr(C)]
+    struct Pair {
+        a: u32,
+        b: u32,
+    }
+    let a = Host::new("bridge-layout-a", &["jobs", "frames"]);
+    let b = Host::new("bridge-layout-b", &["jobs", "frames"]);
+    {
+        let seg = Segment::create(&a.name, 1 << 20).expect("segment");
+        Queue::<u64, Spsc>::create(&seg, "jobs", 64).expect("queue");
+        Queue::<u64, Spsc>::create(&seg, "frames", 64).expect("queue");
+        let seg = Segment::create(&b.name, 1 << 20).expect("segment");
+        Queue::<u64, Spsc>::create(&seg, "jobs", 64).expect("queue");
+        Queue::<Pair, Spsc>::create(&seg, "frames", 64).expect("queue"); // 8 bytes too, another layout
+    }
+    let prefix = format!("zipc-test/{}", a.name.trim_start_matches('/'));
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b =
+        BridgeProcess::start(&b.name, &prefix, &["--import", "jobs", "--import", "frames", "--listen", &endpoint]);
+    let mut bridge_a =
+        BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--export", "frames", "--connect", &endpoint]);
+    let seg_a = Segment::open(&a.name).expect("segment A");
+    let mut frames = Queue::<u64, Spsc>::open(&seg_a, "frames").expect("queue").producer().expect("producer");
+    for i in 0..10 {
+        frames.push(i, Some(STALL)).expect("push");
+    }
+    let producer = produce(a.name.to_string(), 1000);
+    assert_eq!(consume(&b.name, 1000, |_| {}), 1000, "the matching stream goes on");
+    producer.join().expect("producer");
+    // The refused frames were taken from A and counted on B.
+    let deadline = Instant::now() + STALL;
+    while b.books("frames").get(zipc_bridge::books::C::Refused) < 10 {
+        assert!(Instant::now() < deadline, "the refused frames are counted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (_, _, _) = bridge_a.stop();
+    let (ok_b, _, err_b) = bridge_b.stop();
+    assert!(ok_b, "a refused stream does not stop the bridge:\n{err_b}");
+    assert!(
+        err_b.contains(r#"structure "frames""#) && err_b.contains("{a:u32@0,b:u32@4}#8") && err_b.contains("u64"),
+        "the difference is spelled out, as open spells it:\n{err_b}"
+    );
+    let seg_b = Segment::open(&b.name).expect("segment B");
+    assert!(Queue::<Pair, Spsc>::open(&seg_b, "frames").expect("queue").is_empty(), "nothing refused was written");
+}
