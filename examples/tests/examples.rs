@@ -251,3 +251,37 @@ fn async_workers() {
     );
     assert!(out.contains("[worker] progress report:"), "no progress report: the event never woke a task\n{out}");
 }
+
+#[test]
+fn bridge_hosts() {
+    let out = run(
+        env!("CARGO_BIN_EXE_bridge_hosts"),
+        &["--count", "50000"],
+        &[
+            "[producer] pushed 50,000 readings",
+            "[consumer] received 50,000 readings from /zipc-ex-bridge-station-",
+            "in order and intact",
+            "[bridge-a] export queue readings: elements=50000 bytes=1200000",
+            "[bridge-b] import queue readings: elements=50000 bytes=1200000",
+            "books: A exported 50,000, B imported 50,000, dropped 0; pushed on A 50,000, popped on B 50,000",
+        ],
+        &["(stopped)"],
+    );
+    for role in ["bridge-a", "bridge-b"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("[{role}] ")) && l.contains(" queue readings:"))
+            .unwrap_or_else(|| panic!("no final status line of {role}:\n{out}"));
+        assert!(line.contains(" dropped=0 repeated=0 refused=0 lag=0"), "{line}");
+    }
+    let last = out.lines().last().unwrap_or_default();
+    let (a, b) = last
+        .strip_prefix("bridge_hosts: 50000 readings crossed from ")
+        .and_then(|l| l.strip_suffix(" over Zenoh, in order, dropped 0"))
+        .and_then(|l| l.split_once(" to "))
+        .unwrap_or_else(|| panic!("the final line: {last:?}"));
+    // `run` checks the hosts' segments; the books the bridges kept beside them are gone too.
+    for name in [a.to_owned(), b.to_owned(), format!("{a}.bridge.readings"), format!("{b}.bridge.readings")] {
+        assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists(), "{name} left in /dev/shm");
+    }
+}

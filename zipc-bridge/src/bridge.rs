@@ -168,11 +168,10 @@ impl Bridge {
                 sink,
                 info: info.clone(),
                 books: Arc::clone(&books),
-                buffer: config.import_buffer,
                 refused_layout: None,
             };
             let (session, stop, key) = bridge.thread_context(&config, name);
-            let thread = spawn(name, move || importer.run(&session, key, &stop));
+            let thread = spawn(name, move || importer.run(&session, key, stop));
             bridge.streams.push(Stream {
                 name: name.clone(),
                 role: Role::Import,

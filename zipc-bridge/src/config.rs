@@ -56,10 +56,6 @@ pub struct BridgeConfig {
     pub multicast_scouting: bool,
     /// Largest payload of one Zenoh sample; a batch holds at least one element.
     pub max_batch_bytes: usize,
-    /// Batches an importer buffers per stream between Zenoh and its local structure. When the
-    /// local structure is full and this buffer too, Zenoh stops reading the link: the exporter
-    /// waits, and so does the exporting host's producer. Nothing is buffered without bound.
-    pub import_buffer: usize,
     /// Wait this long for the local segment to be created before giving up (`None`: fail at
     /// once if it is missing).
     pub wait_for_segment: Option<Duration>,
@@ -78,7 +74,6 @@ impl BridgeConfig {
             connect: Vec::new(),
             multicast_scouting: false,
             max_batch_bytes: 64 << 10,
-            import_buffer: 16,
             wait_for_segment: None,
         }
     }
@@ -131,8 +126,8 @@ impl BridgeConfig {
                 return bad(format!("structure {name:?} is named twice: a stream is exported or imported, once"));
             }
         }
-        if self.max_batch_bytes == 0 || self.import_buffer == 0 {
-            return bad("the batch size and the import buffer are at least 1".to_owned());
+        if self.max_batch_bytes == 0 {
+            return bad("the batch size is at least 1 byte".to_owned());
         }
         Ok(())
     }

@@ -19,19 +19,22 @@
 //! yet written, so a restarted importer goes on exactly where the dead one stopped: delivered +
 //! dropped = sent, to the element. Nothing is retransmitted: an element is delivered at most once.
 //!
-//! Back-pressure: when the local structure is full the importer waits for room. Meanwhile its
-//! bounded buffer of batches fills and Zenoh stops reading from the link; the exporter's
-//! blocking publication then waits, and so does the exporting host's producer. The local
-//! processes only ever see a full or an empty structure, never an error from the network.
+//! The importer writes in the subscriber's callback, on the Zenoh thread that read the batch
+//! from the link: no hand-over to another thread, whose wake-up would add to every element's
+//! latency. Back-pressure: when the local structure is full the callback waits for room, so
+//! Zenoh stops reading from that link; the exporter's blocking publication then waits, and so
+//! does the exporting host's producer. Nothing is buffered in the bridge beyond Zenoh's own
+//! bounded link buffers. The local processes only ever see a full or an empty structure, never
+//! an error from the network. (A full imported structure so holds up the other streams on the
+//! same link too: give a stream that may stall a bridge of its own.)
 //!
 //! A batch whose element layout differs from the local structure's is refused — counted, with
 //! the difference reported once as [`zipc::Error::LayoutMismatch`], the error `open` gives — and
 //! the other streams go on.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
-use zenoh::handlers::FifoChannel;
 use zenoh::Wait;
 
 use crate::books::{Books, Role, C};
@@ -40,41 +43,61 @@ use crate::local::{Sink, StreamInfo};
 use crate::wire::Header;
 use crate::{log, BridgeError};
 
-/// Everything an importer thread owns.
+/// The error that ended a stream, handed from the callback to the stream's thread.
+#[derive(Default)]
+struct Ended {
+    failed: AtomicBool,
+    error: Mutex<Option<BridgeError>>,
+    changed: Condvar,
+}
+
+impl Ended {
+    fn fail(&self, error: BridgeError) {
+        self.failed.store(true, Relaxed);
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        self.changed.notify_all();
+    }
+}
+
+/// Everything an importer owns.
 pub(crate) struct Importer {
     pub name: String,
     pub sink: Sink,
     pub info: StreamInfo,
     pub books: Arc<Books>,
-    pub buffer: usize,
     /// The remote layout last refused, so each difference is reported once.
     pub refused_layout: Option<u64>,
 }
 
 impl Importer {
-    /// Writes what arrives until `stop` is set.
-    pub fn run(mut self, session: &zenoh::Session, key: String, stop: &AtomicBool) -> Result<(), BridgeError> {
+    /// Writes what arrives until `stop` is set. Returns the error that ended the stream, if any.
+    pub fn run(self, session: &zenoh::Session, key: String, stop: Arc<AtomicBool>) -> Result<(), BridgeError> {
+        // The callback owns the importer; the first error it meets ends the stream.
+        let ended = Arc::new(Ended::default());
+        let importer = Mutex::new(self);
+        let (e, s) = (Arc::clone(&ended), Arc::clone(&stop));
         let subscriber = session
             .declare_subscriber(key)
-            .with(FifoChannel::new(self.buffer))
+            .callback(move |sample| {
+                if e.failed.load(Relaxed) {
+                    return;
+                }
+                let mut importer = importer.lock().unwrap_or_else(|p| p.into_inner());
+                if let Err(error) = importer.batch(&sample, &s) {
+                    e.fail(error);
+                }
+            })
             .wait()
             .map_err(BridgeError::zenoh("declaring the subscriber"))?;
-        while !stop.load(Relaxed) {
-            let sample = match subscriber.recv_timeout(TICK) {
-                Ok(Some(sample)) => sample,
-                Ok(None) => continue,
-                Err(_) => break,
-            };
-            self.batch(&sample, stop)?;
+        let mut error = ended.error.lock().unwrap_or_else(|p| p.into_inner());
+        while error.is_none() && !stop.load(Relaxed) {
+            error = ended.changed.wait_timeout(error, TICK).unwrap_or_else(|p| p.into_inner()).0;
         }
-        // Stopping: account for the batches already received and not written, so that the
-        // next importer does not count them again (they are dropped, and counted, once).
-        while let Ok(Some(sample)) = subscriber.try_recv() {
-            if let Some(h) = self.accept(&sample) {
-                self.skip_to(&h, h.count as u64);
-            }
-        }
-        Ok(())
+        let error = error.take();
+        // A callback still writing sees `stop` within a tick and accounts for what it could not
+        // write (`batch`).
+        let _ = subscriber.undeclare().wait();
+        error.map_or(Ok(()), Err)
     }
 
     /// Decodes and checks a sample; counts and reports what it refuses.

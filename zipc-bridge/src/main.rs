@@ -72,9 +72,6 @@ struct RunArgs {
     /// Largest payload of one Zenoh sample.
     #[arg(long, default_value_t = 64 << 10)]
     max_batch_bytes: usize,
-    /// Batches an importer buffers per stream.
-    #[arg(long, default_value_t = 16)]
-    import_buffer: usize,
     /// Print a status line per stream every SECONDS.
     #[arg(long, value_name = "SECONDS")]
     stats_every: Option<f64>,
@@ -105,7 +102,6 @@ fn run(args: RunArgs) -> Result<(), String> {
     };
     config.multicast_scouting = args.multicast_scouting;
     config.max_batch_bytes = args.max_batch_bytes;
-    config.import_buffer = args.import_buffer;
     config.wait_for_segment = args.wait_for_segment.map(|s| seconds("wait-for-segment", s)).transpose()?;
     let every = args.stats_every.map(|s| seconds("stats-every", s)).transpose()?;
 

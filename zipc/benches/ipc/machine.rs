@@ -44,10 +44,17 @@ fn allowed_cpus() -> Vec<usize> {
 
 /// Pins the calling thread to `cpu`. Returns whether it worked.
 pub fn pin(cpu: usize) -> bool {
+    pin_to(&[cpu])
+}
+
+/// Lets the calling thread (and the threads it starts) run on any of `cpus`.
+pub fn pin_to(cpus: &[usize]) -> bool {
     // SAFETY: as above; sched_setaffinity reads the set.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     }
 }

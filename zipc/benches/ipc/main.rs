@@ -10,6 +10,8 @@
 //!   the same through a WaitSet of 32, a tokio task awaiting `pop_async`, `poll(2)` on a
 //!   `ReadinessFd`;
 //! * bandwidth: writing a large `Array` vs `memcpy` of the same size;
+//! * across hosts (`bridge.rs`): zipc-bridge's throughput and latency over loopback TCP beside
+//!   plain Zenoh's put/subscribe;
 //! * publish–subscribe (`pubsub.rs`): zipc's lossless `Topic` (`topic.rs`) and iceoryx2's
 //!   publish–subscribe (`iceoryx2_bench.rs`) measured by the same loops: 8-byte ping-pong,
 //!   ping-pong of loaned samples of 8 B to 4 MiB (`params.payload_bytes`), throughput to 1 and 3
@@ -33,6 +35,7 @@
 #![allow(missing_docs)] // a benchmark binary, documented above
 
 mod bandwidth;
+mod bridge;
 mod iceoryx2_bench;
 mod latency;
 mod machine;
@@ -140,6 +143,10 @@ fn main() {
         run("wake_waitset_ns", &|| vec![zipc_bench::wake_waitset(&plan)]);
         run("wake_async_ns", &|| vec![zipc_bench::wake_async(&plan)]);
         run("wake_fd_ns", &|| vec![zipc_bench::wake_fd(&plan)]);
+        run("zenoh_raw_throughput_msgs", &|| vec![bridge::zenoh_raw_throughput(&plan)]);
+        run("bridge_throughput_msgs", &|| vec![bridge::bridge_throughput(&plan)]);
+        run("zenoh_raw_latency_ns", &|| vec![bridge::zenoh_raw_latency(&plan)]);
+        run("bridge_latency_ns", &|| vec![bridge::bridge_latency(&plan)]);
         run("array_write_gbps memcpy_gbps", &|| {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
             vec![array, memcpy]

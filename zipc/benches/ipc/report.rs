@@ -88,6 +88,8 @@ pub const RATIOS: &[(&str, &str, &str, f64, bool)] = &[
     ("topic / iceoryx2, 64 KiB (latency)", "topic_latency_ns[65536]", "iceoryx2_latency_ns[65536]", 0.5, false),
     ("topic / iceoryx2, 1 MiB (latency)", "topic_latency_ns[1048576]", "iceoryx2_latency_ns[1048576]", 0.5, false),
     ("topic / iceoryx2, 4 MiB (latency)", "topic_latency_ns[4194304]", "iceoryx2_latency_ns[4194304]", 0.5, false),
+    ("bridge / raw Zenoh (throughput)", "bridge_throughput_msgs", "zenoh_raw_throughput_msgs", 0.8, true),
+    ("bridge / raw Zenoh (latency)", "bridge_latency_ns", "zenoh_raw_latency_ns", 1.3, false),
 ];
 
 /// A ratio of two benchmarks, measured per round (the two run back to back, so a machine that
