@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use zipc::{Queue, Segment, Spsc};
+use zipc::{Queue, Ring, RingMode, Segment, Spsc, Topic};
 use zipc_bridge::books::{books_name, Books};
 use zipc_bridge::Role;
 use zipc_tests::ShmName;
@@ -251,4 +251,128 @@ fn a_different_layout_is_refused_by_name_and_the_other_streams_go_on() {
     );
     let seg_b = Segment::open(&b.name).expect("segment B");
     assert!(Queue::<Pair, Spsc>::open(&seg_b, "frames").expect("queue").is_empty(), "nothing refused was written");
+}
+
+#[test]
+fn a_lossless_topic_crosses_whole_and_in_order() {
+    const N: u64 = 100_000;
+    let a = Host::new("bridge-topic-a", &["t"]);
+    let b = Host::new("bridge-topic-b", &["t"]);
+    for h in [&a, &b] {
+        let seg = Segment::create(&h.name, 1 << 20).expect("segment");
+        Topic::<u64>::create(&seg, "t", 256, 4, 0).expect("topic");
+    }
+    // B's subscriber joins before anything is published: a lossless topic keeps every sample
+    // for the subscribers it has.
+    let seg_b = Segment::open(&b.name).expect("segment B");
+    let mut sub = Topic::<u64>::open(&seg_b, "t").expect("topic").subscriber().expect("subscriber");
+    let prefix = format!("zipc-test/{}", a.name.trim_start_matches('/'));
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b = BridgeProcess::start(&b.name, &prefix, &["--import", "t", "--listen", &endpoint]);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &["--export", "t", "--connect", &endpoint]);
+    let a_name = a.name.to_string();
+    let publisher = std::thread::spawn(move || {
+        let seg = Segment::open(&a_name).expect("segment A");
+        let mut tx = Topic::<u64>::open(&seg, "t").expect("topic").publisher().expect("publisher");
+        for i in 0..N {
+            tx.send_copy(&i, Some(STALL)).expect("the publisher is never blocked for good");
+        }
+    });
+    for i in 0..N {
+        assert_eq!(sub.receive_copy(Some(STALL)).expect("samples keep arriving"), i, "in order, none missing");
+    }
+    publisher.join().expect("publisher");
+    let (ok_a, _, err_a) = bridge_a.stop();
+    let (ok_b, _, err_b) = bridge_b.stop();
+    assert!(ok_a && ok_b, "{err_a}\n{err_b}");
+    assert_eq!(b.books("t").dropped(Role::Import), 0);
+    assert_eq!(b.books("t").get(zipc_bridge::books::C::Elements), N);
+}
+
+#[test]
+fn a_lossy_ring_forwards_the_newest_and_counts_every_gap() {
+    const N: u64 = 100_000;
+    let a = Host::new("bridge-ring-a", &["r"]);
+    let b = Host::new("bridge-ring-b", &["r"]);
+    // A's ring overwrites (its producer never waits, the exporter misses what it is too slow
+    // for); B's is lossless and holds everything, so every gap B sees is the bridge's to count.
+    Ring::<u64>::create(&Segment::create(&a.name, 1 << 20).expect("segment"), "r", 64, RingMode::Overwrite)
+        .expect("ring");
+    Ring::<u64>::create(&Segment::create(&b.name, 4 << 20).expect("segment"), "r", 1 << 17, RingMode::Lossless)
+        .expect("ring");
+    let prefix = format!("zipc-test/{}", a.name.trim_start_matches('/'));
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b = BridgeProcess::start(&b.name, &prefix, &["--import", "r", "--listen", &endpoint]);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &["--export", "r", "--connect", &endpoint]);
+    let seg_a = Segment::open(&a.name).expect("segment A");
+    let mut tx = Ring::<u64>::open(&seg_a, "r").expect("ring").producer().expect("producer");
+    // Wait until B has the first element (the bridges are connected), then push as fast as
+    // the ring takes them: value = the element's position in A's ring.
+    tx.push(0, Some(STALL)).expect("push");
+    let seg_b = Segment::open(&b.name).expect("segment B");
+    let ring_b = Ring::<u64>::open(&seg_b, "r").expect("ring");
+    let deadline = Instant::now() + STALL;
+    while ring_b.total_written() == 0 {
+        assert!(Instant::now() < deadline, "the first element never crossed");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for i in 1..N {
+        tx.push(i, Some(STALL)).expect("an overwrite ring never refuses");
+    }
+    // Let the exporter take everything it will, then stop both bridges.
+    let deadline = Instant::now() + STALL;
+    while a.books("r").get(zipc_bridge::books::C::Elements) + Ring::<u64>::open(&seg_a, "r").unwrap().total_missed() < N
+    {
+        assert!(Instant::now() < deadline, "the exporter never caught up");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Whatever is still in flight now either arrives before B stops (and is written and
+    // counted) or never does (and is neither): the books below hold either way.
+    let (ok_a, _, err_a) = bridge_a.stop();
+    let (ok_b, _, err_b) = bridge_b.stop();
+    assert!(ok_a && ok_b, "{err_a}\n{err_b}");
+
+    let mut rx = ring_b.consumer().expect("consumer");
+    let (mut popped, mut last) = (0u64, None::<u64>);
+    while let Some(v) = rx.try_pop() {
+        assert!(v < N, "{v} was never pushed");
+        assert!(last.is_none_or(|l| v > l), "{v} after {last:?}: out of order or repeated");
+        last = Some(v);
+        popped += 1;
+    }
+    let last = last.expect("something crossed");
+    let books = b.books("r");
+    assert_eq!(books.get(zipc_bridge::books::C::Elements), popped, "every element written was counted");
+    assert_eq!(
+        books.dropped(Role::Import),
+        last + 1 - popped,
+        "every element up to the last one written is either in B's ring or counted as dropped"
+    );
+    eprintln!("lossy ring: {popped} of {N} crossed, last {last}, dropped {}", last + 1 - popped);
+}
+
+#[test]
+fn status_reads_the_books_of_a_stopped_bridge() {
+    let (a, b, prefix) = hosts("bridge-status");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut bridge_b = BridgeProcess::start(&b.name, &prefix, &["--import", "jobs", "--listen", &endpoint]);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--connect", &endpoint]);
+    let producer = produce(a.name.to_string(), 5000);
+    assert_eq!(consume(&b.name, 5000, |_| {}), 5000);
+    producer.join().expect("producer");
+    bridge_a.stop();
+    bridge_b.stop();
+    let out = Command::new(env!("CARGO_BIN_EXE_zipc-bridge")).args(["status", &b.name]).output().expect("status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("import jobs: elements=5000 bytes=40000"), "{text}");
+    assert!(text.contains("dropped=0"), "{text}");
+    // The books are a zipc segment: every counter is visible to `zipc-schema inspect` too.
+    let snap = zipc::inspect::inspect(&books_name(&b.name, "jobs")).expect("inspect the books");
+    assert!(snap.entries.iter().any(|e| e.name == "elements"), "{snap}");
+    let missing =
+        Command::new(env!("CARGO_BIN_EXE_zipc-bridge")).args(["status", "/zipc-test-no-such-bridge"]).output();
+    let missing = missing.expect("status");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no bridge has kept books for /zipc-test-no-such-bridge"));
 }
