@@ -55,6 +55,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("source_created_ns", "creation time of the exported segment (export)"),
     ("paused", "times the exporter waited for an importer to appear (export)"),
     ("role", "1: exported from this segment, 2: imported into it"),
+    ("resent", "elements sent again because the importer asked (export)"),
 ];
 
 /// Name of the books segment of `stream` bridged from or into `segment`.
@@ -86,6 +87,7 @@ pub enum C {
     SourceCreatedNs,
     Paused,
     Role,
+    Resent,
 }
 
 impl Books {

@@ -147,6 +147,7 @@ impl Bridge {
                 info: info.clone(),
                 books: Arc::clone(&books),
                 max_batch_bytes: config.max_batch_bytes,
+                max_unacked_bytes: config.max_unacked_bytes,
             };
             let (session, stop, key) = bridge.thread_context(&config, name);
             let thread = spawn(name, move || exporter.run(&session, key, &stop));
@@ -163,13 +164,7 @@ impl Bridge {
             let (sink, info) = Sink::open(&segment, name)?;
             let books = Arc::new(Books::open_or_create(&config.segment, name, Role::Import)?);
             let lag = lag_reader(&segment, name)?;
-            let importer = Importer {
-                name: name.clone(),
-                sink,
-                info: info.clone(),
-                books: Arc::clone(&books),
-                refused_layout: None,
-            };
+            let importer = Importer::new(name, sink, info.clone(), Arc::clone(&books));
             let (session, stop, key) = bridge.thread_context(&config, name);
             let thread = spawn(name, move || importer.run(&session, key, stop));
             bridge.streams.push(Stream {

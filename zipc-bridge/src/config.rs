@@ -56,6 +56,10 @@ pub struct BridgeConfig {
     pub multicast_scouting: bool,
     /// Largest payload of one Zenoh sample; a batch holds at least one element.
     pub max_batch_bytes: usize,
+    /// Most payload bytes of a lossless stream published and not yet acknowledged by the
+    /// importer: kept by the exporter to be sent again, and the bound on what is in flight
+    /// (when it is reached the exporter stops taking until acknowledgements come).
+    pub max_unacked_bytes: usize,
     /// Wait this long for the local segment to be created before giving up (`None`: fail at
     /// once if it is missing).
     pub wait_for_segment: Option<Duration>,
@@ -74,6 +78,7 @@ impl BridgeConfig {
             connect: Vec::new(),
             multicast_scouting: false,
             max_batch_bytes: 64 << 10,
+            max_unacked_bytes: 4 << 20,
             wait_for_segment: None,
         }
     }
@@ -126,8 +131,8 @@ impl BridgeConfig {
                 return bad(format!("structure {name:?} is named twice: a stream is exported or imported, once"));
             }
         }
-        if self.max_batch_bytes == 0 {
-            return bad("the batch size is at least 1 byte".to_owned());
+        if self.max_batch_bytes == 0 || self.max_unacked_bytes == 0 {
+            return bad("the batch size and the unacknowledged bytes are at least 1 byte".to_owned());
         }
         Ok(())
     }

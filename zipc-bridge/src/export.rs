@@ -14,12 +14,15 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
+use zenoh::bytes::ZBytes;
 use zenoh::qos::CongestionControl;
 use zenoh::Wait;
 
 use crate::books::{Books, C};
 use crate::local::{Source, StreamInfo};
-use crate::wire::Header;
+use crate::wire::{before, Ack, Header};
 use crate::{log, BridgeError};
 
 /// How long a worker waits at a time before it looks at the stop flag again.
@@ -66,6 +69,40 @@ pub(crate) fn settle_incarnation(books: &Books, source_created_ns: u64, position
     }
 }
 
+/// What the importer last acknowledged, as the acknowledgement subscriber hands it over.
+#[derive(Default)]
+struct Acks {
+    state: Mutex<AckState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct AckState {
+    /// The first index not yet written by the importer.
+    next: Option<u64>,
+    /// A request to send again from this index.
+    resume: Option<u64>,
+}
+
+impl Acks {
+    fn take(&self) -> (Option<u64>, Option<u64>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.next, s.resume.take())
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self.changed.wait_timeout(s, timeout);
+    }
+}
+
+/// A batch published and not yet acknowledged: kept to be sent again.
+struct Sent {
+    first: u64,
+    count: u32,
+    payload: ZBytes,
+}
+
 /// Everything an exporter thread owns.
 pub(crate) struct Exporter {
     pub name: String,
@@ -73,14 +110,22 @@ pub(crate) struct Exporter {
     pub info: StreamInfo,
     pub books: Arc<Books>,
     pub max_batch_bytes: usize,
+    /// Most payload bytes published and not acknowledged (lossless streams).
+    pub max_unacked_bytes: usize,
 }
 
 impl Exporter {
     /// Publishes until `stop` is set. Returns the error that ended the stream, if any.
+    ///
+    /// A lossless stream keeps what it published until the importer acknowledges it (`replay`,
+    /// at most `max_unacked_bytes`: when it is full the exporter stops taking, which bounds what
+    /// is in flight end to end), and sends it again when the importer asks (`resume`): after
+    /// the importer restarted, or when a batch arrived ahead of what it expected. Only an
+    /// exporter's own death loses what it held.
     pub fn run(mut self, session: &zenoh::Session, key: String, stop: &AtomicBool) -> Result<(), BridgeError> {
         let lossless = !self.info.lossy;
         let publisher = session
-            .declare_publisher(key)
+            .declare_publisher(key.clone())
             .congestion_control(if lossless { CongestionControl::Block } else { CongestionControl::Drop })
             .express(true)
             .wait()
@@ -96,6 +141,27 @@ impl Exporter {
         if publisher.matching_status().wait().map(|s| s.matching()).unwrap_or(false) {
             matching.set(true);
         }
+        let incarnation = self.books.get(C::Incarnation);
+        let acks = Arc::new(Acks::default());
+        let a = Arc::clone(&acks);
+        let _ack_subscriber = session
+            .declare_subscriber(format!("{key}/ack"))
+            .callback(move |sample| {
+                let Ok(ack) = Ack::decode(&sample.payload().to_bytes()) else { return };
+                if ack.incarnation != incarnation {
+                    return;
+                }
+                let mut s = a.state.lock().unwrap_or_else(|e| e.into_inner());
+                if s.next.is_none_or(|n| before(n, ack.next)) {
+                    s.next = Some(ack.next);
+                }
+                if ack.resume {
+                    s.resume = Some(ack.next);
+                }
+                a.changed.notify_all();
+            })
+            .wait()
+            .map_err(BridgeError::zenoh("declaring the acknowledgement subscriber"))?;
         let size = self.info.elem_size;
         let per_batch = (self.max_batch_bytes / size).clamp(1, u32::MAX as usize);
         let mut buf = vec![0u8; per_batch * size];
@@ -105,11 +171,14 @@ impl Exporter {
             elem_size: size as u32,
             count: 0,
             fingerprint: self.info.fingerprint,
-            incarnation: self.books.get(C::Incarnation),
+            incarnation,
             origin: self.books.get(C::Origin),
             first: 0,
+            replay_floor: 0,
             layout: self.info.layout.clone(),
         };
+        let mut replay: VecDeque<Sent> = VecDeque::new();
+        let mut unacked = 0usize;
         let mut waiting = false;
         while !stop.load(Relaxed) {
             if lossless && !matching.wait(Duration::ZERO) {
@@ -121,25 +190,60 @@ impl Exporter {
                 continue;
             }
             waiting = false;
+            if lossless {
+                let (next, resume) = acks.take();
+                // Forget what is acknowledged.
+                while let (Some(next), Some(b)) = (next, replay.front()) {
+                    if before(next, b.first.wrapping_add(u64::from(b.count))) {
+                        break;
+                    }
+                    unacked -= b.payload.len();
+                    replay.pop_front();
+                }
+                if let Some(from) = resume {
+                    let floor = replay.front().map_or(from, |b| b.first);
+                    for b in replay.iter().filter(|b| before(from, b.first.wrapping_add(u64::from(b.count)))) {
+                        header.first = b.first;
+                        header.count = b.count;
+                        header.replay_floor = floor;
+                        if let Err(e) = publisher.put(b.payload.clone()).attachment(header.encode()).wait() {
+                            log(&format!("stream {}: sending {} elements again failed: {e}", self.name, b.count));
+                        }
+                        self.books.add(C::Resent, u64::from(b.count));
+                    }
+                }
+                if unacked >= self.max_unacked_bytes {
+                    // The importer is that far behind: wait for its acknowledgements.
+                    acks.wait(TICK);
+                    continue;
+                }
+            }
             let (first, n) = self.source.take(&mut buf, TICK)?;
             if n == 0 {
                 continue;
             }
+            let payload = ZBytes::from(buf[..n * size].to_vec());
             header.first = first;
             header.count = n as u32;
-            let payload = buf[..n * size].to_vec();
-            match publisher.put(payload).attachment(header.encode()).wait() {
-                Ok(()) => {
-                    self.books.add(C::Elements, n as u64);
-                    self.books.add(C::Bytes, (n * size) as u64);
-                    self.books.add(C::Batches, 1);
-                }
-                Err(e) => {
-                    // Taken from the structure and not sent: the importer will see the gap;
-                    // counted here too, so the exporter's own books say what it lost.
-                    self.books.add(C::Dropped, n as u64);
-                    log(&format!("stream {}: publishing {n} elements failed: {e}", self.name));
-                }
+            header.replay_floor = if lossless { replay.front().map_or(first, |b| b.first) } else { first };
+            let sent = publisher.put(payload.clone()).attachment(header.encode()).wait();
+            if let Err(e) = &sent {
+                log(&format!("stream {}: publishing {n} elements failed: {e}", self.name));
+            }
+            if lossless {
+                // Kept until acknowledged, sent or not: the importer asks for it again.
+                unacked += payload.len();
+                replay.push_back(Sent { first, count: n as u32, payload });
+            } else if sent.is_err() {
+                // Lossy: taken, not sent, not kept: the importer will count the gap; counted
+                // here too, so the exporter's own books say what it lost.
+                self.books.add(C::Dropped, n as u64);
+                continue;
+            }
+            if sent.is_ok() {
+                self.books.add(C::Elements, n as u64);
+                self.books.add(C::Bytes, (n * size) as u64);
+                self.books.add(C::Batches, 1);
             }
         }
         Ok(())

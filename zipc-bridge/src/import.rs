@@ -34,13 +34,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use zenoh::Wait;
 
 use crate::books::{Books, Role, C};
 use crate::export::TICK;
 use crate::local::{Sink, StreamInfo};
-use crate::wire::Header;
+use crate::wire::{before, Ack, Header};
 use crate::{log, BridgeError};
 
 /// The error that ended a stream, handed from the callback to the stream's thread.
@@ -59,30 +60,75 @@ impl Ended {
     }
 }
 
+/// How often the stream's thread looks at the importer: sends an acknowledgement of what was
+/// written since the last one, or repeats a request to send again.
+const ACK_TICK: Duration = Duration::from_millis(10);
+/// Least time between two acknowledgements sent from the callback.
+const ACK_EVERY: Duration = Duration::from_millis(2);
+/// Least time between two requests to send again.
+const RESUME_EVERY: Duration = Duration::from_millis(100);
+
 /// Everything an importer owns.
 pub(crate) struct Importer {
-    pub name: String,
-    pub sink: Sink,
-    pub info: StreamInfo,
-    pub books: Arc<Books>,
+    name: String,
+    sink: Sink,
+    info: StreamInfo,
+    books: Arc<Books>,
     /// The remote layout last refused, so each difference is reported once.
-    pub refused_layout: Option<u64>,
+    refused_layout: Option<u64>,
+    /// Where acknowledgements go (`<key>/ack`).
+    acks: Option<zenoh::pubsub::Publisher<'static>>,
+    /// The `next` of the last acknowledgement sent, and when.
+    acked: (u64, Instant),
+    /// Whether the importer waits for batches sent again (it restarted, or a batch arrived
+    /// ahead of the next expected index while the exporter still held the ones between), and
+    /// when it last asked.
+    resuming: Option<Instant>,
+    /// Whether the stream is lossy, as its last batch said (lossy streams are not acknowledged).
+    lossy: bool,
+}
+
+impl Importer {
+    /// An importer writing into `sink`.
+    pub fn new(name: &str, sink: Sink, info: StreamInfo, books: Arc<Books>) -> Importer {
+        // An importer that followed the stream before (its books name an incarnation) restarts:
+        // it asks the exporter for everything from the index it expects.
+        let restarted = books.get(C::Incarnation) != 0;
+        let now = Instant::now();
+        Importer {
+            name: name.to_owned(),
+            sink,
+            info,
+            books,
+            refused_layout: None,
+            acks: None,
+            acked: (0, now),
+            resuming: restarted.then(|| now - RESUME_EVERY),
+            lossy: false,
+        }
+    }
 }
 
 impl Importer {
     /// Writes what arrives until `stop` is set. Returns the error that ended the stream, if any.
-    pub fn run(self, session: &zenoh::Session, key: String, stop: Arc<AtomicBool>) -> Result<(), BridgeError> {
-        // The callback owns the importer; the first error it meets ends the stream.
+    pub fn run(mut self, session: &zenoh::Session, key: String, stop: Arc<AtomicBool>) -> Result<(), BridgeError> {
+        let acks = session
+            .declare_publisher(format!("{key}/ack"))
+            .express(true)
+            .wait()
+            .map_err(BridgeError::zenoh("declaring the acknowledgement publisher"))?;
+        self.acks = Some(acks);
+        // The callback writes; this thread sends the acknowledgements the callback did not.
         let ended = Arc::new(Ended::default());
-        let importer = Mutex::new(self);
-        let (e, s) = (Arc::clone(&ended), Arc::clone(&stop));
+        let importer = Arc::new(Mutex::new(self));
+        let (e, s, i) = (Arc::clone(&ended), Arc::clone(&stop), Arc::clone(&importer));
         let subscriber = session
             .declare_subscriber(key)
             .callback(move |sample| {
                 if e.failed.load(Relaxed) {
                     return;
                 }
-                let mut importer = importer.lock().unwrap_or_else(|p| p.into_inner());
+                let mut importer = i.lock().unwrap_or_else(|p| p.into_inner());
                 if let Err(error) = importer.batch(&sample, &s) {
                     e.fail(error);
                 }
@@ -91,13 +137,51 @@ impl Importer {
             .map_err(BridgeError::zenoh("declaring the subscriber"))?;
         let mut error = ended.error.lock().unwrap_or_else(|p| p.into_inner());
         while error.is_none() && !stop.load(Relaxed) {
-            error = ended.changed.wait_timeout(error, TICK).unwrap_or_else(|p| p.into_inner()).0;
+            error = ended.changed.wait_timeout(error, ACK_TICK).unwrap_or_else(|p| p.into_inner()).0;
+            // Not while the callback holds the importer (it may be waiting for room).
+            if let Ok(mut importer) = importer.try_lock() {
+                importer.tick();
+            }
         }
         let error = error.take();
-        // A callback still writing sees `stop` within a tick and accounts for what it could not
-        // write (`batch`).
+        // A callback still writing sees `stop` within a tick (`batch`). What it could not write
+        // stays with the exporter, unacknowledged, for the next importer.
         let _ = subscriber.undeclare().wait();
         error.map_or(Ok(()), Err)
+    }
+
+    fn send_ack(&mut self, resume: bool) {
+        let next = self.expected();
+        let ack = Ack { incarnation: self.books.get(C::Incarnation), next, resume };
+        if let Some(p) = &self.acks {
+            if let Err(e) = p.put(ack.encode().to_vec()).wait() {
+                log(&format!("stream {}: sending an acknowledgement failed: {e}", self.name));
+            }
+        }
+        self.acked = (next, Instant::now());
+    }
+
+    /// Asks the exporter to send again from the next expected index (at most every
+    /// [`RESUME_EVERY`]).
+    fn ask_resume(&mut self) {
+        let now = Instant::now();
+        if self.resuming.is_none_or(|at| now.duration_since(at) >= RESUME_EVERY) {
+            self.resuming = Some(now);
+            self.send_ack(true);
+        }
+    }
+
+    /// Acknowledges what was written since the last acknowledgement, or repeats a request to
+    /// send again.
+    fn tick(&mut self) {
+        if self.books.get(C::Incarnation) == 0 || self.lossy {
+            return;
+        }
+        if self.resuming.is_some() {
+            self.ask_resume();
+        } else if self.acked.0 != self.expected() {
+            self.send_ack(false);
+        }
     }
 
     /// Decodes and checks a sample; counts and reports what it refuses.
@@ -163,32 +247,49 @@ impl Importer {
     /// Writes one batch (the part of it not written before), waiting for room.
     fn batch(&mut self, sample: &zenoh::sample::Sample, stop: &AtomicBool) -> Result<(), BridgeError> {
         let Some(h) = self.accept(sample) else { return Ok(()) };
+        self.lossy = h.lossy;
         let count = h.count as u64;
-        let ahead = h.first.wrapping_sub(self.expected()) as i64;
-        let skip = if ahead < 0 { (ahead.unsigned_abs()).min(count) } else { 0 };
-        if ahead > 0 {
-            // The gap: counted by moving the base, before anything after it is written.
-            self.skip_to(&h, 0);
-        }
-        self.books.add(C::Repeated, skip);
-        if skip == count {
-            return Ok(());
-        }
-        let payload = sample.payload().to_bytes();
-        let size = self.info.elem_size;
-        let mut done = skip as usize;
-        while done < h.count as usize {
-            if stop.load(Relaxed) {
-                // Shutting down with the local structure full: the rest is dropped, counted.
-                self.skip_to(&h, count);
+        let expected = self.expected();
+        if before(expected, h.first) {
+            // Ahead of what is expected. What the exporter still holds it will send again when
+            // asked: wait for that. What it no longer holds is gone: a gap, counted by moving
+            // the base before anything after it is written.
+            let held = !h.lossy && !before(expected, h.replay_floor);
+            if held {
+                self.ask_resume();
                 return Ok(());
             }
-            let n = self.sink.put(&payload[done * size..], TICK)?;
-            done += n;
-            self.books.add(C::Elements, n as u64);
-            self.books.add(C::Bytes, (n * size) as u64);
+            let gone_until = if !h.lossy && before(h.replay_floor, h.first) { h.replay_floor } else { h.first };
+            self.skip_to(&h, gone_until.wrapping_sub(h.first));
+            if gone_until != h.first {
+                self.ask_resume();
+                return Ok(());
+            }
         }
-        self.books.add(C::Batches, 1);
+        self.resuming = None;
+        let skip = self.expected().wrapping_sub(h.first).min(count);
+        self.books.add(C::Repeated, skip);
+        if skip < count {
+            let payload = sample.payload().to_bytes();
+            let size = self.info.elem_size;
+            let mut done = skip as usize;
+            while done < h.count as usize {
+                if stop.load(Relaxed) {
+                    // Shutting down with the local structure full: the rest is not written.
+                    // A lossless exporter still holds it (unacknowledged) for the next
+                    // importer; of a lossy stream, the next importer counts it as a gap.
+                    return Ok(());
+                }
+                let n = self.sink.put(&payload[done * size..], TICK)?;
+                done += n;
+                self.books.add(C::Elements, n as u64);
+                self.books.add(C::Bytes, (n * size) as u64);
+            }
+            self.books.add(C::Batches, 1);
+        }
+        if !h.lossy && self.acked.1.elapsed() >= ACK_EVERY {
+            self.send_ack(false);
+        }
         Ok(())
     }
 }

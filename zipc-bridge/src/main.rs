@@ -72,6 +72,9 @@ struct RunArgs {
     /// Largest payload of one Zenoh sample.
     #[arg(long, default_value_t = 64 << 10)]
     max_batch_bytes: usize,
+    /// Most bytes of a lossless stream in flight and kept for sending again.
+    #[arg(long, default_value_t = 4 << 20)]
+    max_unacked_bytes: usize,
     /// Print a status line per stream every SECONDS.
     #[arg(long, value_name = "SECONDS")]
     stats_every: Option<f64>,
@@ -102,6 +105,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     };
     config.multicast_scouting = args.multicast_scouting;
     config.max_batch_bytes = args.max_batch_bytes;
+    config.max_unacked_bytes = args.max_unacked_bytes;
     config.wait_for_segment = args.wait_for_segment.map(|s| seconds("wait-for-segment", s)).transpose()?;
     let every = args.stats_every.map(|s| seconds("stats-every", s)).transpose()?;
 

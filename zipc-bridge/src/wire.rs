@@ -1,12 +1,13 @@
-//! What travels on Zenoh: one Zenoh sample per batch of elements. The payload is the elements'
-//! bytes, back to back, exactly as they sit in the segment; the attachment is a [`Header`] that
-//! says what they are and where they belong in the stream.
+//! What travels on Zenoh: one Zenoh sample per batch of elements, on key `<prefix>/<stream>`,
+//! and acknowledgements back, on `<prefix>/<stream>/ack`. A batch's payload is the elements'
+//! bytes, back to back, exactly as they sit in the segment; its attachment is a [`Header`] that
+//! says what they are and where they belong in the stream. An [`Ack`] is a 24-byte payload.
 //!
 //! ```text
 //! attachment (little-endian)                         payload
 //! off size
 //!   0   4  magic 0x4250_495A ("ZIPB")                 count × elem_size bytes: the elements,
-//!   4   2  version (1)                                oldest first
+//!   4   2  version (2)                                oldest first
 //!   6   1  kind: 1 queue, 2 ring, 3 topic
 //!   7   1  flags: bit 0 lossy
 //!   8   4  elem_size
@@ -15,8 +16,17 @@
 //!  24   8  incarnation: names one life of the exported structure
 //!  32   8  origin: the stream index the incarnation started at
 //!  40   8  first: the stream index of the first element in the payload
-//!  48   2  layout_len (≤ 4096)
-//!  50   …  the canonical layout string, UTF-8
+//!  48   8  replay_floor: the oldest index the exporter can still send again
+//!  56   2  layout_len (≤ 4096)
+//!  58   …  the canonical layout string, UTF-8
+//!
+//! ack (payload, little-endian)
+//!   0   4  magic 0x4150_495A ("ZIPA")
+//!   4   2  version (2)
+//!   6   1  flags: bit 0 resume (send again everything from `next` on)
+//!   7   1  0
+//!   8   8  incarnation the importer follows
+//!  16   8  next: the index of the first element the importer has not written
 //! ```
 //!
 //! The stream index of an element is its position in the exported structure (the queue's read
@@ -30,10 +40,14 @@ use std::fmt;
 
 /// `"ZIPB"` as a little-endian `u32`.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"ZIPB");
+/// `"ZIPA"` as a little-endian `u32`.
+pub const ACK_MAGIC: u32 = u32::from_le_bytes(*b"ZIPA");
 /// The version of this format.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes before the layout string.
-pub const FIXED_LEN: usize = 50;
+pub const FIXED_LEN: usize = 58;
+/// Bytes of an [`Ack`].
+pub const ACK_LEN: usize = 24;
 /// Longest layout string accepted.
 pub const MAX_LAYOUT_LEN: usize = 4096;
 
@@ -95,6 +109,9 @@ pub struct Header {
     pub origin: u64,
     /// Stream index of the payload's first element.
     pub first: u64,
+    /// The oldest stream index the exporter still holds and can send again (lossless streams;
+    /// for lossy ones, `first`).
+    pub replay_floor: u64,
     /// Canonical layout string of the element type.
     pub layout: String,
 }
@@ -126,6 +143,7 @@ impl Header {
         out.extend_from_slice(&self.incarnation.to_le_bytes());
         out.extend_from_slice(&self.origin.to_le_bytes());
         out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.replay_floor.to_le_bytes());
         out.extend_from_slice(&(layout.len() as u16).to_le_bytes());
         out.extend_from_slice(layout);
         out
@@ -160,7 +178,7 @@ impl Header {
         if elem_size == 0 || count == 0 {
             return bad(format!("{count} elements of {elem_size} bytes: both must be at least 1"));
         }
-        let layout_len = usize::from(u16_at(48));
+        let layout_len = usize::from(u16_at(56));
         if layout_len > MAX_LAYOUT_LEN || FIXED_LEN + layout_len != attachment.len() {
             return bad(format!(
                 "a layout string of {layout_len} bytes in an attachment of {} bytes",
@@ -183,9 +201,57 @@ impl Header {
             incarnation: u64_at(24),
             origin: u64_at(32),
             first: u64_at(40),
+            replay_floor: u64_at(48),
             layout: layout.to_owned(),
         })
     }
+}
+
+/// An importer's acknowledgement: everything before `next` is written (the exporter may forget
+/// it), and, with `resume`, a request to send again everything from `next` on (an importer that
+/// restarted, or saw a batch arrive ahead of what it expects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ack {
+    /// The incarnation the importer follows.
+    pub incarnation: u64,
+    /// The first index it has not written.
+    pub next: u64,
+    /// Send again from `next`.
+    pub resume: bool,
+}
+
+impl Ack {
+    /// The payload bytes.
+    pub fn encode(&self) -> [u8; ACK_LEN] {
+        let mut out = [0u8; ACK_LEN];
+        out[0..4].copy_from_slice(&ACK_MAGIC.to_le_bytes());
+        out[4..6].copy_from_slice(&VERSION.to_le_bytes());
+        out[6] = u8::from(self.resume);
+        out[8..16].copy_from_slice(&self.incarnation.to_le_bytes());
+        out[16..24].copy_from_slice(&self.next.to_le_bytes());
+        out
+    }
+
+    /// Parses an acknowledgement.
+    pub fn decode(b: &[u8]) -> Result<Ack, Malformed> {
+        if b.len() != ACK_LEN {
+            return Err(Malformed(format!("an acknowledgement of {} bytes (they have {ACK_LEN})", b.len())));
+        }
+        let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+        if u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")) != ACK_MAGIC
+            || u16::from_le_bytes([b[4], b[5]]) != VERSION
+            || b[6] > 1
+            || b[7] != 0
+        {
+            return Err(Malformed("not a zipc-bridge acknowledgement of this version".to_owned()));
+        }
+        Ok(Ack { incarnation: u64_at(8), next: u64_at(16), resume: b[6] == 1 })
+    }
+}
+
+/// Whether stream index `a` comes before `b` (indices wrap at 2^64; streams are far shorter).
+pub fn before(a: u64, b: u64) -> bool {
+    (a.wrapping_sub(b) as i64) < 0
 }
 
 #[cfg(test)]
@@ -202,6 +268,7 @@ mod tests {
             incarnation: 42,
             origin: 7,
             first: u64::MAX - 1,
+            replay_floor: u64::MAX - 9,
             layout: "{ts:u64@0,v:f64@8}#16".to_owned(),
         }
     }
@@ -239,6 +306,19 @@ mod tests {
         let n = bad.len();
         bad[n - 1] = 0xff;
         assert!(Header::decode(&bad, 48).unwrap_err().0.contains("UTF-8"));
+    }
+
+    #[test]
+    fn an_ack_round_trips_and_nothing_else_passes_for_one() {
+        let a = Ack { incarnation: 7, next: u64::MAX, resume: true };
+        assert_eq!(Ack::decode(&a.encode()), Ok(a));
+        assert!(Ack::decode(&a.encode()[..23]).is_err());
+        for i in 0..8 {
+            let mut b = a.encode();
+            b[i] ^= 0x40;
+            assert!(Ack::decode(&b).is_err(), "byte {i} corrupted");
+        }
+        assert!(before(u64::MAX, 0) && !before(0, u64::MAX) && !before(5, 5));
     }
 
     #[test]
