@@ -7,8 +7,9 @@
 //! importer is subscribed: with nobody listening the exporter stops taking, the local
 //! structure fills and its producers wait as they would for a slow local consumer — nothing
 //! is taken to be thrown away. Lossless batches use Zenoh's blocking congestion control, so a
-//! slow link or importer slows the exporter instead of dropping; lossy streams use dropping
-//! congestion control and never wait.
+//! slow link or importer slows the exporter instead of dropping, and are kept until the
+//! importer acknowledges them, to be sent again when it asks ([`Exporter::run`]). Lossy
+//! streams use dropping congestion control, keep nothing and never wait.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};

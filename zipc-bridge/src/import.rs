@@ -1,7 +1,7 @@
 //! The importer: receives batches from Zenoh and writes them into a local structure, keeping
 //! books that balance exactly.
 //!
-//! # Semantics: at most once, every loss counted
+//! # Semantics: exactly once while the exporter lives, every loss counted
 //!
 //! Each element carries its stream index (`wire.rs`). The importer knows the index of the next
 //! element it expects without any memory of its own: `base + position`, where `position` is the
@@ -9,15 +9,21 @@
 //! in the books. For a batch starting at `first`:
 //!
 //! * `first == expected`: written as it is;
-//! * `first > expected`: the elements in between were sent and will never come (a bridge or a
-//!   link died with them in flight). The base moves up by the gap — one store, *before* any
-//!   element after the gap is written — and that move is the count of dropped elements;
 //! * `first < expected`: the front of the batch was written already; it is skipped and counted
-//!   as repeated.
+//!   as repeated;
+//! * `first > expected`, and the exporter still holds `expected` (the batch's replay floor is at
+//!   or below it): the batch is discarded, and the importer asks the exporter to send again
+//!   from `expected` (a resume); the elements come again, in order;
+//! * `first > expected` below the replay floor: the elements in between were sent and will
+//!   never come (an exporter died with them). The base moves up by the gap — one store,
+//!   *before* any element after the gap is written — and that move is the count of dropped
+//!   elements.
 //!
 //! A kill at any instant leaves `base + position` equal to the index of the first element not
-//! yet written, so a restarted importer goes on exactly where the dead one stopped: delivered +
-//! dropped = sent, to the element. Nothing is retransmitted: an element is delivered at most once.
+//! yet written, so a restarted importer goes on exactly where the dead one stopped, and asks
+//! for the rest: delivered + dropped = sent, to the element, and nothing is dropped unless the
+//! exporter died. The importer acknowledges what it wrote (at most every 2 ms from the callback,
+//! and from its thread 10 ms after the last write), which lets the exporter forget it.
 //!
 //! The importer writes in the subscriber's callback, on the Zenoh thread that read the batch
 //! from the link: no hand-over to another thread, whose wake-up would add to every element's

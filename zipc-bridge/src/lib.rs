@@ -18,11 +18,12 @@
 //! * Types travel with the data: every batch carries the element size, the layout fingerprint
 //!   and the canonical layout string (`wire.rs`); an importer whose structure holds another
 //!   layout refuses the stream with the error `open` gives, and goes on with the others.
-//! * At most once, every loss counted: elements are numbered by their position in the exported
-//!   structure, and an importer finds the next expected number from its own structure's
-//!   position, so the books (`books.rs`, a small segment per stream) balance exactly —
-//!   delivered + dropped = sent — even across a crash and restart of either bridge
-//!   (`import.rs`).
+//! * Exactly once while the exporter lives, every loss counted: elements are numbered by their
+//!   position in the exported structure, and an importer finds the next expected number from its
+//!   own structure's position; the exporter keeps what the importer has not acknowledged and
+//!   sends it again when asked (`export.rs`). The books (`books.rs`, a small segment per stream)
+//!   balance exactly — delivered + dropped = sent — across a crash and restart of either bridge;
+//!   only an exporter's crash drops anything (`import.rs`).
 //! * Batching: an exporter takes everything waiting, up to
 //!   [`max_batch_bytes`](BridgeConfig::max_batch_bytes), per Zenoh sample. Back-pressure: an
 //!   importer's full structure stops the Zenoh link and, through it, the exporter; no buffer

@@ -179,6 +179,15 @@ fn status(segment: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // A bridge's threads go to sleep at every lull in a stream, and with membarrier registration
+    // each sleep sends an IPI to every CPU running a registered process — its own Zenoh threads
+    // among them, in the middle of moving the data. Without registration its fast paths take a
+    // real fence instead, which costs it nothing measurable next to the network and spares the
+    // IPIs (docs/BRIDGE.md, "Performance"). Set before any thread or queue exists; an explicit
+    // ZIPC_NO_MEMBARRIER in the environment wins.
+    if std::env::var_os("ZIPC_NO_MEMBARRIER").is_none() {
+        std::env::set_var("ZIPC_NO_MEMBARRIER", "1");
+    }
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Run(args) => run(args),

@@ -6,22 +6,26 @@
 //! * `bridge_throughput_msgs`: a producer pushes `n` u64 into an SPSC queue of segment A; bridge
 //!   A exports it, bridge B imports it into the same queue of segment B, a consumer pops all `n`.
 //!   From the first push to the last pop.
-//! * `zenoh_raw_latency_ns`: ping-pong of an 8-byte value between two sessions (express
-//!   publications, blocking congestion control); on each side a thread receives from the
-//!   subscriber's default (FIFO) handler — as the bridge benchmark's two threads pop from their
-//!   queues — and answers; one-way = round trip / 2. `params.echo_in_callback_ns` is the same
-//!   with the echo answering inside Zenoh's callback, on Zenoh's own thread (no thread of the
-//!   application woken), for reference.
+//! * `zenoh_raw_latency_ns`: ping-pong of an 8-byte value between two processes' sessions
+//!   (express publications, blocking congestion control); on each side a thread receives from
+//!   the subscriber's default (FIFO) handler — as the bridge benchmark's two threads pop from
+//!   their queues — and answers; one-way = round trip / 2. `params.echo_in_callback_ns` is the
+//!   same with the echo answering inside Zenoh's callback, on Zenoh's own thread (no thread of
+//!   the application woken), for reference.
 //! * `bridge_latency_ns`: the same ping-pong through queues: the parent pushes into A's `ping`,
 //!   an echo thread pops it from B's `ping` and pushes it into B's `pong`, the parent pops it from
 //!   A's `pong` — two bridges, each exporting one queue and importing the other.
 //!
-//! Each side is a Zenoh session of its own (the bridges' and the raw baseline's alike) in this
-//! process, talking TCP through the loopback interface: the same network path, and no process
-//! boundary that only one of them would pay. The benchmark's threads (and Zenoh's) may use both
-//! CPUs, unlike the other benchmarks' pinned processes.
+//! Each host is a process of its own with its own Zenoh session, talking TCP through the
+//! loopback interface: for the raw latency, this process and an echo process; for the bridge,
+//! each bridge in a process of its own (as deployed, and as the `zipc-bridge` binary runs:
+//! without membarrier registration) beside the benchmark's application threads in this one. The
+//! raw throughput's two sessions share this process (the strongest baseline: one Zenoh runtime,
+//! a callback counting). The threads (and Zenoh's) may use both CPUs, unlike the other
+//! benchmarks' pinned processes.
 
 use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,12 +150,13 @@ pub fn zenoh_raw_throughput(plan: &Plan) -> Measurement {
     })
 }
 
-/// Two segments with the named SPSC queues of u64, and bridges: A exports `a_out` and imports
-/// `a_in`, B the other way round. Unlinks everything when dropped (bridges first).
+/// Two segments with the named SPSC queues of u64, and a bridge process for each (as deployed:
+/// `zipc-bridge` is a process of its own beside the applications). A exports `a_to_b` and
+/// imports `b_to_a`, B the other way round. Unlinks everything when dropped (bridges first).
 struct Hosts {
     a: BenchSegment,
     b: BenchSegment,
-    bridges: Vec<Bridge>,
+    bridges: Vec<Child>,
     streams: Vec<&'static str>,
 }
 
@@ -166,25 +171,25 @@ impl Hosts {
             }
         }
         let (ep, prefix) = (endpoint(), prefix());
-        let mut ca = BridgeConfig::new(&a.name, &prefix).listen(&ep);
-        let mut cb = BridgeConfig::new(&b.name, &prefix).connect(&ep);
-        for s in a_to_b {
-            ca = ca.export(s);
-            cb = cb.import(s);
-        }
-        for s in b_to_a {
-            ca = ca.import(s);
-            cb = cb.export(s);
-        }
-        let bridges = vec![Bridge::start(ca).expect("bridge A"), Bridge::start(cb).expect("bridge B")];
+        let (out, inn) = (a_to_b.join(","), b_to_a.join(","));
+        let bridges = vec![
+            spawn_bridge(&[&a.name, &prefix, "listen", &ep, &out, &inn]),
+            spawn_bridge(&[&b.name, &prefix, "connect", &ep, &inn, &out]),
+        ];
         Hosts { a, b, bridges, streams }
+    }
+
+    /// Zenoh samples bridge B wrote (from its books).
+    fn batches_into_b(&self, stream: &str) -> u64 {
+        zipc_bridge::Books::open(&books_name(&self.b.name, stream)).map_or(0, |b| b.get(zipc_bridge::books::C::Batches))
     }
 }
 
 impl Drop for Hosts {
     fn drop(&mut self) {
-        for b in self.bridges.drain(..) {
-            let _ = b.stop();
+        for mut b in self.bridges.drain(..) {
+            drop(b.stdin.take()); // end of input: the bridge stops
+            let _ = b.wait();
         }
         for seg in [&self.a.name, &self.b.name] {
             for s in &self.streams {
@@ -192,6 +197,33 @@ impl Drop for Hosts {
             }
         }
     }
+}
+
+/// A bridge process: `SEGMENT PREFIX listen|connect ENDPOINT EXPORTS IMPORTS` (comma-separated
+/// names), stopping when its standard input closes. Like the `zipc-bridge` binary it runs
+/// without membarrier registration (docs/BRIDGE.md, "Performance").
+fn spawn_bridge(args: &[&str]) -> Child {
+    Command::new(std::env::current_exe().expect("benchmark binary"))
+        .arg(crate::peer::FLAG)
+        .arg("bridge")
+        .arg("-")
+        .args(args)
+        .env("ZIPC_NO_MEMBARRIER", "1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("starting a bridge process")
+}
+
+/// The bridge process's side of [`spawn_bridge`].
+pub fn run_peer(args: &[String]) {
+    let names = |s: &str| s.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let mut config = BridgeConfig::new(&args[0], &args[1]);
+    config = if args[2] == "listen" { config.listen(&args[3]) } else { config.connect(&args[3]) };
+    config.exports = names(&args[4]);
+    config.imports = names(&args[5]);
+    let bridge = Bridge::start(config).expect("starting the bridge");
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    bridge.stop().expect("the bridge stops cleanly");
 }
 
 pub fn bridge_throughput(plan: &Plan) -> Measurement {
@@ -216,7 +248,7 @@ pub fn bridge_throughput(plan: &Plan) -> Measurement {
         let secs = t0.elapsed().as_secs_f64();
         producer.join().unwrap();
         assert_eq!(sum, n * (n - 1) / 2, "every element arrived once");
-        let batches = hosts.bridges[1].status()[0].batches;
+        let batches = hosts.batches_into_b("t");
         Measurement {
             name: "bridge_throughput_msgs",
             unit: "msgs/s",
@@ -245,33 +277,25 @@ fn latency_measurement(name: &'static str, mechanism: &str, mut samples: Vec<f64
     }
 }
 
-/// One-way latencies of a raw Zenoh ping-pong; the echo answers from a thread receiving from the
-/// subscriber's default handler, or (`in_callback`) from inside Zenoh's callback.
+/// One-way latencies of a raw Zenoh ping-pong between this process and an echo process (as
+/// the bridge benchmark's two hosts are separate processes). The echo answers from a thread
+/// receiving from the subscriber's default handler, or (`in_callback`) from inside Zenoh's
+/// callback.
 fn zenoh_pingpong(rounds: usize, in_callback: bool) -> Vec<f64> {
-    let (a, b) = pair();
+    let ep = endpoint();
+    let a = session(Some(&ep), None);
     let p = prefix();
     let (ping, pong) = (format!("{p}/ping"), format!("{p}/pong"));
-    let answer =
-        b.declare_publisher(pong.clone()).congestion_control(CongestionControl::Block).express(true).wait().unwrap();
-    let reply = move |s: &zenoh::sample::Sample| {
-        let v = u64::from_le_bytes(s.payload().to_bytes()[..8].try_into().unwrap());
-        answer.put((v + 1).to_le_bytes().to_vec()).wait().unwrap();
-    };
     let total = rounds as u64 + 10;
-    let mut echo = None;
-    let mut _in_callback = None;
-    if in_callback {
-        _in_callback = Some(b.declare_subscriber(&ping).callback(move |s| reply(&s)).wait().unwrap());
-    } else {
-        let pings = b.declare_subscriber(&ping).wait().unwrap();
-        echo = Some(std::thread::spawn(move || {
-            for _ in 0..total {
-                reply(&pings.recv_timeout(STALL).unwrap().expect("ping arrives"));
-            }
-        }));
-    }
     let back = a.declare_subscriber(&pong).wait().unwrap();
     let out = a.declare_publisher(&ping).congestion_control(CongestionControl::Block).express(true).wait().unwrap();
+    let mut echo = Command::new(std::env::current_exe().expect("benchmark binary"))
+        .arg(crate::peer::FLAG)
+        .arg("zenoh-echo")
+        .arg("-")
+        .args([ep, p, total.to_string(), in_callback.to_string()])
+        .spawn()
+        .expect("starting the echo process");
     until_matched(&out);
     let mut samples = Vec::with_capacity(rounds);
     for i in 0..total {
@@ -284,10 +308,45 @@ fn zenoh_pingpong(rounds: usize, in_callback: bool) -> Vec<f64> {
             samples.push(t0.elapsed().as_nanos() as f64 / 2.0);
         }
     }
-    if let Some(echo) = echo {
-        echo.join().unwrap();
-    }
+    assert!(echo.wait().expect("echo process").success(), "the echo process failed");
     samples
+}
+
+/// The echo process of [`zenoh_pingpong`]: `ENDPOINT PREFIX ROUNDS IN_CALLBACK`.
+pub fn run_echo(args: &[String]) {
+    let b = session(None, Some(&args[0]));
+    let (ping, pong) = (format!("{}/ping", args[1]), format!("{}/pong", args[1]));
+    let total: u64 = args[2].parse().expect("rounds");
+    let answer = b.declare_publisher(pong).congestion_control(CongestionControl::Block).express(true).wait().unwrap();
+    // Answers only once the parent's subscriber is known, and subscribes only then: the parent
+    // starts when it sees this subscriber.
+    until_matched(&answer);
+    let count = Arc::new(AtomicU64::new(0));
+    let reply = move |s: &zenoh::sample::Sample| {
+        let v = u64::from_le_bytes(s.payload().to_bytes()[..8].try_into().unwrap());
+        answer.put((v + 1).to_le_bytes().to_vec()).wait().unwrap();
+    };
+    if args[3] == "true" {
+        let c = Arc::clone(&count);
+        let _sub = b
+            .declare_subscriber(&ping)
+            .callback(move |s| {
+                reply(&s);
+                c.fetch_add(1, Ordering::Release);
+            })
+            .wait()
+            .unwrap();
+        let t0 = Instant::now();
+        while count.load(Ordering::Acquire) < total {
+            assert!(t0.elapsed() < STALL * 2, "the pings stopped");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    } else {
+        let pings = b.declare_subscriber(&ping).wait().unwrap();
+        for _ in 0..total {
+            reply(&pings.recv_timeout(STALL).unwrap().expect("ping arrives"));
+        }
+    }
 }
 
 pub fn zenoh_raw_latency(plan: &Plan) -> Measurement {

@@ -35,6 +35,8 @@ pub fn run(args: &[String]) {
     match role {
         "raw" => crate::latency::raw_atomic_peer(rest),
         "uds" | "pipe" => crate::latency::fd_peer(rest),
+        "bridge" => crate::bridge::run_peer(rest),
+        "zenoh-echo" => crate::bridge::run_echo(rest),
         other => assert!(
             crate::zipc_bench::run_peer(other, rest)
                 || crate::topic::run_peer(other, rest)
