@@ -272,7 +272,7 @@ fn bridge_hosts() {
             .lines()
             .find(|l| l.starts_with(&format!("[{role}] ")) && l.contains(" queue readings:"))
             .unwrap_or_else(|| panic!("no final status line of {role}:\n{out}"));
-        assert!(line.contains(" dropped=0 repeated=0 refused=0 lag=0"), "{line}");
+        assert!(line.contains(" dropped=0 repeated=0 refused=0 resent=0 lag=0"), "{line}");
     }
     let last = out.lines().last().unwrap_or_default();
     let (a, b) = last

@@ -37,6 +37,8 @@ pub struct StreamStatus {
     pub repeated: u64,
     /// Elements refused (another layout, malformed batches).
     pub refused: u64,
+    /// Elements sent again because the importer asked (export).
+    pub resent: u64,
     /// Elements waiting in the local structure: not yet exported, or not yet consumed here.
     pub lag: u64,
     /// Whether the stream's thread still runs (false after an error ended it).
@@ -56,6 +58,7 @@ impl StreamStatus {
             dropped: books.dropped(role),
             repeated: books.get(C::Repeated),
             refused: books.get(C::Refused),
+            resent: books.get(C::Resent),
             lag,
             running,
         }
@@ -66,7 +69,7 @@ impl std::fmt::Display for StreamStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} {}: elements={} bytes={} batches={} dropped={} repeated={} refused={} lag={}{}",
+            "{} {} {}: elements={} bytes={} batches={} dropped={} repeated={} refused={} resent={} lag={}{}",
             self.role.label(),
             self.kind.label(),
             self.name,
@@ -76,6 +79,7 @@ impl std::fmt::Display for StreamStatus {
             self.dropped,
             self.repeated,
             self.refused,
+            self.resent,
             self.lag,
             if self.running { "" } else { " (stopped)" }
         )

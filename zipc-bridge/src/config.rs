@@ -137,6 +137,47 @@ impl BridgeConfig {
         Ok(())
     }
 
+    /// Adds what a schema's `[bridge]` table says to this configuration: its streams and
+    /// endpoints after the ones already named, its prefix and mode unless `keep_prefix` /
+    /// `keep_mode` (set on the command line).
+    pub fn with_schema(mut self, section: &zipc_schema::BridgeSection, keep_prefix: bool, keep_mode: bool) -> Self {
+        if let (Some(p), false) = (&section.prefix, keep_prefix) {
+            self.prefix = p.trim_end_matches('/').to_owned();
+        }
+        if let (Some(m), false) = (&section.mode, keep_mode) {
+            self.mode = if m == "client" { Mode::Client } else { Mode::Peer };
+        }
+        for (to, from) in [
+            (&mut self.exports, &section.export),
+            (&mut self.imports, &section.import),
+            (&mut self.listen, &section.listen),
+            (&mut self.connect, &section.connect),
+        ] {
+            to.extend(from.iter().cloned());
+        }
+        self
+    }
+
+    /// Checks every bridged structure of `segment` against its declaration in `schema` (kind,
+    /// element layout, capacity, parameters), with the errors `open` gives.
+    pub fn check_schema(&self, segment: &zipc::Segment, schema: &zipc_schema::Schema<'_>) -> Result<(), BridgeError> {
+        use zipc::dynamic::{check, Declaration, ElementSpec};
+        for name in self.exports.iter().chain(&self.imports) {
+            let Some(s) = schema.layout.structures.iter().find(|s| s.name == name) else {
+                return Err(BridgeError::Config(format!(
+                    "{name:?} is bridged but {} does not declare it",
+                    schema.file
+                )));
+            };
+            let canonical = s.elem.map(|t| zipc::layout::canonical(&t));
+            let elem = s.elem.zip(canonical.as_deref()).map(|(t, c)| ElementSpec::with_layout(t.size() as usize, c));
+            let decl =
+                Declaration { name, kind: s.kind, elem, capacity: s.capacity, flags: s.flags, maximum: s.maximum };
+            check(segment, &decl)?;
+        }
+        Ok(())
+    }
+
     /// The Zenoh configuration this asks for.
     pub(crate) fn zenoh(&self) -> Result<zenoh::Config, BridgeError> {
         let mut c = zenoh::Config::default();

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! zipc-bridge run --segment /hostA --prefix lab --export jobs --listen tcp/0.0.0.0:7447
+//! zipc-bridge run --schema sensors.toml      # the schema's [bridge] table says what to forward
 //! zipc-bridge run --segment /hostB --prefix lab --import jobs --connect tcp/hostA:7447 --stats-every 5
 //! zipc-bridge status /hostB
 //! ```
@@ -45,12 +46,16 @@ enum ModeArg {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The local segment (created by the local processes).
+    /// The segment's TOML schema: its [bridge] table says what to forward (added to the flags
+    /// below), and every bridged structure is checked against its declaration.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<std::path::PathBuf>,
+    /// The local segment (created by the local processes); default: the schema's segment name.
     #[arg(long)]
-    segment: String,
-    /// Key prefix: structure NAME travels on PREFIX/NAME.
-    #[arg(long, default_value = "zipc")]
-    prefix: String,
+    segment: Option<String>,
+    /// Key prefix: structure NAME travels on PREFIX/NAME (default: the schema's, or "zipc").
+    #[arg(long)]
+    prefix: Option<String>,
     /// A structure to read here and publish (repeatable).
     #[arg(long = "export", value_name = "NAME")]
     exports: Vec<String>,
@@ -63,9 +68,9 @@ struct RunArgs {
     /// A Zenoh endpoint to connect to, e.g. tcp/10.0.0.1:7447 (repeatable; retried until it answers).
     #[arg(long, value_name = "ENDPOINT")]
     connect: Vec<String>,
-    /// Peer (default), or client of a Zenoh router.
-    #[arg(long, value_enum, default_value = "peer")]
-    mode: ModeArg,
+    /// Peer (the default), or client of a Zenoh router.
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
     /// Also find peers by Zenoh's multicast scouting.
     #[arg(long)]
     multicast_scouting: bool,
@@ -94,15 +99,28 @@ fn seconds(what: &str, s: f64) -> Result<Duration, String> {
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let mut config = BridgeConfig::new(&args.segment, &args.prefix);
+    let arena = zipc_schema::Arena::new();
+    let schema = match &args.schema {
+        Some(path) => Some(zipc_schema::Schema::load(path, &arena).map_err(|d| d.to_string())?),
+        None => None,
+    };
+    let segment = match (&args.segment, schema.as_ref().and_then(|s| s.layout.name)) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) => return Err("name the segment: --segment NAME (or a schema whose [segment] has a name)".into()),
+    };
+    let mut config = BridgeConfig::new(&segment, args.prefix.as_deref().unwrap_or("zipc"));
     config.exports = args.exports;
     config.imports = args.imports;
     config.listen = args.listen;
     config.connect = args.connect;
     config.mode = match args.mode {
-        ModeArg::Peer => Mode::Peer,
-        ModeArg::Client => Mode::Client,
+        Some(ModeArg::Client) => Mode::Client,
+        _ => Mode::Peer,
     };
+    if let Some(section) = schema.as_ref().and_then(|s| s.bridge.as_ref()) {
+        config = config.with_schema(section, args.prefix.is_some(), args.mode.is_some());
+    }
     config.multicast_scouting = args.multicast_scouting;
     config.max_batch_bytes = args.max_batch_bytes;
     config.max_unacked_bytes = args.max_unacked_bytes;
@@ -117,8 +135,13 @@ fn run(args: RunArgs) -> Result<(), String> {
     }
     signals.thread_block().map_err(|e| format!("cannot block signals: {e}"))?;
 
+    if let Some(schema) = &schema {
+        config.validate().map_err(|e| e.to_string())?;
+        let seg = zipc::Segment::open(&config.segment).map_err(|e| e.to_string())?;
+        config.check_schema(&seg, schema).map_err(|e| e.to_string())?;
+    }
     let bridge = Arc::new(Mutex::new(Some(Bridge::start(config).map_err(|e| e.to_string())?)));
-    println!("zipc-bridge: running on {} (pid {})", args.segment, std::process::id());
+    println!("zipc-bridge: running on {segment} (pid {})", std::process::id());
     if let Some(every) = every {
         let b = Arc::clone(&bridge);
         std::thread::spawn(move || loop {
@@ -167,6 +190,7 @@ fn status(segment: &str) -> Result<(), String> {
             ("dropped", role.map_or(0, |r| books.dropped(r))),
             ("repeated", books.get(C::Repeated)),
             ("refused", books.get(C::Refused)),
+            ("resent", books.get(C::Resent)),
         ] {
             line.push_str(&format!(" {name}={value}"));
         }

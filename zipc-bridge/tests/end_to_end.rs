@@ -448,3 +448,77 @@ fn a_queue_can_be_imported_into_a_topic() {
     let (ok_b, _, err_b) = bridge_b.stop();
     assert!(ok_a && ok_b, "{err_b}");
 }
+
+/// A schema for one host's segment `segment`: queue `jobs` of u64 with `capacity` slots, and a
+/// `[bridge]` table from `bridge` (TOML lines).
+fn schema_file(dir: &std::path::Path, stem: &str, segment: &str, capacity: u64, bridge: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{stem}.toml"));
+    let text = format!(
+        "[segment]\nname = \"{segment}\"\n\n[[structures]]\nname = \"jobs\"\nkind = \"queue\"\npolicy = \"spsc\"\ntype = \"u64\"\ncapacity = {capacity}\n\n[bridge]\n{bridge}\n"
+    );
+    std::fs::write(&path, text).expect("writing the schema");
+    path
+}
+
+#[test]
+fn a_schema_with_a_bridge_table_configures_both_sides_and_is_checked() {
+    let (a, b, prefix) = hosts("bridge-schema");
+    let dir = std::env::temp_dir().join(format!("zipc-bridge-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let schema_a = schema_file(
+        &dir,
+        "host_a",
+        &a.name,
+        4096,
+        &format!("prefix = \"{prefix}\"\nexport = [\"jobs\"]\nlisten = [\"{endpoint}\"]"),
+    );
+    let schema_b = schema_file(
+        &dir,
+        "host_b",
+        &b.name,
+        4096,
+        &format!("prefix = \"{prefix}\"\nimport = [\"jobs\"]\nconnect = [\"{endpoint}\"]"),
+    );
+    let run = |schema: &std::path::Path| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zipc-bridge"))
+            .args(["run", "--schema"])
+            .arg(schema)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("zipc-bridge");
+        let mut out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("stdout");
+        assert!(line.contains("running on"), "{line}");
+        BridgeProcess(Some(child), Some(out))
+    };
+    let mut bridge_a = run(&schema_a);
+    let mut bridge_b = run(&schema_b);
+    let producer = produce(a.name.to_string(), 20_000);
+    assert_eq!(consume(&b.name, 20_000, |_| {}), 20_000, "the schemas' [bridge] tables say what crosses");
+    producer.join().expect("producer");
+    assert!(bridge_a.stop().0 && bridge_b.stop().0);
+
+    // A schema that declares another capacity than the segment holds: refused at start, with
+    // the error open gives.
+    let wrong = schema_file(&dir, "host_wrong", &b.name, 8192, "import = [\"jobs\"]");
+    let out = Command::new(env!("CARGO_BIN_EXE_zipc-bridge"))
+        .args(["run", "--schema"])
+        .arg(&wrong)
+        .output()
+        .expect("zipc-bridge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("jobs") && err.contains("8192") && err.contains("4096"), "{err}");
+    // A malformed schema: file:line:column.
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "[segment]\nname = \"/x\"\n[bridge]\nexport = [\"nope\"]\n").expect("write");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_zipc-bridge")).args(["run", "--schema"]).arg(&broken).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("broken.toml:4:11") && err.contains("\"nope\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

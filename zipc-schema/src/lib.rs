@@ -47,6 +47,7 @@
 // above them `types`, then `structures` (which resolves element types), then `schema` (which
 // reads both).
 mod arena;
+mod bridge;
 mod diagnostic;
 mod document;
 mod names;
@@ -56,6 +57,7 @@ mod types;
 mod values;
 
 pub use arena::Arena;
+pub use bridge::BridgeSection;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schema::Schema;
 pub use zipc::layout;

@@ -14,6 +14,7 @@ use std::path::Path;
 use zipc::layout::{LayoutError, Placement, SegmentLayout, StructLayout, StructureLayout};
 
 use crate::arena::Arena;
+use crate::bridge::{self, BridgeSection};
 use crate::diagnostic::{Diagnostic, Diagnostics, Reporter};
 use crate::document::{self, Node, Value};
 use crate::names;
@@ -45,9 +46,11 @@ pub struct Schema<'a> {
     /// The memory map ([`SegmentLayout::placements`]): zipc's reserved entry, then each
     /// structure.
     pub placements: Vec<(String, Placement)>,
+    /// The `[bridge]` table, if any: what `zipc-bridge run --schema` forwards (`bridge.rs`).
+    pub bridge: Option<BridgeSection>,
 }
 
-const TOP_KEYS: &[&str] = &["segment", "types", "structures"];
+const TOP_KEYS: &[&str] = &["segment", "types", "structures", "bridge"];
 const SEGMENT_KEYS: &[&str] = &["name", "max_entries", "max_processes", "doc"];
 
 impl<'a> Schema<'a> {
@@ -124,6 +127,8 @@ impl<'a> Schema<'a> {
         }
 
         let decls: Vec<StructureLayout<'a>> = structures.iter().map(|(d, _)| *d).collect();
+        // [bridge]
+        let bridge = get("bridge").map(|(_, node)| bridge::read_bridge(node, &decls, &mut r));
         let spans: Vec<&StructureSpans> = structures.iter().map(|(_, s)| s).collect();
         let layout = SegmentLayout {
             name: settings.name.as_deref().map(|n| arena.str(n)),
@@ -153,6 +158,7 @@ impl<'a> Schema<'a> {
             layout,
             size,
             placements,
+            bridge,
         })
     }
 }
