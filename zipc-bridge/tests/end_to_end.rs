@@ -522,3 +522,45 @@ fn a_schema_with_a_bridge_table_configures_both_sides_and_is_checked() {
     assert!(err.contains("broken.toml:4:11") && err.contains("\"nope\""), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn stats_lines_come_every_period_and_on_sigusr1_and_sigint_stops_cleanly() {
+    let (a, _b, prefix) = hosts("bridge-stats");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let next_line = |bridge: &mut BridgeProcess| {
+        let mut line = String::new();
+        bridge.1.as_mut().expect("piped").read_line(&mut line).expect("stdout");
+        line
+    };
+    // Periodic lines, one per stream per period.
+    let mut periodic =
+        BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--listen", &endpoint, "--stats-every", "0.2"]);
+    for _ in 0..2 {
+        let line = next_line(&mut periodic);
+        assert!(line.starts_with("zipc-bridge: export queue jobs: elements=0 "), "{line}");
+        assert!(line.contains(" lag=0"), "{line}");
+    }
+    assert!(periodic.stop().0);
+
+    // Without a period, SIGUSR1 asks for the lines; SIGINT stops cleanly, as SIGTERM does.
+    let mut bridge = BridgeProcess::start(&a.name, &prefix, &["--export", "jobs", "--listen", &endpoint]);
+    let pid = bridge.0.as_ref().expect("running").id() as i32;
+    // SAFETY: kill(2) on our own child's pid, which has not been reaped.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    assert!(next_line(&mut bridge).starts_with("zipc-bridge: export queue jobs: elements=0 "));
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let mut child = bridge.0.take().expect("running");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "SIGINT did not stop the bridge");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut rest = String::new();
+    bridge.1.take().expect("piped").read_to_string(&mut rest).expect("stdout");
+    assert!(status.success(), "exit status {status}");
+    assert!(rest.contains("SIGINT: stopping"), "{rest}");
+}
