@@ -41,8 +41,15 @@ struct BridgeProcess(Option<Child>, Option<BufReader<ChildStdout>>);
 
 impl BridgeProcess {
     fn start(segment: &str, prefix: &str, args: &[&str]) -> BridgeProcess {
+        let mut all = vec!["--segment", segment, "--prefix", prefix];
+        all.extend_from_slice(args);
+        BridgeProcess::run(&all)
+    }
+
+    /// `zipc-bridge run ARGS`, once it says it runs.
+    fn run(args: &[&str]) -> BridgeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zipc-bridge"))
-            .args(["run", "--segment", segment, "--prefix", prefix])
+            .arg("run")
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -480,20 +487,7 @@ fn a_schema_with_a_bridge_table_configures_both_sides_and_is_checked() {
         4096,
         &format!("prefix = \"{prefix}\"\nimport = [\"jobs\"]\nconnect = [\"{endpoint}\"]"),
     );
-    let run = |schema: &std::path::Path| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zipc-bridge"))
-            .args(["run", "--schema"])
-            .arg(schema)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("zipc-bridge");
-        let mut out = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("stdout");
-        assert!(line.contains("running on"), "{line}");
-        BridgeProcess(Some(child), Some(out))
-    };
+    let run = |schema: &std::path::Path| BridgeProcess::run(&["--schema", schema.to_str().expect("UTF-8 path")]);
     let mut bridge_a = run(&schema_a);
     let mut bridge_b = run(&schema_b);
     let producer = produce(a.name.to_string(), 20_000);
