@@ -80,6 +80,8 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_ENDPOINT               11u                      /* kind code */
 #define ZIPC_KIND_TOPIC                  12u                      /* kind code */
 #define ZIPC_KIND_STACK                  13u                      /* kind code */
+#define ZIPC_KIND_MAP                    14u                      /* kind code */
+#define ZIPC_KIND_SET                    15u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -153,7 +155,8 @@ typedef enum zipc_status {
     ZIPC_ERR_INTERNAL = 26,            /* a bug in zipc was caught (please report it with the message) */
     ZIPC_ERR_IN_USE = 27,              /* the segment cannot be removed: live processes use it */
     ZIPC_ERR_LANES_FULL = 28,          /* every lane of the segment belongs to a live thread (too many threads on its queues) */
-    ZIPC_ERR_SUBSCRIBERS_FULL = 29     /* every subscriber record of the topic belongs to a live subscriber */
+    ZIPC_ERR_SUBSCRIBERS_FULL = 29,    /* every subscriber record of the topic belongs to a live subscriber */
+    ZIPC_ERR_MAP_FULL = 30             /* the map or set holds its capacity and the key is not in it */
 } zipc_status;
 
 /* Opaque handles. */
@@ -171,6 +174,8 @@ typedef struct zipc_topic_publisher zipc_topic_publisher;   /* a topic's publish
 typedef struct zipc_topic_subscriber zipc_topic_subscriber; /* one subscriber of a topic */
 typedef struct zipc_pool zipc_pool;
 typedef struct zipc_stack zipc_stack;
+typedef struct zipc_map zipc_map; /* a hash map (entries { key, value }) */
+typedef struct zipc_set zipc_set; /* a hash set */
 typedef struct zipc_array zipc_array;
 typedef struct zipc_atomic zipc_atomic;
 typedef struct zipc_semaphore zipc_semaphore;
@@ -396,6 +401,43 @@ zipc_status zipc_stack_push(const zipc_stack *s, const void *elem, size_t size, 
 zipc_status zipc_stack_try_pop(const zipc_stack *s, void *out, size_t size); /* OK or AGAIN (empty) */
 zipc_status zipc_stack_pop(const zipc_stack *s, void *out, size_t size, int64_t timeout_ns);
 uint64_t zipc_stack_reclaim_dead(const zipc_stack *s); /* gives back dead pushers' nodes: how many */
+
+/* ---- Maps and sets (hash tables: lock-free lookups; keys compare by their bytes) ------------- */
+/* A map's element is its entry { key, value } (elem_size and layout as the generated *_ELEM_SIZE
+ * and *_CANONICAL say); keys and values pass as bytes with their sizes, the map's (its generated
+ * *_KEY_SIZE and *_VALUE_SIZE). An absent key is ZIPC_AGAIN, not an error. */
+zipc_status zipc_map_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
+                          zipc_map **out);
+void zipc_map_close(zipc_map *m);
+uint64_t zipc_map_capacity(const zipc_map *m);
+uint64_t zipc_map_len(const zipc_map *m);
+zipc_status zipc_map_get(const zipc_map *m, const void *key, size_t key_size, void *value,
+                         size_t value_size);                                        /* OK or AGAIN (absent) */
+zipc_status zipc_map_contains(const zipc_map *m, const void *key, size_t key_size); /* OK or AGAIN (absent) */
+/* Sets key to value; *replaced (unless NULL) is 1 if the key was there, its value then copied into
+ * old (unless NULL). ZIPC_ERR_MAP_FULL if the key is new and the map holds its capacity. */
+zipc_status zipc_map_insert(const zipc_map *m, const void *key, size_t key_size, const void *value,
+                            size_t value_size, void *old, int *replaced);
+/* Removes key, copying its value into old (unless NULL): OK, or AGAIN (absent). */
+zipc_status zipc_map_remove(const zipc_map *m, const void *key, size_t key_size, void *old, size_t value_size);
+/* Copies up to max entries (each read whole) into keys[] and values[]; *count is how many.
+ * OK, or AGAIN if there were more than max. */
+zipc_status zipc_map_entries(const zipc_map *m, void *keys, size_t key_size, void *values, size_t value_size,
+                             size_t max, size_t *count);
+uint64_t zipc_map_reclaim_dead(const zipc_map *m); /* repairs dead processes' locked slots: how many */
+/* A set's element is its key. */
+zipc_status zipc_set_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
+                          zipc_set **out);
+void zipc_set_close(zipc_set *s);
+uint64_t zipc_set_capacity(const zipc_set *s);
+uint64_t zipc_set_len(const zipc_set *s);
+/* Adds key; *added (unless NULL) is 1 if it was new. ZIPC_ERR_MAP_FULL if new and the set is full. */
+zipc_status zipc_set_insert(const zipc_set *s, const void *key, size_t key_size, int *added);
+zipc_status zipc_set_contains(const zipc_set *s, const void *key, size_t key_size); /* OK or AGAIN (absent) */
+zipc_status zipc_set_remove(const zipc_set *s, const void *key, size_t key_size);   /* OK or AGAIN (absent) */
+/* Copies up to max keys into keys[]; *count is how many. OK, or AGAIN if there were more. */
+zipc_status zipc_set_keys(const zipc_set *s, void *keys, size_t key_size, size_t max, size_t *count);
+uint64_t zipc_set_reclaim_dead(const zipc_set *s); /* repairs dead processes' locked slots: how many */
 
 /* ---- Arrays (unsynchronised shared memory) --------------------------------------------------- */
 zipc_status zipc_array_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,

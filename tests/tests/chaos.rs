@@ -1,10 +1,11 @@
 //! Chaos: producer and consumer processes killed with SIGKILL mid-stream, restarted, and the
 //! books balanced exactly afterwards.
 //!
-//! Six scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
+//! Seven scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
 //! lossless ring (one producer, one consumer each), a pool shared by three processes, a
-//! lossless topic (one publisher, two subscribers) and a stack pushed and popped by three
-//! processes — with 80 + 50 + 50 + 30 + 30 + 30 = 270 kills in an ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
+//! lossless topic (one publisher, two subscribers), a stack pushed and popped by three
+//! processes and a map written by three — with 80 + 50 + 50 + 30 + 30 + 30 + 30 = 300 kills in an
+//! ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
 //! count by N (a soak run). Victims are chosen by a seeded generator. Half of the kills are
 //! *aimed*: the victim is stopped (SIGSTOP) and, if the segment shows it in the middle of an
 //! operation — a claimed position it has not stamped, a pop it has not released — it is killed
@@ -926,4 +927,110 @@ fn chaos_stack() {
     assert!(missing <= u64::from(run.kills), "at most one value per kill is lost: {missing}");
     assert!(leaked <= u64::from(run.kills), "at most one node per kill is leaked: {leaked}");
     assert_eq!(s.reclaimed(), reclaimed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Map: inserters, updaters and removers killed; no value ever read torn, every lock a dead
+// process held taken over, and what a kill can cost bounded by the kills
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chaos_map() {
+    const TEST: &str = "chaos_map";
+    const CAPACITY: u64 = 64;
+    const KEYS: u64 = 48;
+    let value = |k: u64, version: u64| [k, version, k ^ version.rotate_left(29), !(k.wrapping_mul(version | 1))];
+    let whole = move |k: u64, v: [u64; 4]| assert_eq!(v, value(k, v[1]), "a torn or foreign value for key {k}: {v:x?}");
+    if let Some(args) = child_args(TEST) {
+        let (seg, _, _, incarnation, _) = child_role(&args);
+        let m = zipc::Map::<u64, [u64; 4]>::open(&seg, "m").unwrap();
+        let done = Atomic::<u32>::open(&seg, "done").unwrap();
+        let mut rng = Rng(u64::from(incarnation) * 7919);
+        let mut n = 0u64;
+        while done.load() == 0 {
+            n += 1;
+            let k = rng.below(KEYS);
+            let version = (u64::from(incarnation) << 32) | n;
+            match rng.below(4) {
+                0 => {
+                    if let Some(old) = m.remove(&k) {
+                        whole(k, old);
+                    }
+                }
+                1 => {
+                    if let Some(v) = m.get(&k) {
+                        whole(k, v);
+                    }
+                }
+                2 => {
+                    if let Some(v) = m.update(&k, |old| {
+                        whole(k, old);
+                        value(k, version)
+                    }) {
+                        assert_eq!(v, value(k, version));
+                    }
+                }
+                _ => {
+                    if let Some(old) = m.insert(k, value(k, version)).unwrap() {
+                        whole(k, old);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-map");
+    let seg = Segment::options().size(1 << 20).create(&name).unwrap();
+    let m = zipc::Map::<u64, [u64; 4]>::create(&seg, "m", CAPACITY).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let unused = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let table = seg.entry("m").unwrap().unwrap().offset + zipc::map::field::TABLE;
+    let stride = zipc::map::stride_for(40, true).unwrap();
+    // Aimed kills land while the victim holds a slot's lock (its owner word names it).
+    let holding = |pid: u32| {
+        (0..m.slots()).any(|i| {
+            let word = zipc_tests::peek(&name, table + i * stride + zipc::map::slot::OWNER, 8);
+            (u64::from_le_bytes(word.try_into().unwrap()) >> 40) as u32 == pid
+        })
+    };
+    let mut run = Run::new(TEST, &name);
+    for slot in 0..3 {
+        run.start(Role::Consumer, slot);
+    }
+    let mut rng = Rng(0x3c3c);
+    let mut taken_over = 0;
+    for _ in 0..30 * scale() {
+        run.kill_one(&seg, &mut rng, &unused, &holding, &|_| 0);
+        // Survivors take a dead holder's lock over by themselves; this finds any they have not
+        // needed yet.
+        taken_over += m.reclaim_dead();
+    }
+    run.finish(&done);
+    taken_over += m.reclaim_dead();
+    for (k, v) in m.entries() {
+        assert!(k < KEYS);
+        whole(k, v);
+    }
+    let snap = zipc::inspect::snapshot(&seg).unwrap();
+    let Some(zipc::inspect::State::Map(st)) = &snap.entries[0].state else { panic!("map state") };
+    let members = st.members.unwrap();
+    let kills = u64::from(run.kills);
+    assert_eq!(st.locked, 0, "every lock free at the end: {st:?}");
+    assert!(st.in_flight <= kills, "at most one slot per kill is lost to an unfinished claim: {st:?}");
+    assert!(st.len.abs_diff(members) <= kills, "the count is off by at most one per kill: {st:?}");
+    // Every key still works: present ones are replaced, absent ones inserted.
+    for k in 0..KEYS {
+        if let Some(old) = m.insert(k, value(k, 1)).unwrap() {
+            whole(k, old);
+        }
+        assert_eq!(m.get(&k), Some(value(k, 1)));
+    }
+    println!(
+        "map: {} kills ({} aimed), {members} entries at the end, {taken_over} locks of killed processes found by \
+         reclaim_dead, {} slots repaired in all, {} left claimed by a kill",
+        run.kills,
+        run.aimed,
+        m.reclaimed(),
+        st.in_flight
+    );
 }

@@ -20,7 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring, Semaphore, Spsc};
-    use zipc::{Lossless, Lossy, Stack, Topic};
+    use zipc::{Lossless, Lossy, Map, Set, Stack, Topic};
     use zipc::{ShmSegment, ShmType};
 
     /// A unit of work.
@@ -38,7 +38,7 @@ mod hand {
 
     /// `schemas/fixtures/all_kinds.toml`.
     #[derive(ShmSegment)]
-    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 20, max_processes = 16)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 22, max_processes = 16)]
     pub struct AllKinds {
         #[zipc(capacity = 8)]
         pub table: Array<Job>,
@@ -60,6 +60,11 @@ mod hand {
         /// Jobs to undo, the newest first.
         #[zipc(capacity = 6)]
         pub undo: Stack<Job>,
+        /// The job of each session, by session id.
+        #[zipc(capacity = 8)]
+        pub sessions: Map<[u8; 16], Job>,
+        #[zipc(capacity = 16)]
+        pub visited: Set<u64>,
         #[zipc(initial = 2, max = 4)]
         pub slots: Semaphore,
         /// Unbounded: no `max`.
@@ -877,6 +882,27 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert_eq!((s.undo.capacity(), s.undo.len()), (6, 2));
     assert_eq!((s.undo.try_pop().unwrap(), s.undo.pop(None).unwrap()), (Some(j(71)), j(70)));
     assert_eq!(s.undo.try_pop().unwrap(), None);
+    // The map finds the parent's entries by key, updates one and removes another; the set has
+    // the parent's keys and not others.
+    assert_eq!((s.sessions.capacity(), s.sessions.len()), (8, 2));
+    assert_eq!(
+        (s.sessions.get(&[1; 16]), s.sessions.get(&[2; 16]), s.sessions.get(&[3; 16])),
+        (Some(j(80)), Some(j(81)), None)
+    );
+    assert_eq!(
+        s.sessions
+            .update(&[1; 16], |mut job| {
+                job.cost = 9.5;
+                job
+            })
+            .map(|job| job.cost),
+        Some(9.5)
+    );
+    assert_eq!(s.sessions.remove(&[2; 16]), Some(j(81)));
+    assert_eq!((s.visited.capacity(), s.visited.len()), (16, 3));
+    assert!(s.visited.contains(&5) && s.visited.contains(&u64::MAX) && !s.visited.contains(&6));
+    assert!(!s.visited.insert(5).unwrap(), "the key is already there");
+    assert!(s.visited.insert(7).unwrap());
     assert_eq!((s.slots.count(), s.slots.max(), s.permits.count(), s.permits.max()), (2, Some(4), 3, None));
     assert_eq!((s.start.participants(), s.done.count(), s.done.initial()), (3, 1, 2));
     assert!(s.lock.try_lock().unwrap().is_some());
@@ -928,6 +954,13 @@ fn all_kinds_across_processes_and_declarations() {
     let h = s.objects.try_acquire().unwrap().unwrap();
     s.objects.write(h, job(40)).unwrap();
     assert!(s.undo.try_push(job(70)).unwrap() && s.undo.try_push(job(71)).unwrap());
+    assert_eq!(
+        (s.sessions.insert([1; 16], job(80)).unwrap(), s.sessions.insert([2; 16], job(81)).unwrap()),
+        (None, None)
+    );
+    for key in [5, 0, u64::MAX] {
+        assert!(s.visited.insert(key).unwrap());
+    }
     s.done.count_down(1);
     s.tick.set();
     let mut a = s.rpc.side(Side::A).unwrap();
@@ -949,6 +982,11 @@ fn all_kinds_across_processes_and_declarations() {
     assert_eq!(a.try_recv().unwrap(), Some(job(51)));
     assert_eq!(s.table.get(4), Some(job(44)));
     assert_eq!(s.counter.load(), 200);
+    assert_eq!(s.sessions.get(&[1; 16]), Some(hand::Job { cost: 9.5, ..job(80) }), "the child's update");
+    assert_eq!((s.sessions.get(&[2; 16]), s.sessions.len()), (None, 1), "the child's removal");
+    let mut visited = s.visited.keys();
+    visited.sort_unstable();
+    assert_eq!(visited, [0, 5, 7, u64::MAX]);
     assert!(!s.go.is_set(), "the child reset the manual-reset event");
     assert!(s.lock.try_lock().unwrap().is_some(), "the child's lock was released when its guard dropped");
 }

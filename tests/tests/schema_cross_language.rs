@@ -562,6 +562,7 @@ fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
             Kind::Ring => out.push(header(zipc::ring::field::FLAGS, 6u32.to_le_bytes().to_vec())),
             Kind::Pool => out.push(header(zipc::pool::field::CAPACITY, big)),
             Kind::Stack => out.push(header(zipc::stack::field::CAPACITY, big)),
+            Kind::Map | Kind::Set => out.push(header(zipc::map::field::SLOTS, big)),
             Kind::Semaphore => out.push(header(zipc::semaphore::MAX_COUNT_OFFSET, 77i32.to_le_bytes().to_vec())),
             Kind::Barrier => out.push(header(zipc::barrier::PARTICIPANTS_OFFSET, (-1i32).to_le_bytes().to_vec())),
             Kind::Latch => out.push(header(zipc::latch::INITIAL_OFFSET, 0i32.to_le_bytes().to_vec())),

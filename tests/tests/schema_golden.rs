@@ -154,8 +154,13 @@ fn invalid_schemas_report_exact_positions_and_messages() {
 fn every_kind_is_implemented_and_accepted() {
     for kind in Kind::ALL {
         let mut src = format!("[[structures]]\nname = \"s\"\nkind = \"{}\"\n", kind.name().to_lowercase());
-        if kind.has_element() {
-            src.push_str("type = \"u64\"\n");
+        // A map names its types with `key` and `value`, a set with `key`, every other kind with
+        // `type`.
+        match kind {
+            Kind::Map => src.push_str("key = \"u64\"\nvalue = \"u32\"\n"),
+            Kind::Set => src.push_str("key = \"u64\"\n"),
+            _ if kind.has_element() => src.push_str("type = \"u64\"\n"),
+            _ => {}
         }
         for p in kind.parameters().iter().filter(|p| p.required) {
             let v = match p.value {

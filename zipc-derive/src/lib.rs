@@ -80,7 +80,7 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 
 /// Derives a typed handle for a whole segment from a struct whose fields are structures:
 /// `Array<T>`, `Atomic<T>`, and every other kind that implements `zipc::Structure` (queues,
-/// rings, pools, sync primitives).
+/// rings, pools, stacks, maps, sets, sync primitives).
 ///
 /// Attributes:
 ///
@@ -100,6 +100,8 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   | `Ring<T>`                      | **`capacity`**, `overwrite = true`                      |
 ///   | `Pool<T>`                      | **`capacity`**                                          |
 ///   | `Stack<T>`                     | **`capacity`** (1 to 2^32 - 2)                          |
+///   | `Map<K, V>`                    | **`capacity`** (entries, 1 to 2^30)                     |
+///   | `Set<K>`                       | **`capacity`** (keys, 1 to 2^30)                        |
 ///   | `Semaphore`                    | `initial`, `max` (0: unbounded; `initial <= max`)       |
 ///   | `Barrier`                      | **`participants`**                                      |
 ///   | `Latch`                        | **`count`**                                             |
@@ -109,7 +111,9 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   | `Topic<T, Lossless/Lossy>`     | **`capacity`** (a power of two), **`max_subscribers`** (1 to 1024), `history` (below the capacity) |
 ///
 ///   A queue's policy and a topic's mode are their types (`Queue<T, Mpmc>`, `Topic<T, Lossy>`); a ring's `overwrite` and an event's
-///   `manual_reset` are values, recorded in the segment and compared by `open`.
+///   `manual_reset` are values, recorded in the segment and compared by `open`. A map's key and
+///   value types are both `ShmType`s; its element type, whose fingerprint `open` compares, is the
+///   entry `{ key: K, value: V }`, and a set's is its key.
 ///
 /// Generated, for `struct Telemetry`:
 ///

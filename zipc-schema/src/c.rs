@@ -7,6 +7,8 @@
 //! every structure (name, kind, capacity, parameters, canonical layout string and fingerprint),
 //! and inline wrappers: a check and an opener per structure, typed element operations per queue,
 //! endpoint, ring and pool (`sensor_pipeline_readings_try_push(producer, &reading)`), typed
+//! keys and values per map and set (`STEM_NAME_get(map, &key, &value)`, with the key and value
+//! sizes as constants: a map's entry struct is not declared, its key and value types are), typed
 //! pointers to an array's elements or an atomic's value, and a segment opener that checks every
 //! structure. `zipc.h` is the library's API, with its constants and layouts printed from zipc.
 //!
@@ -115,6 +117,10 @@ fn structure_constants(p: &str, s: &StructureLayout<'_>) -> String {
     let n = structure_macro(p, s);
     let mut o = String::new();
     let what = match &s.elem {
+        Some(t) if s.kind == Kind::Map => match layout::kinds::map::key_value(t) {
+            Some((k, v)) => format!("Map from {} to {}", k.ty.display_name(), v.ty.display_name()),
+            None => format!("Map of {}", t.display_name()),
+        },
         Some(t) => format!("{} of {}", s.kind.name(), t.display_name()),
         None => s.kind.name().to_owned(),
     };
@@ -443,6 +449,7 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 o.push_str("    return st;\n}\n");
             }
         }
+        Kind::Map | Kind::Set => map_functions(&mut o, &n, &f, name, s.kind, t),
         // Without elements: their opener is above.
         Kind::Semaphore | Kind::Barrier | Kind::Latch | Kind::Mutex | Kind::Event => {}
     }
@@ -466,6 +473,110 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Endpoint => "endpoint",
         Kind::Topic => "topic",
         Kind::Stack => "stack",
+        Kind::Map => "map",
+        Kind::Set => "set",
+    }
+}
+
+/// The typed operations of a map (`Kind::Map`, element the entry struct `{ key, value }`) or a
+/// set (`Kind::Set`, element the key). The entry struct is not declared (two maps would define
+/// `MapEntry` twice): the wrappers take the key and the value types, with their sizes as
+/// constants and static assertions.
+fn map_functions(o: &mut String, n: &str, f: &str, name: &str, kind: Kind, elem: &TypeLayout<'_>) {
+    let (key, value) = match kind {
+        Kind::Map => match layout::kinds::map::key_value(elem) {
+            Some((k, v)) => (k.ty, Some((v.ty, v.offset))),
+            // A map's element is always its entry struct; anything else was refused on loading.
+            None => return,
+        },
+        _ => (*elem, None),
+    };
+    // `const T *var`, or `const T (*var)[2][3]` for array types: `sizeof *var` is the type.
+    let ptr = |t: &TypeLayout<'_>, cnst: bool, var: &str| {
+        let (base, dims) = c_base_and_dims(t);
+        let c = if cnst { "const " } else { "" };
+        if dims.is_empty() {
+            format!("{c}{base} *{var}")
+        } else {
+            let d: String = dims.iter().map(|d| format!("[{d}]")).collect();
+            format!("{c}{base} (*{var}){d}")
+        }
+    };
+    let c_type = |t: &TypeLayout<'_>| {
+        let (base, dims) = c_base_and_dims(t);
+        let d: String = dims.iter().map(|d| format!("[{d}]")).collect();
+        format!("{base}{d}")
+    };
+    let handle = if kind == Kind::Map { "map" } else { "set" };
+    let _ = writeln!(o, "/* The key of `{name}`: {} ({} bytes). */", key.display_name(), key.size());
+    let _ = writeln!(o, "#define {n}_KEY_SIZE {}u", key.size());
+    let kt = c_type(&key);
+    let _ =
+        writeln!(o, "ZIPC_STATIC_ASSERT(sizeof({kt}) == {n}_KEY_SIZE, \"{name}: key size differs from the schema\");");
+    if let Some((v, off)) = &value {
+        let _ = writeln!(
+            o,
+            "/* The value of `{name}`: {} ({} bytes, at offset {off} of an entry). */",
+            v.display_name(),
+            v.size()
+        );
+        let _ = writeln!(o, "#define {n}_VALUE_SIZE {}u", v.size());
+        let _ = writeln!(o, "#define {n}_VALUE_OFFSET {off}u");
+        let vt = c_type(v);
+        let _ = writeln!(
+            o,
+            "ZIPC_STATIC_ASSERT(sizeof({vt}) == {n}_VALUE_SIZE, \"{name}: value size differs from the schema\");"
+        );
+    }
+    let _ =
+        writeln!(o, "/* Opens `{name}`, checking the entry size and layout (zipc_{handle}_len / _reclaim_dead). */");
+    let _ = writeln!(
+        o,
+        "ZIPC_INLINE zipc_status {f}_open(const zipc_segment *seg, zipc_{handle} **out) {{\n    return zipc_{handle}_open(seg, {n}_NAME, {n}_ELEM_SIZE, {n}_CANONICAL, out);\n}}"
+    );
+    let wrap = |o: &mut String, op: &str, args: &str, call: &str| {
+        let _ = writeln!(o, "ZIPC_INLINE zipc_status {f}_{op}({args}) {{\n    return {call};\n}}");
+    };
+    let k = ptr(&key, true, "key");
+    match value {
+        Some((v, _)) => {
+            o.push_str(
+                "/* Typed entries (sizeof *key and sizeof *value are checked against the segment);\n   ZIPC_AGAIN when the key is absent, ZIPC_ERR_MAP_FULL when an insert finds no room. */\n",
+            );
+            let (vin, vout, old) = (ptr(&v, true, "value"), ptr(&v, false, "out"), ptr(&v, false, "old"));
+            wrap(
+                o,
+                "get",
+                &format!("const zipc_map *m, {k}, {vout}"),
+                "zipc_map_get(m, key, sizeof *key, out, sizeof *out)",
+            );
+            wrap(
+                o,
+                "insert",
+                &format!("const zipc_map *m, {k}, {vin}, {old}, int *replaced"),
+                "zipc_map_insert(m, key, sizeof *key, value, sizeof *value, old, replaced)",
+            );
+            wrap(
+                o,
+                "remove",
+                &format!("const zipc_map *m, {k}, {old}"),
+                "zipc_map_remove(m, key, sizeof *key, old, sizeof *old)",
+            );
+            wrap(o, "contains", &format!("const zipc_map *m, {k}"), "zipc_map_contains(m, key, sizeof *key)");
+        }
+        None => {
+            o.push_str(
+                "/* Typed keys (sizeof *key is checked against the segment); ZIPC_AGAIN when the key is\n   absent, ZIPC_ERR_MAP_FULL when an insert finds no room. */\n",
+            );
+            wrap(
+                o,
+                "insert",
+                &format!("const zipc_set *s, {k}, int *added"),
+                "zipc_set_insert(s, key, sizeof *key, added)",
+            );
+            wrap(o, "remove", &format!("const zipc_set *s, {k}"), "zipc_set_remove(s, key, sizeof *key)");
+            wrap(o, "contains", &format!("const zipc_set *s, {k}"), "zipc_set_contains(s, key, sizeof *key)");
+        }
     }
 }
 

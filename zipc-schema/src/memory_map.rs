@@ -79,7 +79,15 @@ pub fn render(schema: &Schema<'_>) -> String {
             );
         } else {
             let s = &l.structures[i - 1];
-            let elem = s.elem.as_ref().map(|t| t.display_name()).unwrap_or_else(|| "-".to_owned());
+            // A map's element is its entry struct: show the key and value types.
+            let elem = match (s.kind, s.elem.as_ref()) {
+                (zipc::layout::Kind::Map, Some(t)) => match zipc::layout::kinds::map::key_value(t) {
+                    Some((k, v)) => format!("{} -> {}", k.ty.display_name(), v.ty.display_name()),
+                    None => t.display_name(),
+                },
+                (_, Some(t)) => t.display_name(),
+                (_, None) => "-".to_owned(),
+            };
             row(p.offset, p.size, s.kind.name(), &elem, name);
             if p.type_len > 0 {
                 row(p.type_offset, p.type_len, "type", "-", &format!("type record of {name}"));

@@ -11,7 +11,9 @@
 //! fingerprint. `open(name)` opens the segment through libzipc (validated, attached), checks every
 //! structure's kind, element layout, capacity and parameters, and returns an object whose
 //! attributes are the structures: numpy views of arrays, and objects for queues, rings, pools,
-//! endpoints, atomics and sync primitives taking and returning numpy structured scalars.
+//! endpoints, maps, sets, atomics and sync primitives taking and returning numpy structured
+//! scalars. A map's element dtype, its entry `{key, value}`, is written out in its structure's
+//! declaration rather than declared by name (two maps would both declare `MapEntry`).
 
 use std::fmt::Write as _;
 
@@ -103,6 +105,8 @@ fn usage(s: &StructureLayout<'_>) -> String {
         Kind::Ring => ".producer(), .consumer(), .get_last_n(n)",
         Kind::Pool => "h = .acquire(), .write(h, x), .read(h), .release(h)",
         Kind::Stack => ".push(x), .pop(timeout=1.0), .try_pop(), len()",
+        Kind::Map => "m[key], .get(key), .insert(key, value) -> old or None, .remove(key), `in`, len(), .items()",
+        Kind::Set => ".add(key) -> bool, .remove(key), `in`, len(), .keys()",
         Kind::Endpoint => ".side(\"A\").send(x), .side(\"B\").recv()",
         Kind::Semaphore => ".acquire(timeout), .release(), `with`",
         Kind::Barrier => ".wait(timeout)",
@@ -126,7 +130,7 @@ fn structure_decl(s: &StructureLayout<'_>) -> String {
     let _ = writeln!(o, "        kind=_zipc.KIND_{},", s.kind.name().to_uppercase());
     match &s.elem {
         Some(t) => {
-            let _ = writeln!(o, "        dtype=np.dtype({}),", dtype_expr(t));
+            let _ = writeln!(o, "        dtype=np.dtype({}),", elem_dtype_expr(s.kind, t));
             let _ = writeln!(o, "        canonical={},", py_string(&layout::canonical(t)));
             let _ = writeln!(o, "        fingerprint={:#018x},", layout::fingerprint(t));
         }
@@ -170,6 +174,22 @@ fn dtype_def(s: &StructLayout<'_>) -> String {
         );
     }
     o
+}
+
+/// The dtype expression of a structure's element: a map's entry struct is not declared as a
+/// dtype (two maps would define `MapEntry` twice), so it is written out in place, its key and
+/// value by their types.
+fn elem_dtype_expr(kind: Kind, t: &TypeLayout<'_>) -> String {
+    match (kind, layout::kinds::map::key_value(t)) {
+        (Kind::Map, Some((k, v))) => format!(
+            "{{\"names\": [\"key\", \"value\"], \"formats\": [{}, {}], \"offsets\": [0, {}], \"itemsize\": {}}}",
+            dtype_expr(&k.ty),
+            dtype_expr(&v.ty),
+            v.offset,
+            t.size()
+        ),
+        _ => dtype_expr(t),
+    }
 }
 
 /// A numpy dtype expression for a type: `"<u4"`, `("<f4", (2, 3))`, `Vec3`, `(Vec3, (4,))`.

@@ -180,6 +180,8 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
         Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
+        Kind::Map => (include_str!("python_runtime/map.py"), "Map"),
+        Kind::Set => (include_str!("python_runtime/set.py"), "Set"),
     };
     KindPiece { source, opener }
 }

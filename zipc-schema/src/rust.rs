@@ -9,7 +9,8 @@
 
 use std::fmt::Write as _;
 
-use zipc::layout::{ParamValue, Slot, StructLayout, StructureLayout, TypeLayout};
+use zipc::layout::kinds::map;
+use zipc::layout::{Kind, ParamValue, Slot, StructLayout, StructureLayout, TypeLayout};
 
 use crate::Schema;
 
@@ -98,10 +99,18 @@ fn segment_def(schema: &Schema<'_>) -> String {
 }
 
 /// The Rust type of a structure: `::zipc::Array<Reading>`, `::zipc::Queue<Reading, ::zipc::Mpmc>`
-/// (type-level parameters such as a queue's policy become type arguments), `::zipc::Mutex`.
+/// (type-level parameters such as a queue's policy become type arguments), `::zipc::Map<K, V>`
+/// (a map's entry gives its key and value types), `::zipc::Mutex`.
 pub fn structure_type(s: &StructureLayout<'_>) -> String {
     let kind = s.kind.name();
-    let elem = s.elem.as_ref().map(TypeLayout::display_name);
+    // A map's element is its entry struct: its type arguments are the entry's key and value.
+    let elem = match (s.kind, &s.elem) {
+        (Kind::Map, Some(entry)) => match map::key_value(entry) {
+            Some((key, value)) => Some(format!("{}, {}", key.ty.display_name(), value.ty.display_name())),
+            None => Some(entry.display_name()),
+        },
+        (_, elem) => elem.as_ref().map(TypeLayout::display_name),
+    };
     // Type-level parameters (a queue's policy) become type arguments named after their choice.
     let mut args: Vec<String> = elem.into_iter().collect();
     for p in s.kind.parameters().iter().filter(|p| p.type_level) {

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use zipc::layout::kinds::map;
 use zipc::layout::{
     Arg, Kind, LayoutError, ParamValue, Parameter, ParameterError, Primitive, StructureLayout, TypeLayout,
 };
@@ -18,8 +19,20 @@ use crate::names;
 use crate::types::{parse_type_expr, TypeResolver};
 use crate::values::expect_string;
 
-/// Keys every structure takes, besides its kind's parameters.
+/// Keys every structure takes, besides its kind's parameters (a map and a set refuse `type`).
 const COMMON_KEYS: &[&str] = &["name", "kind", "type", "doc"];
+
+/// The keys that give a map's types (a set's: `key`), instead of `type`.
+const KEY_VALUE_KEYS: &[&str] = &["key", "value"];
+
+/// The keys of [`KEY_VALUE_KEYS`] that `kind` takes.
+fn type_keys(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Map => KEY_VALUE_KEYS,
+        Kind::Set => &KEY_VALUE_KEYS[..1],
+        _ => &[],
+    }
+}
 
 /// Where the parts of a structure declaration are, for messages.
 pub(crate) struct StructureSpans {
@@ -145,25 +158,80 @@ fn read_structure<'a>(
         }
     };
 
-    // element type
+    // element type: `type`, or a map's `key` and `value`, a set's `key`
     let mut elem: Option<TypeLayout<'a>> = None;
     let mut ty_span = None;
     if let Some((k, v)) = get("type") {
         ty_span = Some(v.span.clone());
-        match expect_string(k, v, r).and_then(|t| parse_type_expr(&t, &v.span, src, r)) {
-            Some(e) => match types.resolve(&e, r) {
-                Some(t) if t.size() > u64::from(u32::MAX) => {
-                    r.error(
-                        &v.span,
-                        format!("the element type of `{display}` is {} bytes; elements are at most 4 GiB", t.size()),
-                        None,
-                    );
-                    ok = false;
-                }
+        match kind {
+            Some(kind @ (Kind::Map | Kind::Set)) => {
+                type_given_to_keyed(kind, &display, v, r);
+                ok = false;
+            }
+            _ => match element_type("element type", k, v, &display, src, types, r) {
                 Some(t) => elem = Some(t),
                 None => ok = false,
             },
-            None => ok = false,
+        }
+    }
+    if let Some(kind @ (Kind::Map | Kind::Set)) = kind {
+        // `None`: not given; `Some(None)`: given and reported.
+        let mut read = |name: &str| {
+            let (k, v) = get(name)?;
+            ty_span.get_or_insert(v.span.clone());
+            Some(element_type(name, k, v, &display, src, types, r))
+        };
+        let key = read("key");
+        let value = (kind == Kind::Map).then(|| read("value"));
+        let mut missing = Vec::new();
+        if key.is_none() {
+            missing.push(("key", "keys"));
+        }
+        if let Some(None) = value {
+            missing.push(("value", "values"));
+        }
+        // With a `type`, its message says what to write instead.
+        if !missing.is_empty() && get("type").is_none() {
+            let names: Vec<String> = missing.iter().map(|(n, _)| format!("`{n}`")).collect();
+            let whose: Vec<String> = missing.iter().map(|(_, w)| format!("of its {w}")).collect();
+            let adds: Vec<String> = missing.iter().map(|(n, _)| format!("{n} = \"...\"")).collect();
+            r.error(
+                &item.span,
+                format!(
+                    "{} `{display}` needs {} (the type{} {})",
+                    article(kind),
+                    names.join(" and "),
+                    if missing.len() > 1 { "s" } else { "" },
+                    whose.join(" and ")
+                ),
+                Some(format!(
+                    "add {}: {}a primitive, [T; N], or a type declared under [types]",
+                    adds.join(" and "),
+                    if missing.len() > 1 { "each " } else { "" }
+                )),
+            );
+        }
+        match (kind, key.flatten(), value.flatten().flatten()) {
+            (Kind::Set, Some(key), _) => elem = Some(key),
+            (Kind::Map, Some(key), Some(value)) => {
+                let fields = arena.alloc(map::entry_fields(key, value));
+                let entry = arena.alloc(map::entry_struct(fields));
+                if entry.size > u64::from(u32::MAX) {
+                    let at = get("value").map_or(&item.span, |(_, v)| &v.span);
+                    r.error(
+                        at,
+                        format!(
+                            "the entries of `{display}` (key and value) are {} bytes; entries are at most 4 GiB",
+                            entry.size
+                        ),
+                        Some("use a smaller key or value type".to_owned()),
+                    );
+                    ok = false;
+                } else {
+                    elem = Some(TypeLayout::Struct(entry));
+                }
+            }
+            _ => ok = false,
         }
     }
     let doc = match get("doc") {
@@ -177,12 +245,20 @@ fn read_structure<'a>(
     if let Some(kind) = kind {
         decl.kind = kind;
         for (k, v) in kv {
-            if COMMON_KEYS.contains(&k.name.as_str()) {
+            if COMMON_KEYS.contains(&k.name.as_str()) || type_keys(kind).contains(&k.name.as_str()) {
+                continue;
+            }
+            if let Some(help) = KEY_VALUE_KEYS.contains(&k.name.as_str()).then(|| misplaced_key_value(kind, &k.name)) {
+                r.error(&k.span, format!("{} `{display}` takes no `{}`", article(kind), k.name), Some(help));
+                ok = false;
                 continue;
             }
             let Some(p) = kind.parameter(&k.name) else {
                 let params = kind.parameters();
-                let help = match closest(&k.name, params.iter().map(|p| p.name).chain(COMMON_KEYS.iter().copied())) {
+                // A map's or a set's element keys instead of `type`.
+                let common = COMMON_KEYS.iter().copied().filter(|c| *c != "type" || type_keys(kind).is_empty());
+                let candidates = params.iter().map(|p| p.name).chain(common).chain(type_keys(kind).iter().copied());
+                let help = match closest(&k.name, candidates) {
                     Some(c) => format!("did you mean `{c}`? {}", takes(kind)),
                     None => takes(kind),
                 };
@@ -236,6 +312,62 @@ fn read_structure<'a>(
         return None;
     }
     Some((decl, spans))
+}
+
+/// Resolves the type written at `k = v` (`what`: "element type", "key" or "value"), reporting
+/// what is wrong with it.
+fn element_type<'a>(
+    what: &str,
+    k: &Key,
+    v: &Node,
+    display: &str,
+    src: &str,
+    types: &mut TypeResolver<'a, '_>,
+    r: &mut Reporter<'_>,
+) -> Option<TypeLayout<'a>> {
+    let t = types.resolve(&parse_type_expr(&expect_string(k, v, r)?, &v.span, src, r)?, r)?;
+    if t.size() > u64::from(u32::MAX) {
+        let (what, limited) = match what {
+            "element type" => (what.to_owned(), "elements".to_owned()),
+            _ => (format!("{what} type"), format!("{what}s")),
+        };
+        r.error(&v.span, format!("the {what} of `{display}` is {} bytes; {limited} are at most 4 GiB", t.size()), None);
+        return None;
+    }
+    Some(t)
+}
+
+/// Reports `type = ...` in a map or a set, whose types are given by `key` (and `value`).
+fn type_given_to_keyed(kind: Kind, display: &str, v: &Node, r: &mut Reporter<'_>) {
+    let written = match &v.value {
+        Value::String(t) => t.as_str(),
+        _ => "...",
+    };
+    let (message, help) = if kind == Kind::Map {
+        (
+            format!("a map `{display}` takes `key` and `value`, not `type`"),
+            "replace `type` with key = \"...\" and value = \"...\", the types of its keys and of its values".to_owned(),
+        )
+    } else {
+        (
+            format!("a set `{display}` takes `key`, not `type`"),
+            format!("write key = \"{written}\": a set's elements are its keys"),
+        )
+    };
+    r.error(&v.span, message, Some(help));
+}
+
+/// The help for `key` or `value` written in a structure of `kind`, which does not take it.
+fn misplaced_key_value(kind: Kind, key: &str) -> String {
+    if kind == Kind::Set {
+        return "remove `value`: a set holds keys only (a map, kind = \"map\", holds a value per key)".to_owned();
+    }
+    let whose = if key == "key" { "a map's and a set's key type" } else { "a map's value type" };
+    if kind.has_element() {
+        format!("`{key}` gives {whose}; the element type of {} is `type`", article(kind))
+    } else {
+        format!("`{key}` gives {whose}; {} holds no elements", article(kind))
+    }
 }
 
 fn initial_fits(v: i64, p: Option<Primitive>) -> bool {
@@ -311,11 +443,16 @@ fn article(kind: Kind) -> String {
 
 fn takes(kind: Kind) -> String {
     let params = kind.parameters();
+    let types = match kind {
+        Kind::Map => "key (the key type), value (the value type), ",
+        Kind::Set => "key (the key type), ",
+        _ => "",
+    };
     if params.is_empty() {
         format!("{} takes no parameters (keys: name, kind, doc)", article(kind))
     } else {
         let list: Vec<String> = params.iter().map(|p| format!("{} ({})", p.name, p.doc)).collect();
-        format!("{} takes {}", article(kind), list.join(", "))
+        format!("{} takes {types}{}", article(kind), list.join(", "))
     }
 }
 

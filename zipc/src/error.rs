@@ -113,6 +113,13 @@ pub enum Error {
         /// Subscribers it has room for (`max_subscribers`).
         max: u32,
     },
+    /// A map or set holds its capacity of entries and the key inserted is not among them.
+    MapFull {
+        /// The map or set.
+        structure: String,
+        /// Entries it holds (its `capacity`).
+        capacity: u64,
+    },
     /// The segment has not enough free bytes for the structure.
     SegmentFull {
         /// The segment.
@@ -332,6 +339,10 @@ impl fmt::Display for Error {
             Error::SubscribersFull { structure, max } => write!(
                 f,
                 "topic {structure:?} already has {max} live subscribers, its max_subscribers: drop a subscriber, or declare the topic with a larger max_subscribers"
+            ),
+            Error::MapFull { structure, capacity } => write!(
+                f,
+                "{structure:?} already holds {capacity} entries, its capacity: remove some, or declare it with a larger capacity"
             ),
             Error::LanesFull { segment, capacity } => write!(
                 f,

@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
-    RingMode, Segment, Semaphore, ShmType, Side, Spsc, Stack, Topic, TopicMode,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode,
+    Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -157,6 +157,12 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Ring => with_element!(canonical, ring(seg, name)),
         Kind::Pool => with_element!(canonical, pool(seg, name)),
         Kind::Stack => with_element!(canonical, stack(seg, name)),
+        Kind::Map => match canonical {
+            "{key:u64@0,value:f64@8}#16" => map::<u64, f64>(seg, name),
+            "{key:[u8;16]@0,value:[u16;3]@16}#24" => map::<[u8; 16], [u16; 3]>(seg, name),
+            _ => {}
+        },
+        Kind::Set => with_element!(canonical, set(seg, name)),
         Kind::Endpoint => with_element!(canonical, endpoint(seg, name)),
         Kind::Semaphore => semaphore(seg, name),
         Kind::Barrier => barrier(seg, name),
@@ -341,6 +347,26 @@ fn stack<T: ShmType>(seg: &Segment, name: &str) {
     let _ = s.try_pop();
 }
 
+fn map<K: ShmType, V: ShmType>(seg: &Segment, name: &str) {
+    let Ok(m) = Map::<K, V>::open(seg, name) else { return };
+    let _ = (m.len(), m.is_empty(), m.slots(), m.reclaimed(), m.reclaim_dead());
+    let _ = m.get(&K::new_zeroed());
+    let _ = m.entries();
+    let _ = m.insert(K::new_zeroed(), V::new_zeroed());
+    let _ = m.update(&K::new_zeroed(), |v| v);
+    let _ = m.remove(&K::new_zeroed());
+    let _ = m.insert(K::new_zeroed(), V::new_zeroed());
+}
+
+fn set<K: ShmType>(seg: &Segment, name: &str) {
+    let Ok(s) = Set::<K>::open(seg, name) else { return };
+    let _ = (s.len(), s.is_empty(), s.reclaim_dead());
+    let _ = s.contains(&K::new_zeroed());
+    let _ = s.insert(K::new_zeroed());
+    let _ = s.keys();
+    let _ = s.remove(&K::new_zeroed());
+}
+
 fn endpoint<T: ShmType>(seg: &Segment, name: &str) {
     let Ok(ep) = Endpoint::<T>::open(seg, name) else { return };
     let _ = (ep.pending(Side::A), ep.is_receiving(Side::B));
@@ -415,7 +441,7 @@ pub fn seeds() -> Result<Vec<Vec<u8>>> {
 fn build(variant: u32) -> Result<Vec<u8>> {
     let name = format!("/zipc-fuzz-seed-{}-{variant}", std::process::id());
     let _ = Segment::unlink(&name);
-    let seg = Segment::options().size(1 << 15).max_entries(32).max_processes(4).create(&name)?;
+    let seg = Segment::options().size(1 << 15).max_entries(40).max_processes(4).create(&name)?;
     let bytes = populate(&seg, variant).and_then(|()| {
         std::fs::read(crate::segment::mapping::shm_path(&name)).map_err(|e| crate::Error::os("read", &name, e))
     });
@@ -455,6 +481,9 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     let ticks = Topic::<u64, Lossy>::create(seg, "t_ticks", 2, 2, 0)?;
     let undo = Stack::<u64>::create(seg, "s_undo", 3)?;
     Stack::<[u16; 3]>::create(seg, "s_grid", 2)?;
+    let prices = Map::<u64, f64>::create(seg, "m_prices", 4)?;
+    Map::<[u8; 16], [u16; 3]>::create(seg, "m_names", 2)?;
+    let seen = Set::<u32>::create(seg, "set_seen", 3)?;
     if variant == 0 {
         return Ok(());
     }
@@ -513,6 +542,15 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
         undo.try_push(i)?;
     }
     undo.try_pop()?;
+    // A map with a removed entry and a full set.
+    for k in 0..4 {
+        prices.insert(k, k as f64 / 2.0)?;
+    }
+    prices.remove(&1);
+    prices.update(&2, |p| p + 1.0);
+    for k in 0..3 {
+        seen.insert(k * 7)?;
+    }
     // A holder thread that exits inside the critical section: the next locker takes over.
     let m2 = Mutex::open(seg, "mutex")?;
     std::thread::spawn(move || {

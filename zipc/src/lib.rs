@@ -55,6 +55,7 @@
 //! | ring | [`Ring<T>`] | single-producer stream, lossless or overwrite, bulk operations, `get_last_n` |
 //! | pool | [`Pool<T>`] | fixed set of objects with generation-checked [`Handle`]s |
 //! | stack | [`Stack<T>`] | bounded lock-free LIFO, ABA-safe |
+//! | map, set | [`Map<K, V>`], [`Set<K>`] | fixed-capacity hash map and set: lock-free lookups, values never torn |
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
 //! | mutex, event | [`Mutex`], [`Event`] | a robust lock that reports a dead holder; auto/manual-reset events |
@@ -108,7 +109,7 @@ pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
 pub use structures::sync::{barrier, event, latch, mutex, semaphore};
-pub use structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
+pub use structures::{array, atomic, endpoint, map, pool, queue, ring, set, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
 pub use sys::reactor;
@@ -142,6 +143,7 @@ pub use endpoint::{Endpoint, EndpointSide, Side};
 pub use error::{Error, Object, Result};
 pub use event::{Event, ResetMode};
 pub use latch::Latch;
+pub use map::Map;
 pub use mutex::{Mutex, MutexGuard, MutexHolder};
 pub use pool::{Handle, Pool};
 pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
@@ -151,6 +153,7 @@ pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
 pub use segment::mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};
+pub use set::Set;
 pub use shm_type::{AtomicInt, ShmType};
 pub use stack::Stack;
 pub use structure::Structure;

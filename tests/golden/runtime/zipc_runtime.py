@@ -41,6 +41,8 @@ KIND_EVENT = 10  # kind code
 KIND_ENDPOINT = 11  # kind code
 KIND_TOPIC = 12  # kind code
 KIND_STACK = 13  # kind code
+KIND_MAP = 14  # kind code
+KIND_SET = 15  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -61,7 +63,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -95,6 +97,7 @@ STATUS = {
     "ZIPC_ERR_IN_USE": 27,  # the segment cannot be removed: live processes use it
     "ZIPC_ERR_LANES_FULL": 28,  # every lane of the segment belongs to a live thread (too many threads on its queues)
     "ZIPC_ERR_SUBSCRIBERS_FULL": 29,  # every subscriber record of the topic belongs to a live subscriber
+    "ZIPC_ERR_MAP_FULL": 30,  # the map or set holds its capacity and the key is not in it
 }
 STATUS_NAMES = {code: name for name, code in STATUS.items()}
 FNV1A64_A = 0xaf63dc4c8601ec8c  # fnv1a64(b"a"), a self-check
@@ -164,6 +167,10 @@ class SubscribersFullError(ZipcError):
     """Every subscriber record of a topic is held by a live subscriber (the message names the limit)."""
 
 
+class MapFullError(ZipcError):
+    """A map or set holds its capacity and the key is new (the message names the capacity)."""
+
+
 class InvalidArgumentError(ZipcError, ValueError):
     """An argument is invalid (a wrong element size, a bad name, an index out of bounds, ...)."""
 
@@ -179,6 +186,7 @@ _ERRORS = {
     STATUS["ZIPC_ERR_TIMEOUT"]: ZipcTimeoutError,
     STATUS["ZIPC_ERR_ROLE_TAKEN"]: RoleTakenError,
     STATUS["ZIPC_ERR_SUBSCRIBERS_FULL"]: SubscribersFullError,
+    STATUS["ZIPC_ERR_MAP_FULL"]: MapFullError,
     STATUS["ZIPC_ERR_STALE_HANDLE"]: StaleHandleError,
     STATUS["ZIPC_ERR_INVALID_ARGUMENT"]: InvalidArgumentError,
     STATUS["ZIPC_ERR_INVALID_NAME"]: InvalidArgumentError,
@@ -355,6 +363,25 @@ _SIGNATURES = {
     "zipc_stack_try_pop": (_ST, [_P, _P, _SZ]),
     "zipc_stack_pop": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_stack_reclaim_dead": (_U64, [_P]),
+    "zipc_map_open": (_ST, [_P, _S, _SZ, _S, _PP]),
+    "zipc_map_close": (None, [_P]),
+    "zipc_map_capacity": (_U64, [_P]),
+    "zipc_map_len": (_U64, [_P]),
+    "zipc_map_get": (_ST, [_P, _P, _SZ, _P, _SZ]),
+    "zipc_map_contains": (_ST, [_P, _P, _SZ]),
+    "zipc_map_insert": (_ST, [_P, _P, _SZ, _P, _SZ, _P, ctypes.POINTER(_INT)]),
+    "zipc_map_remove": (_ST, [_P, _P, _SZ, _P, _SZ]),
+    "zipc_map_entries": (_ST, [_P, _P, _SZ, _P, _SZ, _SZ, ctypes.POINTER(_SZ)]),
+    "zipc_map_reclaim_dead": (_U64, [_P]),
+    "zipc_set_open": (_ST, [_P, _S, _SZ, _S, _PP]),
+    "zipc_set_close": (None, [_P]),
+    "zipc_set_capacity": (_U64, [_P]),
+    "zipc_set_len": (_U64, [_P]),
+    "zipc_set_insert": (_ST, [_P, _P, _SZ, ctypes.POINTER(_INT)]),
+    "zipc_set_contains": (_ST, [_P, _P, _SZ]),
+    "zipc_set_remove": (_ST, [_P, _P, _SZ]),
+    "zipc_set_keys": (_ST, [_P, _P, _SZ, _SZ, ctypes.POINTER(_SZ)]),
+    "zipc_set_reclaim_dead": (_U64, [_P]),
     "zipc_array_open": (_ST, [_P, _S, _SZ, _S, _PP]),
     "zipc_array_close": (None, [_P]),
     "zipc_array_len": (_U64, [_P]),
@@ -1336,6 +1363,172 @@ class Stack(_Typed):
         return _LIB.zipc_stack_reclaim_dead(self._p())
 
 
+def _key_value_dtypes(dtype):
+    """The key and value dtypes of a map's entry dtype `{key, value}`."""
+    if dtype.names is None or tuple(dtype.names) != ("key", "value"):
+        raise InvalidArgumentError("a map's dtype is its entry {key, value}, not %r" % (dtype,))
+    return dtype.fields["key"][0], dtype.fields["value"][0]
+
+
+def _entry_buffers(dtype, n):
+    a = np.empty(n, dtype=dtype)
+    return a, (a.ctypes.data if n else None)
+
+
+class Map(_Typed):
+    """A fixed-capacity hash map with lock-free lookups: `m[key]`, `m.get(key)`,
+    `m.insert(key, value)`, `m.remove(key)`, `key in m`, `len(m)`, `m.items()`. Keys and values
+    are numpy values of `key_dtype` and `value_dtype` (the fields of the entry dtype); keys
+    compare by their bytes."""
+
+    _CLOSE = "zipc_map_close"
+
+    def __init__(self, seg, decl):
+        _Typed.__init__(self, _open("zipc_map_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                                    _name(decl.canonical)), decl.dtype, seg)
+        self.key_dtype, self.value_dtype = _key_value_dtypes(self.dtype)
+
+    capacity = property(lambda self: _LIB.zipc_map_capacity(self._p()))
+
+    def __len__(self):
+        return _LIB.zipc_map_len(self._p())
+
+    def _key(self, key):
+        return _element(self.key_dtype, key)
+
+    def get(self, key, default=None):
+        """The value of `key` (a numpy value of `value_dtype`), or `default` if it is absent."""
+        k, out = self._key(key), np.empty(1, dtype=self.value_dtype)
+        st = _call(_LIB.zipc_map_get(self._p(), k.ctypes.data, self.key_dtype.itemsize, out.ctypes.data,
+                                     self.value_dtype.itemsize))
+        return default if st == AGAIN else out[0]
+
+    def __getitem__(self, key):
+        k, out = self._key(key), np.empty(1, dtype=self.value_dtype)
+        st = _call(_LIB.zipc_map_get(self._p(), k.ctypes.data, self.key_dtype.itemsize, out.ctypes.data,
+                                     self.value_dtype.itemsize))
+        if st == AGAIN:
+            raise KeyError(key)
+        return out[0]
+
+    def __contains__(self, key):
+        k = self._key(key)
+        return _call(_LIB.zipc_map_contains(self._p(), k.ctypes.data, self.key_dtype.itemsize)) == OK
+
+    def insert(self, key, value):
+        """Sets `key` to `value`: the value it replaced, or None if the key was new. MapFullError
+        if the key is new and the map holds its capacity."""
+        k, v, old = self._key(key), _element(self.value_dtype, value), np.empty(1, dtype=self.value_dtype)
+        replaced = _INT(0)
+        _call(_LIB.zipc_map_insert(self._p(), k.ctypes.data, self.key_dtype.itemsize, v.ctypes.data,
+                                   self.value_dtype.itemsize, old.ctypes.data, ctypes.byref(replaced)))
+        return old[0] if replaced.value else None
+
+    def __setitem__(self, key, value):
+        self.insert(key, value)
+
+    def remove(self, key):
+        """Removes `key`: the value it had, or None if it was absent."""
+        k, old = self._key(key), np.empty(1, dtype=self.value_dtype)
+        st = _call(_LIB.zipc_map_remove(self._p(), k.ctypes.data, self.key_dtype.itemsize, old.ctypes.data,
+                                        self.value_dtype.itemsize))
+        return None if st == AGAIN else old[0]
+
+    def __delitem__(self, key):
+        if self.remove(key) is None:
+            raise KeyError(key)
+
+    def entries(self):
+        """Every entry, as two numpy arrays `(keys, values)` in table order: each entry is read
+        whole, the map not at one instant (entries inserted or removed meanwhile may be missing)."""
+        n = len(self) + 16
+        while True:
+            keys, kp = _entry_buffers(self.key_dtype, n)
+            values, vp = _entry_buffers(self.value_dtype, n)
+            count = _SZ(0)
+            st = _call(_LIB.zipc_map_entries(self._p(), kp, self.key_dtype.itemsize, vp, self.value_dtype.itemsize,
+                                             n, ctypes.byref(count)))
+            if st == OK:
+                return keys[:count.value], values[:count.value]
+            n *= 2
+
+    def items(self):
+        """Every entry as a list of `(key, value)` pairs (see entries())."""
+        keys, values = self.entries()
+        return list(zip(keys, values))
+
+    def keys(self):
+        """Every key, as a numpy array (see entries())."""
+        return self.entries()[0]
+
+    def values(self):
+        """Every value, as a numpy array (see entries())."""
+        return self.entries()[1]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def reclaim_dead(self):
+        """Repairs the slots whose lock a process held when it died; returns how many."""
+        return _LIB.zipc_map_reclaim_dead(self._p())
+
+
+class Set(_Typed):
+    """A fixed-capacity hash set with lock-free lookups: `s.add(key)`, `key in s`,
+    `s.remove(key)`, `len(s)`, `s.keys()`. Keys are numpy values of `dtype` and compare by their
+    bytes."""
+
+    _CLOSE = "zipc_set_close"
+
+    def __init__(self, seg, decl):
+        _Typed.__init__(self, _open("zipc_set_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                                    _name(decl.canonical)), decl.dtype, seg)
+
+    capacity = property(lambda self: _LIB.zipc_set_capacity(self._p()))
+
+    def __len__(self):
+        return _LIB.zipc_set_len(self._p())
+
+    def add(self, key):
+        """Adds `key`: True if it was new, False if it was there. MapFullError if it is new and
+        the set holds its capacity."""
+        k, added = _element(self.dtype, key), _INT(0)
+        _call(_LIB.zipc_set_insert(self._p(), k.ctypes.data, self.dtype.itemsize, ctypes.byref(added)))
+        return bool(added.value)
+
+    insert = add
+
+    def __contains__(self, key):
+        k = _element(self.dtype, key)
+        return _call(_LIB.zipc_set_contains(self._p(), k.ctypes.data, self.dtype.itemsize)) == OK
+
+    def remove(self, key):
+        """Removes `key`: whether it was there."""
+        k = _element(self.dtype, key)
+        return _call(_LIB.zipc_set_remove(self._p(), k.ctypes.data, self.dtype.itemsize)) == OK
+
+    discard = remove
+
+    def keys(self):
+        """Every key, as a numpy array in table order (each read whole; keys added or removed
+        meanwhile may be missing)."""
+        n = len(self) + 16
+        while True:
+            keys, kp = _entry_buffers(self.dtype, n)
+            count = _SZ(0)
+            st = _call(_LIB.zipc_set_keys(self._p(), kp, self.dtype.itemsize, n, ctypes.byref(count)))
+            if st == OK:
+                return keys[:count.value]
+            n *= 2
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def reclaim_dead(self):
+        """Repairs the slots whose lock a process held when it died; returns how many."""
+        return _LIB.zipc_set_reclaim_dead(self._p())
+
+
 # ---------------------------------------------------------------------------------------------
 # Wait sets, the readiness descriptor and asyncio
 # ---------------------------------------------------------------------------------------------
@@ -1532,6 +1725,8 @@ _KINDS = {
     KIND_ENDPOINT: Endpoint,
     KIND_TOPIC: Topic,
     KIND_STACK: Stack,
+    KIND_MAP: Map,
+    KIND_SET: Set,
 }
 
 

@@ -39,6 +39,10 @@ class SubscribersFullError(ZipcError):
     """Every subscriber record of a topic is held by a live subscriber (the message names the limit)."""
 
 
+class MapFullError(ZipcError):
+    """A map or set holds its capacity and the key is new (the message names the capacity)."""
+
+
 class InvalidArgumentError(ZipcError, ValueError):
     """An argument is invalid (a wrong element size, a bad name, an index out of bounds, ...)."""
 
@@ -54,6 +58,7 @@ _ERRORS = {
     STATUS["ZIPC_ERR_TIMEOUT"]: ZipcTimeoutError,
     STATUS["ZIPC_ERR_ROLE_TAKEN"]: RoleTakenError,
     STATUS["ZIPC_ERR_SUBSCRIBERS_FULL"]: SubscribersFullError,
+    STATUS["ZIPC_ERR_MAP_FULL"]: MapFullError,
     STATUS["ZIPC_ERR_STALE_HANDLE"]: StaleHandleError,
     STATUS["ZIPC_ERR_INVALID_ARGUMENT"]: InvalidArgumentError,
     STATUS["ZIPC_ERR_INVALID_NAME"]: InvalidArgumentError,

@@ -38,6 +38,7 @@
 mod array;
 mod atomic;
 mod endpoint;
+mod map;
 mod pool;
 mod queue;
 mod ring;
@@ -49,6 +50,7 @@ mod topic;
 pub use array::DynArray;
 pub use atomic::DynAtomic;
 pub use endpoint::{DynEndpoint, DynEndpointSide};
+pub use map::{DynMap, DynSet};
 pub use pool::DynPool;
 pub use queue::{DynConsumer, DynProducer, DynQueue};
 pub use ring::{DynRing, DynRingConsumer, DynRingProducer};

@@ -81,6 +81,7 @@ abi_files! {
     topic,
     pool,
     stack,
+    map,
     array,
     atomic,
     semaphore,

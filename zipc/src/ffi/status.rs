@@ -105,6 +105,8 @@ statuses! {
     LanesFull = 28, "ZIPC_ERR_LANES_FULL";
     /// every subscriber record of the topic belongs to a live subscriber
     SubscribersFull = 29, "ZIPC_ERR_SUBSCRIBERS_FULL";
+    /// the map or set holds its capacity and the key is not in it
+    MapFull = 30, "ZIPC_ERR_MAP_FULL";
 }
 
 impl Status {
@@ -118,6 +120,7 @@ impl Status {
             Error::RegistryFull { .. } => Status::RegistryFull,
             Error::LanesFull { .. } => Status::LanesFull,
             Error::SubscribersFull { .. } => Status::SubscribersFull,
+            Error::MapFull { .. } => Status::MapFull,
             Error::SegmentFull { .. } => Status::SegmentFull,
             Error::KindMismatch { .. } => Status::Kind,
             Error::LayoutMismatch { .. } => Status::Layout,

@@ -9,10 +9,12 @@
 pub mod array;
 pub mod atomic;
 pub mod endpoint;
+pub mod map;
 pub mod pool;
 pub mod queue;
 pub(crate) mod render;
 pub mod ring;
+pub mod set;
 pub mod stack;
 pub mod state;
 pub mod sync;
@@ -40,7 +42,7 @@ use crate::segment::Segment;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
-    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>"
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>, Map<K, V>, Set<K>"
 )]
 pub trait Structure: Sized + Send + Sync {
     /// The kind.

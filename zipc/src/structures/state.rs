@@ -8,7 +8,7 @@ use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
 use crate::structures::sync::{barrier, event, latch, mutex, semaphore};
-use crate::structures::{array, atomic, endpoint, pool, queue, ring, stack, topic};
+use crate::structures::{array, atomic, endpoint, map, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,10 @@ pub enum State {
     Topic(topic::TopicState),
     /// A stack.
     Stack(stack::StackState),
+    /// A map.
+    Map(map::MapState),
+    /// A set.
+    Set(map::MapState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -58,6 +62,8 @@ macro_rules! each_state {
             State::Endpoint($s) => $e,
             State::Topic($s) => $e,
             State::Stack($s) => $e,
+            State::Map($s) => $e,
+            State::Set($s) => $e,
         }
     };
 }
@@ -79,6 +85,8 @@ impl State {
             State::Endpoint(_) => Kind::Endpoint,
             State::Topic(_) => Kind::Topic,
             State::Stack(_) => Kind::Stack,
+            State::Map(_) => Kind::Map,
+            State::Set(_) => Kind::Set,
         }
     }
 
@@ -112,5 +120,7 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Endpoint => State::Endpoint(endpoint::inspect(region, desc, problems)),
         Kind::Topic => State::Topic(topic::inspect(region, desc, problems)),
         Kind::Stack => State::Stack(stack::inspect(region, desc, problems)),
+        Kind::Map => State::Map(map::inspect(region, desc, problems)),
+        Kind::Set => State::Set(map::inspect(region, desc, problems)),
     }
 }

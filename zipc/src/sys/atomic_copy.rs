@@ -99,6 +99,32 @@ pub(crate) unsafe fn load(dst: *mut u8, src: *const u8, len: usize, unit: usize)
     })
 }
 
+/// Whether the `len` bytes of shared memory at `src` equal local memory at `local` (any
+/// alignment), compared unit by unit as they are loaded — a key comparison without a copy.
+///
+/// # Safety
+///
+/// As for [`load`], with `local` valid for reads of `len` bytes.
+#[inline]
+pub(crate) unsafe fn equals(src: *const u8, local: *const u8, len: usize, unit: usize) -> bool {
+    by_unit!(unit, |A, I| {
+        let n = len / std::mem::size_of::<I>();
+        for i in 0..n {
+            // SAFETY: as for `load`; the local side is read unaligned.
+            let (shared, mine) = unsafe {
+                (
+                    A::from_ptr(src.cast::<I>().add(i).cast_mut()).load(Relaxed),
+                    local.cast::<I>().add(i).read_unaligned(),
+                )
+            };
+            if shared != mine {
+                return false;
+            }
+        }
+        true
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +144,11 @@ mod tests {
             // SAFETY: as above.
             unsafe { load(back.as_mut_ptr().add(1), shared.as_ptr().cast(), 64, unit) };
             assert_eq!(&back[1..], &src[..], "unit {unit}");
+            // SAFETY: as above.
+            assert!(unsafe { equals(shared.as_ptr().cast(), local.as_ptr().add(1), 64, unit) });
+            local[64] ^= 1;
+            // SAFETY: as above.
+            assert!(!unsafe { equals(shared.as_ptr().cast(), local.as_ptr().add(1), 64, unit) });
         }
     }
 }

@@ -1,12 +1,12 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
-// overwriting, a pool, a stack, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
+// overwriting, a pool, a stack, a map, a set, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
 // latch, a mutex, events (each reset mode, initially set or not), an endpoint, and topics of each
 // mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossy, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring, RingMode,
-    Semaphore, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
+    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
+    RingMode, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout)]
@@ -19,7 +19,7 @@ pub struct Msg {
 }
 
 #[derive(ShmSegment)]
-#[zipc(max_entries = 24, max_processes = 4)]
+#[zipc(max_entries = 26, max_processes = 4)]
 pub struct Everything {
     #[zipc(capacity = 4)]
     pub table: Array<Msg>,
@@ -41,6 +41,10 @@ pub struct Everything {
     pub objects: Pool<Msg>,
     #[zipc(capacity = 3)]
     pub undo: Stack<Msg>,
+    #[zipc(capacity = 100)]
+    pub index: Map<[u8; 3], Msg>,
+    #[zipc(capacity = 1)]
+    pub seen: Set<u32>,
     pub plain: Semaphore,
     #[zipc(initial = 2, max = 4)]
     pub slots: Semaphore,
@@ -77,6 +81,12 @@ fn main() -> zipc::Result<()> {
     assert_eq!((by("recent").flags, by("lossless").flags), (flags::RING_OVERWRITE, 0));
     assert_eq!(by("objects").capacity, 5);
     assert_eq!((by("undo").kind, by("undo").capacity), (Kind::Stack, 3));
+    assert_eq!((by("index").kind, by("index").capacity, by("index").flags), (Kind::Map, 100, 0));
+    assert_eq!((by("seen").kind, by("seen").capacity, by("seen").flags), (Kind::Set, 1, 0));
+    // A map's element is its entry, `{ key: [u8; 3], value: Msg }` laid out as in C; a set's, its key.
+    let entry = by("index").elem.unwrap();
+    assert_eq!((entry.size(), entry.align()), (24, 8));
+    assert_eq!(by("seen").elem.unwrap().size(), 4);
     assert_eq!((by("plain").initial, by("plain").maximum), (0, 0));
     assert_eq!((by("slots").initial, by("slots").maximum), (2, 4));
     assert_eq!((by("permits").initial, by("permits").maximum), (7, 0));
@@ -99,6 +109,12 @@ fn main() -> zipc::Result<()> {
     assert_eq!(b.mpmc.try_pop()?, Some([1, 2, 3]));
     assert!(a.undo.try_push(Msg { seq: 2, value: 0.0, from: 1 })?);
     assert_eq!(b.undo.try_pop()?.map(|m| m.seq), Some(2));
+    assert_eq!(a.index.insert(*b"key", Msg { seq: 3, value: 0.25, from: 1 })?, None);
+    assert_eq!(b.index.get(b"key").map(|m| m.seq), Some(3));
+    assert_eq!((b.index.get(b"kez"), b.index.slots()), (None, 256));
+    assert!(a.seen.insert(9)? && !b.seen.insert(9)?);
+    assert!(a.seen.insert(10).is_err(), "a set of capacity 1 holds one key");
+    assert!(b.seen.contains(&9) && !b.seen.contains(&10));
     assert_eq!((b.recent.mode(), b.lossless.mode()), (RingMode::Overwrite, RingMode::Lossless));
     assert_eq!((b.go.mode(), b.go.is_set(), b.quiet.mode()), (ResetMode::Manual, true, ResetMode::Auto));
     assert_eq!((b.slots.count(), b.slots.max(), b.permits.max()), (2, Some(4), None));

@@ -16,11 +16,13 @@ pub mod barrier;
 pub mod endpoint;
 pub mod event;
 pub mod latch;
+pub mod map;
 pub mod mutex;
 pub mod pool;
 pub mod queue;
 pub mod ring;
 pub mod semaphore;
+pub mod set;
 pub mod stack;
 pub mod topic;
 
@@ -134,6 +136,10 @@ kinds! {
     Topic = 12 => topic,
     /// Bounded lock-free LIFO stack.
     Stack = 13 => stack,
+    /// Fixed-capacity hash map with lock-free lookups.
+    Map = 14 => map,
+    /// Fixed-capacity hash set with lock-free lookups.
+    Set = 15 => set,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.
