@@ -39,6 +39,7 @@ mod bridge;
 mod iceoryx2_bench;
 mod latency;
 mod machine;
+mod map;
 mod peer;
 mod pubsub;
 mod report;
@@ -151,6 +152,10 @@ fn main() {
             let (array, memcpy) = bandwidth::array_vs_memcpy(&plan);
             vec![array, memcpy]
         });
+        // One name per group: a ZIPC_BENCH_ONLY matching any of its members runs them all, side by side.
+        let map_get = "map_get_ns map_get_mutex_hashmap_ns map_get_dashmap_ns map_miss_ns map_miss_mutex_hashmap_ns map_miss_dashmap_ns";
+        run(map_get, &|| map::get(&plan));
+        run("map_insert_ns map_insert_mutex_hashmap_ns map_insert_dashmap_ns", &|| map::insert(&plan));
         per_round.push(got);
     }
     let results: Vec<Measurement> =
