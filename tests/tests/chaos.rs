@@ -984,12 +984,13 @@ fn chaos_map() {
     let m = zipc::Map::<u64, [u64; 4]>::create(&seg, "m", CAPACITY).unwrap();
     let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
     let unused = Array::<u64>::create(&seg, "next", 1).unwrap();
-    let table = seg.entry("m").unwrap().unwrap().offset + zipc::map::field::TABLE;
-    let stride = zipc::map::stride_for(40, true).unwrap();
+    let stride = zipc::map::stride_for(40).unwrap();
+    let lock_stride = zipc::map::lock_stride_for(40, true).unwrap();
+    let locks = seg.entry("m").unwrap().unwrap().offset + zipc::map::locks_offset(m.slots(), stride).unwrap();
     // Aimed kills land while the victim holds a slot's lock (its owner word names it).
     let holding = |pid: u32| {
         (0..m.slots()).any(|i| {
-            let word = zipc_tests::peek(&name, table + i * stride + zipc::map::slot::OWNER, 8);
+            let word = zipc_tests::peek(&name, locks + i * lock_stride + zipc::map::lock::OWNER, 8);
             (u64::from_le_bytes(word.try_into().unwrap()) >> 40) as u32 == pid
         })
     };

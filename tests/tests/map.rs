@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use zipc::inspect::State;
-use zipc::map::{field, phase, slot};
+use zipc::map::{field, lock, locks_offset, phase, slot};
 use zipc::{Atomic, Error, Map, Segment, Set, Stack};
 use zipc_tests::{child_args, poke, role_command, spawn_role, ShmName};
 
@@ -164,7 +164,7 @@ fn damaged_maps_are_errors_or_reports_not_crashes() {
 
     // Slot words no process would write: bounds beyond the table, unknown phases. Operations
     // stay bounded and inspect says what it found.
-    let stride = 32 + 2 * 16;
+    let stride = zipc::map::stride_for(16).unwrap();
     for i in 0..8u64 {
         poke(&name, at + field::TABLE + i * stride + slot::BOUND, &u32::MAX.to_le_bytes());
     }
@@ -357,7 +357,8 @@ fn a_killed_inserters_slot_is_freed_once() {
     let (name, seg) = segment("map-kill-insert");
     let m = Map::<u64, u64>::create(&seg, "m", 4).unwrap();
     let at = seg.entry("m").unwrap().unwrap().offset;
-    let stride = 64;
+    let stride = zipc::map::stride_for(16).unwrap();
+    let locks = at + locks_offset(8, stride).unwrap();
     let mut child = spawn_role(TEST, &[]);
     let start = zipc::process::start_time(child.id()).expect("the child's start time");
     let tag = ((child.id() as u64) << 40) | (start & ((1 << 40) - 1));
@@ -367,7 +368,7 @@ fn a_killed_inserters_slot_is_freed_once() {
     let slot_at = at + field::TABLE + home * stride;
     let state = (1u64 << 32) | (((hash >> 40) & 0xff_ffff) << 8) | phase::INSERTING as u64;
     poke(&name, slot_at + slot::STATE, &state.to_le_bytes());
-    poke(&name, slot_at + slot::OWNER, &tag.to_le_bytes());
+    poke(&name, locks + home * zipc::map::lock_stride_for(16, true).unwrap() + lock::OWNER, &tag.to_le_bytes());
     poke(&name, slot_at + slot::ENTRY, &5u64.to_le_bytes());
     assert_eq!(m.get(&5), None, "an unfinished insert is not an entry");
     assert_eq!(m.reclaim_dead(), 0, "the inserter is alive");

@@ -153,9 +153,10 @@ fn main() {
             vec![array, memcpy]
         });
         // One name per group: a ZIPC_BENCH_ONLY matching any of its members runs them all, side by side.
-        let map_get = "map_get_ns map_get_mutex_hashmap_ns map_get_dashmap_ns map_miss_ns map_miss_mutex_hashmap_ns map_miss_dashmap_ns";
+        let map_get =
+            "map_get_ns mutex_hashmap_get_ns dashmap_get_ns map_miss_ns mutex_hashmap_miss_ns dashmap_miss_ns";
         run(map_get, &|| map::get(&plan));
-        run("map_insert_ns map_insert_mutex_hashmap_ns map_insert_dashmap_ns", &|| map::insert(&plan));
+        run("map_insert_ns mutex_hashmap_insert_ns dashmap_insert_ns", &|| map::insert(&plan));
         per_round.push(got);
     }
     let results: Vec<Measurement> =

@@ -2,14 +2,15 @@
 //! `std::sync::Mutex<std::collections::HashMap<u64, u64>>` and `dashmap::DashMap<u64, u64>`, the
 //! same keys in the same order for all three, ns per operation.
 //!
-//! * **get** (`map_get_*_ns`): [`KEYS`] keys present in a map of capacity [`KEYS`] — zipc's table
-//!   then has `2 × KEYS` slots, so it is at 50% load — looked up in a shuffled order, every key
-//!   once per pass, [`GET_PASSES`] passes (one untimed pass first warms the caches). Every value
+//! * **get** (`map_get_ns`, `mutex_hashmap_get_ns`, `dashmap_get_ns`): [`KEYS`] keys present
+//!   in a map of capacity [`KEYS`] — zipc's table then has `2 × KEYS` slots, so it is at 50%
+//!   load — looked up in a shuffled order, every key once per pass, [`GET_PASSES`] passes (one untimed pass first warms the caches). Every value
 //!   read is checked against the one inserted: a wrong or missing value aborts the benchmark.
-//! * **miss** (`map_miss_*_ns`): the same table, lookups of as many keys that are not there.
-//! * **insert** (`map_insert_*_ns`): the [`KEYS`] keys inserted into an empty map of capacity
-//!   [`KEYS`] (zipc: 0% to 50% load; the std and dash maps pre-sized with `with_capacity(KEYS)`,
-//!   so neither grows), [`INSERT_PASSES`] times per round. zipc gets a fresh map in a fresh
+//! * **miss** (`map_miss_ns`, `mutex_hashmap_miss_ns`, `dashmap_miss_ns`): the same table,
+//!   lookups of as many keys that are not there.
+//! * **insert** (`map_insert_ns`, `mutex_hashmap_insert_ns`, `dashmap_insert_ns`): the [`KEYS`]
+//!   keys inserted into an empty map of capacity [`KEYS`] (zipc: 0% to 50% load; the std and
+//!   dash maps pre-sized with `with_capacity(KEYS)`, so neither grows), [`INSERT_PASSES`] times per round. zipc gets a fresh map in a fresh
 //!   segment for each pass, created (which writes every slot, so its pages are in) outside the
 //!   timed region; the std and dash maps are `clear`ed outside it, which keeps their allocation.
 //!
@@ -31,7 +32,8 @@ use crate::report::Measurement;
 use crate::Plan;
 
 /// Keys in every map of a full run: 16 B each as `u64 → u64`, 1 MiB of entries; zipc's table
-/// of `2 × KEYS` 64-byte slots is 8 MiB.
+/// of `2 × KEYS` 32-byte slots (what lookups read) is 4 MiB, its lock table (what writers
+/// also touch) 3 MiB.
 pub const KEYS: usize = 1 << 16;
 /// Keys in a smoke run.
 const SMOKE_KEYS: usize = 1 << 10;
@@ -39,8 +41,9 @@ const SMOKE_KEYS: usize = 1 << 10;
 const GET_PASSES: usize = 16;
 /// Timed fills of an empty map per round of the insert benchmark.
 const INSERT_PASSES: usize = 8;
-/// Bytes per slot of a `Map<u64, u64>`: a 32-byte header and two 16-byte entry spans.
-const ZIPC_SLOT_BYTES: u64 = 64;
+/// Bytes per slot of a `Map<u64, u64>`: a 16-byte header and a 16-byte entry span in the slot
+/// table, an owner word and a 16-byte undo span in the lock table.
+const ZIPC_SLOT_BYTES: u64 = 56;
 
 /// The `i`th key: distinct for distinct `i` (multiplication by an odd constant is a bijection).
 fn key(i: usize) -> u64 {
@@ -136,8 +139,8 @@ fn ns(name: &'static str, value: f64, params: Vec<(&'static str, String)>) -> Me
     Measurement { name, unit: "ns", value, params }
 }
 
-/// `map_get_ns`, `map_get_mutex_hashmap_ns`, `map_get_dashmap_ns`, then the same three for
-/// absent keys (`map_miss_*`): lookups of present (then absent) keys in maps holding [`KEYS`].
+/// `map_get_ns`, `mutex_hashmap_get_ns`, `dashmap_get_ns`, then the same three for
+/// absent keys (`*_miss_ns`): lookups of present (then absent) keys in maps holding [`KEYS`].
 pub fn get(plan: &Plan) -> Vec<Measurement> {
     let s = sizes(plan);
     let n = s.keys;
@@ -159,8 +162,8 @@ pub fn get(plan: &Plan) -> Vec<Measurement> {
     let lookups = n * s.get_passes;
     let mut out = Vec::new();
     for (present, keys, names) in [
-        (true, &hits, ["map_get_ns", "map_get_mutex_hashmap_ns", "map_get_dashmap_ns"]),
-        (false, &misses, ["map_miss_ns", "map_miss_mutex_hashmap_ns", "map_miss_dashmap_ns"]),
+        (true, &hits, ["map_get_ns", "mutex_hashmap_get_ns", "dashmap_get_ns"]),
+        (false, &misses, ["map_miss_ns", "mutex_hashmap_miss_ns", "dashmap_miss_ns"]),
     ] {
         let which = if present { "present" } else { "absent" };
         let z = time_gets("zipc Map::get", keys, s.get_passes, present, |k| zipc.get(&k));
@@ -187,7 +190,7 @@ pub fn get(plan: &Plan) -> Vec<Measurement> {
     out
 }
 
-/// `map_insert_ns`, `map_insert_mutex_hashmap_ns`, `map_insert_dashmap_ns`: [`KEYS`] keys into
+/// `map_insert_ns`, `mutex_hashmap_insert_ns`, `dashmap_insert_ns`: [`KEYS`] keys into
 /// an empty map of capacity [`KEYS`].
 pub fn insert(plan: &Plan) -> Vec<Measurement> {
     let s = sizes(plan);
@@ -259,12 +262,12 @@ pub fn insert(plan: &Plan) -> Vec<Measurement> {
             params(&s, &load, "inserts", inserts, "zipc Map<u64, u64>::insert, a fresh map per pass"),
         ),
         ns(
-            "map_insert_mutex_hashmap_ns",
+            "mutex_hashmap_insert_ns",
             per_insert(std_ns),
             params(&s, &load, "inserts", inserts, "lock + HashMap::insert (SipHash), with_capacity, cleared per pass"),
         ),
         ns(
-            "map_insert_dashmap_ns",
+            "dashmap_insert_ns",
             per_insert(dash_ns),
             params(&s, &load, "inserts", inserts, "DashMap::insert (SipHash), with_capacity, cleared per pass"),
         ),

@@ -67,13 +67,11 @@ impl<K: ShmType> Set<K> {
         Self::open_or_create_in(segment, &StructureLayout { capacity, ..Self::declaration(name) })
     }
 
-    fn shape() -> Shape {
-        let size = std::mem::size_of::<K>();
-        Shape::new(size, size, 0, 0)
-    }
+    /// The shape of the set's slots, a constant.
+    const SHAPE: Shape = Shape::new(std::mem::size_of::<K>(), std::mem::size_of::<K>(), 0, 0);
 
     fn from_region(segment: &Segment, region: Region, desc: &Descriptor) -> Result<Self> {
-        let core = map::core_on(segment, &region, desc.capacity, Self::shape())?;
+        let core = map::core_on(segment, &region, desc.capacity, Self::SHAPE)?;
         Ok(Set { segment: segment.clone(), region, core, _key: PhantomData })
     }
 
@@ -119,13 +117,13 @@ impl<K: ShmType> Set<K> {
 
     /// Whether `key` is in the set. Lock-free: writes nothing, waits for nobody.
     pub fn contains(&self, key: &K) -> bool {
-        self.core.get(key.as_bytes(), &mut [])
+        self.core.get_with(&Self::SHAPE, key.as_bytes(), &mut [])
     }
 
     /// Adds `key`: `Ok(true)` if it was new, `Ok(false)` if it was there,
     /// [`Error::MapFull`] if it is new and the set holds its capacity.
     pub fn insert(&self, key: K) -> Result<bool> {
-        match self.core.insert(key.as_bytes(), &[], &mut [], role::my_tag()) {
+        match self.core.insert_with(&Self::SHAPE, key.as_bytes(), &[], &mut [], role::my_tag()) {
             Inserted::New => Ok(true),
             Inserted::Replaced => Ok(false),
             Inserted::Full => Err(Error::MapFull { structure: self.name().to_owned(), capacity: self.capacity() }),
@@ -134,7 +132,7 @@ impl<K: ShmType> Set<K> {
 
     /// Removes `key`: whether it was there.
     pub fn remove(&self, key: &K) -> bool {
-        self.core.remove(key.as_bytes(), &mut [], role::my_tag())
+        self.core.remove_with(&Self::SHAPE, key.as_bytes(), &mut [], role::my_tag())
     }
 
     /// Every key, each read whole (keys added or removed during the walk may or may not be in
@@ -164,8 +162,8 @@ impl<K: ShmType> Structure for Set<K> {
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
         structures::check_declaration::<Self>(decl)?;
-        let region = map::allocate(segment, decl, std::mem::size_of::<K>() as u64, Self::shape())?;
-        let core = map::core_on(segment, &region, decl.capacity, Self::shape())?;
+        let region = map::allocate(segment, decl, std::mem::size_of::<K>() as u64, Self::SHAPE)?;
+        let core = map::core_on(segment, &region, decl.capacity, Self::SHAPE)?;
         Ok(Set { segment: segment.clone(), region, core, _key: PhantomData })
     }
 

@@ -125,6 +125,26 @@ pub(crate) unsafe fn equals(src: *const u8, local: *const u8, len: usize, unit: 
     })
 }
 
+/// Copies `len` bytes within shared memory, from `src` to `dst` (both aligned to `unit`, not
+/// overlapping), unit by unit.
+///
+/// # Safety
+///
+/// As for [`load`] and [`store`], with both ranges in shared memory.
+#[inline]
+pub(crate) unsafe fn copy(dst: *mut u8, src: *const u8, len: usize, unit: usize) {
+    by_unit!(unit, |A, I| {
+        let n = len / std::mem::size_of::<I>();
+        for i in 0..n {
+            // SAFETY: unit `i` lies inside both ranges, each aligned (caller's contract).
+            unsafe {
+                let v = A::from_ptr(src.cast::<I>().add(i).cast_mut()).load(Relaxed);
+                A::from_ptr(dst.cast::<I>().add(i)).store(v, Relaxed);
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +166,10 @@ mod tests {
             assert_eq!(&back[1..], &src[..], "unit {unit}");
             // SAFETY: as above.
             assert!(unsafe { equals(shared.as_ptr().cast(), local.as_ptr().add(1), 64, unit) });
+            let mut twin = [0u64; 8];
+            // SAFETY: as above.
+            unsafe { copy(twin.as_mut_ptr().cast(), shared.as_ptr().cast(), 64, unit) };
+            assert_eq!(twin, shared);
             local[64] ^= 1;
             // SAFETY: as above.
             assert!(!unsafe { equals(shared.as_ptr().cast(), local.as_ptr().add(1), 64, unit) });

@@ -8,10 +8,11 @@
 //! set's element type is its key.
 //!
 //! The region's size depends only on the capacity and the element's size (what the descriptor
-//! records): every slot holds a 32-byte header and then one or two *entry spans* of
-//! `align_up(entry size, 8)` bytes — the key and the first copy of the value in the first, the
-//! second copy of the value (at the same place) in the second. The value's offset and size are
-//! in the region header, checked at every open.
+//! records): a *slot table* that lookups read — per slot a 16-byte header and an *entry span* of
+//! `align_up(entry size, 8)` bytes holding the key and the value — then a *lock table* that only
+//! writers touch — per slot the lock's owner word and, in a map, an entry span for the *undo
+//! copy* of the value a write is replacing. The value's offset and size are in the region header,
+//! checked at every open.
 
 use super::prelude::*;
 use crate::layout::types::{FieldLayout, StructLayout};
@@ -57,19 +58,25 @@ pub mod field {
     pub const TABLE: u64 = 128;
 }
 
-/// Offsets in a slot.
+/// Offsets in a slot of the slot table.
 pub mod slot {
     /// `u64 state`: `version << 32 | tag << 8 | phase` (see [`super::phase`]).
     pub const STATE: u64 = 0;
-    /// `u64 seq`: the value's sequence word, `2 × writes + (1 while a write is in progress)`;
-    /// the value copy `writes % 2` is the current one.
+    /// `u32 seq`: the value's sequence word, `2 × writes + (1 while a write is in progress)`;
+    /// while it is odd the value is read from the undo copy.
     pub const SEQ: u64 = 8;
-    /// `u64 owner`: `pid << 40 | start time` of the process holding the slot's lock, or 0.
-    pub const OWNER: u64 = 16;
     /// `u32 bound`: the largest probe distance of any key whose home is this slot.
-    pub const BOUND: u64 = 24;
-    /// The first entry span: the key at 0, the value copy 0 at `value_offset`.
-    pub const ENTRY: u64 = 32;
+    pub const BOUND: u64 = 12;
+    /// The entry span: the key at 0, the value at `value_offset`.
+    pub const ENTRY: u64 = 16;
+}
+
+/// Offsets in a slot's entry of the lock table.
+pub mod lock {
+    /// `u64 owner`: `pid << 40 | start time` of the process holding the slot's lock, or 0.
+    pub const OWNER: u64 = 0;
+    /// A map's undo span: the value being replaced, at `value_offset`.
+    pub const UNDO: u64 = 8;
 }
 
 /// The phases of a slot (the low byte of its state word).
@@ -108,14 +115,29 @@ pub const fn span_for(entry_size: u64) -> Option<u64> {
     align_up(entry_size, 8)
 }
 
-/// Bytes per slot: the 32-byte slot header, then one entry span (a set) or two (a map).
-pub const fn stride_for(entry_size: u64, has_value: bool) -> Option<u64> {
-    let Some(span) = span_for(entry_size) else {
-        return None;
-    };
-    let spans = if has_value { 2 } else { 1 };
-    match span.checked_mul(spans) {
-        Some(s) => s.checked_add(slot::ENTRY),
+/// Bytes per slot of the slot table: the 16-byte header and one entry span.
+pub const fn stride_for(entry_size: u64) -> Option<u64> {
+    match span_for(entry_size) {
+        Some(span) => span.checked_add(slot::ENTRY),
+        None => None,
+    }
+}
+
+/// Bytes per slot of the lock table: the owner word, and in a map an undo span.
+pub const fn lock_stride_for(entry_size: u64, has_value: bool) -> Option<u64> {
+    if !has_value {
+        return Some(lock::UNDO);
+    }
+    match span_for(entry_size) {
+        Some(span) => span.checked_add(lock::UNDO),
+        None => None,
+    }
+}
+
+/// Offset of the lock table in a region of `slots` slots of `stride` bytes.
+pub const fn locks_offset(slots: u64, stride: u64) -> Option<u64> {
+    match slots.checked_mul(stride) {
+        Some(t) => field::TABLE.checked_add(t),
         None => None,
     }
 }
@@ -171,13 +193,13 @@ pub(crate) const fn region_for(
     if s.flags != 0 || s.initial != 0 || s.maximum != 0 {
         return Err(LayoutError::InvalidParameter { kind, parameter: "flags", rule: "takes only a capacity" });
     }
-    let Some(stride) = stride_for(elem.size(), has_value) else {
+    let (Some(stride), Some(lock_stride)) = (stride_for(elem.size()), lock_stride_for(elem.size(), has_value)) else {
         return Err(LayoutError::TooLarge);
     };
-    let Some(table) = stride.checked_mul(slots) else {
+    let (Some(locks), Some(lock_table)) = (locks_offset(slots, stride), lock_stride.checked_mul(slots)) else {
         return Err(LayoutError::TooLarge);
     };
-    match field::TABLE.checked_add(table) {
+    match locks.checked_add(lock_table) {
         Some(size) => Ok(RegionLayout { size, align: ALIGN }),
         None => Err(LayoutError::TooLarge),
     }
@@ -295,8 +317,9 @@ mod tests {
         const F: [FieldLayout<'static>; 2] = entry_fields(U8, U64);
         const E: StructLayout<'static> = entry_struct(&F);
         assert_eq!((F[1].offset, E.size, E.align), (8, 16, 8));
-        assert_eq!(stride_for(E.size, true), Some(64));
-        assert_eq!(stride_for(4, false), Some(40));
+        assert_eq!((stride_for(E.size), lock_stride_for(E.size, true)), (Some(32), Some(24)));
+        assert_eq!((stride_for(4), lock_stride_for(4, false)), (Some(24), Some(8)));
+        assert_eq!(locks_offset(8, 32), Some(128 + 256));
         assert_eq!(slots_for(1000), Some(2048));
         assert_eq!(slots_for(1024), Some(2048));
         assert_eq!(slots_for(0), None);

@@ -8,9 +8,11 @@
 //! The table has a power-of-two number of slots, at least twice the capacity, probed linearly
 //! from a key's home slot (`key_hash(key) % slots`, a hash that is part of the format). Each slot
 //! has a *state* word — a version that every claim increments, 24 bits of the key's hash (the
-//! tag), and a phase — a value *sequence* word, an *owner* word, and the *bound* of its home:
-//! the largest probe distance of any key whose home it is, so a lookup probes
-//! `bound + 1` slots and no more, however many removals the table has seen.
+//! tag), and a phase — a value *sequence* word, the *bound* of its home (the largest probe
+//! distance of any key whose home it is, so a lookup probes `bound + 1` slots and no more,
+//! however many removals the table has seen), and the key and value. Writers also use a second
+//! table, the *lock table*: per slot an *owner* word and an *undo copy* of the value. Lookups never
+//! touch it, so the table they read is as small as it can be (32 bytes a slot for `u64 → u64`).
 //!
 //! * **get** probes for a MEMBER slot with the key's tag whose key compares equal, and then
 //!   copies the value. Both copies are validated, never trusted: the key by the state word
@@ -27,18 +29,19 @@
 //!   Inserts of different keys never touch each other's slots.
 //! * **insert** of a key already there, **update** and **remove** take the slot's lock (a
 //!   compare-and-swap of the owner word from 0 to the caller's `pid << 40 | start time`), check
-//!   the state word has not changed, and write. Each value has two copies: a write goes to the
-//!   copy that is not current, announced by an odd sequence word, and publishes it by the even
-//!   word that follows. A reader reads the current copy and retries only if two writes happen
-//!   during its read. Updates of one key wait for each other, briefly; lookups never do.
+//!   the state word has not changed, and write. A write first copies the value to the undo copy,
+//!   then makes the sequence word odd, writes the value in place and makes the word even again.
+//!   A reader reads the value in place while the word is even and the undo copy while it is odd,
+//!   and retries only if the word changed meanwhile — so it never waits for a writer. Updates of
+//!   one key wait for each other, briefly; lookups never do.
 //!
 //! # Dead processes
 //!
 //! A process killed holding a slot's lock leaves its pid in the owner word. A waiter for that
 //! lock, [`Map::reclaim_dead`], or an insert that finds no free slot takes it over (a
 //! compare-and-swap, so one survivor does it) and repairs the slot: an unfinished value write is
-//! undone — it went to the copy that was not current, so the value is the one before it — and a
-//! claim that never became a member is freed. A process killed in the instructions between
+//! undone from the undo copy — the value is the one before it — and a claim that never became a
+//! member is freed. A process killed in the instructions between
 //! claiming a slot and taking its lock leaks that slot (inserts skip it); [`inspect`](crate::inspect)
 //! counts such slots.
 //!
@@ -61,19 +64,23 @@
 //! 92      4               u32 key_size
 //! 96      4               u32 value_offset  (0 in a set)
 //! 100     4               u32 value_size    (0 in a set)
-//! 128     stride × slots  the slots; stride = 32 + span × (2 in a map, 1 in a set),
-//!                         span = align_up(entry_size, 8)
+//! 128     stride × slots  the slot table; stride = 16 + span, span = align_up(entry_size, 8)
+//! L       lstride × slots the lock table, L = 128 + stride × slots;
+//!                         lstride = 8 + span in a map, 8 in a set
 //!
 //! slot:   0   u64 state   version << 32 | tag << 8 | phase (0 EMPTY, 1 BUSY, 2 INSERTING,
 //!                         3 MEMBER, 4 COLLIDED, 5 DELETED)
-//!         8   u64 seq     2 × writes (+1 while a write is in progress); copy writes % 2 is current
-//!         16  u64 owner   the lock holder's pid << 40 | start time, or 0
-//!         24  u32 bound   largest probe distance of the keys whose home is this slot
-//!         32  span        key at 0, value copy 0 at value_offset
-//!         32 + span       value copy 1 at value_offset (a map only)
+//!         8   u32 seq     2 × writes (+1 while a write is in progress: read the undo copy)
+//!         12  u32 bound   largest probe distance of the keys whose home is this slot
+//!         16  span        the key at 0, the value at value_offset
+//!
+//! lock:   0   u64 owner   the lock holder's pid << 40 | start time, or 0
+//!         8   span        the undo copy: the value at value_offset (a map only)
 //! ```
 
-pub use crate::layout::kinds::map::{field, key_hash, phase, slot, slots_for, stride_for, ALIGN, MAX_CAPACITY};
+pub use crate::layout::kinds::map::{
+    field, key_hash, lock, lock_stride_for, locks_offset, phase, slot, slots_for, stride_for, ALIGN, MAX_CAPACITY,
+};
 mod core;
 mod state;
 #[cfg(all(test, loom))]
@@ -88,7 +95,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use crate::error::{Error, Result};
-use crate::layout::kinds::map::{entry_fields, entry_struct, span_for, state, tag_of, unpack};
+use crate::layout::kinds::map::{entry_fields, entry_struct, state, tag_of, unpack};
 use crate::layout::{FieldLayout, StructLayout};
 use crate::layout::{Kind, StructureLayout, TypeLayout};
 use crate::segment::description::Descriptor;
@@ -159,17 +166,16 @@ impl<K: ShmType, V: ShmType> Map<K, V> {
         Self::open_or_create_in(segment, &StructureLayout { capacity, ..Self::declaration(name) })
     }
 
-    fn shape() -> Shape {
-        Shape::new(
-            Self::ENTRY.size as usize,
-            K::SHM_LAYOUT.size() as usize,
-            Self::FIELDS[1].offset as usize,
-            V::SHM_LAYOUT.size() as usize,
-        )
-    }
+    /// The shape of the map's slots, a constant: the hot paths are compiled for it.
+    const SHAPE: Shape = Shape::new(
+        Self::ENTRY.size as usize,
+        K::SHM_LAYOUT.size() as usize,
+        Self::FIELDS[1].offset as usize,
+        V::SHM_LAYOUT.size() as usize,
+    );
 
     fn from_region(segment: &Segment, region: Region, desc: &Descriptor) -> Result<Self> {
-        let core = core_on(segment, &region, desc.capacity, Self::shape())?;
+        let core = core_on(segment, &region, desc.capacity, Self::SHAPE)?;
         Ok(Map { segment: segment.clone(), region, core, _types: PhantomData })
     }
 
@@ -216,7 +222,7 @@ impl<K: ShmType, V: ShmType> Map<K, V> {
     /// The value of `key`, if it is there. Lock-free: writes nothing, waits for nobody.
     pub fn get(&self, key: &K) -> Option<V> {
         let mut v = V::new_zeroed();
-        self.core.get(key.as_bytes(), v.as_mut_bytes()).then_some(v)
+        self.core.get_with(&Self::SHAPE, key.as_bytes(), v.as_mut_bytes()).then_some(v)
     }
 
     /// Whether `key` is there.
@@ -228,7 +234,8 @@ impl<K: ShmType, V: ShmType> Map<K, V> {
     /// it replaced, [`Error::MapFull`] if the key is new and the map holds its capacity.
     pub fn insert(&self, key: K, value: V) -> Result<Option<V>> {
         let mut old = V::new_zeroed();
-        match self.core.insert(key.as_bytes(), value.as_bytes(), old.as_mut_bytes(), role::my_tag()) {
+        match self.core.insert_with(&Self::SHAPE, key.as_bytes(), value.as_bytes(), old.as_mut_bytes(), role::my_tag())
+        {
             Inserted::New => Ok(None),
             Inserted::Replaced => Ok(Some(old)),
             Inserted::Full => Err(Error::MapFull { structure: self.name().to_owned(), capacity: self.capacity() }),
@@ -238,7 +245,7 @@ impl<K: ShmType, V: ShmType> Map<K, V> {
     /// Removes `key`, returning its value if it was there.
     pub fn remove(&self, key: &K) -> Option<V> {
         let mut old = V::new_zeroed();
-        self.core.remove(key.as_bytes(), old.as_mut_bytes(), role::my_tag()).then_some(old)
+        self.core.remove_with(&Self::SHAPE, key.as_bytes(), old.as_mut_bytes(), role::my_tag()).then_some(old)
     }
 
     /// Replaces `key`'s value with `f(value)`, atomically with respect to other updates of the
@@ -309,21 +316,25 @@ pub(crate) fn core_on(segment: &Segment, region: &Region, capacity: u64, shape: 
     }
     // The region's size was checked against the layout of `capacity` entries at open.
     let slots = crate::layout::kinds::map::slots_for(capacity).expect("validated capacity");
+    let locks = locks_offset(slots, shape.stride as u64).expect("validated capacity");
     let ptr = |rel: u64, len: u64| NonNull::new(region.ptr(rel, len)).expect("non-null mapping");
     #[cfg(loom)]
     {
-        let _ = (slots, ptr);
+        let _ = (slots, ptr, locks);
         panic!("shared-memory maps are not available in a loom build");
     }
     // SAFETY: aligned offsets inside the region (checked by `ptr` for their lengths): the two
-    // counters and the table of `slots` slots of `stride` bytes at 128; the mapping outlives
-    // the core by the caller's contract; header words are atomics, data is atomically copied.
+    // counters, the slot table of `slots` slots of `stride` bytes at 128 and the lock table of
+    // `slots` entries of `lock_stride` bytes after it (8-aligned: strides are multiples of 8);
+    // the mapping outlives the core by the caller's contract; header words are atomics, data is
+    // atomically copied.
     #[cfg(not(loom))]
     Ok(unsafe {
         MapCore::new(
             ptr(field::LEN, 8).cast(),
             ptr(field::RECLAIMED, 8).cast(),
             ptr(field::TABLE, slots * shape.stride as u64),
+            ptr(locks, slots * shape.lock_stride as u64),
             capacity,
             slots,
             shape,
@@ -356,8 +367,8 @@ impl<K: ShmType, V: ShmType> Structure for Map<K, V> {
 
     fn create_in(segment: &Segment, decl: &StructureLayout<'_>) -> Result<Self> {
         structures::check_declaration::<Self>(decl)?;
-        let region = allocate(segment, decl, Self::ENTRY.size, Self::shape())?;
-        let core = core_on(segment, &region, decl.capacity, Self::shape())?;
+        let region = allocate(segment, decl, Self::ENTRY.size, Self::SHAPE)?;
+        let core = core_on(segment, &region, decl.capacity, Self::SHAPE)?;
         Ok(Map { segment: segment.clone(), region, core, _types: PhantomData })
     }
 

@@ -27,12 +27,16 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         problems.push(format!("the header counts {} entries, more than the capacity {capacity}", state.len));
     }
     let has_value = desc.kind == Kind::Map;
-    let Some(stride) = stride_for(desc.elem_size as u64, has_value) else {
+    let (Some(stride), Some(lock_stride)) =
+        (stride_for(desc.elem_size as u64), lock_stride_for(desc.elem_size as u64, has_value))
+    else {
         return state;
     };
-    if slots > SCAN_LIMIT || !slots.is_power_of_two() || slots * stride + field::TABLE > region.size() {
+    let fits = locks_offset(slots, stride).and_then(|l| l.checked_add(slots.checked_mul(lock_stride)?));
+    if slots > SCAN_LIMIT || !slots.is_power_of_two() || fits.is_none_or(|end| end > region.size()) {
         return state;
     }
+    let locks = locks_offset(slots, stride).expect("checked above");
     let (mut members, mut unknown) = (0, 0);
     for i in 0..slots {
         let at = field::TABLE + i * stride;
@@ -44,7 +48,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
             phase::EMPTY => {}
             _ => unknown += 1,
         }
-        let owner = region.u64_at(at + slot::OWNER).load(Relaxed);
+        let owner = region.u64_at(locks + i * lock_stride + lock::OWNER).load(Relaxed);
         if owner != 0 {
             state.locked += 1;
             if !role::alive(owner) {

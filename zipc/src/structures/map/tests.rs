@@ -18,6 +18,7 @@ struct Mem {
     len: AtomicU64,
     reclaimed: AtomicU64,
     heads: Vec<SlotHead>,
+    owners: Vec<AtomicU64>,
     cells: Vec<AtomicU64>,
 }
 
@@ -47,7 +48,7 @@ impl TestMap {
     fn members_of(&self, k: u64) -> usize {
         (0..self.core.slots())
             .filter(|&i| {
-                let st = self.core.head(i).state.load(Relaxed);
+                let st = self.core.head(&self.core.shape, i).state.load(Relaxed);
                 unpack(st).2 == phase::MEMBER && self._mem.cells[i as usize * 3].load(Relaxed) == k
             })
             .count()
@@ -64,15 +65,17 @@ fn map(capacity: u64, slots: u64) -> Arc<TestMap> {
         len: AtomicU64::new(0),
         reclaimed: AtomicU64::new(0),
         heads: (0..slots).map(|_| SlotHead::new()).collect(),
+        owners: (0..slots).map(|_| AtomicU64::new(0)).collect(),
         cells: (0..slots * 3).map(|_| AtomicU64::new(0)).collect(),
     });
     // SAFETY: the pointers are into `mem`, owned by the same `TestMap` as the core: `slots`
-    // heads and 3 cells per slot, as a model's must be.
+    // heads, `slots` owner words and 3 cells per slot, as a model's must be.
     let core = unsafe {
         MapCore::new(
             NonNull::from(&mem.len),
             NonNull::from(&mem.reclaimed),
             NonNull::from(&mem.heads[0]).cast(),
+            NonNull::from(&mem.owners[0]).cast(),
             NonNull::from(&mem.cells[0]),
             capacity,
             slots,
@@ -128,8 +131,8 @@ fn loom_map_colliding_keys_insert_independently() {
     });
 }
 
-/// Two updates of a key against a reader: the reader sees the values in order and never a copy
-/// that is not current (the second copy starts at 0, which no one writes).
+/// Two updates of a key against a reader: the reader sees the values in order and never the
+/// wrong copy (the undo copy starts at 0, which no one writes, and then holds the value before).
 #[test]
 fn loom_map_readers_see_whole_current_values() {
     loom::model(|| {
@@ -179,22 +182,24 @@ fn loom_map_dead_holders_are_taken_over() {
         let m = map(2, 4);
         // Play the dead inserter: claim the home slot of key 3 and stop after INSERTING.
         let home = m.home_of(3);
-        let h = m.core.head(home);
+        let h = m.core.head(&m.core.shape, home);
         h.state.store(state(1, tag_of(key_hash(&3u64.to_ne_bytes())), phase::INSERTING), Relaxed);
-        h.owner.store(DEAD, Relaxed);
+        m._mem.owners[home as usize].store(DEAD, Relaxed);
         m._mem.cells[home as usize * 3].store(3, Relaxed);
-        // And a dead updater of key 4: a member whose write of copy 1 never finished.
+        // And a dead updater of key 4: a member whose in-place write never finished (the old
+        // value in the undo copy, the sequence word odd, the in-place value torn).
         assert_eq!(m.insert(4, 40, 1).0, Inserted::New);
-        let four = (0..4).find(|&i| unpack(m.core.head(i).state.load(Relaxed)).2 == phase::MEMBER).unwrap();
-        let h4 = m.core.head(four);
-        let seq = h4.seq.load(Relaxed);
-        h4.seq.store(seq + 1, Relaxed);
-        m._mem.cells[four as usize * 3 + 1 + (((seq >> 1) + 1) & 1) as usize].store(0xbad, Relaxed);
-        h4.owner.store(DEAD, Relaxed);
+        let four =
+            (0..4).find(|&i| unpack(m.core.head(&m.core.shape, i).state.load(Relaxed)).2 == phase::MEMBER).unwrap();
+        let h4 = m.core.head(&m.core.shape, four);
+        m._mem.cells[four as usize * 3 + 2].store(40, Relaxed);
+        h4.seq.store(h4.seq.load(Relaxed) + 1, Relaxed);
+        m._mem.cells[four as usize * 3 + 1].store(0xbad, Relaxed);
+        m._mem.owners[four as usize].store(DEAD, Relaxed);
 
         let m2 = m.clone();
         let t = thread::spawn(move || m2.insert(3, 30, 1).0);
-        assert_eq!(m.get(4), Some(40), "the half-written copy is not current");
+        assert_eq!(m.get(4), Some(40), "a reader takes the undo copy while a write is unfinished");
         assert_eq!(m.insert(4, 41, 2).0, Inserted::Replaced);
         assert_eq!(t.join().unwrap(), Inserted::New);
         assert_eq!((m.get(3), m.get(4)), (Some(30), Some(41)));
