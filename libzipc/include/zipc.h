@@ -82,6 +82,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_STACK                  13u                      /* kind code */
 #define ZIPC_KIND_MAP                    14u                      /* kind code */
 #define ZIPC_KIND_SET                    15u                      /* kind code */
+#define ZIPC_KIND_CONDVAR                16u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -182,6 +183,7 @@ typedef struct zipc_semaphore zipc_semaphore;
 typedef struct zipc_barrier zipc_barrier;
 typedef struct zipc_latch zipc_latch;
 typedef struct zipc_mutex zipc_mutex;
+typedef struct zipc_condvar zipc_condvar; /* waits with a zipc_mutex held */
 typedef struct zipc_event zipc_event;
 typedef struct zipc_waitset zipc_waitset; /* structures waited on together; also a pollable fd */
 
@@ -498,6 +500,20 @@ zipc_status zipc_mutex_lock(const zipc_mutex *m, int64_t timeout_ns, int *owner_
 zipc_status zipc_mutex_try_lock(const zipc_mutex *m, int *owner_died); /* OK or AGAIN */
 zipc_status zipc_mutex_mark_consistent(const zipc_mutex *m);
 zipc_status zipc_mutex_unlock(const zipc_mutex *m); /* from the locking thread */
+
+/* ---- Condition variables --------------------------------------------------------------------- */
+zipc_status zipc_condvar_open(const zipc_segment *seg, const char *name, zipc_condvar **out);
+void zipc_condvar_close(zipc_condvar *c);
+/* The calling thread holds m (zipc_mutex_lock): unlocks it, sleeps until notified or timeout_ns
+ * passed, and locks m again. ZIPC_ERR_TIMEOUT if the time ran out, with m locked again all the
+ * same. Wake-ups may be spurious: test the condition (holding m) in a loop. A thread that does
+ * not hold m gets zipc_mutex_unlock's error and nothing changes; ZIPC_ERR_NOT_RECOVERABLE from
+ * the relock leaves m unlocked. *owner_died (unless NULL) is 1 if the relock found that a holder
+ * of m died meanwhile, as for zipc_mutex_lock: repair, then zipc_mutex_mark_consistent. */
+zipc_status zipc_condvar_wait(const zipc_condvar *c, const zipc_mutex *m, int64_t timeout_ns, int *owner_died);
+zipc_status zipc_condvar_notify_one(const zipc_condvar *c); /* wakes one waiter, if any */
+zipc_status zipc_condvar_notify_all(const zipc_condvar *c); /* wakes every waiter */
+uint32_t zipc_condvar_waiters(const zipc_condvar *c);       /* threads asleep now */
 
 /* ---- Events ---------------------------------------------------------------------------------- */
 zipc_status zipc_event_open(const zipc_segment *seg, const char *name, zipc_event **out);

@@ -19,8 +19,9 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 
 /// The declarations, by hand.
 mod hand {
-    use zipc::{Array, Atomic, Barrier, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring, Semaphore, Spsc};
+    use zipc::{Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring};
     use zipc::{Lossless, Lossy, Map, Set, Stack, Topic};
+    use zipc::{Semaphore, Spsc};
     use zipc::{ShmSegment, ShmType};
 
     /// A unit of work.
@@ -38,7 +39,7 @@ mod hand {
 
     /// `schemas/fixtures/all_kinds.toml`.
     #[derive(ShmSegment)]
-    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 22, max_processes = 16)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 23, max_processes = 16)]
     pub struct AllKinds {
         #[zipc(capacity = 8)]
         pub table: Array<Job>,
@@ -75,6 +76,8 @@ mod hand {
         #[zipc(count = 2)]
         pub done: Latch,
         pub lock: Mutex,
+        /// Notified when what `lock` protects changes.
+        pub changed: Condvar,
         #[zipc(manual_reset = true, initially_set = true)]
         pub go: Event,
         pub tick: Event,
@@ -906,6 +909,11 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert_eq!((s.slots.count(), s.slots.max(), s.permits.count(), s.permits.max()), (2, Some(4), 3, None));
     assert_eq!((s.start.participants(), s.done.count(), s.done.initial()), (3, 1, 2));
     assert!(s.lock.try_lock().unwrap().is_some());
+    // The condvar counts the parent's notification but has no memory of it: a wait times out.
+    assert_eq!((s.changed.notifications(), s.changed.waiters()), (1, 0));
+    let (g, notified) = s.changed.wait_timeout(s.lock.lock().unwrap(), Duration::from_millis(1)).unwrap();
+    assert!(!notified && !g.owner_died());
+    drop(g);
     // The manual-reset event stays set through waits; the auto-reset one is consumed by one.
     assert_eq!((s.go.mode(), s.tick.mode()), (ResetMode::Manual, ResetMode::Auto));
     assert!(s.go.try_wait() && s.go.try_wait() && s.go.is_set());
@@ -924,6 +932,7 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     s.table.set(4, j(44)).unwrap();
     s.counter.store(200);
     s.go.reset();
+    s.changed.notify_all();
 }
 
 /// Every kind across two processes and two declarations: the parent creates `all_kinds` with
@@ -963,6 +972,7 @@ fn all_kinds_across_processes_and_declarations() {
     }
     s.done.count_down(1);
     s.tick.set();
+    s.changed.notify_one(); // nobody waits: only counted
     let mut a = s.rpc.side(Side::A).unwrap();
     assert!(a.try_send(job(50)).unwrap());
     let mut frames = s.frames.publisher().unwrap();
@@ -989,6 +999,7 @@ fn all_kinds_across_processes_and_declarations() {
     assert_eq!(visited, [0, 5, 7, u64::MAX]);
     assert!(!s.go.is_set(), "the child reset the manual-reset event");
     assert!(s.lock.try_lock().unwrap().is_some(), "the child's lock was released when its guard dropped");
+    assert_eq!((s.changed.notifications(), s.changed.waiters()), (2, 0), "the child's notification");
 }
 
 /// The comparison above sees small differences: a declaration that differs from the TOML only

@@ -178,6 +178,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Latch => (include_str!("python_runtime/latch.py"), "Latch"),
         Kind::Mutex => (include_str!("python_runtime/mutex.py"), "Mutex"),
         Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
+        Kind::Condvar => (include_str!("python_runtime/condvar.py"), "Condvar"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
         Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
         Kind::Map => (include_str!("python_runtime/map.py"), "Map"),

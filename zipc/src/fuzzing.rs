@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode,
-    Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
+    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue,
+    ResetMode, Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -168,6 +168,7 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Barrier => barrier(seg, name),
         Kind::Latch => latch(seg, name),
         Kind::Mutex => mutex(seg, name),
+        Kind::Condvar => condvar(seg, name),
         Kind::Event => event(seg, name),
         Kind::Topic => match flags {
             0 => with_element!(canonical, topic_lossless(seg, name)),
@@ -367,6 +368,18 @@ fn set<K: ShmType>(seg: &Segment, name: &str) {
     let _ = s.remove(&K::new_zeroed());
 }
 
+fn condvar(seg: &Segment, name: &str) {
+    let Ok(cv) = Condvar::open(seg, name) else { return };
+    let _ = (cv.waiters(), cv.notifications());
+    cv.notify_one();
+    cv.notify_all();
+    if let Ok(m) = Mutex::open(seg, "mutex") {
+        if let Ok(Some(g)) = m.try_lock() {
+            let _ = cv.wait_timeout(g, ZERO.unwrap());
+        }
+    }
+}
+
 fn endpoint<T: ShmType>(seg: &Segment, name: &str) {
     let Ok(ep) = Endpoint::<T>::open(seg, name) else { return };
     let _ = (ep.pending(Side::A), ep.is_receiving(Side::B));
@@ -484,6 +497,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     let prices = Map::<u64, f64>::create(seg, "m_prices", 4)?;
     Map::<[u8; 16], [u16; 3]>::create(seg, "m_names", 2)?;
     let seen = Set::<u32>::create(seg, "set_seen", 3)?;
+    let cv = Condvar::create(seg, "condvar")?;
     if variant == 0 {
         return Ok(());
     }
@@ -542,6 +556,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
         undo.try_push(i)?;
     }
     undo.try_pop()?;
+    cv.notify_all();
     // A map with a removed entry and a full set.
     for k in 0..4 {
         prices.insert(k, k as f64 / 2.0)?;

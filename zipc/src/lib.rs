@@ -58,7 +58,7 @@
 //! | map, set | [`Map<K, V>`], [`Set<K>`] | fixed-capacity hash map and set: lock-free lookups, values never torn |
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
-//! | mutex, event | [`Mutex`], [`Event`] | a robust lock that reports a dead holder; auto/manual-reset events |
+//! | mutex, condvar, event | [`Mutex`], [`Condvar`], [`Event`] | a robust lock that reports a dead holder and its condition variable; auto/manual-reset events |
 //!
 //! Element types implement [`ShmType`] (`#[derive(ShmType)]`): fixed-width, `#[repr(C)]`, no
 //! implicit padding, every bit pattern valid. Every structure has non-blocking `try_*`
@@ -108,7 +108,7 @@ pub use layout::message;
 pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
-pub use structures::sync::{barrier, event, latch, mutex, semaphore};
+pub use structures::sync::{barrier, condvar, event, latch, mutex, semaphore};
 pub use structures::{array, atomic, endpoint, map, pool, queue, ring, set, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
@@ -139,6 +139,7 @@ pub mod lane {
 pub use array::Array;
 pub use atomic::{Atomic, AtomicValue, Futex32};
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::Condvar;
 pub use endpoint::{Endpoint, EndpointSide, Side};
 pub use error::{Error, Object, Result};
 pub use event::{Event, ResetMode};

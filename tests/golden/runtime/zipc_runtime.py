@@ -43,6 +43,7 @@ KIND_TOPIC = 12  # kind code
 KIND_STACK = 13  # kind code
 KIND_MAP = 14  # kind code
 KIND_SET = 15  # kind code
+KIND_CONDVAR = 16  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -63,7 +64,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -424,6 +425,12 @@ _SIGNATURES = {
     "zipc_mutex_try_lock": (_ST, [_P, ctypes.POINTER(_INT)]),
     "zipc_mutex_mark_consistent": (_ST, [_P]),
     "zipc_mutex_unlock": (_ST, [_P]),
+    "zipc_condvar_open": (_ST, [_P, _S, _PP]),
+    "zipc_condvar_close": (None, [_P]),
+    "zipc_condvar_wait": (_ST, [_P, _P, _I64, ctypes.POINTER(_INT)]),
+    "zipc_condvar_notify_one": (_ST, [_P]),
+    "zipc_condvar_notify_all": (_ST, [_P]),
+    "zipc_condvar_waiters": (_U32, [_P]),
     "zipc_event_open": (_ST, [_P, _S, _PP]),
     "zipc_event_close": (None, [_P]),
     "zipc_event_set": (_ST, [_P]),
@@ -1529,6 +1536,57 @@ class Set(_Typed):
         return _LIB.zipc_set_reclaim_dead(self._p())
 
 
+class Condvar(_Primitive):
+    """A process-shared condition variable, used with a Mutex the calling thread holds (like
+    threading.Condition, with the lock passed to each wait)."""
+
+    _OPEN, _CLOSE = "zipc_condvar_open", "zipc_condvar_close"
+
+    def wait(self, mutex, timeout=None):
+        """Unlocks `mutex` (held by this thread), sleeps until notified or `timeout` seconds
+        passed, and locks `mutex` again, in both cases. Returns True if notified, False on
+        timeout. Wake-ups may be spurious: check the condition in a loop, or use wait_for."""
+        died = _INT(0)
+        st = _LIB.zipc_condvar_wait(self._p(), mutex._p(), _ns(timeout), ctypes.byref(died))
+        # Whether the relock found that a holder of `mutex` died meanwhile (as Mutex.lock's
+        # result): repair, then mutex.mark_consistent().
+        self.owner_died = bool(died.value)
+        if st == STATUS["ZIPC_ERR_TIMEOUT"]:
+            return False
+        _call(st)
+        return True
+
+    def wait_for(self, mutex, predicate, timeout=None):
+        """Waits until `predicate()` is true, holding `mutex` whenever it is called, as
+        threading.Condition.wait_for; returns the last value of `predicate()` (false if
+        `timeout` seconds passed first)."""
+        import time
+
+        end = None if timeout is None else time.monotonic() + timeout
+        result = predicate()
+        while not result:
+            left = None
+            if end is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+            self.wait(mutex, left)
+            result = predicate()
+        return result
+
+    def notify_one(self):
+        """Wakes one waiter, if any."""
+        _call(_LIB.zipc_condvar_notify_one(self._p()))
+
+    notify = notify_one
+
+    def notify_all(self):
+        """Wakes every waiter."""
+        _call(_LIB.zipc_condvar_notify_all(self._p()))
+
+    waiters = property(lambda self: _LIB.zipc_condvar_waiters(self._p()))
+
+
 # ---------------------------------------------------------------------------------------------
 # Wait sets, the readiness descriptor and asyncio
 # ---------------------------------------------------------------------------------------------
@@ -1727,6 +1785,7 @@ _KINDS = {
     KIND_STACK: Stack,
     KIND_MAP: Map,
     KIND_SET: Set,
+    KIND_CONDVAR: Condvar,
 }
 
 

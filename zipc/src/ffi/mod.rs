@@ -88,6 +88,7 @@ abi_files! {
     barrier,
     latch,
     mutex,
+    condvar,
     event,
     // A readiness fd is a helper thread and an eventfd, which the loom build does not model.
     #[cfg(not(loom))]

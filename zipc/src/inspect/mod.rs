@@ -102,6 +102,7 @@ pub use crate::structures::queue::QueueState;
 pub use crate::structures::ring::RingState;
 pub use crate::structures::stack::StackState;
 pub use crate::structures::sync::barrier::BarrierState;
+pub use crate::structures::sync::condvar::CondvarState;
 pub use crate::structures::sync::event::EventState;
 pub use crate::structures::sync::latch::LatchState;
 pub use crate::structures::sync::mutex::{Consistency, MutexHolderState, MutexState};

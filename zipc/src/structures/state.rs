@@ -7,7 +7,7 @@ use crate::layout::description::Descriptor;
 use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
-use crate::structures::sync::{barrier, event, latch, mutex, semaphore};
+use crate::structures::sync::{barrier, condvar, event, latch, mutex, semaphore};
 use crate::structures::{array, atomic, endpoint, map, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
@@ -43,6 +43,8 @@ pub enum State {
     Map(map::MapState),
     /// A set.
     Set(map::MapState),
+    /// A condvar.
+    Condvar(condvar::CondvarState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -64,6 +66,7 @@ macro_rules! each_state {
             State::Stack($s) => $e,
             State::Map($s) => $e,
             State::Set($s) => $e,
+            State::Condvar($s) => $e,
         }
     };
 }
@@ -87,6 +90,7 @@ impl State {
             State::Stack(_) => Kind::Stack,
             State::Map(_) => Kind::Map,
             State::Set(_) => Kind::Set,
+            State::Condvar(_) => Kind::Condvar,
         }
     }
 
@@ -122,5 +126,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Stack => State::Stack(stack::inspect(region, desc, problems)),
         Kind::Map => State::Map(map::inspect(region, desc, problems)),
         Kind::Set => State::Set(map::inspect(region, desc, problems)),
+        Kind::Condvar => State::Condvar(condvar::inspect(region, desc, problems)),
     }
 }

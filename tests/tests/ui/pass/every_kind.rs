@@ -1,12 +1,12 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
 // overwriting, a pool, a stack, a map, a set, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
-// latch, a mutex, events (each reset mode, initially set or not), an endpoint, and topics of each
+// latch, a mutex and a condvar, events (each reset mode, initially set or not), an endpoint, and topics of each
 // mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
-    Array, Atomic, Barrier, Endpoint, Event, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode, Ring,
-    RingMode, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
+    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue, ResetMode,
+    Ring, RingMode, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, ShmType, zipc::FromBytes, zipc::IntoBytes, zipc::Immutable, zipc::KnownLayout)]
@@ -55,6 +55,7 @@ pub struct Everything {
     #[zipc(count = 2)]
     pub ready: Latch,
     pub lock: Mutex,
+    pub changed: Condvar,
     pub auto: Event,
     #[zipc(manual_reset = true, initially_set = true)]
     pub go: Event,
@@ -92,6 +93,9 @@ fn main() -> zipc::Result<()> {
     assert_eq!((by("permits").initial, by("permits").maximum), (7, 0));
     assert_eq!(by("sync").capacity, 3);
     assert_eq!(by("ready").initial, 2);
+    let cv = by("changed");
+    assert_eq!((cv.kind, cv.capacity, cv.flags, cv.initial, cv.maximum), (Kind::Condvar, 0, 0, 0, 0));
+    assert!(cv.elem.is_none());
     assert_eq!((by("auto").flags, by("auto").initial), (0, 0));
     assert_eq!((by("go").flags, by("go").initial), (flags::EVENT_MANUAL_RESET, 1));
     assert_eq!((by("quiet").flags, by("quiet").initial), (0, 0));
@@ -118,6 +122,11 @@ fn main() -> zipc::Result<()> {
     assert_eq!((b.recent.mode(), b.lossless.mode()), (RingMode::Overwrite, RingMode::Lossless));
     assert_eq!((b.go.mode(), b.go.is_set(), b.quiet.mode()), (ResetMode::Manual, true, ResetMode::Auto));
     assert_eq!((b.slots.count(), b.slots.max(), b.permits.max()), (2, Some(4), None));
+    let (g, notified) = b.changed.wait_timeout(a.lock.lock()?, std::time::Duration::ZERO)?;
+    assert!(!notified, "nobody notified");
+    drop(g);
+    a.changed.notify_all();
+    assert_eq!((b.changed.notifications(), b.changed.waiters()), (1, 0));
     assert_eq!((b.sync.participants(), b.ready.count(), b.counter.load()), (3, 2, 3));
     let mut side = a.requests.side(Side::A)?;
     assert!(side.try_send(Msg { seq: 1, value: 0.5, from: 2 })?);

@@ -13,6 +13,7 @@
 pub mod array;
 pub mod atomic;
 pub mod barrier;
+pub mod condvar;
 pub mod endpoint;
 pub mod event;
 pub mod latch;
@@ -140,6 +141,8 @@ kinds! {
     Map = 14 => map,
     /// Fixed-capacity hash set with lock-free lookups.
     Set = 15 => set,
+    /// Condition variable paired with a mutex (ZeroIPC's monitor).
+    Condvar = 16 => condvar,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.

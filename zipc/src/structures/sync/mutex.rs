@@ -475,6 +475,13 @@ impl MutexGuard<'_> {
     }
 }
 
+impl<'a> MutexGuard<'a> {
+    /// The mutex this guard holds (a [`Condvar`](crate::Condvar) unlocks and relocks it).
+    pub(crate) fn mutex(&self) -> &'a Mutex {
+        self.mutex
+    }
+}
+
 impl Drop for MutexGuard<'_> {
     fn drop(&mut self) {
         if process::current_thread().tid != self.tid {
