@@ -83,6 +83,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_MAP                    14u                      /* kind code */
 #define ZIPC_KIND_SET                    15u                      /* kind code */
 #define ZIPC_KIND_CONDVAR                16u                      /* kind code */
+#define ZIPC_KIND_ONCE                   17u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -184,6 +185,7 @@ typedef struct zipc_barrier zipc_barrier;
 typedef struct zipc_latch zipc_latch;
 typedef struct zipc_mutex zipc_mutex;
 typedef struct zipc_condvar zipc_condvar; /* waits with a zipc_mutex held */
+typedef struct zipc_once zipc_once;       /* a one-time initialisation */
 typedef struct zipc_event zipc_event;
 typedef struct zipc_waitset zipc_waitset; /* structures waited on together; also a pollable fd */
 
@@ -514,6 +516,29 @@ zipc_status zipc_condvar_wait(const zipc_condvar *c, const zipc_mutex *m, int64_
 zipc_status zipc_condvar_notify_one(const zipc_condvar *c); /* wakes one waiter, if any */
 zipc_status zipc_condvar_notify_all(const zipc_condvar *c); /* wakes every waiter */
 uint32_t zipc_condvar_waiters(const zipc_condvar *c);       /* threads asleep now */
+
+/* ---- Once: one-time initialisations ---------------------------------------------------------
+ * Every process runs the same steps; the first runs the initialisation, the others wait for it:
+ *     int must_run;
+ *     zipc_status st = zipc_once_begin(o, ZIPC_FOREVER, &must_run);
+ *     if (st == ZIPC_OK && must_run) {
+ *         if (init() == 0) zipc_once_complete(o); else zipc_once_abandon(o);
+ *     }
+ * The hold is the process's (any of its threads ends it): a process that dies holding it has its
+ * initialisation taken over by the next caller, whose *must_run is then 1. */
+zipc_status zipc_once_open(const zipc_segment *seg, const char *name, zipc_once **out);
+void zipc_once_close(zipc_once *o); /* a hold it began stays the process's: end it first */
+/* *must_run 1: the calling process now holds the initialisation: run it, then zipc_once_complete
+ * (or zipc_once_abandon if it failed: the next caller runs it). *must_run 0: it is complete.
+ * Waits at most timeout_ns while another process runs it: ZIPC_ERR_TIMEOUT, *must_run 0. */
+zipc_status zipc_once_begin(const zipc_once *o, int64_t timeout_ns, int *must_run);
+/* End the hold: complete (wakes every waiter) or abandon. ZIPC_ERR_INVALID_ARGUMENT if the
+ * calling process holds none. */
+zipc_status zipc_once_complete(const zipc_once *o);
+zipc_status zipc_once_abandon(const zipc_once *o);
+zipc_status zipc_once_wait(const zipc_once *o, int64_t timeout_ns); /* until complete; never runs it */
+int zipc_once_is_completed(const zipc_once *o);
+uint32_t zipc_once_takeovers(const zipc_once *o); /* holds taken over from a dead initialiser, ever */
 
 /* ---- Events ---------------------------------------------------------------------------------- */
 zipc_status zipc_event_open(const zipc_segment *seg, const char *name, zipc_event **out);

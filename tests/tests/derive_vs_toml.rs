@@ -20,7 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring};
-    use zipc::{Lossless, Lossy, Map, Set, Stack, Topic};
+    use zipc::{Lossless, Lossy, Map, Once, Set, Stack, Topic};
     use zipc::{Semaphore, Spsc};
     use zipc::{ShmSegment, ShmType};
 
@@ -39,7 +39,7 @@ mod hand {
 
     /// `schemas/fixtures/all_kinds.toml`.
     #[derive(ShmSegment)]
-    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 23, max_processes = 16)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 24, max_processes = 16)]
     pub struct AllKinds {
         #[zipc(capacity = 8)]
         pub table: Array<Job>,
@@ -78,6 +78,8 @@ mod hand {
         pub lock: Mutex,
         /// Notified when what `lock` protects changes.
         pub changed: Condvar,
+        /// The one-time set-up of the segment, run by whichever process gets there first.
+        pub setup: Once,
         #[zipc(manual_reset = true, initially_set = true)]
         pub go: Event,
         pub tick: Event,
@@ -914,6 +916,10 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     let (g, notified) = s.changed.wait_timeout(s.lock.lock().unwrap(), Duration::from_millis(1)).unwrap();
     assert!(!notified && !g.owner_died());
     drop(g);
+    // Nobody ran the once: this call runs it, and a second finds it done.
+    assert!(!s.setup.is_completed());
+    assert!(s.setup.call_once(|| {}).unwrap(), "nobody had run it");
+    assert!(!s.setup.call_once(|| panic!("run twice")).unwrap());
     // The manual-reset event stays set through waits; the auto-reset one is consumed by one.
     assert_eq!((s.go.mode(), s.tick.mode()), (ResetMode::Manual, ResetMode::Auto));
     assert!(s.go.try_wait() && s.go.try_wait() && s.go.is_set());
@@ -973,6 +979,7 @@ fn all_kinds_across_processes_and_declarations() {
     s.done.count_down(1);
     s.tick.set();
     s.changed.notify_one(); // nobody waits: only counted
+    assert!(!s.setup.is_completed(), "left for the child to run");
     let mut a = s.rpc.side(Side::A).unwrap();
     assert!(a.try_send(job(50)).unwrap());
     let mut frames = s.frames.publisher().unwrap();
@@ -1000,6 +1007,9 @@ fn all_kinds_across_processes_and_declarations() {
     assert!(!s.go.is_set(), "the child reset the manual-reset event");
     assert!(s.lock.try_lock().unwrap().is_some(), "the child's lock was released when its guard dropped");
     assert_eq!((s.changed.notifications(), s.changed.waiters()), (2, 0), "the child's notification");
+    assert!(s.setup.is_completed(), "the child ran the once");
+    assert!(!s.setup.call_once(|| panic!("run twice")).unwrap());
+    assert_eq!(s.setup.takeovers(), 0);
 }
 
 /// The comparison above sees small differences: a declaration that differs from the TOML only

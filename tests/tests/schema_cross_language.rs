@@ -568,7 +568,7 @@ fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
             Kind::Latch => out.push(header(zipc::latch::INITIAL_OFFSET, 0i32.to_le_bytes().to_vec())),
             Kind::Topic => out.push(header(zipc::topic::header::HISTORY, big)),
             // Nothing in their regions is fixed: every bit pattern is a valid state.
-            Kind::Atomic | Kind::Mutex | Kind::Event | Kind::Condvar => {}
+            Kind::Atomic | Kind::Mutex | Kind::Event | Kind::Condvar | Kind::Once => {}
         }
     }
     out

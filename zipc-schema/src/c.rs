@@ -451,7 +451,7 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
         }
         Kind::Map | Kind::Set => map_functions(&mut o, &n, &f, name, s.kind, t),
         // Without elements: their opener is above.
-        Kind::Semaphore | Kind::Barrier | Kind::Latch | Kind::Mutex | Kind::Event | Kind::Condvar => {}
+        Kind::Semaphore | Kind::Barrier | Kind::Latch | Kind::Mutex | Kind::Event | Kind::Condvar | Kind::Once => {}
     }
     o
 }
@@ -471,6 +471,7 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Mutex => "mutex",
         Kind::Event => "event",
         Kind::Condvar => "condvar",
+        Kind::Once => "once",
         Kind::Endpoint => "endpoint",
         Kind::Topic => "topic",
         Kind::Stack => "stack",

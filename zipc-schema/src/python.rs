@@ -114,6 +114,7 @@ fn usage(s: &StructureLayout<'_>) -> String {
         Kind::Mutex => ".lock(), .unlock(), `with`",
         Kind::Event => ".set(), .reset(), .wait(timeout)",
         Kind::Condvar => ".wait(mutex, timeout), .wait_for(mutex, predicate, timeout), .notify(), .notify_all()",
+        Kind::Once => ".call_once(fn) -> bool, .begin(timeout) -> must_run, .complete(), .abandon(), .wait(timeout), .is_completed",
         Kind::Topic => ".publisher().send(x), with .publisher().loan() as s: s.array[0] = x; .subscribe().receive(), .receive_view()",
     };
     format!("{}: {ops}", s.kind.name())

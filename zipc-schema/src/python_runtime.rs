@@ -179,6 +179,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Mutex => (include_str!("python_runtime/mutex.py"), "Mutex"),
         Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
         Kind::Condvar => (include_str!("python_runtime/condvar.py"), "Condvar"),
+        Kind::Once => (include_str!("python_runtime/once.py"), "Once"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
         Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
         Kind::Map => (include_str!("python_runtime/map.py"), "Map"),

@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Pool, Queue,
-    ResetMode, Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
+    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool,
+    Queue, ResetMode, Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -169,6 +169,7 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Latch => latch(seg, name),
         Kind::Mutex => mutex(seg, name),
         Kind::Condvar => condvar(seg, name),
+        Kind::Once => once(seg, name),
         Kind::Event => event(seg, name),
         Kind::Topic => match flags {
             0 => with_element!(canonical, topic_lossless(seg, name)),
@@ -368,6 +369,15 @@ fn set<K: ShmType>(seg: &Segment, name: &str) {
     let _ = s.remove(&K::new_zeroed());
 }
 
+fn once(seg: &Segment, name: &str) {
+    let Ok(o) = Once::open(seg, name) else { return };
+    let _ = (o.is_completed(), o.takeovers());
+    let _ = o.wait(ZERO);
+    let _ = o.call_once_timeout(Duration::ZERO, || {});
+    // Dropped at once: abandoned.
+    let _ = o.begin(ZERO).map(drop);
+}
+
 fn condvar(seg: &Segment, name: &str) {
     let Ok(cv) = Condvar::open(seg, name) else { return };
     let _ = (cv.waiters(), cv.notifications());
@@ -498,6 +508,8 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     Map::<[u8; 16], [u16; 3]>::create(seg, "m_names", 2)?;
     let seen = Set::<u32>::create(seg, "set_seen", 3)?;
     let cv = Condvar::create(seg, "condvar")?;
+    let done = Once::create(seg, "once_done")?;
+    Once::create(seg, "once_new")?;
     if variant == 0 {
         return Ok(());
     }
@@ -557,6 +569,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     }
     undo.try_pop()?;
     cv.notify_all();
+    done.call_once(|| {})?;
     // A map with a removed entry and a full set.
     for k in 0..4 {
         prices.insert(k, k as f64 / 2.0)?;

@@ -58,6 +58,7 @@
 //! | map, set | [`Map<K, V>`], [`Set<K>`] | fixed-capacity hash map and set: lock-free lookups, values never torn |
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
+//! | once | [`Once`] | one-time initialisation across processes; a dead initialiser's work is run again |
 //! | mutex, condvar, event | [`Mutex`], [`Condvar`], [`Event`] | a robust lock that reports a dead holder and its condition variable; auto/manual-reset events |
 //!
 //! Element types implement [`ShmType`] (`#[derive(ShmType)]`): fixed-width, `#[repr(C)]`, no
@@ -108,7 +109,7 @@ pub use layout::message;
 pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
-pub use structures::sync::{barrier, condvar, event, latch, mutex, semaphore};
+pub use structures::sync::{barrier, condvar, event, latch, mutex, once, semaphore};
 pub use structures::{array, atomic, endpoint, map, pool, queue, ring, set, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
@@ -146,6 +147,7 @@ pub use event::{Event, ResetMode};
 pub use latch::Latch;
 pub use map::Map;
 pub use mutex::{Mutex, MutexGuard, MutexHolder};
+pub use once::{Once, OnceGuard};
 pub use pool::{Handle, Pool};
 pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
 #[cfg(not(loom))]

@@ -44,6 +44,7 @@ KIND_STACK = 13  # kind code
 KIND_MAP = 14  # kind code
 KIND_SET = 15  # kind code
 KIND_CONDVAR = 16  # kind code
+KIND_ONCE = 17  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -64,7 +65,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar", 17: "Once"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -431,6 +432,14 @@ _SIGNATURES = {
     "zipc_condvar_notify_one": (_ST, [_P]),
     "zipc_condvar_notify_all": (_ST, [_P]),
     "zipc_condvar_waiters": (_U32, [_P]),
+    "zipc_once_open": (_ST, [_P, _S, _PP]),
+    "zipc_once_close": (None, [_P]),
+    "zipc_once_begin": (_ST, [_P, _I64, ctypes.POINTER(_INT)]),
+    "zipc_once_complete": (_ST, [_P]),
+    "zipc_once_abandon": (_ST, [_P]),
+    "zipc_once_wait": (_ST, [_P, _I64]),
+    "zipc_once_is_completed": (_INT, [_P]),
+    "zipc_once_takeovers": (_U32, [_P]),
     "zipc_event_open": (_ST, [_P, _S, _PP]),
     "zipc_event_close": (None, [_P]),
     "zipc_event_set": (_ST, [_P]),
@@ -1587,6 +1596,52 @@ class Condvar(_Primitive):
     waiters = property(lambda self: _LIB.zipc_condvar_waiters(self._p()))
 
 
+class Once(_Primitive):
+    """A one-time initialisation across processes: the first caller runs it, the others wait for
+    it to complete. A process that dies running it has it taken over by the next caller."""
+
+    _OPEN, _CLOSE = "zipc_once_open", "zipc_once_close"
+
+    def call_once(self, fn, timeout=None):
+        """Calls `fn()` unless the initialisation is complete: True if this call ran it (and
+        completed it), False if it was done, perhaps by another after waiting at most `timeout`
+        seconds (TimeoutError). If `fn` raises, the initialisation is abandoned (the next caller
+        runs it) and the exception goes on."""
+        if not self.begin(timeout):
+            return False
+        try:
+            fn()
+        except BaseException:
+            self.abandon()
+            raise
+        self.complete()
+        return True
+
+    def begin(self, timeout=None):
+        """True if this process now holds the initialisation (run it, then complete(), or
+        abandon() if it failed), False if it is complete. Waits at most `timeout` seconds while
+        another process runs it (TimeoutError)."""
+        must_run = _INT(0)
+        _call(_LIB.zipc_once_begin(self._p(), _ns(timeout), ctypes.byref(must_run)))
+        return bool(must_run.value)
+
+    def complete(self):
+        """Marks the initialisation this process holds complete and wakes every waiter."""
+        _call(_LIB.zipc_once_complete(self._p()))
+
+    def abandon(self):
+        """Gives up the initialisation this process holds: the next caller runs it."""
+        _call(_LIB.zipc_once_abandon(self._p()))
+
+    def wait(self, timeout=None):
+        """Waits until the initialisation is complete, at most `timeout` seconds (TimeoutError),
+        without running it."""
+        _call(_LIB.zipc_once_wait(self._p(), _ns(timeout)))
+
+    is_completed = property(lambda self: bool(_LIB.zipc_once_is_completed(self._p())))
+    takeovers = property(lambda self: _LIB.zipc_once_takeovers(self._p()))
+
+
 # ---------------------------------------------------------------------------------------------
 # Wait sets, the readiness descriptor and asyncio
 # ---------------------------------------------------------------------------------------------
@@ -1786,6 +1841,7 @@ _KINDS = {
     KIND_MAP: Map,
     KIND_SET: Set,
     KIND_CONDVAR: Condvar,
+    KIND_ONCE: Once,
 }
 
 

@@ -89,6 +89,7 @@ abi_files! {
     latch,
     mutex,
     condvar,
+    once,
     event,
     // A readiness fd is a helper thread and an eventfd, which the loom build does not model.
     #[cfg(not(loom))]

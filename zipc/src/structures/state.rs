@@ -7,7 +7,7 @@ use crate::layout::description::Descriptor;
 use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
-use crate::structures::sync::{barrier, condvar, event, latch, mutex, semaphore};
+use crate::structures::sync::{barrier, condvar, event, latch, mutex, once, semaphore};
 use crate::structures::{array, atomic, endpoint, map, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
@@ -45,6 +45,8 @@ pub enum State {
     Set(map::MapState),
     /// A condvar.
     Condvar(condvar::CondvarState),
+    /// A once.
+    Once(once::OnceState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -67,6 +69,7 @@ macro_rules! each_state {
             State::Map($s) => $e,
             State::Set($s) => $e,
             State::Condvar($s) => $e,
+            State::Once($s) => $e,
         }
     };
 }
@@ -91,6 +94,7 @@ impl State {
             State::Map(_) => Kind::Map,
             State::Set(_) => Kind::Set,
             State::Condvar(_) => Kind::Condvar,
+            State::Once(_) => Kind::Once,
         }
     }
 
@@ -127,5 +131,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Map => State::Map(map::inspect(region, desc, problems)),
         Kind::Set => State::Set(map::inspect(region, desc, problems)),
         Kind::Condvar => State::Condvar(condvar::inspect(region, desc, problems)),
+        Kind::Once => State::Once(once::inspect(region, desc, problems)),
     }
 }

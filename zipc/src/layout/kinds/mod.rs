@@ -19,6 +19,7 @@ pub mod event;
 pub mod latch;
 pub mod map;
 pub mod mutex;
+pub mod once;
 pub mod pool;
 pub mod queue;
 pub mod ring;
@@ -143,6 +144,8 @@ kinds! {
     Set = 15 => set,
     /// Condition variable paired with a mutex (ZeroIPC's monitor).
     Condvar = 16 => condvar,
+    /// One-time initialisation; a dead initialiser's work is taken over.
+    Once = 17 => once,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.
