@@ -84,6 +84,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_SET                    15u                      /* kind code */
 #define ZIPC_KIND_CONDVAR                16u                      /* kind code */
 #define ZIPC_KIND_ONCE                   17u                      /* kind code */
+#define ZIPC_KIND_RWLOCK                 18u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -186,6 +187,7 @@ typedef struct zipc_latch zipc_latch;
 typedef struct zipc_mutex zipc_mutex;
 typedef struct zipc_condvar zipc_condvar; /* waits with a zipc_mutex held */
 typedef struct zipc_once zipc_once;       /* a one-time initialisation */
+typedef struct zipc_rwlock zipc_rwlock;   /* a readers-writer lock */
 typedef struct zipc_event zipc_event;
 typedef struct zipc_waitset zipc_waitset; /* structures waited on together; also a pollable fd */
 
@@ -539,6 +541,44 @@ zipc_status zipc_once_abandon(const zipc_once *o);
 zipc_status zipc_once_wait(const zipc_once *o, int64_t timeout_ns); /* until complete; never runs it */
 int zipc_once_is_completed(const zipc_once *o);
 uint32_t zipc_once_takeovers(const zipc_once *o); /* holds taken over from a dead initialiser, ever */
+
+/* ---- RwLock: robust readers-writer locks ----------------------------------------------------
+ * Many threads (up to max_readers at once) hold it for reading, or one for writing; a waiting
+ * writer is not starved by readers. Locks are the process's: any of its threads unlocks them.
+ *     int died;
+ *     if (zipc_rwlock_write(l, ZIPC_FOREVER, &died) == ZIPC_OK) {
+ *         if (died) repair();
+ *         update();
+ *         zipc_rwlock_write_unlock(l, died);
+ *     }
+ *     if (zipc_rwlock_read(l, ZIPC_FOREVER, NULL) == ZIPC_OK) { read(); zipc_rwlock_read_unlock(l); }
+ * died: a writer died half-way; after the repair, the unlock marks the lock consistent. A dead
+ * writer's lock is taken over by the next locker (it reports writer_died until a writer marks it
+ * consistent); a dead reader's slot is freed. A process holding it for reading that asks for it
+ * for writing waits for itself: use a timeout if that can happen. */
+zipc_status zipc_rwlock_open(const zipc_segment *seg, const char *name, zipc_rwlock **out);
+void zipc_rwlock_close(zipc_rwlock *l); /* locks the process holds stay held: unlock them first */
+/* Waits at most timeout_ns (ZIPC_ERR_TIMEOUT) while a writer holds or waits for it, or every
+ * reader slot is taken. *writer_died (may be NULL): 1 if a writer died holding it and nobody has
+ * marked it consistent since: what it protects may be half-written. */
+zipc_status zipc_rwlock_read(const zipc_rwlock *l, int64_t timeout_ns, int *writer_died);
+zipc_status zipc_rwlock_try_read(const zipc_rwlock *l, int *writer_died); /* OK or AGAIN */
+/* Leaves one read lock of the calling process; ZIPC_ERR_INVALID_ARGUMENT if it holds none. */
+zipc_status zipc_rwlock_read_unlock(const zipc_rwlock *l);
+/* Waits at most timeout_ns (ZIPC_ERR_TIMEOUT: the readers held back go on) for the writer
+ * before it and for every reader to leave. *writer_died (may be NULL): as for zipc_rwlock_read;
+ * repair, then unlock with mark_consistent 1. */
+zipc_status zipc_rwlock_write(const zipc_rwlock *l, int64_t timeout_ns, int *writer_died);
+zipc_status zipc_rwlock_try_write(const zipc_rwlock *l, int *writer_died); /* OK or AGAIN */
+/* mark_consistent nonzero: what it protects is repaired (later lockers see writer_died 0).
+ * ZIPC_ERR_INVALID_ARGUMENT if the calling process does not hold it for writing. */
+zipc_status zipc_rwlock_write_unlock(const zipc_rwlock *l, int mark_consistent);
+uint32_t zipc_rwlock_readers(const zipc_rwlock *l);       /* reader slots taken now */
+uint32_t zipc_rwlock_max_readers(const zipc_rwlock *l);   /* reader slots */
+int zipc_rwlock_is_write_locked(const zipc_rwlock *l);    /* a writer holds it or drains readers */
+int zipc_rwlock_writer_died(const zipc_rwlock *l);        /* and nobody marked it consistent since */
+uint32_t zipc_rwlock_writer_deaths(const zipc_rwlock *l); /* writers that died holding it, ever */
+uint32_t zipc_rwlock_reader_deaths(const zipc_rwlock *l); /* dead readers' slots freed, ever */
 
 /* ---- Events ---------------------------------------------------------------------------------- */
 zipc_status zipc_event_open(const zipc_segment *seg, const char *name, zipc_event **out);

@@ -20,7 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring};
-    use zipc::{Lossless, Lossy, Map, Once, Set, Stack, Topic};
+    use zipc::{Lossless, Lossy, Map, Once, RwLock, Set, Stack, Topic};
     use zipc::{Semaphore, Spsc};
     use zipc::{ShmSegment, ShmType};
 
@@ -39,7 +39,7 @@ mod hand {
 
     /// `schemas/fixtures/all_kinds.toml`.
     #[derive(ShmSegment)]
-    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 24, max_processes = 16)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 25, max_processes = 16)]
     pub struct AllKinds {
         #[zipc(capacity = 8)]
         pub table: Array<Job>,
@@ -80,6 +80,9 @@ mod hand {
         pub changed: Condvar,
         /// The one-time set-up of the segment, run by whichever process gets there first.
         pub setup: Once,
+        /// Many readers of the segment's configuration at once, or one writer changing it.
+        #[zipc(max_readers = 8)]
+        pub config_lock: RwLock,
         #[zipc(manual_reset = true, initially_set = true)]
         pub go: Event,
         pub tick: Event,
@@ -920,6 +923,11 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert!(!s.setup.is_completed());
     assert!(s.setup.call_once(|| {}).unwrap(), "nobody had run it");
     assert!(!s.setup.call_once(|| panic!("run twice")).unwrap());
+    // The parent holds the rwlock for reading: readers share it, a writer waits.
+    assert_eq!((s.config_lock.max_readers(), s.config_lock.readers()), (8, 1));
+    assert!(!s.config_lock.try_read().expect("readers share it").writer_died());
+    assert!(s.config_lock.try_write().is_none(), "the parent reads");
+    assert!(matches!(s.config_lock.write_timeout(Duration::from_millis(1)), Err(zipc::Error::Timeout)));
     // The manual-reset event stays set through waits; the auto-reset one is consumed by one.
     assert_eq!((s.go.mode(), s.tick.mode()), (ResetMode::Manual, ResetMode::Auto));
     assert!(s.go.try_wait() && s.go.try_wait() && s.go.is_set());
@@ -980,6 +988,7 @@ fn all_kinds_across_processes_and_declarations() {
     s.tick.set();
     s.changed.notify_one(); // nobody waits: only counted
     assert!(!s.setup.is_completed(), "left for the child to run");
+    let reading = s.config_lock.read().unwrap();
     let mut a = s.rpc.side(Side::A).unwrap();
     assert!(a.try_send(job(50)).unwrap());
     let mut frames = s.frames.publisher().unwrap();
@@ -1010,6 +1019,10 @@ fn all_kinds_across_processes_and_declarations() {
     assert!(s.setup.is_completed(), "the child ran the once");
     assert!(!s.setup.call_once(|| panic!("run twice")).unwrap());
     assert_eq!(s.setup.takeovers(), 0);
+    assert_eq!(s.config_lock.readers(), 1, "the child's read lock was released when its guard dropped");
+    drop(reading);
+    assert!(!s.config_lock.try_write().expect("nobody reads now").writer_died());
+    assert_eq!((s.config_lock.writer_deaths(), s.config_lock.reader_deaths()), (0, 0));
 }
 
 /// The comparison above sees small differences: a declaration that differs from the TOML only

@@ -451,7 +451,14 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
         }
         Kind::Map | Kind::Set => map_functions(&mut o, &n, &f, name, s.kind, t),
         // Without elements: their opener is above.
-        Kind::Semaphore | Kind::Barrier | Kind::Latch | Kind::Mutex | Kind::Event | Kind::Condvar | Kind::Once => {}
+        Kind::Semaphore
+        | Kind::Barrier
+        | Kind::Latch
+        | Kind::Mutex
+        | Kind::Event
+        | Kind::Condvar
+        | Kind::Once
+        | Kind::RwLock => {}
     }
     o
 }
@@ -472,6 +479,7 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Event => "event",
         Kind::Condvar => "condvar",
         Kind::Once => "once",
+        Kind::RwLock => "rwlock",
         Kind::Endpoint => "endpoint",
         Kind::Topic => "topic",
         Kind::Stack => "stack",

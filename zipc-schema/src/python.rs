@@ -115,6 +115,7 @@ fn usage(s: &StructureLayout<'_>) -> String {
         Kind::Event => ".set(), .reset(), .wait(timeout)",
         Kind::Condvar => ".wait(mutex, timeout), .wait_for(mutex, predicate, timeout), .notify(), .notify_all()",
         Kind::Once => ".call_once(fn) -> bool, .begin(timeout) -> must_run, .complete(), .abandon(), .wait(timeout), .is_completed",
+        Kind::RwLock => "with .read(timeout), with .write(timeout) as g (g.writer_died, g.mark_consistent()), .try_read(), .try_write()",
         Kind::Topic => ".publisher().send(x), with .publisher().loan() as s: s.array[0] = x; .subscribe().receive(), .receive_view()",
     };
     format!("{}: {ops}", s.kind.name())

@@ -180,6 +180,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Event => (include_str!("python_runtime/event.py"), "Event"),
         Kind::Condvar => (include_str!("python_runtime/condvar.py"), "Condvar"),
         Kind::Once => (include_str!("python_runtime/once.py"), "Once"),
+        Kind::RwLock => (include_str!("python_runtime/rwlock.py"), "RwLock"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
         Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
         Kind::Map => (include_str!("python_runtime/map.py"), "Map"),

@@ -402,8 +402,8 @@ pub(crate) fn report_layout_error(
         LayoutError::UnexpectedElement { kind } => (
             spans.ty.clone().unwrap_or(spans.entry.clone()),
             Some(format!(
-                "remove `type`: a {} holds no elements (kinds with elements: {})",
-                kind.name().to_lowercase(),
+                "remove `type`: {} holds no elements (kinds with elements: {})",
+                article(*kind),
                 kinds_with_element.join(", ")
             )),
         ),
@@ -432,13 +432,9 @@ fn name_help(e: &LayoutError) -> String {
     }
 }
 
+/// "a queue", "an rwlock": the kind's own article (its SPEC says how its name is read).
 fn article(kind: Kind) -> String {
-    let n = kind.name().to_lowercase();
-    if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {n}")
-    } else {
-        format!("a {n}")
-    }
+    format!("{} {}", kind.spec().article, kind.name().to_lowercase())
 }
 
 fn takes(kind: Kind) -> String {

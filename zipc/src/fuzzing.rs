@@ -20,7 +20,7 @@ use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
     Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool,
-    Queue, ResetMode, Ring, RingMode, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
+    Queue, ResetMode, Ring, RingMode, RwLock, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -170,6 +170,7 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Mutex => mutex(seg, name),
         Kind::Condvar => condvar(seg, name),
         Kind::Once => once(seg, name),
+        Kind::RwLock => rwlock(seg, name),
         Kind::Event => event(seg, name),
         Kind::Topic => match flags {
             0 => with_element!(canonical, topic_lossless(seg, name)),
@@ -378,6 +379,19 @@ fn once(seg: &Segment, name: &str) {
     let _ = o.begin(ZERO).map(drop);
 }
 
+fn rwlock(seg: &Segment, name: &str) {
+    let Ok(l) = RwLock::open(seg, name) else { return };
+    let _ = (l.readers(), l.max_readers(), l.is_write_locked(), l.writer_died(), l.writer_deaths(), l.reader_deaths());
+    if let Some(r) = l.try_read() {
+        let _ = r.writer_died();
+    }
+    let _ = l.read_timeout(Duration::ZERO).map(drop);
+    if let Some(mut w) = l.try_write() {
+        w.mark_consistent();
+    }
+    let _ = l.write_timeout(Duration::ZERO).map(drop);
+}
+
 fn condvar(seg: &Segment, name: &str) {
     let Ok(cv) = Condvar::open(seg, name) else { return };
     let _ = (cv.waiters(), cv.notifications());
@@ -510,6 +524,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     let cv = Condvar::create(seg, "condvar")?;
     let done = Once::create(seg, "once_done")?;
     Once::create(seg, "once_new")?;
+    let rw = RwLock::create(seg, "rwlock", 4)?;
     if variant == 0 {
         return Ok(());
     }
@@ -570,6 +585,10 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     undo.try_pop()?;
     cv.notify_all();
     done.call_once(|| {})?;
+    // A reader slot left taken (by this process, dead when the seed is read back).
+    if let Some(r) = rw.try_read() {
+        std::mem::forget(r);
+    }
     // A map with a removed entry and a full set.
     for k in 0..4 {
         prices.insert(k, k as f64 / 2.0)?;

@@ -59,6 +59,7 @@
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
 //! | once | [`Once`] | one-time initialisation across processes; a dead initialiser's work is run again |
+//! | rwlock | [`RwLock`] | robust readers–writer lock: dead readers and writers are taken over, writers not starved |
 //! | mutex, condvar, event | [`Mutex`], [`Condvar`], [`Event`] | a robust lock that reports a dead holder and its condition variable; auto/manual-reset events |
 //!
 //! Element types implement [`ShmType`] (`#[derive(ShmType)]`): fixed-width, `#[repr(C)]`, no
@@ -109,7 +110,7 @@ pub use layout::message;
 pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
-pub use structures::sync::{barrier, condvar, event, latch, mutex, once, semaphore};
+pub use structures::sync::{barrier, condvar, event, latch, mutex, once, rwlock, semaphore};
 pub use structures::{array, atomic, endpoint, map, pool, queue, ring, set, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
@@ -153,6 +154,7 @@ pub use queue::{Consumer, Mpmc, Mpsc, Policy, Producer, Queue, Spsc};
 #[cfg(not(loom))]
 pub use reactor::{until_ready, Ready};
 pub use ring::{Ring, RingConsumer, RingMode, RingProducer};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use segment::mapping::{check_segment_name, page_size, MAX_SEGMENT_NAME_LEN};
 pub use segment::{EntryInfo, Segment, SegmentOptions};
 pub use semaphore::{Semaphore, SemaphoreGuard};

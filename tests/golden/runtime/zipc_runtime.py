@@ -45,6 +45,7 @@ KIND_MAP = 14  # kind code
 KIND_SET = 15  # kind code
 KIND_CONDVAR = 16  # kind code
 KIND_ONCE = 17  # kind code
+KIND_RWLOCK = 18  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -65,7 +66,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar", 17: "Once"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar", 17: "Once", 18: "RwLock"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -440,6 +441,20 @@ _SIGNATURES = {
     "zipc_once_wait": (_ST, [_P, _I64]),
     "zipc_once_is_completed": (_INT, [_P]),
     "zipc_once_takeovers": (_U32, [_P]),
+    "zipc_rwlock_open": (_ST, [_P, _S, _PP]),
+    "zipc_rwlock_close": (None, [_P]),
+    "zipc_rwlock_read": (_ST, [_P, _I64, ctypes.POINTER(_INT)]),
+    "zipc_rwlock_try_read": (_ST, [_P, ctypes.POINTER(_INT)]),
+    "zipc_rwlock_read_unlock": (_ST, [_P]),
+    "zipc_rwlock_write": (_ST, [_P, _I64, ctypes.POINTER(_INT)]),
+    "zipc_rwlock_try_write": (_ST, [_P, ctypes.POINTER(_INT)]),
+    "zipc_rwlock_write_unlock": (_ST, [_P, _INT]),
+    "zipc_rwlock_readers": (_U32, [_P]),
+    "zipc_rwlock_max_readers": (_U32, [_P]),
+    "zipc_rwlock_is_write_locked": (_INT, [_P]),
+    "zipc_rwlock_writer_died": (_INT, [_P]),
+    "zipc_rwlock_writer_deaths": (_U32, [_P]),
+    "zipc_rwlock_reader_deaths": (_U32, [_P]),
     "zipc_event_open": (_ST, [_P, _S, _PP]),
     "zipc_event_close": (None, [_P]),
     "zipc_event_set": (_ST, [_P]),
@@ -1642,6 +1657,116 @@ class Once(_Primitive):
     takeovers = property(lambda self: _LIB.zipc_once_takeovers(self._p()))
 
 
+class RwLock(_Primitive):
+    """A robust process-shared readers-writer lock: many threads (up to max_readers at once) hold
+    it for reading, or one for writing; a waiting writer is not starved by readers. A dead
+    writer's lock is taken over by the next locker, which reports writer_died until a writer marks
+    it consistent; a dead reader's slot is freed. Locks are the process's: a process holding it
+    for reading that asks for it for writing waits for itself (give a timeout if that can
+    happen).
+
+        with lock.write() as w:
+            if w.writer_died:
+                repair()
+                w.mark_consistent()
+            update()
+        with lock.read():
+            read()
+    """
+
+    _OPEN, _CLOSE = "zipc_rwlock_open", "zipc_rwlock_close"
+
+    def read(self, timeout=None):
+        """Acquires the lock for reading, waiting at most `timeout` seconds (TimeoutError) while a
+        writer holds or waits for it: a RwLockReadGuard (`with`, or its unlock())."""
+        died = _INT(0)
+        _call(_LIB.zipc_rwlock_read(self._p(), _ns(timeout), ctypes.byref(died)))
+        return RwLockReadGuard(self, bool(died.value))
+
+    def try_read(self):
+        """The read lock if it can be had without waiting (a RwLockReadGuard), else None."""
+        died = _INT(0)
+        st = _call(_LIB.zipc_rwlock_try_read(self._p(), ctypes.byref(died)))
+        return RwLockReadGuard(self, bool(died.value)) if st == OK else None
+
+    def write(self, timeout=None):
+        """Acquires the lock for writing, waiting at most `timeout` seconds (TimeoutError) for the
+        writer before it and every reader to leave: a RwLockWriteGuard (`with`, or its
+        unlock())."""
+        died = _INT(0)
+        _call(_LIB.zipc_rwlock_write(self._p(), _ns(timeout), ctypes.byref(died)))
+        return RwLockWriteGuard(self, bool(died.value))
+
+    def try_write(self):
+        """The write lock if it can be had without waiting (a RwLockWriteGuard), else None."""
+        died = _INT(0)
+        st = _call(_LIB.zipc_rwlock_try_write(self._p(), ctypes.byref(died)))
+        return RwLockWriteGuard(self, bool(died.value)) if st == OK else None
+
+    readers = property(lambda self: _LIB.zipc_rwlock_readers(self._p()))
+    max_readers = property(lambda self: _LIB.zipc_rwlock_max_readers(self._p()))
+    is_write_locked = property(lambda self: bool(_LIB.zipc_rwlock_is_write_locked(self._p())))
+    writer_died = property(lambda self: bool(_LIB.zipc_rwlock_writer_died(self._p())))
+    writer_deaths = property(lambda self: _LIB.zipc_rwlock_writer_deaths(self._p()))
+    reader_deaths = property(lambda self: _LIB.zipc_rwlock_reader_deaths(self._p()))
+
+
+class RwLockReadGuard:
+    """Holding an RwLock for reading, until unlock() or the end of its `with`. `writer_died`: a
+    writer died holding the lock and nobody marked it consistent since (what it protects may be
+    half-written)."""
+
+    def __init__(self, lock, writer_died):
+        self.lock = lock
+        self.writer_died = writer_died
+        self.held = True
+
+    def unlock(self):
+        """Leaves the read lock (once; later calls do nothing)."""
+        if self.held:
+            self.held = False
+            _call(_LIB.zipc_rwlock_read_unlock(self.lock._p()))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.unlock()
+        return False
+
+
+class RwLockWriteGuard:
+    """Holding an RwLock for writing, until unlock() or the end of its `with`. `writer_died`: a
+    writer died holding the lock (perhaps the one this guard took it over from) and nobody marked
+    it consistent since: repair what it protects, then mark_consistent()."""
+
+    def __init__(self, lock, writer_died):
+        self.lock = lock
+        self.writer_died = writer_died
+        self.held = True
+        self._consistent = False
+
+    def mark_consistent(self):
+        """Declares what the lock protects repaired: once this guard unlocks, later lockers no
+        longer see writer_died."""
+        self._consistent = True
+        self.writer_died = False
+
+    def unlock(self):
+        """Releases the write lock (once; later calls do nothing), marking it consistent first if
+        mark_consistent() was called."""
+        if self.held:
+            self.held = False
+            _call(_LIB.zipc_rwlock_write_unlock(self.lock._p(), int(self._consistent)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.unlock()
+        return False
+
+
 # ---------------------------------------------------------------------------------------------
 # Wait sets, the readiness descriptor and asyncio
 # ---------------------------------------------------------------------------------------------
@@ -1842,6 +1967,7 @@ _KINDS = {
     KIND_SET: Set,
     KIND_CONDVAR: Condvar,
     KIND_ONCE: Once,
+    KIND_RWLOCK: RwLock,
 }
 
 

@@ -90,6 +90,7 @@ abi_files! {
     mutex,
     condvar,
     once,
+    rwlock,
     event,
     // A readiness fd is a helper thread and an eventfd, which the loom build does not model.
     #[cfg(not(loom))]

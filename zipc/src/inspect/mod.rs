@@ -107,6 +107,7 @@ pub use crate::structures::sync::event::EventState;
 pub use crate::structures::sync::latch::LatchState;
 pub use crate::structures::sync::mutex::{Consistency, MutexHolderState, MutexState};
 pub use crate::structures::sync::once::OnceState;
+pub use crate::structures::sync::rwlock::RwLockState;
 pub use crate::structures::sync::semaphore::SemaphoreState;
 pub use crate::structures::topic::{SubscriberState, TopicState};
 pub use crate::structures::State;

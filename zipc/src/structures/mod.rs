@@ -42,7 +42,7 @@ use crate::segment::Segment;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
-    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>, Map<K, V>, Set<K>, Condvar, Once"
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>, Map<K, V>, Set<K>, Condvar, Once, RwLock"
 )]
 pub trait Structure: Sized + Send + Sync {
     /// The kind.

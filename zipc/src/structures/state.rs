@@ -7,7 +7,7 @@ use crate::layout::description::Descriptor;
 use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
-use crate::structures::sync::{barrier, condvar, event, latch, mutex, once, semaphore};
+use crate::structures::sync::{barrier, condvar, event, latch, mutex, once, rwlock, semaphore};
 use crate::structures::{array, atomic, endpoint, map, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
@@ -47,6 +47,8 @@ pub enum State {
     Condvar(condvar::CondvarState),
     /// A once.
     Once(once::OnceState),
+    /// An rwlock.
+    RwLock(rwlock::RwLockState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -70,6 +72,7 @@ macro_rules! each_state {
             State::Set($s) => $e,
             State::Condvar($s) => $e,
             State::Once($s) => $e,
+            State::RwLock($s) => $e,
         }
     };
 }
@@ -95,6 +98,7 @@ impl State {
             State::Set(_) => Kind::Set,
             State::Condvar(_) => Kind::Condvar,
             State::Once(_) => Kind::Once,
+            State::RwLock(_) => Kind::RwLock,
         }
     }
 
@@ -132,5 +136,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Set => State::Set(map::inspect(region, desc, problems)),
         Kind::Condvar => State::Condvar(condvar::inspect(region, desc, problems)),
         Kind::Once => State::Once(once::inspect(region, desc, problems)),
+        Kind::RwLock => State::RwLock(rwlock::inspect(region, desc, problems)),
     }
 }

@@ -1,12 +1,12 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
 // overwriting, a pool, a stack, a map, a set, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
-// latch, a mutex and a condvar, a once, events (each reset mode, initially set or not), an endpoint, and topics of each
+// latch, a mutex and a condvar, a once, an rwlock, events (each reset mode, initially set or not), an endpoint, and topics of each
 // mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
     Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool, Queue,
-    ResetMode, Ring, RingMode, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
+    ResetMode, Ring, RingMode, RwLock, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
 };
 
 #[derive(
@@ -21,7 +21,7 @@ pub struct Msg {
 }
 
 #[derive(ShmSegment)]
-#[zipc(max_entries = 27, max_processes = 4)]
+#[zipc(max_entries = 28, max_processes = 4)]
 pub struct Everything {
     #[zipc(capacity = 4)]
     pub table: Array<Msg>,
@@ -59,6 +59,8 @@ pub struct Everything {
     pub lock: Mutex,
     pub changed: Condvar,
     pub setup: Once,
+    #[zipc(max_readers = 3)]
+    pub config: RwLock,
     pub auto: Event,
     #[zipc(manual_reset = true, initially_set = true)]
     pub go: Event,
@@ -102,6 +104,9 @@ fn main() -> zipc::Result<()> {
     let once = by("setup");
     assert_eq!((once.kind, once.capacity, once.flags, once.initial, once.maximum), (Kind::Once, 0, 0, 0, 0));
     assert!(once.elem.is_none());
+    let rw = by("config");
+    assert_eq!((rw.kind, rw.capacity, rw.flags, rw.initial, rw.maximum), (Kind::RwLock, 3, 0, 0, 0));
+    assert!(rw.elem.is_none());
     assert_eq!((by("auto").flags, by("auto").initial), (0, 0));
     assert_eq!((by("go").flags, by("go").initial), (flags::EVENT_MANUAL_RESET, 1));
     assert_eq!((by("quiet").flags, by("quiet").initial), (0, 0));
@@ -135,6 +140,11 @@ fn main() -> zipc::Result<()> {
     assert_eq!((b.changed.notifications(), b.changed.waiters()), (1, 0));
     assert!(a.setup.call_once(|| {})? && !b.setup.call_once(|| panic!("run twice"))?);
     assert!(b.setup.is_completed());
+    let r = a.config.read()?;
+    assert_eq!((b.config.max_readers(), b.config.readers()), (3, 1));
+    assert!(b.config.try_write().is_none(), "read-held");
+    drop(r);
+    assert!(!b.config.write()?.writer_died() && a.config.readers() == 0);
     assert_eq!((b.sync.participants(), b.ready.count(), b.counter.load()), (3, 2, 3));
     let mut side = a.requests.side(Side::A)?;
     assert!(side.try_send(Msg { seq: 1, value: 0.5, from: 2 })?);

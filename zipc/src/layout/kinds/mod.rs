@@ -23,6 +23,7 @@ pub mod once;
 pub mod pool;
 pub mod queue;
 pub mod ring;
+pub mod rwlock;
 pub mod semaphore;
 pub mod set;
 pub mod stack;
@@ -146,6 +147,8 @@ kinds! {
     Condvar = 16 => condvar,
     /// One-time initialisation; a dead initialiser's work is taken over.
     Once = 17 => once,
+    /// Robust readers–writer lock; writers are not starved.
+    RwLock = 18 => rwlock,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.

@@ -75,7 +75,7 @@ const _: () = {
 };
 
 /// What a look at the state found.
-enum Look {
+pub(crate) enum Look {
     /// Completed: nothing to do.
     Done,
     /// The caller now holds the initialisation.
@@ -83,6 +83,34 @@ enum Look {
 }
 
 impl Header {
+    /// Whether the state is DONE (acquire: what the holder wrote before completing is visible).
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.load(Acquire) == DONE
+    }
+
+    /// The state word: NEW, DONE or a holder's tag.
+    pub(crate) fn state(&self) -> u64 {
+        self.state.load(Acquire)
+    }
+
+    /// Takeovers from dead holders, ever.
+    pub(crate) fn takeovers(&self) -> u32 {
+        self.takeovers.load(Relaxed)
+    }
+
+    /// Waits until the state is DONE, without claiming it; [`Error::Timeout`] at the deadline.
+    pub(crate) fn wait_done(&self, deadline: &Deadline) -> Result<()> {
+        let done = || {
+            let epoch = self.epoch.load(Acquire);
+            if self.state.load(Acquire) == DONE {
+                Ok(())
+            } else {
+                Err(epoch)
+            }
+        };
+        waiting::wait_until(&self.epoch, &self.waiters, deadline, done)
+    }
+
     #[cfg(all(test, loom))]
     fn new(state: u64) -> Self {
         Header {
@@ -114,7 +142,9 @@ impl Header {
         }
     }
 
-    fn begin(&self, me: u64, alive: impl Fn(u64) -> bool + Copy, deadline: &Deadline) -> Result<Look> {
+    /// Waits until the initialisation is done (`Look::Done`) or `me` holds it (`Look::Mine`),
+    /// taking over from a dead holder; [`Error::Timeout`] at the deadline.
+    pub(crate) fn begin(&self, me: u64, alive: impl Fn(u64) -> bool + Copy, deadline: &Deadline) -> Result<Look> {
         loop {
             match waiting::wait_until(&self.epoch, &self.waiters, &deadline.capped(LIVENESS_EVERY), || {
                 self.try_begin(me, alive)
@@ -127,7 +157,7 @@ impl Header {
     }
 
     /// Ends `me`'s hold: DONE if `completed`, else NEW again for another to try.
-    fn end(&self, me: u64, completed: bool) {
+    pub(crate) fn end(&self, me: u64, completed: bool) {
         let to = if completed { DONE } else { NEW };
         // Only the holder ends its hold; a holder presumed dead and taken over finds its tag gone.
         let _ = self.state.compare_exchange(me, to, Release, Relaxed);
@@ -264,7 +294,7 @@ impl Once {
     /// calling process holds; an error if it holds none.
     pub(crate) fn end_unguarded(&self, completed: bool) -> Result<()> {
         let me = role::my_tag();
-        if self.header().state.load(Acquire) != me {
+        if self.header().state() != me {
             return Err(Error::invalid(
                 format!("end of once {:?}", self.name()),
                 "the calling process does not hold its initialisation: begin it first (and end it once)",
@@ -277,26 +307,17 @@ impl Once {
     /// Waits until the initialisation is complete, at most `timeout` ([`Error::Timeout`]),
     /// without running it.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        let h = self.header();
-        let done = || {
-            let epoch = h.epoch.load(Acquire);
-            if h.state.load(Acquire) == DONE {
-                Ok(())
-            } else {
-                Err(epoch)
-            }
-        };
-        waiting::wait_until(&h.epoch, &h.waiters, &Deadline::after(timeout), done)
+        self.header().wait_done(&Deadline::after(timeout))
     }
 
     /// Whether the initialisation is complete.
     pub fn is_completed(&self) -> bool {
-        self.header().state.load(Acquire) == DONE
+        self.header().is_done()
     }
 
     /// Initialisations taken over from a dead initialiser, ever.
     pub fn takeovers(&self) -> u32 {
-        self.header().takeovers.load(Relaxed)
+        self.header().takeovers()
     }
 
     /// The once's name in the segment.
