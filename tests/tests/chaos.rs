@@ -1,11 +1,11 @@
 //! Chaos: producer and consumer processes killed with SIGKILL mid-stream, restarted, and the
 //! books balanced exactly afterwards.
 //!
-//! Seven scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
+//! Eight scenarios run side by side — an MPMC queue (2 producers, 2 consumers), an SPSC queue, a
 //! lossless ring (one producer, one consumer each), a pool shared by three processes, a
 //! lossless topic (one publisher, two subscribers), a stack pushed and popped by three
-//! processes and a map written by three — with 80 + 50 + 50 + 30 + 30 + 30 + 30 = 300 kills in an
-//! ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
+//! processes, a map written by three and an rwlock read and written by three — with
+//! 80 + 50 + 50 + 30 + 30 + 30 + 30 + 30 = 330 kills in an ordinary `cargo test`; `ZIPC_CHAOS=N` multiplies every
 //! count by N (a soak run). Victims are chosen by a seeded generator. Half of the kills are
 //! *aimed*: the victim is stopped (SIGSTOP) and, if the segment shows it in the middle of an
 //! operation — a claimed position it has not stamped, a pop it has not released — it is killed
@@ -1033,5 +1033,88 @@ fn chaos_map() {
         run.aimed,
         m.reclaimed(),
         st.in_flight
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// RwLock: readers and writers killed, many inside the lock; a dead writer is always reported to
+// whoever comes next (until repaired), readers never see a write half-done otherwise, and the
+// lock is free at the end
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chaos_rwlock() {
+    const TEST: &str = "chaos_rwlock";
+    const READERS: u32 = 8;
+    if let Some(args) = child_args(TEST) {
+        let (seg, _, _, incarnation, _) = child_role(&args);
+        let lock = zipc::RwLock::open(&seg, "lock").unwrap();
+        let cells = Array::<u64>::open(&seg, "cells").unwrap();
+        let done = Atomic::<u32>::open(&seg, "done").unwrap();
+        let mut rng = Rng(u64::from(incarnation) * 104_729);
+        while done.load() == 0 {
+            if rng.below(4) == 0 {
+                let mut w = lock.write().unwrap();
+                let (a, b) = (cells.get(0).unwrap(), cells.get(1).unwrap());
+                if w.writer_died() {
+                    // A writer was killed between its two stores: repair, then say so.
+                    cells.set(1, a).unwrap();
+                    w.mark_consistent();
+                } else {
+                    assert_eq!(a, b, "a consistent lock with a write half-done");
+                }
+                cells.set(0, a + 1).unwrap();
+                std::hint::spin_loop();
+                cells.set(1, a + 1).unwrap();
+            } else {
+                let r = lock.read().unwrap();
+                let (a, b) = (cells.get(0).unwrap(), cells.get(1).unwrap());
+                assert!(r.writer_died() || a == b, "a reader saw a write half-done: {a} {b}");
+            }
+        }
+        return;
+    }
+    let name = ShmName::new("chaos-rwlock");
+    let seg = Segment::options().size(1 << 20).create(&name).unwrap();
+    let lock = zipc::RwLock::create(&seg, "lock", READERS).unwrap();
+    let cells = Array::<u64>::create(&seg, "cells", 2).unwrap();
+    let done = Atomic::<u32>::create(&seg, "done", 0).unwrap();
+    let unused = Array::<u64>::create(&seg, "next", 1).unwrap();
+    let base = seg.entry("lock").unwrap().unwrap().offset;
+    let word = |off: u64| u64::from_le_bytes(zipc_tests::peek(&name, base + off, 8).try_into().unwrap());
+    // Aimed kills land while the victim holds the writer word or a reader slot.
+    let holding = |pid: u32| {
+        (word(zipc::rwlock::WRITER_OFFSET) >> 40) as u32 == pid
+            || (0..u64::from(READERS))
+                .any(|i| (word(zipc::rwlock::SLOTS_OFFSET + i * zipc::rwlock::SLOT_STRIDE) >> 40) as u32 == pid)
+    };
+    let mut run = Run::new(TEST, &name);
+    for slot in 0..3 {
+        run.start(Role::Consumer, slot);
+    }
+    let mut rng = Rng(0x7a7a);
+    for _ in 0..30 * scale() {
+        run.kill_one(&seg, &mut rng, &unused, &holding, &|_| 0);
+    }
+    run.finish(&done);
+    // The parent writes last: it frees the slots of readers killed inside and repairs a write a
+    // kill left half-done.
+    {
+        let mut w = lock.write_timeout(LIMIT).unwrap();
+        let a = cells.get(0).unwrap();
+        if w.writer_died() {
+            cells.set(1, a).unwrap();
+            w.mark_consistent();
+        }
+        assert_eq!(cells.get(1).unwrap(), a, "consistent, or reported as not");
+    }
+    assert!(!lock.is_write_locked() && lock.readers() == 0 && !lock.writer_died(), "free at the end: {lock:?}");
+    let (writer_deaths, reader_deaths) = (lock.writer_deaths(), lock.reader_deaths());
+    assert!(writer_deaths + reader_deaths <= run.kills, "at most one death recorded per kill");
+    println!(
+        "rwlock: {} kills ({} aimed), {writer_deaths} writers and {reader_deaths} readers killed inside, {} writes",
+        run.kills,
+        run.aimed,
+        cells.get(0).unwrap()
     );
 }
