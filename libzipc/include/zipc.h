@@ -85,6 +85,7 @@ ZIPC_STATIC_ASSERT(sizeof(double) == 8, "double must be 8 bytes");
 #define ZIPC_KIND_CONDVAR                16u                      /* kind code */
 #define ZIPC_KIND_ONCE                   17u                      /* kind code */
 #define ZIPC_KIND_RWLOCK                 18u                      /* kind code */
+#define ZIPC_KIND_FUTURE                 19u                      /* kind code */
 #define ZIPC_POLICY_SPSC                 1u                       /* queue policy flag */
 #define ZIPC_POLICY_MPSC                 2u                       /* queue policy flag */
 #define ZIPC_POLICY_MPMC                 3u                       /* queue policy flag */
@@ -188,6 +189,7 @@ typedef struct zipc_mutex zipc_mutex;
 typedef struct zipc_condvar zipc_condvar; /* waits with a zipc_mutex held */
 typedef struct zipc_once zipc_once;       /* a one-time initialisation */
 typedef struct zipc_rwlock zipc_rwlock;   /* a readers-writer lock */
+typedef struct zipc_future zipc_future;   /* a one-shot value */
 typedef struct zipc_event zipc_event;
 typedef struct zipc_waitset zipc_waitset; /* structures waited on together; also a pollable fd */
 
@@ -579,6 +581,40 @@ int zipc_rwlock_is_write_locked(const zipc_rwlock *l);    /* a writer holds it o
 int zipc_rwlock_writer_died(const zipc_rwlock *l);        /* and nobody marked it consistent since */
 uint32_t zipc_rwlock_writer_deaths(const zipc_rwlock *l); /* writers that died holding it, ever */
 uint32_t zipc_rwlock_reader_deaths(const zipc_rwlock *l); /* dead readers' slots freed, ever */
+
+/* ---- Futures: one-shot values -----------------------------------------------------------------
+ * One process sets the value, once; any number wait for it and read it (values as bytes, as for
+ * queues: size must be the value size). A value computed on first demand (a lazy value):
+ *     int must_set;
+ *     zipc_status st = zipc_future_begin(f, ZIPC_FOREVER, &must_set);
+ *     if (st == ZIPC_OK && must_set) {
+ *         if (compute(&v) == 0) zipc_future_complete(f, &v, sizeof v); else zipc_future_abandon(f);
+ *     }
+ *     if (st == ZIPC_OK) zipc_future_wait(f, &v, sizeof v, ZIPC_FOREVER);
+ * The setting is the process's (any of its threads ends it): a process that dies holding it has
+ * it taken over by the next setter (zipc_future_set, or zipc_future_begin with *must_set 1). */
+zipc_status zipc_future_open(const zipc_segment *seg, const char *name, size_t elem_size, const char *layout,
+                             zipc_future **out);
+void zipc_future_close(zipc_future *f); /* a setting it began stays the process's: end it first */
+/* Sets the value unless it is set: *was_set (may be NULL) 1 if this call set it, 0 if it was set
+ * already (the value stays the first). Waits at most timeout_ns while another process sets it:
+ * ZIPC_ERR_TIMEOUT, nothing set. */
+zipc_status zipc_future_set(const zipc_future *f, const void *elem, size_t size, int64_t timeout_ns, int *was_set);
+zipc_status zipc_future_try_get(const zipc_future *f, void *out, size_t size); /* OK or AGAIN (not set) */
+/* Waits at most timeout_ns for the value and copies it; never sets it. */
+zipc_status zipc_future_wait(const zipc_future *f, void *out, size_t size, int64_t timeout_ns);
+/* *must_set 1: the calling process now holds the setting: compute the value, then
+ * zipc_future_complete (or zipc_future_abandon if it failed: the next setter sets it).
+ * *must_set 0: the value is set. Waits at most timeout_ns while another process holds it:
+ * ZIPC_ERR_TIMEOUT, *must_set 0. */
+zipc_status zipc_future_begin(const zipc_future *f, int64_t timeout_ns, int *must_set);
+/* End the setting: complete (stores elem, wakes every waiter) or abandon.
+ * ZIPC_ERR_INVALID_ARGUMENT if the calling process holds none. */
+zipc_status zipc_future_complete(const zipc_future *f, const void *elem, size_t size);
+zipc_status zipc_future_abandon(const zipc_future *f);
+int zipc_future_is_ready(const zipc_future *f);
+uint32_t zipc_future_takeovers(const zipc_future *f); /* settings taken over from a dead setter, ever */
+size_t zipc_future_elem_size(const zipc_future *f);
 
 /* ---- Events ---------------------------------------------------------------------------------- */
 zipc_status zipc_event_open(const zipc_segment *seg, const char *name, zipc_event **out);

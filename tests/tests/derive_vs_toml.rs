@@ -20,7 +20,7 @@ use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 /// The declarations, by hand.
 mod hand {
     use zipc::{Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Mpmc, Mpsc, Mutex, Pool, Queue, Ring};
-    use zipc::{Lossless, Lossy, Map, Once, RwLock, Set, Stack, Topic};
+    use zipc::{Future, Lossless, Lossy, Map, Once, RwLock, Set, Stack, Topic};
     use zipc::{Semaphore, Spsc};
     use zipc::{ShmSegment, ShmType};
 
@@ -39,7 +39,7 @@ mod hand {
 
     /// `schemas/fixtures/all_kinds.toml`.
     #[derive(ShmSegment)]
-    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 25, max_processes = 16)]
+    #[zipc(name = "/zipc_fixture_all_kinds", max_entries = 26, max_processes = 16)]
     pub struct AllKinds {
         #[zipc(capacity = 8)]
         pub table: Array<Job>,
@@ -83,6 +83,8 @@ mod hand {
         /// Many readers of the segment's configuration at once, or one writer changing it.
         #[zipc(max_readers = 8)]
         pub config_lock: RwLock,
+        /// The job every worker starts from, set once by whichever process computes it first.
+        pub plan: Future<Job>,
         #[zipc(manual_reset = true, initially_set = true)]
         pub go: Event,
         pub tick: Event,
@@ -928,6 +930,11 @@ fn all_kinds_child(name: &str, pool_handle: u64) {
     assert!(!s.config_lock.try_read().expect("readers share it").writer_died());
     assert!(s.config_lock.try_write().is_none(), "the parent reads");
     assert!(matches!(s.config_lock.write_timeout(Duration::from_millis(1)), Err(zipc::Error::Timeout)));
+    // The parent set the future: its value, and a second set changes nothing.
+    assert!(s.plan.is_ready());
+    assert_eq!((s.plan.try_get(), s.plan.wait(Some(Duration::ZERO)).unwrap()), (Some(j(90)), j(90)));
+    assert!(!s.plan.set(j(91)).unwrap());
+    assert_eq!(s.plan.get_or_init(|| panic!("set by the parent")).unwrap(), j(90));
     // The manual-reset event stays set through waits; the auto-reset one is consumed by one.
     assert_eq!((s.go.mode(), s.tick.mode()), (ResetMode::Manual, ResetMode::Auto));
     assert!(s.go.try_wait() && s.go.try_wait() && s.go.is_set());
@@ -989,6 +996,8 @@ fn all_kinds_across_processes_and_declarations() {
     s.changed.notify_one(); // nobody waits: only counted
     assert!(!s.setup.is_completed(), "left for the child to run");
     let reading = s.config_lock.read().unwrap();
+    assert!(s.plan.try_get().is_none());
+    assert!(s.plan.set(job(90)).unwrap());
     let mut a = s.rpc.side(Side::A).unwrap();
     assert!(a.try_send(job(50)).unwrap());
     let mut frames = s.frames.publisher().unwrap();
@@ -1023,6 +1032,7 @@ fn all_kinds_across_processes_and_declarations() {
     drop(reading);
     assert!(!s.config_lock.try_write().expect("nobody reads now").writer_died());
     assert_eq!((s.config_lock.writer_deaths(), s.config_lock.reader_deaths()), (0, 0));
+    assert_eq!((s.plan.try_get(), s.plan.takeovers()), (Some(job(90)), 0), "the child's set changed nothing");
 }
 
 /// The comparison above sees small differences: a declaration that differs from the TOML only

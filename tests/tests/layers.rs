@@ -38,6 +38,8 @@ const KIND_EXCEPTIONS: &[(&str, &str)] = &[
     ("structures::set", "structures::map"),
     // A condvar's wait unlocks and relocks the mutex it is paired with.
     ("structures::sync::condvar", "structures::sync::mutex"),
+    // A future is a once with a value: the same header and protocol.
+    ("structures::future", "structures::sync::once"),
 ];
 
 /// The longest a source file of `zipc/src` may be.

@@ -498,7 +498,8 @@ enum RawSees {
 /// Corruptions of every part of a schema's segment that someone validates: the header, table
 /// entries, the self-description, type records and fingerprints, and the fixed fields of every
 /// structure's own header (array capacity, queue and ring and pool parameters, a semaphore's
-/// maximum, a barrier's participants, a latch's initial count, an rwlock's reader slots).
+/// maximum, a barrier's participants, a latch's initial count, an rwlock's reader slots, a
+/// future's value size).
 fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
     use zipc::description::{self, descriptor};
     use zipc::table::{self, entry, header};
@@ -568,6 +569,7 @@ fn corruptions(schema: &Schema<'_>) -> Vec<Corruption> {
             Kind::Latch => out.push(header(zipc::latch::INITIAL_OFFSET, 0i32.to_le_bytes().to_vec())),
             Kind::Topic => out.push(header(zipc::topic::header::HISTORY, big)),
             Kind::RwLock => out.push(header(zipc::rwlock::MAX_READERS_OFFSET, 5000u32.to_le_bytes().to_vec())),
+            Kind::Future => out.push(header(zipc::future::ELEM_SIZE_OFFSET, 5000u32.to_le_bytes().to_vec())),
             // Nothing in their regions is fixed: every bit pattern is a valid state.
             Kind::Atomic | Kind::Mutex | Kind::Event | Kind::Condvar | Kind::Once => {}
         }

@@ -109,6 +109,7 @@ pub fn derive_shm_type(input: TokenStream) -> TokenStream {
 ///   | `Condvar`                      | none (its mutex is a `Mutex` field of its own)          |
 ///   | `Once`                         | none (what it initialises is the caller's closure)      |
 ///   | `RwLock`                       | **`max_readers`** (reader slots, 1 to 1024)             |
+///   | `Future<T>`                    | none (`T` is the value's type, set once)                |
 ///   | `Event`                        | `manual_reset = true`, `initially_set = true`           |
 ///   | `Endpoint<T>`                  | **`capacity`** (per direction; a power of two)          |
 ///   | `Topic<T, Lossless/Lossy>`     | **`capacity`** (a power of two), **`max_subscribers`** (1 to 1024), `history` (below the capacity) |

@@ -384,6 +384,35 @@ fn structure_functions(p: &str, lower: &str, s: &StructureLayout<'_>) -> String 
                 "zipc_stack_pop(s, out, sizeof *out, timeout_ns)",
             );
         }
+        Kind::Future => {
+            open(&mut o, "future", "zipc_future_abandon / _is_ready / _takeovers");
+            o.push_str("/* Typed values (sizeof *v is checked against the segment). */\n");
+            wrap(
+                &mut o,
+                "set",
+                &format!("const zipc_future *f, {vin}, int64_t timeout_ns, int *was_set"),
+                "zipc_future_set(f, v, sizeof *v, timeout_ns, was_set)",
+            );
+            wrap(
+                &mut o,
+                "try_get",
+                &format!("const zipc_future *f, {vout}"),
+                "zipc_future_try_get(f, out, sizeof *out)",
+            );
+            wrap(
+                &mut o,
+                "wait",
+                &format!("const zipc_future *f, {vout}, int64_t timeout_ns"),
+                "zipc_future_wait(f, out, sizeof *out, timeout_ns)",
+            );
+            wrap(
+                &mut o,
+                "begin",
+                "const zipc_future *f, int64_t timeout_ns, int *must_set",
+                "zipc_future_begin(f, timeout_ns, must_set)",
+            );
+            wrap(&mut o, "complete", &format!("const zipc_future *f, {vin}"), "zipc_future_complete(f, v, sizeof *v)");
+        }
         Kind::Array => {
             open(&mut o, "array", "zipc_array_get / _set / _read / _write");
             let (ret, cast) = if dims.is_empty() {
@@ -480,6 +509,7 @@ fn c_handle(kind: Kind) -> &'static str {
         Kind::Condvar => "condvar",
         Kind::Once => "once",
         Kind::RwLock => "rwlock",
+        Kind::Future => "future",
         Kind::Endpoint => "endpoint",
         Kind::Topic => "topic",
         Kind::Stack => "stack",

@@ -116,6 +116,7 @@ fn usage(s: &StructureLayout<'_>) -> String {
         Kind::Condvar => ".wait(mutex, timeout), .wait_for(mutex, predicate, timeout), .notify(), .notify_all()",
         Kind::Once => ".call_once(fn) -> bool, .begin(timeout) -> must_run, .complete(), .abandon(), .wait(timeout), .is_completed",
         Kind::RwLock => "with .read(timeout), with .write(timeout) as g (g.writer_died, g.mark_consistent()), .try_read(), .try_write()",
+        Kind::Future => ".set(x) -> bool, .wait(timeout=1.0), .try_get(), .get_or_init(fn), .is_ready",
         Kind::Topic => ".publisher().send(x), with .publisher().loan() as s: s.array[0] = x; .subscribe().receive(), .receive_view()",
     };
     format!("{}: {ops}", s.kind.name())

@@ -181,6 +181,7 @@ fn kind_piece(kind: Kind) -> KindPiece {
         Kind::Condvar => (include_str!("python_runtime/condvar.py"), "Condvar"),
         Kind::Once => (include_str!("python_runtime/once.py"), "Once"),
         Kind::RwLock => (include_str!("python_runtime/rwlock.py"), "RwLock"),
+        Kind::Future => (include_str!("python_runtime/future.py"), "Future"),
         Kind::Endpoint => (include_str!("python_runtime/endpoint.py"), "Endpoint"),
         Kind::Topic => (include_str!("python_runtime/topic.py"), "Topic"),
         Kind::Map => (include_str!("python_runtime/map.py"), "Map"),

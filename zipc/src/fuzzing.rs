@@ -19,8 +19,9 @@ use crate::error::Result;
 use crate::layout::Kind;
 use crate::structures::pool::Handle;
 use crate::{
-    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool,
-    Queue, ResetMode, Ring, RingMode, RwLock, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic, TopicMode,
+    Array, Atomic, Barrier, Condvar, Endpoint, Event, Future, Latch, Lossless, Lossy, Map, Mpmc, Mpsc, Mutex, Once,
+    Pool, Queue, ResetMode, Ring, RingMode, RwLock, Segment, Semaphore, Set, ShmType, Side, Spsc, Stack, Topic,
+    TopicMode,
 };
 
 /// A shared-memory object that runs are written into; unlinked on drop.
@@ -171,6 +172,7 @@ fn typed(seg: &Segment, name: &str, kind: Kind, flags: u32, canonical: &str) {
         Kind::Condvar => condvar(seg, name),
         Kind::Once => once(seg, name),
         Kind::RwLock => rwlock(seg, name),
+        Kind::Future => with_element!(canonical, future(seg, name)),
         Kind::Event => event(seg, name),
         Kind::Topic => match flags {
             0 => with_element!(canonical, topic_lossless(seg, name)),
@@ -379,6 +381,13 @@ fn once(seg: &Segment, name: &str) {
     let _ = o.begin(ZERO).map(drop);
 }
 
+fn future<T: ShmType>(seg: &Segment, name: &str) {
+    let Ok(f) = Future::<T>::open(seg, name) else { return };
+    let _ = (f.is_ready(), f.takeovers(), f.try_get());
+    let _ = f.wait(ZERO);
+    let _ = f.set_timeout(T::new_zeroed(), Duration::ZERO);
+}
+
 fn rwlock(seg: &Segment, name: &str) {
     let Ok(l) = RwLock::open(seg, name) else { return };
     let _ = (l.readers(), l.max_readers(), l.is_write_locked(), l.writer_died(), l.writer_deaths(), l.reader_deaths());
@@ -525,6 +534,8 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     let done = Once::create(seg, "once_done")?;
     Once::create(seg, "once_new")?;
     let rw = RwLock::create(seg, "rwlock", 4)?;
+    let answer = Future::<u64>::create(seg, "future")?;
+    Future::<[u16; 3]>::create(seg, "future_grid")?;
     if variant == 0 {
         return Ok(());
     }
@@ -585,6 +596,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     undo.try_pop()?;
     cv.notify_all();
     done.call_once(|| {})?;
+    answer.set(42)?;
     // A reader slot left taken (by this process, dead when the seed is read back).
     if let Some(r) = rw.try_read() {
         std::mem::forget(r);

@@ -59,6 +59,7 @@
 //! | endpoint | [`Endpoint<T>`] | duplex channel of two SPSC queues |
 //! | semaphore, barrier, latch | [`Semaphore`], [`Barrier`], [`Latch`] | ZeroIPC-compatible sync primitives |
 //! | once | [`Once`] | one-time initialisation across processes; a dead initialiser's work is run again |
+//! | future | [`Future<T>`] | a one-shot value set once and awaited by many; `get_or_init` computes it lazily |
 //! | rwlock | [`RwLock`] | robust readers–writer lock: dead readers and writers are taken over, writers not starved |
 //! | mutex, condvar, event | [`Mutex`], [`Condvar`], [`Event`] | a robust lock that reports a dead holder and its condition variable; auto/manual-reset events |
 //!
@@ -111,7 +112,7 @@ pub use segment::{registry, shm_dir};
 pub use structures as structure;
 pub use structures::queue::recovery;
 pub use structures::sync::{barrier, condvar, event, latch, mutex, once, rwlock, semaphore};
-pub use structures::{array, atomic, endpoint, map, pool, queue, ring, set, stack, topic};
+pub use structures::{array, atomic, endpoint, future, map, pool, queue, ring, set, stack, topic};
 pub use sys::process;
 #[cfg(not(loom))]
 pub use sys::reactor;
@@ -162,6 +163,7 @@ pub use set::Set;
 pub use shm_type::{AtomicInt, ShmType};
 pub use stack::Stack;
 pub use structure::Structure;
+pub use structures::future::Future;
 #[cfg(not(loom))]
 pub use sys::readiness_fd::ReadinessFd;
 pub use topic::{Loan, Lossless, Lossy, Publisher, Sample, Subscriber, Topic, TopicMode};

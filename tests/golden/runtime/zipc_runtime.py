@@ -46,6 +46,7 @@ KIND_SET = 15  # kind code
 KIND_CONDVAR = 16  # kind code
 KIND_ONCE = 17  # kind code
 KIND_RWLOCK = 18  # kind code
+KIND_FUTURE = 19  # kind code
 POLICY_SPSC = 1  # queue policy flag
 POLICY_MPSC = 2  # queue policy flag
 POLICY_MPMC = 3  # queue policy flag
@@ -66,7 +67,7 @@ SIDE_B = 1  # endpoint side B
 SIZEOF_ENTRY = 72  # sizeof(zipc_entry)
 SIZEOF_DECL = 48  # sizeof(zipc_decl)
 SIZEOF_HANDLE = 8  # sizeof(zipc_handle)
-KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar", 17: "Once", 18: "RwLock"}
+KIND_NAMES = {1: "Array", 2: "Atomic", 3: "Queue", 4: "Ring", 5: "Pool", 6: "Semaphore", 7: "Barrier", 8: "Latch", 9: "Mutex", 10: "Event", 11: "Endpoint", 12: "Topic", 13: "Stack", 14: "Map", 15: "Set", 16: "Condvar", 17: "Once", 18: "RwLock", 19: "Future"}
 PRIMITIVES = {("u", 1): "u8", ("i", 1): "i8", ("u", 2): "u16", ("i", 2): "i16", ("u", 4): "u32", ("i", 4): "i32", ("u", 8): "u64", ("i", 8): "i64", ("f", 4): "f32", ("f", 8): "f64"}
 # zipc_status codes, by C name
 STATUS = {
@@ -455,6 +456,17 @@ _SIGNATURES = {
     "zipc_rwlock_writer_died": (_INT, [_P]),
     "zipc_rwlock_writer_deaths": (_U32, [_P]),
     "zipc_rwlock_reader_deaths": (_U32, [_P]),
+    "zipc_future_open": (_ST, [_P, _S, _SZ, _S, _PP]),
+    "zipc_future_close": (None, [_P]),
+    "zipc_future_set": (_ST, [_P, _P, _SZ, _I64, ctypes.POINTER(_INT)]),
+    "zipc_future_try_get": (_ST, [_P, _P, _SZ]),
+    "zipc_future_wait": (_ST, [_P, _P, _SZ, _I64]),
+    "zipc_future_begin": (_ST, [_P, _I64, ctypes.POINTER(_INT)]),
+    "zipc_future_complete": (_ST, [_P, _P, _SZ]),
+    "zipc_future_abandon": (_ST, [_P]),
+    "zipc_future_is_ready": (_INT, [_P]),
+    "zipc_future_takeovers": (_U32, [_P]),
+    "zipc_future_elem_size": (_SZ, [_P]),
     "zipc_event_open": (_ST, [_P, _S, _PP]),
     "zipc_event_close": (None, [_P]),
     "zipc_event_set": (_ST, [_P]),
@@ -1767,6 +1779,71 @@ class RwLockWriteGuard:
         return False
 
 
+class Future(_Typed):
+    """A one-shot value: one process sets it, once; any number wait for it and read it (numpy
+    scalars of its dtype). With get_or_init it is a lazy value: the first caller computes it, the
+    others wait for it. A process that dies setting it has its setting taken over by the next
+    setter, which sets its own value."""
+
+    _CLOSE = "zipc_future_close"
+
+    def __init__(self, seg, decl):
+        _Typed.__init__(self, _open("zipc_future_open", seg._p(), _name(decl.name), decl.dtype.itemsize,
+                                    _name(decl.canonical)), decl.dtype, seg)
+
+    def set(self, value, timeout=None):
+        """Sets the value unless it is set: True if this call set it, False if it was set already
+        (the value stays the first one). Waits at most `timeout` seconds while another process is
+        setting it (ZipcTimeoutError, nothing set)."""
+        was_set = _INT(0)
+        _send(self, "zipc_future_set", value, _ns(timeout), ctypes.byref(was_set))
+        return bool(was_set.value)
+
+    def try_get(self):
+        """The value (a numpy scalar), or None if it is not set. Never waits."""
+        return _recv(self, "zipc_future_try_get")
+
+    def wait(self, timeout=None):
+        """The value, waiting at most `timeout` seconds for it (ZipcTimeoutError). Never sets it."""
+        return _recv(self, "zipc_future_wait", _ns(timeout))
+
+    def get_or_init(self, fn, timeout=None):
+        """The value, computing it with `fn()` if nobody has: the first caller computes and sets
+        it, the others wait for it (at most `timeout` seconds while another computes it,
+        ZipcTimeoutError). If `fn` raises (or its result is not a value), the setting is abandoned
+        (the next caller computes it) and the exception goes on."""
+        value = self.try_get()
+        if value is not None:
+            return value
+        if self.begin(timeout):
+            try:
+                a = _element(self.dtype, fn())
+            except BaseException:
+                self.abandon()
+                raise
+            _call(_LIB.zipc_future_complete(self._p(), a.ctypes.data, self.dtype.itemsize))
+        return self.wait(timeout)
+
+    def begin(self, timeout=None):
+        """True if this process now holds the setting (compute the value, then complete(value),
+        or abandon() if that failed), False if the value is set. Waits at most `timeout` seconds
+        while another process holds it (ZipcTimeoutError); takes it over if that process died."""
+        must_set = _INT(0)
+        _call(_LIB.zipc_future_begin(self._p(), _ns(timeout), ctypes.byref(must_set)))
+        return bool(must_set.value)
+
+    def complete(self, value):
+        """Stores `value` as the value of the setting this process holds and wakes every waiter."""
+        _send(self, "zipc_future_complete", value)
+
+    def abandon(self):
+        """Gives up the setting this process holds: the next setter sets it."""
+        _call(_LIB.zipc_future_abandon(self._p()))
+
+    is_ready = property(lambda self: bool(_LIB.zipc_future_is_ready(self._p())))
+    takeovers = property(lambda self: _LIB.zipc_future_takeovers(self._p()))
+
+
 # ---------------------------------------------------------------------------------------------
 # Wait sets, the readiness descriptor and asyncio
 # ---------------------------------------------------------------------------------------------
@@ -1968,6 +2045,7 @@ _KINDS = {
     KIND_CONDVAR: Condvar,
     KIND_ONCE: Once,
     KIND_RWLOCK: RwLock,
+    KIND_FUTURE: Future,
 }
 
 

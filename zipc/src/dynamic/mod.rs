@@ -38,6 +38,7 @@
 mod array;
 mod atomic;
 mod endpoint;
+mod future;
 mod map;
 mod pool;
 mod queue;
@@ -50,6 +51,7 @@ mod topic;
 pub use array::DynArray;
 pub use atomic::DynAtomic;
 pub use endpoint::{DynEndpoint, DynEndpointSide};
+pub use future::DynFuture;
 pub use map::{DynMap, DynSet};
 pub use pool::DynPool;
 pub use queue::{DynConsumer, DynProducer, DynQueue};

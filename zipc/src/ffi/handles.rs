@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::shell::c_types;
 use super::status::{Failure, Outcome};
 use crate::dynamic::{
-    DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynPool, DynProducer, DynPublisher, DynQueue,
-    DynRing, DynRingConsumer, DynRingProducer, DynStack, DynSubscriber, DynTopic,
+    DynArray, DynAtomic, DynConsumer, DynEndpoint, DynEndpointSide, DynFuture, DynPool, DynProducer, DynPublisher,
+    DynQueue, DynRing, DynRingConsumer, DynRingProducer, DynStack, DynSubscriber, DynTopic,
 };
 use crate::structures::pool::Handle;
 use crate::{Barrier, Event, Latch, Mutex, Segment, Semaphore};
@@ -57,6 +57,8 @@ pub struct BarrierHandle(pub(super) Barrier);
 pub struct LatchHandle(pub(super) Latch);
 /// `zipc_mutex`.
 pub struct MutexHandle(pub(super) Mutex);
+/// `zipc_future`.
+pub struct FutureHandle(pub(super) DynFuture);
 /// `zipc_event`.
 pub struct EventHandle(pub(super) Event);
 /// `zipc_waitset`: a wait set that is also a file descriptor.
@@ -135,6 +137,7 @@ c_types! {
     BarrierHandle => "zipc_barrier",
     LatchHandle => "zipc_latch",
     MutexHandle => "zipc_mutex",
+    FutureHandle => "zipc_future",
     EventHandle => "zipc_event",
     Entry => "zipc_entry",
     Decl => "zipc_decl",

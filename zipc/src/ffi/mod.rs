@@ -41,9 +41,10 @@ mod status;
 #[cfg(not(loom))]
 pub use handles::WaitSetHandle;
 pub use handles::{
-    ArrayHandle, AtomicHandle, BarrierHandle, ConsumerHandle, Decl, EndpointHandle, Entry, EventHandle, LatchHandle,
-    MutexHandle, PoolHandle, ProducerHandle, QueueHandle, RingConsumerHandle, RingHandle, RingProducerHandle,
-    SegmentHandle, SemaphoreHandle, SideHandle, StackHandle, TopicHandle, TopicPublisherHandle, TopicSubscriberHandle,
+    ArrayHandle, AtomicHandle, BarrierHandle, ConsumerHandle, Decl, EndpointHandle, Entry, EventHandle, FutureHandle,
+    LatchHandle, MutexHandle, PoolHandle, ProducerHandle, QueueHandle, RingConsumerHandle, RingHandle,
+    RingProducerHandle, SegmentHandle, SemaphoreHandle, SideHandle, StackHandle, TopicHandle, TopicPublisherHandle,
+    TopicSubscriberHandle,
 };
 pub use shell::Signature;
 pub use status::Status;
@@ -91,6 +92,7 @@ abi_files! {
     condvar,
     once,
     rwlock,
+    future,
     event,
     // A readiness fd is a helper thread and an eventfd, which the loom build does not model.
     #[cfg(not(loom))]

@@ -227,6 +227,7 @@ macro_rules! neutral {
 neutral! {
     u32 => 0,
     u64 => 0,
+    usize => 0,
     c_int => 0,
 }
 

@@ -96,6 +96,7 @@ pub use crate::segment::lane::{LaneOperation, LaneState};
 pub use crate::structures::array::ArrayState;
 pub use crate::structures::atomic::{AtomicState, Value};
 pub use crate::structures::endpoint::EndpointState;
+pub use crate::structures::future::FutureState;
 pub use crate::structures::map::MapState;
 pub use crate::structures::pool::{PoolOwner, PoolState, POOL_SCAN_LIMIT};
 pub use crate::structures::queue::QueueState;

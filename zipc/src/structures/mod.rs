@@ -9,6 +9,7 @@
 pub mod array;
 pub mod atomic;
 pub mod endpoint;
+pub mod future;
 pub mod map;
 pub mod pool;
 pub mod queue;
@@ -42,7 +43,7 @@ use crate::segment::Segment;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a zipc structure kind",
     label = "not a structure",
-    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>, Map<K, V>, Set<K>, Condvar, Once, RwLock"
+    note = "segment fields are structures: Array<T>, Atomic<T>, Queue<T, P>, Ring<T>, Pool<T>, Semaphore, Barrier, Latch, Mutex, Event, Endpoint<T>, Topic<T, M>, Stack<T>, Map<K, V>, Set<K>, Condvar, Once, RwLock, Future<T>"
 )]
 pub trait Structure: Sized + Send + Sync {
     /// The kind.

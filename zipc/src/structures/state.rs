@@ -8,7 +8,7 @@ use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::structures::render::{Json, LiveState};
 use crate::structures::sync::{barrier, condvar, event, latch, mutex, once, rwlock, semaphore};
-use crate::structures::{array, atomic, endpoint, map, pool, queue, ring, stack, topic};
+use crate::structures::{array, atomic, endpoint, future, map, pool, queue, ring, stack, topic};
 
 /// The live state of one structure, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub enum State {
     Once(once::OnceState),
     /// An rwlock.
     RwLock(rwlock::RwLockState),
+    /// A future.
+    Future(future::FutureState),
 }
 
 /// Runs `$e` with `$s` bound to the state inside any variant.
@@ -73,6 +75,7 @@ macro_rules! each_state {
             State::Condvar($s) => $e,
             State::Once($s) => $e,
             State::RwLock($s) => $e,
+            State::Future($s) => $e,
         }
     };
 }
@@ -99,6 +102,7 @@ impl State {
             State::Condvar(_) => Kind::Condvar,
             State::Once(_) => Kind::Once,
             State::RwLock(_) => Kind::RwLock,
+            State::Future(_) => Kind::Future,
         }
     }
 
@@ -137,5 +141,6 @@ pub(crate) fn read(region: &Region, desc: &Descriptor, problems: &mut Vec<String
         Kind::Condvar => State::Condvar(condvar::inspect(region, desc, problems)),
         Kind::Once => State::Once(once::inspect(region, desc, problems)),
         Kind::RwLock => State::RwLock(rwlock::inspect(region, desc, problems)),
+        Kind::Future => State::Future(future::inspect(region, desc, problems)),
     }
 }

@@ -1,11 +1,11 @@
 // Every structure kind with every attribute it takes: a queue of each policy, rings lossless and
 // overwriting, a pool, a stack, a map, a set, semaphores (plain, bounded, unbounded with an initial count), a barrier, a
-// latch, a mutex and a condvar, a once, an rwlock, events (each reset mode, initially set or not), an endpoint, and topics of each
+// latch, a mutex and a condvar, a once, an rwlock, futures, events (each reset mode, initially set or not), an endpoint, and topics of each
 // mode. `main` checks
 // what LAYOUT records of each, then creates the segment, opens it again and uses a few kinds.
 use zipc::layout::{flags, Kind};
 use zipc::{
-    Array, Atomic, Barrier, Condvar, Endpoint, Event, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool, Queue,
+    Array, Atomic, Barrier, Condvar, Endpoint, Event, Future, Latch, Lossy, Map, Mpmc, Mpsc, Mutex, Once, Pool, Queue,
     ResetMode, Ring, RingMode, RwLock, Semaphore, Set, ShmSegment, ShmType, Side, Spsc, Stack, Topic,
 };
 
@@ -21,7 +21,7 @@ pub struct Msg {
 }
 
 #[derive(ShmSegment)]
-#[zipc(max_entries = 28, max_processes = 4)]
+#[zipc(max_entries = 30, max_processes = 4)]
 pub struct Everything {
     #[zipc(capacity = 4)]
     pub table: Array<Msg>,
@@ -61,6 +61,8 @@ pub struct Everything {
     pub setup: Once,
     #[zipc(max_readers = 3)]
     pub config: RwLock,
+    pub answer: Future<u64>,
+    pub latest: Future<Msg>,
     pub auto: Event,
     #[zipc(manual_reset = true, initially_set = true)]
     pub go: Event,
@@ -107,6 +109,10 @@ fn main() -> zipc::Result<()> {
     let rw = by("config");
     assert_eq!((rw.kind, rw.capacity, rw.flags, rw.initial, rw.maximum), (Kind::RwLock, 3, 0, 0, 0));
     assert!(rw.elem.is_none());
+    let fut = by("answer");
+    assert_eq!((fut.kind, fut.capacity, fut.flags, fut.initial, fut.maximum), (Kind::Future, 0, 0, 0, 0));
+    assert_eq!(fut.elem.map(|e| e.size()), Some(8));
+    assert_eq!(by("latest").elem.map(|e| (e.size(), e.align())), Some((16, 8)));
     assert_eq!((by("auto").flags, by("auto").initial), (0, 0));
     assert_eq!((by("go").flags, by("go").initial), (flags::EVENT_MANUAL_RESET, 1));
     assert_eq!((by("quiet").flags, by("quiet").initial), (0, 0));
@@ -145,6 +151,12 @@ fn main() -> zipc::Result<()> {
     assert!(b.config.try_write().is_none(), "read-held");
     drop(r);
     assert!(!b.config.write()?.writer_died() && a.config.readers() == 0);
+    assert_eq!(b.answer.try_get(), None);
+    assert!(a.answer.set(42)? && !b.answer.set(43)?);
+    assert_eq!((b.answer.wait(None)?, a.answer.try_get()), (42, Some(42)));
+    let m = Msg { seq: 4, value: 2.5, from: 3 };
+    assert_eq!(a.latest.get_or_init(|| m)?, m);
+    assert_eq!(b.latest.get_or_init(|| panic!("computed twice"))?, m);
     assert_eq!((b.sync.participants(), b.ready.count(), b.counter.load()), (3, 2, 3));
     let mut side = a.requests.side(Side::A)?;
     assert!(side.try_send(Msg { seq: 1, value: 0.5, from: 2 })?);

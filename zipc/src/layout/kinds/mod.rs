@@ -16,6 +16,7 @@ pub mod barrier;
 pub mod condvar;
 pub mod endpoint;
 pub mod event;
+pub mod future;
 pub mod latch;
 pub mod map;
 pub mod mutex;
@@ -149,6 +150,8 @@ kinds! {
     Once = 17 => once,
     /// Robust readers–writer lock; writers are not starved.
     RwLock = 18 => rwlock,
+    /// One-shot value, set once and awaited by many (and a lazily computed value).
+    Future = 19 => future,
 }
 
 /// Flag values stored in [`StructureLayout::flags`] and descriptors, each defined by its kind.
