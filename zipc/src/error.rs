@@ -214,6 +214,12 @@ pub enum Error {
     },
     /// A blocking operation reached its timeout.
     Timeout,
+    /// The queue, ring or topic was closed: nothing more may be sent, and a receiver has taken
+    /// everything that was sent before the close.
+    Closed {
+        /// The structure.
+        structure: String,
+    },
     /// A role that only one handle may hold at a time (a ring's or a single-producer/consumer
     /// queue's producer or consumer, a side of an endpoint) is held by another live handle.
     RoleTaken {
@@ -402,6 +408,10 @@ impl fmt::Display for Error {
                 index.saturating_add(*count)
             ),
             Error::Timeout => f.write_str("the operation timed out"),
+            Error::Closed { structure } => write!(
+                f,
+                "structure {structure:?} is closed: it takes nothing more, and everything sent before the close has been received"
+            ),
             Error::RoleTaken { structure, role, pid } => {
                 let who = if *pid == std::process::id() { format!("another handle in this process ({pid})") } else { format!("process {pid}") };
                 write!(

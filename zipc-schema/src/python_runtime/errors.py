@@ -43,6 +43,11 @@ class MapFullError(ZipcError):
     """A map or set holds its capacity and the key is new (the message names the capacity)."""
 
 
+class ClosedError(ZipcError):
+    """The queue, ring or topic is closed: nothing more may be sent, and everything sent before
+    the close has been received."""
+
+
 class InvalidArgumentError(ZipcError, ValueError):
     """An argument is invalid (a wrong element size, a bad name, an index out of bounds, ...)."""
 
@@ -59,6 +64,7 @@ _ERRORS = {
     STATUS["ZIPC_ERR_ROLE_TAKEN"]: RoleTakenError,
     STATUS["ZIPC_ERR_SUBSCRIBERS_FULL"]: SubscribersFullError,
     STATUS["ZIPC_ERR_MAP_FULL"]: MapFullError,
+    STATUS["ZIPC_ERR_CLOSED"]: ClosedError,
     STATUS["ZIPC_ERR_STALE_HANDLE"]: StaleHandleError,
     STATUS["ZIPC_ERR_INVALID_ARGUMENT"]: InvalidArgumentError,
     STATUS["ZIPC_ERR_INVALID_NAME"]: InvalidArgumentError,

@@ -107,6 +107,8 @@ statuses! {
     SubscribersFull = 29, "ZIPC_ERR_SUBSCRIBERS_FULL";
     /// the map or set holds its capacity and the key is not in it
     MapFull = 30, "ZIPC_ERR_MAP_FULL";
+    /// the queue, ring or topic is closed (and, for a receiver, drained)
+    Closed = 31, "ZIPC_ERR_CLOSED";
 }
 
 impl Status {
@@ -132,6 +134,7 @@ impl Status {
             Error::InvalidArgument { .. } => Status::InvalidArgument,
             Error::IndexOutOfBounds { .. } => Status::OutOfBounds,
             Error::Timeout => Status::Timeout,
+            Error::Closed { .. } => Status::Closed,
             Error::RoleTaken { .. } => Status::RoleTaken,
             Error::StaleHandle { .. } => Status::StaleHandle,
             Error::AboveMaximum { .. } => Status::AboveMaximum,
