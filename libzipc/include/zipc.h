@@ -160,7 +160,8 @@ typedef enum zipc_status {
     ZIPC_ERR_IN_USE = 27,              /* the segment cannot be removed: live processes use it */
     ZIPC_ERR_LANES_FULL = 28,          /* every lane of the segment belongs to a live thread (too many threads on its queues) */
     ZIPC_ERR_SUBSCRIBERS_FULL = 29,    /* every subscriber record of the topic belongs to a live subscriber */
-    ZIPC_ERR_MAP_FULL = 30             /* the map or set holds its capacity and the key is not in it */
+    ZIPC_ERR_MAP_FULL = 30,            /* the map or set holds its capacity and the key is not in it */
+    ZIPC_ERR_CLOSED = 31               /* the queue, ring or topic is closed (and, for a receiver, drained) */
 } zipc_status;
 
 /* Opaque handles. */
@@ -287,6 +288,12 @@ uint64_t zipc_queue_len(const zipc_queue *q);    /* approximate */
 uint32_t zipc_queue_policy(const zipc_queue *q); /* ZIPC_POLICY_* */
 uint64_t zipc_queue_lost(const zipc_queue *q);    /* lost to processes that died mid-operation */
 uint64_t zipc_queue_recover(const zipc_queue *q); /* settles dead processes' operations now */
+/* Closes the queue itself (zipc_queue_close frees the handle): pushes then fail with
+ * ZIPC_ERR_CLOSED, pops drain what was pushed before and then fail with it, blocked calls wake.
+ * An spsc queue is closed through its producer role (ROLE_TAKEN while a live producer holds it:
+ * close through that producer with zipc_producer_close_stream). */
+zipc_status zipc_queue_close_stream(const zipc_queue *q);
+int zipc_queue_is_closed(const zipc_queue *q); /* 1 once closed */
 /* A producer claims the producer role of an spsc queue; a consumer that of an spsc or mpsc queue
  * (ZIPC_ERR_ROLE_TAKEN while a live handle anywhere holds it). Multi roles claim nothing. */
 zipc_status zipc_queue_open_producer(const zipc_queue *q, zipc_producer **out);
@@ -299,6 +306,7 @@ zipc_status zipc_producer_push(zipc_producer *p, const void *elem, size_t size, 
  * the first. *pushed says how many; AGAIN if none and timeout_ns == 0. */
 zipc_status zipc_producer_push_bulk(zipc_producer *p, const void *elems, size_t count, size_t size, int64_t timeout_ns,
                                     size_t *pushed);
+zipc_status zipc_producer_close_stream(zipc_producer *p); /* closes the queue, any policy */
 zipc_status zipc_consumer_try_pop(zipc_consumer *c, void *out, size_t size); /* OK or AGAIN (empty) */
 zipc_status zipc_consumer_pop(zipc_consumer *c, void *out, size_t size, int64_t timeout_ns);
 zipc_status zipc_consumer_pop_bulk(zipc_consumer *c, void *out, size_t max, size_t size, int64_t timeout_ns,

@@ -328,7 +328,7 @@ fn json_has_the_documented_fields() {
         st("jobs"),
         &serde_json::json!({"policy": "spsc", "capacity": 16, "len": 5, "head": 0, "tail": 5,
             "producer": holder, "consumer": null, "producer_takeovers": 0, "consumer_takeovers": 0,
-            "waiting_producers": 0, "waiting_consumers": 0, "lost": 0})
+            "waiting_producers": 0, "waiting_consumers": 0, "lost": 0, "close_state": "open"})
     );
     assert_eq!(st("events")["len"], 8);
     assert_eq!(

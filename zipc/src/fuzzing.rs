@@ -240,7 +240,16 @@ fn queue_spsc<T: ShmType>(seg: &Segment, name: &str) {
         let mut buf = [T::new_zeroed(); 3];
         let _ = rx.pop_bulk(&mut buf);
         let _ = rx.pop(ZERO);
+        let _ = rx.is_closed();
     }
+    if let Ok(mut tx) = q.producer() {
+        tx.close();
+        let _ = (tx.try_push(T::new_zeroed()), tx.is_closed());
+    }
+    if let Ok(mut rx) = q.consumer() {
+        let _ = (rx.try_pop(), rx.pop(ZERO));
+    }
+    let _ = (q.close(), q.is_closed(), q.len());
 }
 
 fn queue_mpsc<T: ShmType>(seg: &Segment, name: &str) {
@@ -255,6 +264,10 @@ fn queue_mpsc<T: ShmType>(seg: &Segment, name: &str) {
         let _ = rx.pop(ZERO);
     }
     let _ = q.len();
+    let _ = (q.is_closed(), q.close(), q.try_push(T::new_zeroed()), q.len());
+    if let Ok(mut rx) = q.consumer() {
+        let _ = (rx.try_pop(), rx.pop(ZERO));
+    }
 }
 
 fn queue_mpmc<T: ShmType>(seg: &Segment, name: &str) {
@@ -267,6 +280,8 @@ fn queue_mpmc<T: ShmType>(seg: &Segment, name: &str) {
     let _ = q.pop_bulk(&mut buf);
     let _ = q.pop(ZERO);
     let _ = (q.len(), q.is_empty());
+    let _ = (q.is_closed(), q.close(), q.push(T::new_zeroed(), ZERO), q.try_pop(), q.pop_bulk(&mut buf));
+    let _ = (q.pop(ZERO), q.len());
 }
 
 fn ring<T: ShmType>(seg: &Segment, name: &str) {
@@ -552,6 +567,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     std::mem::forget(tx); // the role stays claimed by this process
     drop(rx);
     mpsc.try_push([1, 2, 3])?;
+    mpsc.close()?; // closed with an element left: tail moved by the close
     mpmc.try_push(Handle { index: 1, generation: 3 })?;
     mpmc.try_push(Handle { index: 2, generation: 5 })?; // full
     let mut rtx = lossless.producer()?;

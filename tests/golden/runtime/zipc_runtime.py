@@ -102,6 +102,7 @@ STATUS = {
     "ZIPC_ERR_LANES_FULL": 28,  # every lane of the segment belongs to a live thread (too many threads on its queues)
     "ZIPC_ERR_SUBSCRIBERS_FULL": 29,  # every subscriber record of the topic belongs to a live subscriber
     "ZIPC_ERR_MAP_FULL": 30,  # the map or set holds its capacity and the key is not in it
+    "ZIPC_ERR_CLOSED": 31,  # the queue, ring or topic is closed (and, for a receiver, drained)
 }
 STATUS_NAMES = {code: name for name, code in STATUS.items()}
 FNV1A64_A = 0xaf63dc4c8601ec8c  # fnv1a64(b"a"), a self-check
@@ -175,6 +176,11 @@ class MapFullError(ZipcError):
     """A map or set holds its capacity and the key is new (the message names the capacity)."""
 
 
+class ClosedError(ZipcError):
+    """The queue, ring or topic is closed: nothing more may be sent, and everything sent before
+    the close has been received."""
+
+
 class InvalidArgumentError(ZipcError, ValueError):
     """An argument is invalid (a wrong element size, a bad name, an index out of bounds, ...)."""
 
@@ -191,6 +197,7 @@ _ERRORS = {
     STATUS["ZIPC_ERR_ROLE_TAKEN"]: RoleTakenError,
     STATUS["ZIPC_ERR_SUBSCRIBERS_FULL"]: SubscribersFullError,
     STATUS["ZIPC_ERR_MAP_FULL"]: MapFullError,
+    STATUS["ZIPC_ERR_CLOSED"]: ClosedError,
     STATUS["ZIPC_ERR_STALE_HANDLE"]: StaleHandleError,
     STATUS["ZIPC_ERR_INVALID_ARGUMENT"]: InvalidArgumentError,
     STATUS["ZIPC_ERR_INVALID_NAME"]: InvalidArgumentError,
@@ -276,6 +283,8 @@ _SIGNATURES = {
     "zipc_queue_lost": (_U64, [_P]),
     "zipc_queue_recover": (_U64, [_P]),
     "zipc_queue_policy": (_U32, [_P]),
+    "zipc_queue_close_stream": (_ST, [_P]),
+    "zipc_queue_is_closed": (_INT, [_P]),
     "zipc_queue_open_producer": (_ST, [_P, _PP]),
     "zipc_queue_open_consumer": (_ST, [_P, _PP]),
     "zipc_producer_close": (None, [_P]),
@@ -283,6 +292,7 @@ _SIGNATURES = {
     "zipc_producer_try_push": (_ST, [_P, _P, _SZ]),
     "zipc_producer_push": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_producer_push_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
+    "zipc_producer_close_stream": (_ST, [_P]),
     "zipc_consumer_try_pop": (_ST, [_P, _P, _SZ]),
     "zipc_consumer_pop": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_consumer_pop_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
@@ -854,6 +864,16 @@ class Producer(_Typed):
         Cancellation-safe: pushed only when the call completes."""
         await _until(self, lambda: _done(self.try_push(value)))
 
+    def close_stream(self):
+        """Closes the queue itself (any policy): pushes then raise ClosedError; consumers get
+        what was pushed before, then ClosedError. close() only releases this handle."""
+        _call(_LIB.zipc_producer_close_stream(self._p()))
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed."""
+        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+
 
 class Consumer(_Typed):
     """A queue's consumer (holds the consumer role of an spsc or mpsc queue until closed)."""
@@ -877,6 +897,11 @@ class Consumer(_Typed):
         """The oldest element, awaited on the running asyncio loop (no thread blocks).
         Cancellation-safe: an element is taken only when it is returned."""
         return await _until(self, self.try_pop)
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed (pops still drain what was pushed before the close)."""
+        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
 
     @property
     def lost_on_takeover(self):
@@ -910,6 +935,17 @@ class Queue(_Typed):
         """Settles the operations dead processes left half-done on this queue now; returns the
         messages found lost (survivors settle them anyway when they run into them)."""
         return _LIB.zipc_queue_recover(self._p())
+
+    def close_stream(self):
+        """Closes the queue itself: pushes then raise ClosedError, pops drain what was pushed
+        before and then raise it, blocked calls wake. An spsc queue is closed through its
+        producer role (RoleTakenError while a live producer holds it: use its close_stream)."""
+        _call(_LIB.zipc_queue_close_stream(self._p()))
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed."""
+        return bool(_LIB.zipc_queue_is_closed(self._p()))
 
     def producer(self):
         """A Producer (claims the producer role of an spsc queue: RoleTakenError while held)."""

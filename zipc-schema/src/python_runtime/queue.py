@@ -21,6 +21,16 @@ class Producer(_Typed):
         Cancellation-safe: pushed only when the call completes."""
         await _until(self, lambda: _done(self.try_push(value)))
 
+    def close_stream(self):
+        """Closes the queue itself (any policy): pushes then raise ClosedError; consumers get
+        what was pushed before, then ClosedError. close() only releases this handle."""
+        _call(_LIB.zipc_producer_close_stream(self._p()))
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed."""
+        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+
 
 class Consumer(_Typed):
     """A queue's consumer (holds the consumer role of an spsc or mpsc queue until closed)."""
@@ -44,6 +54,11 @@ class Consumer(_Typed):
         """The oldest element, awaited on the running asyncio loop (no thread blocks).
         Cancellation-safe: an element is taken only when it is returned."""
         return await _until(self, self.try_pop)
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed (pops still drain what was pushed before the close)."""
+        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
 
     @property
     def lost_on_takeover(self):
@@ -77,6 +92,17 @@ class Queue(_Typed):
         """Settles the operations dead processes left half-done on this queue now; returns the
         messages found lost (survivors settle them anyway when they run into them)."""
         return _LIB.zipc_queue_recover(self._p())
+
+    def close_stream(self):
+        """Closes the queue itself: pushes then raise ClosedError, pops drain what was pushed
+        before and then raise it, blocked calls wake. An spsc queue is closed through its
+        producer role (RoleTakenError while a live producer holds it: use its close_stream)."""
+        _call(_LIB.zipc_queue_close_stream(self._p()))
+
+    @property
+    def is_closed(self):
+        """Whether the queue is closed."""
+        return bool(_LIB.zipc_queue_is_closed(self._p()))
 
     def producer(self):
         """A Producer (claims the producer role of an spsc queue: RoleTakenError while held)."""

@@ -78,6 +78,20 @@ impl DynQueue {
         self.bytes.recover()
     }
 
+    /// Closes the queue ([`Queue::close`](crate::Queue::close)): pushes fail with
+    /// [`Error::Closed`](crate::Error::Closed), pops drain what is left and then fail with it.
+    /// An spsc queue is closed through its producer role, taken for the call
+    /// ([`Error::RoleTaken`](crate::Error::RoleTaken) while a live producer holds it: close
+    /// through [`DynProducer::close`]).
+    pub fn close(&self) -> Result<()> {
+        self.bytes.close(self.policy)
+    }
+
+    /// Whether the queue is closed.
+    pub fn is_closed(&self) -> bool {
+        self.bytes.raw().is_closed(self.policy != crate::layout::flags::POLICY_SPSC)
+    }
+
     /// A producer: for an spsc queue it claims the producer role until dropped
     /// ([`Error::RoleTaken`](crate::Error::RoleTaken) while another handle holds it).
     pub fn producer(&self) -> Result<DynProducer> {
@@ -150,6 +164,16 @@ impl DynProducer {
     /// [`DynQueue::positions`]).
     pub fn position(&self) -> u64 {
         self.bytes.raw().positions().1
+    }
+
+    /// Closes the queue, for any policy ([`Producer::close`](crate::Producer::close)).
+    pub fn close(&mut self) {
+        self.bytes.close_as_producer(self.policy, &mut self.tx)
+    }
+
+    /// Whether the queue is closed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.closed || self.bytes.raw().is_closed(self.policy != crate::layout::flags::POLICY_SPSC)
     }
 }
 
@@ -227,6 +251,11 @@ impl DynConsumer {
     /// ([`Consumer::lost_on_takeover`](crate::Consumer::lost_on_takeover)).
     pub fn lost_on_takeover(&self) -> u64 {
         self.rx.lost_on_takeover
+    }
+
+    /// Whether the queue is closed (pops still drain what was pushed before the close).
+    pub fn is_closed(&self) -> bool {
+        self.bytes.raw().is_closed(self.policy != crate::layout::flags::POLICY_SPSC)
     }
 }
 

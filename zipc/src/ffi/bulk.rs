@@ -31,7 +31,7 @@ pub(super) fn bulk_in(
         return Ok(n);
     }
     op(&src[..size], Step::One(timeout(timeout_ns)))?;
-    Ok(1 + op(&src[size..], Step::Bulk)?)
+    Ok(1 + after_one(op(&src[size..], Step::Bulk))?)
 }
 
 /// The pop side of [`bulk_in`].
@@ -50,7 +50,16 @@ pub(super) fn bulk_out(
     }
     let (first, rest) = dst.split_at_mut(size);
     op(first, Step::One(timeout(timeout_ns)))?;
-    Ok(1 + op(rest, Step::Bulk)?)
+    Ok(1 + after_one(op(rest, Step::Bulk))?)
+}
+
+/// The bulk step after the first element moved: a close found then ends the call with that one
+/// element moved (reported at the next call), not with an error that would hide it.
+fn after_one(r: crate::Result<usize>) -> crate::Result<usize> {
+    match r {
+        Err(Error::Closed { .. }) => Ok(0),
+        r => r,
+    }
 }
 
 /// A bulk call's status: `Again` if it moved nothing without waiting (and had something to do).

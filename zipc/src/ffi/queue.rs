@@ -1,6 +1,6 @@
 //! Queues (`zipc_queue`) and their producer and consumer roles.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
 use super::args::{self, byte_len, check_size, free, hand_out, input, obj, open_args, output, spec, timeout};
@@ -54,6 +54,20 @@ abi! {
     unsafe fn zipc_queue_policy(q: *const QueueHandle) -> u32 {
         let q = q.as_ref()?;
         Some(crate::layout::POLICIES.iter().find(|(n, _)| *n == q.0.policy()).map_or(0, |p| p.1))
+    }
+
+    /// Closes the queue itself (not the handle): pushes then fail with `ZIPC_ERR_CLOSED`, pops
+    /// drain what is left and then fail with it, and blocked calls wake. An spsc queue is closed
+    /// through its producer role, taken for the call: `ZIPC_ERR_ROLE_TAKEN` while a live producer
+    /// holds it (close through it with `zipc_producer_close_stream`).
+    unsafe fn zipc_queue_close_stream(q: *const QueueHandle) -> Status {
+        obj(q, "q")?.0.close()?;
+        Ok(Status::Ok)
+    }
+
+    /// 1 if the queue is closed (0 for NULL).
+    unsafe fn zipc_queue_is_closed(q: *const QueueHandle) -> c_int {
+        q.as_ref().map(|q| c_int::from(q.0.is_closed()))
     }
 
     /// A producer handle (claims the producer role of an spsc queue).
@@ -121,6 +135,15 @@ abi! {
                 Step::One(t) => p.push(s, t).map(|()| 1),
             })?;
             bulk_status(*pushed, count, timeout_ns)
+        })
+    }
+
+    /// Closes the producer's queue, for any policy (as `zipc_queue_close_stream`; the handle stays
+    /// open until `zipc_producer_close`).
+    unsafe fn zipc_producer_close_stream(p: *mut ProducerHandle) -> Status {
+        obj(p, "p")?.0.with(|p| {
+            p.close();
+            Ok(Status::Ok)
         })
     }
 

@@ -62,6 +62,11 @@ pub mod header {
     pub const NOT_FULL: u64 = 392;
     /// `u64 lost`.
     pub const LOST: u64 = 400;
+    /// `u64 closed`: [`OPEN`](super::OPEN), [`CLOSING`](super::CLOSING) or
+    /// [`CLOSED`](super::CLOSED).
+    pub const CLOSED: u64 = 408;
+    /// `u64 end`: once `closed` is `CLOSED`, the position claims stopped at.
+    pub const END: u64 = 416;
     /// The first slot.
     pub const SLOTS: u64 = 512;
 }
@@ -77,6 +82,20 @@ pub const MAX_CAPACITY: u64 = 1 << 32;
 
 /// Size of the sequence number that starts each MPSC/MPMC slot.
 pub const SEQ_SIZE: u64 = 8;
+
+/// `closed`: the queue takes pushes.
+pub const OPEN: u64 = 0;
+/// `closed`: a close has begun (multi-producer policies) but may not have stopped pushes yet;
+/// whoever finds this state finishes it (`structures/queue/close.rs`).
+pub const CLOSING: u64 = 1;
+/// `closed`: closed, and `end` holds the position claims stopped at.
+pub const CLOSED: u64 = 2;
+
+/// What a close adds to `tail` in a multi-producer queue, so that no producer's
+/// compare-and-swap from an earlier value succeeds again: a multiple of every capacity, and far
+/// enough from every live sequence number (and tombstone) that a producer reading the moved
+/// `tail` finds its slot "full", never "ahead".
+pub const CLOSE_JUMP: u64 = 1 << 61;
 
 /// Added to `p + 1` to make the sequence number of a tombstone: "holds position `p`, whose
 /// producer died before writing it". Never within 2^33 of a live sequence number.

@@ -93,12 +93,28 @@ impl<E: Element> QueueBytes<E> {
         Error::corrupt(self.segment.name(), format!("structure {:?}.{}", self.name(), c.field), c.detail)
     }
 
+    /// The error for an operation that stopped.
+    #[cold]
+    pub(crate) fn halt(&self, h: Halt) -> Error {
+        match h {
+            Halt::Corrupt(c) => self.corrupt(c),
+            Halt::Closed => self.closed(),
+        }
+    }
+
+    /// The error for a push after the close, or a pop once the queue is closed and drained.
+    #[cold]
+    pub(crate) fn closed(&self) -> Error {
+        Error::Closed { structure: self.name().to_owned() }
+    }
+
     /// The error for a failed blocking operation.
     #[cold]
     pub(crate) fn blocked(&self, b: Blocked) -> Error {
         match b {
             Blocked::Timeout => Error::Timeout,
             Blocked::Corrupt(c) => self.corrupt(c),
+            Blocked::Closed => self.closed(),
         }
     }
 
@@ -173,7 +189,7 @@ impl<E: Element> QueueBytes<E> {
         } else {
             self.raw.mp_try_push(self.raw.lanes.lane(tx.lane), src, policy == flags::POLICY_MPMC)
         };
-        r.map_err(|c| self.corrupt(c))
+        r.map_err(|h| self.halt(h))
     }
 
     /// Pushes the element in `src`, waiting at most `timeout` for room.
@@ -196,7 +212,7 @@ impl<E: Element> QueueBytes<E> {
         } else {
             self.raw.mp_push_bulk(self.raw.lanes.lane(tx.lane), src, policy == flags::POLICY_MPMC)
         };
-        r.map_err(|c| self.corrupt(c))
+        r.map_err(|h| self.halt(h))
     }
 
     /// Pops the oldest element into `dst` if there is one (consumer of `policy`, state `rx`).
@@ -208,7 +224,7 @@ impl<E: Element> QueueBytes<E> {
             flags::POLICY_MPSC => raw.sc_try_pop(rx, dst),
             _ => raw.mc_try_pop(raw.lanes.lane(rx.lane), dst),
         };
-        r.map_err(|c| self.corrupt(c))
+        r.map_err(|h| self.halt(h))
     }
 
     /// Pops the oldest element into `dst`, waiting at most `timeout` for one.
@@ -233,7 +249,7 @@ impl<E: Element> QueueBytes<E> {
             flags::POLICY_MPSC => raw.sc_pop_bulk(rx, dst),
             _ => raw.mc_pop_bulk(raw.lanes.lane(rx.lane), dst),
         };
-        r.map_err(|c| self.corrupt(c))
+        r.map_err(|h| self.halt(h))
     }
 
     // --- The shared handle's operations (multi-producer/consumer policies) -----------------
@@ -251,7 +267,7 @@ impl<E: Element> QueueBytes<E> {
     #[inline(always)]
     pub(crate) fn shared_try_push(&self, src: &[u8], many_consumers: bool) -> Result<bool> {
         let lane = self.thread_lane()?;
-        self.raw.mp_try_push(lane, src, many_consumers).map_err(|c| self.corrupt(c))
+        self.raw.mp_try_push(lane, src, many_consumers).map_err(|h| self.halt(h))
     }
 
     /// `push` on the shared handle.
@@ -265,14 +281,14 @@ impl<E: Element> QueueBytes<E> {
     /// `push_bulk` on the shared handle.
     pub(crate) fn shared_push_bulk(&self, src: &[u8], many_consumers: bool) -> Result<usize> {
         let lane = self.thread_lane()?;
-        self.raw.mp_push_bulk(lane, src, many_consumers).map_err(|c| self.corrupt(c))
+        self.raw.mp_push_bulk(lane, src, many_consumers).map_err(|h| self.halt(h))
     }
 
     /// `try_pop` on the shared handle (MPMC).
     #[inline(always)]
     pub(crate) fn shared_try_pop(&self, dst: &mut [u8]) -> Result<bool> {
         let lane = self.thread_lane()?;
-        self.raw.mc_try_pop(lane, dst).map_err(|c| self.corrupt(c))
+        self.raw.mc_try_pop(lane, dst).map_err(|h| self.halt(h))
     }
 
     /// `pop` on the shared handle (MPMC).
@@ -285,7 +301,30 @@ impl<E: Element> QueueBytes<E> {
     /// `pop_bulk` on the shared handle (MPMC).
     pub(crate) fn shared_pop_bulk(&self, dst: &mut [u8]) -> Result<usize> {
         let lane = self.thread_lane()?;
-        self.raw.mc_pop_bulk(lane, dst).map_err(|c| self.corrupt(c))
+        self.raw.mc_pop_bulk(lane, dst).map_err(|h| self.halt(h))
+    }
+
+    /// Closes the queue ([`Queue::close`]): a multi-producer queue directly; an SPSC queue through
+    /// its producer role, taken for the call — [`Error::RoleTaken`] while a live producer holds
+    /// it (close through that producer: [`Producer::close`]).
+    pub(crate) fn close(&self, policy: u32) -> Result<()> {
+        if policy != flags::POLICY_SPSC {
+            self.raw.mp_close();
+            return Ok(());
+        }
+        let (mut tx, claimed) = self.open_producer(policy)?;
+        self.raw.spsc_close(&mut tx);
+        self.close_producer(&tx, claimed);
+        Ok(())
+    }
+
+    /// Closes the queue through a producer of `policy` whose state is `tx` ([`Producer::close`]).
+    pub(crate) fn close_as_producer(&self, policy: u32, tx: &mut TxState) {
+        if policy == flags::POLICY_SPSC {
+            self.raw.spsc_close(tx);
+        } else {
+            self.raw.mp_close();
+        }
     }
 
     /// Settles every lane of a dead process that records an operation on this queue; returns

@@ -50,7 +50,9 @@
 //! 384     8         not_empty             event count consumers sleep on (u32 epoch, u32 waiters)
 //! 392     8         not_full              event count producers sleep on
 //! 400     8         u64 lost              messages lost to processes that died mid-operation
-//! 408     104       reserved
+//! 408     8         u64 closed            0 open, 1 closing, 2 closed (see Closing)
+//! 416     8         u64 end               once closed: the position pushes stopped at
+//! 424     88        reserved
 //! 512     cap×slot  slots                 slot i holds the positions p with p mod cap = i:
 //!                                         u64 seq, then the element (padded to 8)
 //! ```
@@ -118,6 +120,17 @@
 //! `sys/asymmetric_fence.rs`), so the fast path issues no fence at all. Set
 //! `ZIPC_NO_MEMBARRIER=1` to make a process use full fences instead.
 //!
+//! # Closing
+//!
+//! [`Queue::close`] (or [`Producer::close`]) closes the queue for good, as ZeroIPC's `channel`
+//! and `stream` do: pushes then fail with [`Error::Closed`], consumers pop everything pushed
+//! before the close and then get [`Error::Closed`] as well, and every blocked push and pop wakes
+//! up. The close is exact — a push racing it either claimed its position first (and is
+//! delivered) or fails — and costs the fast paths nothing: producers look at the close only when
+//! the queue looks full, consumers only when it looks empty (`close.rs` has the protocol). An
+//! SPSC queue is closed by its producer (a [`Queue::close`] takes the producer role for the
+//! call); a multi-producer queue by anyone.
+//!
 //! # Approximate values
 //!
 //! [`len`](Queue::len), [`is_empty`](Queue::is_empty) and [`is_full`](Queue::is_full) read
@@ -147,6 +160,7 @@
 //!   ([`Consumer::lost_on_takeover`]). An SPSC producer's successor simply resumes at `tail`.
 
 mod bytes;
+mod close;
 pub(crate) mod element;
 pub(crate) mod lanes;
 mod raw;
@@ -412,6 +426,34 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
         self.bytes.recover()
     }
 
+    /// Closes the queue: later pushes fail with [`Error::Closed`]; consumers pop what was pushed
+    /// before and then get [`Error::Closed`]; blocked pushes and pops wake up. Idempotent. A
+    /// multi-producer queue is closed from any handle; an [`Spsc`] queue through its producer
+    /// role, which this call takes for a moment — [`Error::RoleTaken`] while a live producer
+    /// holds it (close through it: [`Producer::close`]).
+    ///
+    /// ```no_run
+    /// # fn main() -> zipc::Result<()> {
+    /// use zipc::{Error, Mpmc, Queue, Segment};
+    ///
+    /// let seg = Segment::create("/close-doc", 1 << 20)?;
+    /// let jobs = Queue::<u32, Mpmc>::create(&seg, "jobs", 64)?;
+    /// jobs.push(1, None)?;
+    /// jobs.close()?;
+    /// assert!(matches!(jobs.try_push(2), Err(Error::Closed { .. })));
+    /// assert_eq!(jobs.pop(None)?, 1); // what was pushed before the close is still delivered
+    /// assert!(matches!(jobs.pop(None), Err(Error::Closed { .. })));
+    /// # Segment::unlink("/close-doc") }
+    /// ```
+    pub fn close(&self) -> Result<()> {
+        self.bytes.close(P::FLAGS)
+    }
+
+    /// Whether the queue is closed (pushes are refused; pops still drain what is left).
+    pub fn is_closed(&self) -> bool {
+        self.bytes.raw.is_closed(P::FLAGS != flags::POLICY_SPSC)
+    }
+
     /// How many times a single-producer role was taken over from a process that died holding it.
     pub fn producer_takeovers(&self) -> u32 {
         self.bytes.takeovers(Role::Producer)
@@ -442,14 +484,16 @@ impl<T: ShmType, P: Policy> Queue<T, P> {
 }
 
 impl<T: ShmType, P: MultiProducer> Queue<T, P> {
-    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
+    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full,
+    /// [`Error::Closed`] if it is closed.
     #[inline]
     pub fn try_push(&self, value: T) -> Result<bool> {
         self.bytes.shared_try_push(value.as_bytes(), P::MULTI_CONSUMER)
     }
 
     /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
-    /// then [`Error::Timeout`] (the queue is unchanged).
+    /// then [`Error::Timeout`] (the queue is unchanged); [`Error::Closed`] if it is closed
+    /// (before or while waiting).
     pub fn push(&self, value: T, timeout: Option<Duration>) -> Result<()> {
         self.bytes.shared_push(value.as_bytes(), P::MULTI_CONSUMER, timeout)
     }
@@ -462,7 +506,8 @@ impl<T: ShmType, P: MultiProducer> Queue<T, P> {
 }
 
 impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
-    /// Pops the oldest element, or `Ok(None)` if the queue is empty.
+    /// Pops the oldest element, or `Ok(None)` if the queue is empty; [`Error::Closed`] once it
+    /// is closed and empty.
     #[inline]
     pub fn try_pop(&self) -> Result<Option<T>> {
         let mut v = T::new_zeroed();
@@ -471,7 +516,8 @@ impl<T: ShmType, P: MultiConsumer> Queue<T, P> {
     }
 
     /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
-    /// forever), then [`Error::Timeout`] (the queue is unchanged).
+    /// forever), then [`Error::Timeout`] (the queue is unchanged); [`Error::Closed`] once it is
+    /// closed and empty.
     pub fn pop(&self, timeout: Option<Duration>) -> Result<T> {
         let mut v = T::new_zeroed();
         self.bytes.shared_pop(v.as_mut_bytes(), timeout)?;
@@ -529,14 +575,16 @@ pub struct Producer<T: ShmType, P: Policy> {
 }
 
 impl<T: ShmType, P: Policy> Producer<T, P> {
-    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full.
+    /// Pushes `value` if there is room: `Ok(true)` if pushed, `Ok(false)` if the queue is full,
+    /// [`Error::Closed`] if it is closed.
     #[inline]
     pub fn try_push(&mut self, value: T) -> Result<bool> {
         self.bytes.try_push(P::FLAGS, &mut self.tx, value.as_bytes())
     }
 
     /// Pushes `value`, waiting while the queue is full: at most `timeout` (`None`: forever),
-    /// then [`Error::Timeout`] (the queue is unchanged).
+    /// then [`Error::Timeout`] (the queue is unchanged); [`Error::Closed`] if it is closed
+    /// (before or while waiting).
     pub fn push(&mut self, value: T, timeout: Option<Duration>) -> Result<()> {
         self.bytes.push(P::FLAGS, &mut self.tx, value.as_bytes(), timeout)
     }
@@ -560,6 +608,18 @@ impl<T: ShmType, P: Policy> Producer<T, P> {
     /// Whether the queue is empty, approximately.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Closes the queue ([`Queue::close`]), for any policy: this producer's later pushes, and
+    /// everyone's, fail with [`Error::Closed`]; consumers drain what is left, then get
+    /// [`Error::Closed`]. Idempotent.
+    pub fn close(&mut self) {
+        self.bytes.close_as_producer(P::FLAGS, &mut self.tx)
+    }
+
+    /// Whether the queue is closed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.closed || self.bytes.raw.is_closed(P::FLAGS != flags::POLICY_SPSC)
     }
 }
 
@@ -586,7 +646,8 @@ pub struct Consumer<T: ShmType, P: Policy> {
 }
 
 impl<T: ShmType, P: Policy> Consumer<T, P> {
-    /// Pops the oldest element, or `Ok(None)` if the queue is empty.
+    /// Pops the oldest element, or `Ok(None)` if the queue is empty; [`Error::Closed`] once it
+    /// is closed and empty.
     #[inline]
     pub fn try_pop(&mut self) -> Result<Option<T>> {
         let mut v = T::new_zeroed();
@@ -595,7 +656,8 @@ impl<T: ShmType, P: Policy> Consumer<T, P> {
     }
 
     /// Pops the oldest element, waiting while the queue is empty: at most `timeout` (`None`:
-    /// forever), then [`Error::Timeout`] (the queue is unchanged).
+    /// forever), then [`Error::Timeout`] (the queue is unchanged); [`Error::Closed`] once it is
+    /// closed and empty.
     pub fn pop(&mut self, timeout: Option<Duration>) -> Result<T> {
         let mut v = T::new_zeroed();
         self.bytes.pop(P::FLAGS, &mut self.rx, v.as_mut_bytes(), timeout)?;
@@ -628,6 +690,12 @@ impl<T: ShmType, P: Policy> Consumer<T, P> {
     /// Whether the queue is empty, approximately.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the queue is closed ([`Queue::close`]); pops still return what was pushed before
+    /// the close, then [`Error::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.bytes.raw.is_closed(P::FLAGS != flags::POLICY_SPSC)
     }
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Indices {
     pub(super) not_empty: EventCount,
     pub(super) not_full: EventCount,
     pub(super) lost: AtomicU64,
+    pub(super) closed: AtomicU64,
+    pub(super) end: AtomicU64,
 }
 
 /// Size of [`Indices`] in a segment: up to the first slot.
@@ -42,6 +44,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Indices, not_empty) as u64 == header::NOT_EMPTY - header::TAIL);
     assert!(std::mem::offset_of!(Indices, not_full) as u64 == header::NOT_FULL - header::TAIL);
     assert!(std::mem::offset_of!(Indices, lost) as u64 == header::LOST - header::TAIL);
+    assert!(std::mem::offset_of!(Indices, closed) as u64 == header::CLOSED - header::TAIL);
+    assert!(std::mem::offset_of!(Indices, end) as u64 == header::END - header::TAIL);
     assert!(std::mem::offset_of!(ConsumerLine, reading) as u64 == header::READING - header::HEAD);
 };
 
@@ -55,6 +59,8 @@ impl Indices {
             not_empty: EventCount::new(),
             not_full: EventCount::new(),
             lost: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+            end: AtomicU64::new(0),
         }
     }
 }
@@ -91,6 +97,20 @@ pub(super) fn corrupt(field: &'static str, detail: String) -> Corrupt {
     Corrupt { field, detail }
 }
 
+/// Why an operation stopped without its result: an impossible state, or a closed queue (a push
+/// after the close, a pop once everything before it was taken; `close.rs`).
+#[derive(Debug)]
+pub(crate) enum Halt {
+    Corrupt(Corrupt),
+    Closed,
+}
+
+impl From<Corrupt> for Halt {
+    fn from(c: Corrupt) -> Self {
+        Halt::Corrupt(c)
+    }
+}
+
 /// Failed attempts a blocking operation spins through before it sleeps: a peer about to make
 /// progress is usually quicker than the membarrier and futex round trip of sleeping (a few
 /// microseconds at most). None under loom, whose models check the sleeping path.
@@ -106,6 +126,17 @@ pub(crate) enum Blocked {
     Timeout,
     /// The queue's state is impossible.
     Corrupt(Corrupt),
+    /// The queue is closed (and, for a pop, drained).
+    Closed,
+}
+
+impl From<Halt> for Blocked {
+    fn from(h: Halt) -> Self {
+        match h {
+            Halt::Corrupt(c) => Blocked::Corrupt(c),
+            Halt::Closed => Blocked::Closed,
+        }
+    }
 }
 
 /// No lane (`TxState::lane`, `RxState::lane`).
@@ -118,6 +149,9 @@ pub(crate) struct TxState {
     pub(crate) tail: u64,
     pub(crate) cached_head: u64,
     pub(crate) lane: u32,
+    /// SPSC: this producer (or a predecessor) closed the queue. The producer is the only one who
+    /// closes an SPSC queue, so its own copy is the truth.
+    pub(crate) closed: bool,
 }
 
 /// A consumer handle's own state: for a single consumer its position and what it found lost
@@ -131,7 +165,7 @@ pub(crate) struct RxState {
 
 impl TxState {
     pub(super) fn with_lane(lane: u32) -> Self {
-        TxState { tail: 0, cached_head: 0, lane }
+        TxState { tail: 0, cached_head: 0, lane, closed: false }
     }
 }
 
@@ -302,8 +336,7 @@ impl<E: Element> Raw<E> {
 
     /// Elements in the queue, approximately (see the module docs).
     pub(crate) fn len(&self) -> u64 {
-        let head = self.idx().head.0.head.load(Acquire);
-        let tail = self.idx().tail.0.load(Acquire);
+        let (head, tail) = self.positions();
         let d = tail.wrapping_sub(head);
         if (d as i64) < 0 {
             0
@@ -314,8 +347,10 @@ impl<E: Element> Raw<E> {
 
     /// The queue's two positions, `(head, tail)`: how many pops and pushes have been claimed
     /// since creation (from the creation start, wrapping at 2^64). Acquire loads; a snapshot.
+    /// (`tail` without the jump a close adds: `close.rs`.)
     pub(crate) fn positions(&self) -> (u64, u64) {
-        (self.idx().head.0.head.load(Acquire), self.idx().tail.0.load(Acquire))
+        let head = self.idx().head.0.head.load(Acquire);
+        (head, self.claimed_end(head))
     }
 
     /// Messages lost to processes that died mid-operation.
@@ -359,7 +394,7 @@ impl<E: Element> Raw<E> {
         &self,
         timeout: Option<Duration>,
         many_consumers: bool,
-        attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+        attempt: impl FnMut() -> std::result::Result<bool, Halt>,
     ) -> std::result::Result<(), Blocked> {
         let stall = || self.check_push_stall();
         self.retry_blocking(&self.idx().not_full, timeout, attempt, many_consumers.then_some(&stall))
@@ -371,7 +406,7 @@ impl<E: Element> Raw<E> {
         &self,
         timeout: Option<Duration>,
         many_producers: bool,
-        attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+        attempt: impl FnMut() -> std::result::Result<bool, Halt>,
     ) -> std::result::Result<(), Blocked> {
         let stall = || self.check_pop_stall();
         self.retry_blocking(&self.idx().not_empty, timeout, attempt, many_producers.then_some(&stall))
@@ -383,7 +418,7 @@ impl<E: Element> Raw<E> {
         &self,
         ec: &EventCount,
         timeout: Option<Duration>,
-        mut attempt: impl FnMut() -> std::result::Result<bool, Corrupt>,
+        mut attempt: impl FnMut() -> std::result::Result<bool, Halt>,
         stall: Option<&dyn Fn()>,
     ) -> std::result::Result<(), Blocked> {
         let mut spins = SPINS;
@@ -391,7 +426,7 @@ impl<E: Element> Raw<E> {
             match attempt() {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
-                Err(c) => return Err(Blocked::Corrupt(c)),
+                Err(h) => return Err(h.into()),
             }
             if spins == 0 {
                 break;
@@ -402,7 +437,7 @@ impl<E: Element> Raw<E> {
         let mut ready = || match attempt() {
             Ok(true) => Some(Ok(())),
             Ok(false) => None,
-            Err(c) => Some(Err(Blocked::Corrupt(c))),
+            Err(h) => Some(Err(h.into())),
         };
         let deadline = Deadline::after(timeout);
         loop {

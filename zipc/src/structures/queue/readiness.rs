@@ -19,6 +19,10 @@ impl<E: Element> Raw<E> {
             if seq.wrapping_sub(head.wrapping_add(1)) as i64 >= 0 || seq == tombstone(head) {
                 return true;
             }
+            // Closed and drained: a pop returns `Closed` at once.
+            if self.drained(head, policy != flags::POLICY_SPSC) {
+                return true;
+            }
             stalled = policy != flags::POLICY_SPSC && self.len() > 0;
             false
         });
@@ -36,6 +40,9 @@ impl<E: Element> Raw<E> {
     /// slot), and the dead-consumer check runs.
     pub(super) fn probe_space(&self, policy: u32) -> Probe {
         let probe = self.idx().not_full.probe(|| {
+            if self.is_closed(policy != flags::POLICY_SPSC) {
+                return true; // a push returns `Closed` at once
+            }
             if policy == flags::POLICY_SPSC {
                 let head = self.idx().head.0.head.load(Acquire);
                 self.idx().tail.0.load(Acquire).wrapping_sub(head) < self.cap

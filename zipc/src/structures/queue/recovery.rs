@@ -200,7 +200,7 @@ impl<E: Element> Raw<E> {
             return; // written, or a tombstone, or moved on
         }
         // Acquire: if the claim of `head` is visible, so is its claimer's lane record.
-        let tail = self.idx().tail.0.load(Acquire);
+        let tail = self.claimed_end(head);
         if (tail.wrapping_sub(head) as i64) <= 0 {
             return; // not claimed: just empty
         }
@@ -253,7 +253,8 @@ impl<E: Element> Raw<E> {
         for k in 0..count {
             let p = first.wrapping_add(k);
             if kind == op::PUSH {
-                let tail = self.idx().tail.0.load(Acquire);
+                // (A position at or past a close's `end` was never claimed.)
+                let tail = self.claimed_end(p);
                 if (tail.wrapping_sub(p) as i64) <= 0 || self.seq(p).load(Acquire) != p {
                     continue; // not claimed, or stamped
                 }

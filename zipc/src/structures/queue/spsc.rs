@@ -28,7 +28,7 @@ impl<E: Element> Raw<E> {
             tail = tail.wrapping_add(1);
         }
         self.idx().tail.0.store(tail, Release);
-        Ok(TxState { tail, cached_head: head, lane: NO_LANE })
+        Ok(TxState { tail, cached_head: head, lane: NO_LANE, closed: self.spsc_closed() })
     }
 
     /// Loads the shared indices into a new consumer's state, and returns how many elements a
@@ -95,8 +95,11 @@ impl<E: Element> Raw<E> {
 
     /// Pushes the element in `src` if there is room.
     #[inline(always)]
-    pub(crate) fn spsc_try_push(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn spsc_try_push(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<bool, Halt> {
         self.one(src.len());
+        if tx.closed {
+            return Err(Halt::Closed);
+        }
         if self.spsc_free(tx, 1)? == 0 {
             return Ok(false);
         }
@@ -122,11 +125,11 @@ impl<E: Element> Raw<E> {
 
     /// Pops the oldest element into `dst` if there is one.
     #[inline(always)]
-    pub(crate) fn spsc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn spsc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Halt> {
         self.one(dst.len());
         let head = rx.head;
         if self.seq(head).load(Acquire) != head.wrapping_add(1) {
-            return Ok(false);
+            return if self.drained(head, false) { Err(Halt::Closed) } else { Ok(false) };
         }
         let next = head.wrapping_add(1);
         // Read only by a successor after our death (`spsc_rx`): our own line, no ordering needed.
@@ -141,7 +144,10 @@ impl<E: Element> Raw<E> {
         Ok(true)
     }
 
-    pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<usize, Halt> {
+        if tx.closed {
+            return Err(Halt::Closed);
+        }
         let want = self.count(src.len()).min(self.cap);
         let n = self.spsc_free(tx, want)?.min(want);
         if n == 0 {
@@ -159,11 +165,11 @@ impl<E: Element> Raw<E> {
         Ok(n as usize)
     }
 
-    pub(crate) fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn spsc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Halt> {
         let want = self.count(dst.len()).min(self.cap);
         let n = self.spsc_ready(rx.head, want);
         if n == 0 {
-            return Ok(0);
+            return if want > 0 && self.drained(rx.head, false) { Err(Halt::Closed) } else { Ok(0) };
         }
         self.idx().head.0.reading.store(rx.head.wrapping_add(n), Relaxed);
         let size = self.elem.size();

@@ -27,6 +27,12 @@ pub(crate) fn inspect_at(
         }
         head = again;
     }
+    let closed = word(header::CLOSED);
+    if closed != crate::layout::kinds::queue::OPEN
+        && tail.wrapping_sub(head) >= crate::layout::kinds::queue::CLOSE_JUMP / 2
+    {
+        tail = tail.wrapping_sub(crate::layout::kinds::queue::CLOSE_JUMP); // the close's jump
+    }
     let d = tail.wrapping_sub(head);
     let len = if (d as i64) < 0 {
         problems.push(format!("{label}head {head} is ahead of tail {tail}"));
@@ -53,6 +59,12 @@ pub(crate) fn inspect_at(
         waiting_producers: event_waiters(header::NOT_FULL),
         waiting_consumers: event_waiters(header::NOT_EMPTY),
         lost: word(header::LOST),
+        close_state: match closed {
+            crate::layout::kinds::queue::OPEN => "open",
+            crate::layout::kinds::queue::CLOSING => "closing",
+            crate::layout::kinds::queue::CLOSED => "closed",
+            _ => "unknown",
+        },
     }
 }
 
@@ -88,6 +100,8 @@ pub struct QueueState {
     pub waiting_consumers: u32,
     /// Messages lost to processes that died mid-operation.
     pub lost: u64,
+    /// `"open"`, `"closing"` (a close has begun: pushes are refused) or `"closed"`.
+    pub close_state: &'static str,
 }
 
 pub(crate) fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
@@ -100,6 +114,9 @@ pub(crate) fn queue_lines(q: &QueueState, label: &str, out: &mut Vec<String>) {
         roles.push(format!("consumer {}", holder(&q.consumer)));
     }
     roles.push(format!("head {}, tail {}", q.head, q.tail));
+    if q.close_state != "open" {
+        roles.push(q.close_state.to_owned());
+    }
     out.push(roles.join("; "));
     let mut extra = Vec::new();
     if q.waiting_producers > 0 || q.waiting_consumers > 0 {
@@ -133,6 +150,7 @@ pub(crate) fn queue_json(q: &QueueState) -> Json {
         ("waiting_producers", Json::U(q.waiting_producers.into())),
         ("waiting_consumers", Json::U(q.waiting_consumers.into())),
         ("lost", Json::U(q.lost)),
+        ("close_state", Json::s(q.close_state)),
     ])
 }
 

@@ -2,6 +2,7 @@
 //! 2^64 wrap point, so that full, empty and wraparound are all crossed.
 use super::raw::*;
 use super::*;
+use crate::layout::kinds::queue::CLOSING;
 use loom::sync::Arc;
 use loom::thread;
 use std::sync::atomic::Ordering::SeqCst;
@@ -26,7 +27,7 @@ fn alive(tag: u64) -> bool {
 /// buffers, which the typed API converts the same way).
 struct U64Raw(Raw<Typed<u64>>);
 
-type R<T> = std::result::Result<T, Corrupt>;
+type R<T> = std::result::Result<T, Halt>;
 
 fn pop_one(pop: impl FnOnce(&mut [u8]) -> R<bool>) -> R<Option<u64>> {
     let mut v = 0u64;
@@ -44,7 +45,7 @@ impl U64Raw {
         self.0.len()
     }
     fn spsc_tx(&self) -> R<TxState> {
-        self.0.spsc_tx()
+        Ok(self.0.spsc_tx()?)
     }
     fn lane(&self, i: usize) -> &Lane {
         self.0.lanes().lane(i as u32)
@@ -56,6 +57,12 @@ impl U64Raw {
     }
     fn spsc_rx(&self) -> R<RxState> {
         Ok(self.0.spsc_rx()?.0)
+    }
+    fn mp_close(&self) {
+        self.0.mp_close()
+    }
+    fn spsc_close(&self, tx: &mut TxState) {
+        self.0.spsc_close(tx)
     }
     fn sc_rx(&self) -> RxState {
         self.0.sc_rx().unwrap().0
@@ -132,13 +139,13 @@ fn heap(cap: u64, vyukov: bool) -> Arc<Heap> {
     Arc::new(Heap { _idx: idx, _slots: slots, _lanes: lanes, raw })
 }
 
-fn push_spin(mut push: impl FnMut() -> std::result::Result<bool, Corrupt>) {
+fn push_spin(mut push: impl FnMut() -> R<bool>) {
     while !push().unwrap() {
         thread::yield_now();
     }
 }
 
-fn pop_spin(mut pop: impl FnMut() -> std::result::Result<Option<u64>, Corrupt>) -> u64 {
+fn pop_spin(mut pop: impl FnMut() -> R<Option<u64>>) -> u64 {
     loop {
         if let Some(v) = pop().unwrap() {
             return v;
@@ -616,5 +623,143 @@ fn loom_queue_spsc_consumer_takeover_counts_the_pop_in_flight() {
         let got: Vec<u64> = (0..2).map(|_| pop_spin(|| q.raw.spsc_try_pop(&mut rx))).collect();
         producer.join().unwrap();
         assert_eq!(got, [2, 3]);
+    });
+}
+
+// --- Closing (`close.rs`) ---------------------------------------------------------------------
+
+fn closed<T: std::fmt::Debug>(r: R<T>) -> bool {
+    match r {
+        Err(Halt::Closed) => true,
+        Err(Halt::Corrupt(c)) => panic!("corrupt: {c:?}"),
+        Ok(_) => false,
+    }
+}
+
+/// Pops (MPMC, lane 0) until `Closed`, once every other thread has stopped: nothing may be in
+/// flight then, so an empty queue that is not reported closed is a bug.
+fn drain_mc(q: &Heap, got: &mut Vec<u64>) {
+    loop {
+        match q.raw.mc_try_pop(0) {
+            Ok(Some(v)) => got.push(v),
+            Ok(None) => panic!("empty but not closed, with no push in flight"),
+            Err(Halt::Closed) => return,
+            Err(Halt::Corrupt(c)) => panic!("corrupt: {c:?}"),
+        }
+    }
+}
+
+/// Two producers race a closer while a consumer pops: each push either succeeds (and its element
+/// is popped exactly once before the consumer sees `Closed`) or fails with `Closed`; none finds
+/// the queue full; a push after the close fails.
+#[test]
+fn loom_queue_close_is_exact_with_racing_producers() {
+    loom::model(|| {
+        let q = heap(2, true);
+        let producers: Vec<_> = [1u64, 2]
+            .into_iter()
+            .map(|v| {
+                let q = q.clone();
+                thread::spawn(move || match q.raw.mp_try_push(v as usize, v, true) {
+                    Ok(true) => Some(v),
+                    Ok(false) => panic!("full with room for both"),
+                    r => {
+                        assert!(closed(r));
+                        None
+                    }
+                })
+            })
+            .collect();
+        let q2 = q.clone();
+        let closer = thread::spawn(move || q2.raw.mp_close());
+        let mut got = Vec::new();
+        match q.raw.mc_try_pop(0) {
+            Ok(v) => got.extend(v),
+            r => assert!(closed(r)),
+        }
+        let mut pushed: Vec<u64> = producers.into_iter().filter_map(|p| p.join().unwrap()).collect();
+        closer.join().unwrap();
+        drain_mc(&q, &mut got);
+        assert!(closed(q.raw.mp_try_push(3, 9, true)), "a push after the close fails");
+        got.sort_unstable();
+        pushed.sort_unstable();
+        assert_eq!(got, pushed, "exactly the pushes that succeeded are delivered, once");
+        assert_eq!(q.raw.len(), 0);
+    });
+}
+
+/// A closer that dies after `CLOSING` (its jump never made): a producer racing it and the
+/// consumer settle the close themselves; the books balance as above.
+#[test]
+fn loom_queue_close_left_half_done_is_settled_by_survivors() {
+    loom::model(|| {
+        let q = heap(2, true);
+        let q2 = q.clone();
+        let producer = thread::spawn(move || match q2.raw.mp_try_push(1, 1, true) {
+            Ok(true) => Some(1),
+            Ok(false) => panic!("full with room"),
+            r => {
+                assert!(closed(r));
+                None
+            }
+        });
+        let q3 = q.clone();
+        let dead_closer = thread::spawn(move || q3.raw.idx().closed.store(CLOSING, Release));
+        let mut got = Vec::new();
+        match q.raw.mc_try_pop(0) {
+            Ok(v) => got.extend(v),
+            r => assert!(closed(r)),
+        }
+        let pushed: Vec<u64> = producer.join().unwrap().into_iter().collect();
+        dead_closer.join().unwrap();
+        drain_mc(&q, &mut got);
+        assert_eq!(got, pushed);
+        assert!(closed(q.raw.mp_try_push(2, 2, true)));
+    });
+}
+
+/// The SPSC producer pushes two elements and closes while the consumer pops: the consumer gets
+/// both, in order, then `Closed`; the producer's next push fails.
+#[test]
+fn loom_queue_spsc_close_delivers_everything_before_it() {
+    loom::model(|| {
+        let q = heap(2, false);
+        let q2 = q.clone();
+        let producer = thread::spawn(move || {
+            let mut tx = q2.raw.spsc_tx().unwrap();
+            assert!(q2.raw.spsc_try_push(&mut tx, 1).unwrap());
+            assert!(q2.raw.spsc_try_push(&mut tx, 2).unwrap());
+            q2.raw.spsc_close(&mut tx);
+            assert!(closed(q2.raw.spsc_try_push(&mut tx, 3)));
+        });
+        let mut rx = q.raw.spsc_rx().unwrap();
+        let mut got: Vec<u64> = q.raw.spsc_try_pop(&mut rx).unwrap().into_iter().collect();
+        producer.join().unwrap();
+        loop {
+            match q.raw.spsc_try_pop(&mut rx) {
+                Ok(Some(v)) => got.push(v),
+                r => {
+                    assert!(closed(r), "empty but not closed after the close");
+                    break;
+                }
+            }
+        }
+        assert_eq!(got, [1, 2]);
+        // A successor producer learns of the close from the segment.
+        let mut tx = q.raw.spsc_tx().unwrap();
+        assert!(closed(q.raw.spsc_try_push(&mut tx, 4)));
+    });
+}
+
+/// A consumer asleep in a blocking pop with no timeout is woken by the close and gets `Closed`.
+#[test]
+fn loom_queue_close_wakes_a_blocked_consumer() {
+    loom::model(|| {
+        let q = heap(2, true);
+        let q2 = q.clone();
+        let closer = thread::spawn(move || q2.raw.mp_close());
+        let r = q.raw.pop_blocking(None, || q.raw.mc_try_pop(0));
+        assert!(matches!(r, Err(Blocked::Closed)), "{r:?}");
+        closer.join().unwrap();
     });
 }

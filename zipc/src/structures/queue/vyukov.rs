@@ -30,12 +30,7 @@ impl<E: Element> Raw<E> {
 
     /// Pushes the element in `src` if there is room, recording the attempt in `lane`.
     #[inline(always)]
-    pub(crate) fn mp_try_push(
-        &self,
-        lane: &Lane,
-        src: &[u8],
-        many_consumers: bool,
-    ) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn mp_try_push(&self, lane: &Lane, src: &[u8], many_consumers: bool) -> std::result::Result<bool, Halt> {
         self.one(src.len());
         let op = self.op(op::PUSH);
         let tail_word = &self.idx().tail.0;
@@ -61,6 +56,9 @@ impl<E: Element> Raw<E> {
                 }
             } else if diff < 0 {
                 lane.end();
+                if self.mp_closed() {
+                    return Err(Halt::Closed);
+                }
                 self.full_at(tail, many_consumers);
                 return Ok(false); // still holds the element from one lap ago: full
             } else {
@@ -74,7 +72,7 @@ impl<E: Element> Raw<E> {
         lane: &Lane,
         src: &[u8],
         many_consumers: bool,
-    ) -> std::result::Result<usize, Corrupt> {
+    ) -> std::result::Result<usize, Halt> {
         let want = self.count(src.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
@@ -94,6 +92,9 @@ impl<E: Element> Raw<E> {
                 let diff = self.seq(tail).load(Acquire).wrapping_sub(tail) as i64;
                 if diff < 0 {
                     lane.end();
+                    if self.mp_closed() {
+                        return Err(Halt::Closed);
+                    }
                     self.full_at(tail, many_consumers);
                     return Ok(0);
                 }
@@ -143,7 +144,7 @@ impl<E: Element> Raw<E> {
 
     /// Pops the oldest element into `dst` if there is one, recording the attempt in `lane`.
     #[inline(always)]
-    pub(crate) fn mc_try_pop(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn mc_try_pop(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<bool, Halt> {
         self.one(dst.len());
         let op = self.op(op::POP);
         let head_word = &self.idx().head.0.head;
@@ -171,6 +172,9 @@ impl<E: Element> Raw<E> {
                 head = self.mc_pass_tombstone(lane, head);
             } else if diff < 0 {
                 lane.end();
+                if self.drained(head, true) {
+                    return Err(Halt::Closed);
+                }
                 self.empty_at(head);
                 return Ok(false); // not yet written for this lap: empty
             } else {
@@ -179,7 +183,7 @@ impl<E: Element> Raw<E> {
         }
     }
 
-    pub(crate) fn mc_pop_bulk(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn mc_pop_bulk(&self, lane: &Lane, dst: &mut [u8]) -> std::result::Result<usize, Halt> {
         let want = self.count(dst.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
@@ -202,6 +206,9 @@ impl<E: Element> Raw<E> {
                 let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
                 if diff < 0 {
                     lane.end();
+                    if self.drained(head, true) {
+                        return Err(Halt::Closed);
+                    }
                     self.empty_at(head);
                     return Ok(0);
                 }
@@ -298,7 +305,7 @@ impl<E: Element> Raw<E> {
 
     /// Pops the oldest element into `dst` if there is one.
     #[inline(always)]
-    pub(crate) fn sc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Corrupt> {
+    pub(crate) fn sc_try_pop(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<bool, Halt> {
         self.one(dst.len());
         loop {
             let head = rx.head;
@@ -321,14 +328,17 @@ impl<E: Element> Raw<E> {
                 continue;
             }
             if diff > 0 {
-                return Err(self.sc_ahead(head, seq));
+                return Err(self.sc_ahead(head, seq).into());
+            }
+            if self.drained(head, true) {
+                return Err(Halt::Closed);
             }
             self.empty_at(head);
             return Ok(false);
         }
     }
 
-    pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Corrupt> {
+    pub(crate) fn sc_pop_bulk(&self, rx: &mut RxState, dst: &mut [u8]) -> std::result::Result<usize, Halt> {
         let want = self.count(dst.len()).min(self.cap);
         if want == 0 {
             return Ok(0);
@@ -347,7 +357,10 @@ impl<E: Element> Raw<E> {
                     continue;
                 }
                 if (seq.wrapping_sub(head.wrapping_add(1)) as i64) > 0 {
-                    return Err(self.sc_ahead(head, seq));
+                    return Err(self.sc_ahead(head, seq).into());
+                }
+                if self.drained(head, true) {
+                    return Err(Halt::Closed);
                 }
                 self.empty_at(head);
                 return Ok(0);
