@@ -307,6 +307,8 @@ zipc_status zipc_producer_push(zipc_producer *p, const void *elem, size_t size, 
 zipc_status zipc_producer_push_bulk(zipc_producer *p, const void *elems, size_t count, size_t size, int64_t timeout_ns,
                                     size_t *pushed);
 zipc_status zipc_producer_close_stream(zipc_producer *p); /* closes the queue, any policy */
+int zipc_producer_is_closed(zipc_producer *p); /* 1 once the queue is closed */
+int zipc_consumer_is_closed(zipc_consumer *c); /* 1 once closed (pops still drain what is left) */
 zipc_status zipc_consumer_try_pop(zipc_consumer *c, void *out, size_t size); /* OK or AGAIN (empty) */
 zipc_status zipc_consumer_pop(zipc_consumer *c, void *out, size_t size, int64_t timeout_ns);
 zipc_status zipc_consumer_pop_bulk(zipc_consumer *c, void *out, size_t max, size_t size, int64_t timeout_ns,

@@ -24,7 +24,8 @@
 //!   then only if its push had not been accepted (a push the recovery turned into a tombstone is
 //!   counted, and must not be delivered);
 //! * **survivors finish**: after the last kill, the remaining processes drain the queue and exit
-//!   within the hang guard.
+//!   within the hang guard — the queues' consumers when the parent closes the queue, at
+//!   `Error::Closed` (so a close after kills delivers everything accepted, then ends the stream).
 //!
 //! A consumer pops straight into a small file-backed scratch area and marks the messages after
 //! the pop returns, so that a kill between the two leaves the popped messages in the file. The
@@ -354,11 +355,17 @@ impl Run {
 
     /// Waits for the producers, then tells the consumers to finish, and waits for them.
     fn finish(&mut self, done: &Atomic<u32>) -> Duration {
+        self.finish_by(|| done.store(1))
+    }
+
+    /// Waits for the producers, tells the consumers with `end` that nothing more comes, and
+    /// waits for them to drain what is left and exit.
+    fn finish_by(&mut self, end: impl FnOnce()) -> Duration {
         let t = Instant::now();
         for w in self.workers.iter_mut().filter(|w| w.role == Role::Producer) {
             assert!(wait_bounded(&mut w.child, LIMIT), "producer {} failed", w.slot);
         }
-        done.store(1);
+        end();
         for w in self.workers.iter_mut().filter(|w| w.role == Role::Consumer) {
             assert!(wait_bounded(&mut w.child, LIMIT), "consumer {} failed", w.slot);
         }
@@ -565,10 +572,21 @@ fn queue_child<P: Policy>(args: &[String]) {
         let mut tx = q.producer().unwrap();
         produce(&Array::open(&seg, "next").unwrap(), slot, |m| tx.push(m, Some(LIMIT)).unwrap());
     } else {
-        let (seen, done) = consumer_books(&seg);
+        // The parent closes the queue once the producers are done: the consumers drain it and
+        // stop at `Closed` (after kills: past tombstones and dead consumers' claims).
+        let (seen, _) = consumer_books(&seg);
         let mut scratch = Scratch::create(scratch);
         let mut rx = q.consumer().unwrap();
-        consume(&seen, &mut scratch, incarnation, |dst| rx.pop_bulk(dst).unwrap(), || done.load() == 1 && q.is_empty());
+        let closed = std::cell::Cell::new(false);
+        let pop = |dst: &mut [Msg]| match rx.pop_bulk(dst) {
+            Ok(n) => n,
+            Err(zipc::Error::Closed { .. }) => {
+                closed.set(true);
+                0
+            }
+            Err(e) => panic!("pop: {e}"),
+        };
+        consume(&seen, &mut scratch, incarnation, pop, || closed.get());
     }
 }
 
@@ -589,7 +607,7 @@ fn chaos_mpmc_queue() {
     let seg = Segment::options().size(16 << 20).create(&name).unwrap();
     let start = u64::MAX - 100_000; // the run crosses the 2^64 wrap
     let q = Queue::<Msg, Mpmc>::create_starting_at(&seg, "q", MPMC_CAP, start).unwrap();
-    let (next, seen, done) = books(&seg, producers);
+    let (next, seen, _) = books(&seg, producers);
     let mut run = Run::new(TEST, &name);
     for slot in 0..producers {
         run.start(Role::Producer, slot);
@@ -601,8 +619,8 @@ fn chaos_mpmc_queue() {
     for _ in 0..80 * scale() {
         run.kill_one(&seg, &mut rng, &next, &aim, &|_| 0);
     }
-    let drain = run.finish(&done);
-    println!("mpmc: drained {drain:?} after the last kill");
+    let drain = run.finish_by(|| q.close().unwrap());
+    println!("mpmc: drained {drain:?} after the last kill and the close");
     assert_eq!(q.recover(), 0, "nothing left to settle");
     let tail = drained_queue(&seg, "q").tail;
     balance(&run, &seen, producers, tail.wrapping_sub(start), q.lost(), false, "mpmc");
@@ -622,7 +640,7 @@ fn chaos_spsc_queue() {
     let seg = Segment::options().size(8 << 20).create(&name).unwrap();
     let start = u64::MAX - 100_000;
     let q = Queue::<Msg, Spsc>::create_starting_at(&seg, "q", 16, start).unwrap();
-    let (next, seen, done) = books(&seg, 1);
+    let (next, seen, _) = books(&seg, 1);
     let mut run = Run::new(TEST, &name);
     run.start(Role::Producer, 0);
     run.start(Role::Consumer, 0);
@@ -644,8 +662,9 @@ fn chaos_spsc_queue() {
     for _ in 0..50 * scale() {
         run.kill_one(&seg, &mut rng, &next, &aim, &in_flight);
     }
-    let drain = run.finish(&done);
-    println!("spsc: drained {drain:?} after the last kill");
+    // The producers are gone (a killed one's role is taken over by the close).
+    let drain = run.finish_by(|| q.close().unwrap());
+    println!("spsc: drained {drain:?} after the last kill and the close");
     let tail = drained_queue(&seg, "q").tail;
     balance(&run, &seen, 1, tail.wrapping_sub(start), q.lost(), true, "spsc");
 }

@@ -293,6 +293,8 @@ _SIGNATURES = {
     "zipc_producer_push": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_producer_push_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
     "zipc_producer_close_stream": (_ST, [_P]),
+    "zipc_producer_is_closed": (_INT, [_P]),
+    "zipc_consumer_is_closed": (_INT, [_P]),
     "zipc_consumer_try_pop": (_ST, [_P, _P, _SZ]),
     "zipc_consumer_pop": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_consumer_pop_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
@@ -872,7 +874,7 @@ class Producer(_Typed):
     @property
     def is_closed(self):
         """Whether the queue is closed."""
-        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+        return bool(_LIB.zipc_producer_is_closed(self._p()))
 
 
 class Consumer(_Typed):
@@ -901,7 +903,7 @@ class Consumer(_Typed):
     @property
     def is_closed(self):
         """Whether the queue is closed (pops still drain what was pushed before the close)."""
-        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+        return bool(_LIB.zipc_consumer_is_closed(self._p()))
 
     @property
     def lost_on_takeover(self):

@@ -29,7 +29,7 @@ class Producer(_Typed):
     @property
     def is_closed(self):
         """Whether the queue is closed."""
-        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+        return bool(_LIB.zipc_producer_is_closed(self._p()))
 
 
 class Consumer(_Typed):
@@ -58,7 +58,7 @@ class Consumer(_Typed):
     @property
     def is_closed(self):
         """Whether the queue is closed (pops still drain what was pushed before the close)."""
-        return bool(_LIB.zipc_queue_is_closed(self._keep._p()))
+        return bool(_LIB.zipc_consumer_is_closed(self._p()))
 
     @property
     def lost_on_takeover(self):

@@ -147,6 +147,17 @@ abi! {
         })
     }
 
+    /// 1 if the producer's queue is closed (0 for NULL, or while another thread uses the handle).
+    unsafe fn zipc_producer_is_closed(p: *mut ProducerHandle) -> c_int {
+        p.as_ref().map(|p| p.0.with(|p| Ok(c_int::from(p.is_closed()))).unwrap_or(0))
+    }
+
+    /// 1 if the consumer's queue is closed — pops still drain what was pushed before (0 for
+    /// NULL, or while another thread uses the handle).
+    unsafe fn zipc_consumer_is_closed(c: *mut ConsumerHandle) -> c_int {
+        c.as_ref().map(|c| c.0.with(|c| Ok(c_int::from(c.is_closed()))).unwrap_or(0))
+    }
+
     /// Pops one element into `out` if there is one: `ZIPC_OK`, or `ZIPC_AGAIN` if the queue is
     /// empty.
     unsafe fn zipc_consumer_try_pop(c: *mut ConsumerHandle, out: *mut c_void, size: usize) -> Status {

@@ -312,6 +312,9 @@ impl<E: Element> QueueBytes<E> {
             self.raw.mp_close();
             return Ok(());
         }
+        if self.raw.is_closed(false) {
+            return Ok(()); // closed already: nothing to take the role for
+        }
         let (mut tx, claimed) = self.open_producer(policy)?;
         self.raw.spsc_close(&mut tx);
         self.close_producer(&tx, claimed);

@@ -145,10 +145,10 @@ impl<E: Element> Raw<E> {
     }
 
     pub(crate) fn spsc_push_bulk(&self, tx: &mut TxState, src: &[u8]) -> std::result::Result<usize, Halt> {
-        if tx.closed {
+        let want = self.count(src.len()).min(self.cap);
+        if tx.closed && want > 0 {
             return Err(Halt::Closed);
         }
-        let want = self.count(src.len()).min(self.cap);
         let n = self.spsc_free(tx, want)?.min(want);
         if n == 0 {
             return Ok(0);
