@@ -258,7 +258,10 @@ impl<T: ShmType> Future<T> {
         self.core.try_get(v.as_mut_bytes()).then_some(v)
     }
 
-    /// Waits for the value, at most `timeout` ([`Error::Timeout`]; `None`: forever).
+    /// Waits for the value, at most `timeout` ([`Error::Timeout`]; `None`: forever). A waiter
+    /// never sets it: if the setter dies, the value comes from the next [`set`](Self::set) or
+    /// [`get_or_init`](Self::get_or_init), which takes the dead setter's place — so wait with a
+    /// timeout where nobody else may set it.
     ///
     /// [`Error::Timeout`]: crate::Error::Timeout
     pub fn wait(&self, timeout: Option<Duration>) -> Result<T> {
