@@ -160,7 +160,8 @@ typedef enum zipc_status {
     ZIPC_ERR_IN_USE = 27,              /* the segment cannot be removed: live processes use it */
     ZIPC_ERR_LANES_FULL = 28,          /* every lane of the segment belongs to a live thread (too many threads on its queues) */
     ZIPC_ERR_SUBSCRIBERS_FULL = 29,    /* every subscriber record of the topic belongs to a live subscriber */
-    ZIPC_ERR_MAP_FULL = 30             /* the map or set holds its capacity and the key is not in it */
+    ZIPC_ERR_MAP_FULL = 30,            /* the map or set holds its capacity and the key is not in it */
+    ZIPC_ERR_CLOSED = 31               /* the queue, ring or topic is closed (and, for a receiver, drained) */
 } zipc_status;
 
 /* Opaque handles. */
@@ -332,12 +333,18 @@ uint64_t zipc_ring_total_read(const zipc_ring *r);
 uint64_t zipc_ring_total_missed(const zipc_ring *r);
 uint64_t zipc_ring_total_lost(const zipc_ring *r); /* lost to consumers that died mid-pop */
 uint64_t zipc_ring_len(const zipc_ring *r);
+int zipc_ring_is_closed(const zipc_ring *r); /* 1 once the producer closed the stream */
 /* The newest elements, at most `max`, oldest first; every one intact. */
 zipc_status zipc_ring_get_last_n(const zipc_ring *r, void *out, size_t max, size_t size, size_t *got);
 zipc_status zipc_ring_open_producer(const zipc_ring *r, zipc_ring_producer **out);
 zipc_status zipc_ring_open_consumer(const zipc_ring *r, zipc_ring_consumer **out);
 void zipc_ring_producer_close(zipc_ring_producer *p);
 void zipc_ring_consumer_close(zipc_ring_consumer *c);
+/* Closing the stream (not the handle, which *_close frees): pushes then fail with ZIPC_ERR_CLOSED;
+ * the consumer receives everything pushed before, then ZIPC_ERR_CLOSED from every pop and peek.
+ * Wakes every sleeper; idempotent. is_finished: 1 once this consumer has reached that end. */
+zipc_status zipc_ring_producer_close_stream(zipc_ring_producer *p);
+int zipc_ring_consumer_is_finished(zipc_ring_consumer *c);
 zipc_status zipc_ring_try_push(zipc_ring_producer *p, const void *elem, size_t size);
 zipc_status zipc_ring_push(zipc_ring_producer *p, const void *elem, size_t size, int64_t timeout_ns);
 zipc_status zipc_ring_push_bulk(zipc_ring_producer *p, const void *elems, size_t count, size_t size,
