@@ -342,12 +342,18 @@ uint64_t zipc_ring_total_read(const zipc_ring *r);
 uint64_t zipc_ring_total_missed(const zipc_ring *r);
 uint64_t zipc_ring_total_lost(const zipc_ring *r); /* lost to consumers that died mid-pop */
 uint64_t zipc_ring_len(const zipc_ring *r);
+int zipc_ring_is_closed(const zipc_ring *r); /* 1 once the producer closed the stream */
 /* The newest elements, at most `max`, oldest first; every one intact. */
 zipc_status zipc_ring_get_last_n(const zipc_ring *r, void *out, size_t max, size_t size, size_t *got);
 zipc_status zipc_ring_open_producer(const zipc_ring *r, zipc_ring_producer **out);
 zipc_status zipc_ring_open_consumer(const zipc_ring *r, zipc_ring_consumer **out);
 void zipc_ring_producer_close(zipc_ring_producer *p);
 void zipc_ring_consumer_close(zipc_ring_consumer *c);
+/* Closing the stream (not the handle, which *_close frees): pushes then fail with ZIPC_ERR_CLOSED;
+ * the consumer receives everything pushed before, then ZIPC_ERR_CLOSED from every pop and peek.
+ * Wakes every sleeper; idempotent. is_finished: 1 once this consumer has reached that end. */
+zipc_status zipc_ring_producer_close_stream(zipc_ring_producer *p);
+int zipc_ring_consumer_is_finished(zipc_ring_consumer *c);
 zipc_status zipc_ring_try_push(zipc_ring_producer *p, const void *elem, size_t size);
 zipc_status zipc_ring_push(zipc_ring_producer *p, const void *elem, size_t size, int64_t timeout_ns);
 zipc_status zipc_ring_push_bulk(zipc_ring_producer *p, const void *elems, size_t count, size_t size,

@@ -334,7 +334,7 @@ fn json_has_the_documented_fields() {
     assert_eq!(
         st("imu"),
         &serde_json::json!({"mode": "lossless", "capacity": 8, "len": 2, "write_pos": 3, "read_pos": 1,
-            "claim": 3, "missed": 0, "lost": 0, "producer": holder, "consumer": null, "waiting_consumers": 0,
+            "claim": 3, "missed": 0, "lost": 0, "closed": false, "producer": holder, "consumer": null, "waiting_consumers": 0,
             "waiting_producers": 0})
     );
     assert_eq!(

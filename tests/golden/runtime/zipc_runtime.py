@@ -317,12 +317,15 @@ _SIGNATURES = {
     "zipc_ring_total_read": (_U64, [_P]),
     "zipc_ring_total_missed": (_U64, [_P]),
     "zipc_ring_total_lost": (_U64, [_P]),
+    "zipc_ring_is_closed": (_INT, [_P]),
     "zipc_ring_len": (_U64, [_P]),
     "zipc_ring_get_last_n": (_ST, [_P, _P, _SZ, _SZ, ctypes.POINTER(_SZ)]),
     "zipc_ring_open_producer": (_ST, [_P, _PP]),
     "zipc_ring_open_consumer": (_ST, [_P, _PP]),
     "zipc_ring_producer_close": (None, [_P]),
     "zipc_ring_consumer_close": (None, [_P]),
+    "zipc_ring_producer_close_stream": (_ST, [_P]),
+    "zipc_ring_consumer_is_finished": (_INT, [_P]),
     "zipc_ring_try_push": (_ST, [_P, _P, _SZ]),
     "zipc_ring_push": (_ST, [_P, _P, _SZ, _I64]),
     "zipc_ring_push_bulk": (_ST, [_P, _P, _SZ, _SZ, _I64, ctypes.POINTER(_SZ)]),
@@ -964,8 +967,15 @@ class RingProducer(_Typed):
     _CLOSE = "zipc_ring_producer_close"
 
     def try_push(self, value):
-        """Pushes `value` if there is room (always, in overwrite mode): True if pushed."""
+        """Pushes `value` if there is room (always, in overwrite mode): True if pushed. Every
+        push raises ClosedError once the stream is closed (the value is not pushed)."""
         return _send(self, "zipc_ring_try_push", value) == OK
+
+    def close_stream(self):
+        """Closes the stream (not this handle: close() releases the role): pushes raise
+        ClosedError from now on; the consumer receives everything pushed before, then
+        ClosedError. Wakes every sleeper; idempotent."""
+        _call(_LIB.zipc_ring_producer_close_stream(self._p()))
 
     def push(self, value, timeout=None):
         _send(self, "zipc_ring_push", value, _ns(timeout))
@@ -986,8 +996,14 @@ class RingConsumer(_Typed):
     _CLOSE = "zipc_ring_consumer_close"
 
     def try_pop(self):
-        """The oldest available element, or None."""
+        """The oldest available element, or None. Every pop and peek raises ClosedError once the
+        stream is closed and everything pushed before the close was received."""
         return _recv(self, "zipc_ring_try_pop")
+
+    @property
+    def is_finished(self):
+        """True once the stream is closed and this consumer has passed everything pushed before."""
+        return bool(_LIB.zipc_ring_consumer_is_finished(self._p()))
 
     def pop(self, timeout=None):
         """The oldest element, waiting at most `timeout` seconds for one."""
@@ -1032,6 +1048,8 @@ class Ring(_Typed):
     total_read = property(lambda self: _LIB.zipc_ring_total_read(self._p()))
     total_missed = property(lambda self: _LIB.zipc_ring_total_missed(self._p()))
     total_lost = property(lambda self: _LIB.zipc_ring_total_lost(self._p()))
+    is_closed = property(lambda self: bool(_LIB.zipc_ring_is_closed(self._p())),
+                         doc="True once the producer closed the stream (close_stream()).")
 
     def __len__(self):
         return _LIB.zipc_ring_len(self._p())

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::segment::Segment;
-use crate::structures::ring::{self, ByteSlots, ConsumerState, Core, ProducerState, RingMode};
+use crate::structures::ring::{self, ByteSlots, Closed, ConsumerState, Core, ProducerState, RingMode};
 use crate::sys::futex::Deadline;
 use crate::sys::role;
 
@@ -101,6 +101,15 @@ impl DynRing {
         Ok(self.core.last_n(dst))
     }
 
+    /// Whether the producer has closed the ring (see [`RingProducer::close`](crate::RingProducer::close)).
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn closed<T>(&self, r: std::result::Result<T, Closed>) -> Result<T> {
+        r.map_err(|Closed| Error::Closed { structure: self.name().to_owned() })
+    }
+
     /// Claims the producer role ([`Error::RoleTaken`](crate::Error::RoleTaken) while another handle holds it).
     pub fn producer(&self) -> Result<DynRingProducer> {
         let (state, claim) = ring::claim_producer(&self.region, &self.core)?;
@@ -139,29 +148,39 @@ impl DynRingProducer {
     }
 
     /// Pushes the element in `src` if there is room (always, in overwrite mode).
+    /// [`Error::Closed`] (not pushed) once the ring is closed, as for every push below.
     pub fn try_push(&mut self, src: &[u8]) -> Result<bool> {
         one("push", self.ring.size, src.len())?;
-        Ok(self.ring.core.try_push(&mut self.state, src) == 1)
+        let r = self.ring.core.try_push(&mut self.state, src);
+        self.ring.closed(r).map(|n| n == 1)
     }
 
     /// Pushes as many of the elements in `src` as there is room for, in one batch; returns how
     /// many (all of them in overwrite mode).
     pub fn try_push_bulk(&mut self, src: &[u8]) -> Result<usize> {
         whole("push", self.ring.size, src.len())?;
-        Ok(self.ring.core.try_push(&mut self.state, src))
+        let r = self.ring.core.try_push(&mut self.state, src);
+        self.ring.closed(r)
     }
 
     /// Pushes the element in `src`, waiting at most `timeout` (`None`: forever) for room.
     pub fn push(&mut self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
-        one("push", self.ring.size, src.len())?;
-        self.ring.core.push(&mut self.state, src, Deadline::after(timeout)).map(|_| ())
+        self.push_bulk(src, timeout).map(|_| ())
     }
 
     /// Waits at most `timeout` until at least one element of `src` fits, then pushes as many as
     /// fit; returns how many (0 only for an empty `src`).
     pub fn push_bulk(&mut self, src: &[u8], timeout: Option<Duration>) -> Result<usize> {
         whole("push", self.ring.size, src.len())?;
-        self.ring.core.push(&mut self.state, src, Deadline::after(timeout))
+        let r = self.ring.core.push(&mut self.state, src, Deadline::after(timeout))?;
+        self.ring.closed(r)
+    }
+
+    /// Closes the ring (idempotent; see [`RingProducer::close`](crate::RingProducer::close)):
+    /// pushes fail with [`Error::Closed`] from now on; the consumer receives everything pushed
+    /// before, then [`Error::Closed`]. Wakes every sleeper.
+    pub fn close_stream(&mut self) {
+        self.ring.core.close(&mut self.state);
     }
 
     /// The ring (for the observer calls).
@@ -191,35 +210,47 @@ pub struct DynRingConsumer {
 
 impl DynRingConsumer {
     /// Pops the oldest available element into `dst` (exactly one element): `Ok(false)` if none.
+    /// [`Error::Closed`] once the ring is closed and everything pushed before the close was
+    /// passed, as for every pop and peek below.
     pub fn try_pop(&mut self, dst: &mut [u8]) -> Result<bool> {
         one("pop", self.ring.size, dst.len())?;
-        Ok(self.ring.core.try_pop(&mut self.state, dst, true) == 1)
+        let r = self.ring.core.try_pop(&mut self.state, dst, true);
+        self.ring.closed(r).map(|n| n == 1)
     }
 
     /// Pops up to as many elements as `dst` holds, in one batch, into its front; returns how many.
     pub fn try_pop_bulk(&mut self, dst: &mut [u8]) -> Result<usize> {
         whole("pop", self.ring.size, dst.len())?;
-        Ok(self.ring.core.try_pop(&mut self.state, dst, true))
+        let r = self.ring.core.try_pop(&mut self.state, dst, true);
+        self.ring.closed(r)
     }
 
     /// Pops one element into `dst`, waiting at most `timeout` (`None`: forever).
     pub fn pop(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
         one("pop", self.ring.size, dst.len())?;
-        self.ring.core.pop(&mut self.state, dst, Deadline::after(timeout)).map(|_| ())
+        self.pop_bulk(dst, timeout).map(|_| ())
     }
 
     /// Waits at most `timeout` until an element is available, then pops up to as many as `dst`
     /// holds; returns how many (0 only for an empty `dst`).
     pub fn pop_bulk(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
         whole("pop", self.ring.size, dst.len())?;
-        self.ring.core.pop(&mut self.state, dst, Deadline::after(timeout))
+        let r = self.ring.core.pop(&mut self.state, dst, Deadline::after(timeout))?;
+        self.ring.closed(r)
     }
 
     /// Copies the element [`try_pop`](Self::try_pop) would return next into `dst` without
     /// consuming it: `Ok(false)` if none.
     pub fn peek(&mut self, dst: &mut [u8]) -> Result<bool> {
         one("peek", self.ring.size, dst.len())?;
-        Ok(self.ring.core.try_pop(&mut self.state, dst, false) == 1)
+        let r = self.ring.core.try_pop(&mut self.state, dst, false);
+        self.ring.closed(r).map(|n| n == 1)
+    }
+
+    /// Whether the ring is closed and this consumer has passed everything pushed before the
+    /// close (see [`RingConsumer::is_finished`](crate::RingConsumer::is_finished)).
+    pub fn is_finished(&self) -> bool {
+        self.ring.core.finished(&self.state)
     }
 
     /// Elements skipped so far because they were overwritten first.

@@ -59,6 +59,12 @@ abi! {
         r.as_ref().map(|r| r.0.total_lost())
     }
 
+    /// 1 if the producer has closed the ring (`zipc_ring_producer_close_stream`), 0 if it is open
+    /// (or for NULL).
+    unsafe fn zipc_ring_is_closed(r: *const RingHandle) -> c_int {
+        r.as_ref().map(|r| c_int::from(r.0.is_closed()))
+    }
+
     /// Elements written and not yet passed by the consumer (0 for NULL).
     unsafe fn zipc_ring_len(r: *const RingHandle) -> u64 {
         r.as_ref().map(|r| r.0.len())
@@ -102,6 +108,24 @@ abi! {
     /// Closes a ring consumer, releasing the role (NULL is fine).
     unsafe fn zipc_ring_consumer_close(c: *mut RingConsumerHandle) {
         free(c)
+    }
+
+    /// Closes the ring's stream (not the handle: `zipc_ring_producer_close` frees that):
+    /// pushes return `ZIPC_ERR_CLOSED` from now on, and the consumer receives everything pushed
+    /// before, then `ZIPC_ERR_CLOSED` from its pops. Wakes every sleeper; idempotent.
+    unsafe fn zipc_ring_producer_close_stream(p: *mut RingProducerHandle) -> Status {
+        let p = obj(p, "p")?;
+        p.0.with(|p| {
+            p.close_stream();
+            Ok(Status::Ok)
+        })
+    }
+
+    /// 1 if the ring is closed and this consumer has passed everything pushed before the close
+    /// (every pop returns `ZIPC_ERR_CLOSED`), else 0 (also for NULL, or while another thread
+    /// uses the handle).
+    unsafe fn zipc_ring_consumer_is_finished(c: *mut RingConsumerHandle) -> c_int {
+        c.as_ref().map(|c| c.0.with(|c| Ok(c_int::from(c.is_finished()))).unwrap_or(0))
     }
 
     /// Pushes one element if there is room (always, in overwrite mode): `ZIPC_OK` or `ZIPC_AGAIN`.

@@ -131,6 +131,17 @@ impl EventCount {
         self.wake_if_waiting(1)
     }
 
+    /// Wakes every waiter whether or not `waiters` says there is one: bumps `epoch` and calls
+    /// `FUTEX_WAKE` unconditionally (a system call). For rare events that must reach every
+    /// sleeper, such as closing a ring or a topic; pairs with either `wait_until` variant without
+    /// any fence: a waiter that read the epoch before the bump fails its futex wait (`EAGAIN`) or
+    /// is woken, and one that read it after the bump sees, through the bump's read-modify-write,
+    /// every store made before this call.
+    #[cold]
+    pub(crate) fn notify_all_unconditionally(&self) {
+        self.wake(u32::MAX)
+    }
+
     /// The notifier's side, after its barrier: a load, and a system call only if someone waits.
     #[inline(always)]
     fn wake_if_waiting(&self, n: u32) {

@@ -36,6 +36,12 @@ pub mod field {
     pub const CLAIM: u64 = 8;
     /// `u64 producer` role word.
     pub const PRODUCER: u64 = 16;
+    /// `u64 end`: the producer's position when it closed the ring (meaningful once `CLOSED`
+    /// is set).
+    pub const END: u64 = 24;
+    /// `u64 closed`: 0 while open (every segment made before closing existed reads so), 1
+    /// once the producer closed the ring.
+    pub const CLOSED: u64 = 32;
     /// `u64 read_pos`.
     pub const READ_POS: u64 = 128;
     /// `u64 missed`.

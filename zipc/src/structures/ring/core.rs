@@ -4,13 +4,23 @@
 
 use super::*;
 
-/// The producer's hot words (offset 0).
+/// The producer's hot words (offset 0), its role word (which the algorithm does not use) and
+/// the close: `end` and `closed`, written once, by the producer that closes.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct ProducerSide {
     pub(super) write_pos: AtomicU64,
     pub(super) claim: AtomicU64,
+    pub(super) role: AtomicU64,
+    pub(super) end: AtomicU64,
+    pub(super) closed: AtomicU64,
 }
+
+/// What a send or a receive returns on a closed ring (the handles turn it into
+/// [`Error::Closed`] with the ring's name): a sender, always; a receiver, once it has
+/// received everything sent before the close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Closed;
 
 /// The consumer's hot words (offset 128). `role` is the consumer role word, which the algorithm
 /// does not use (`role.rs` does).
@@ -26,7 +36,10 @@ pub(crate) struct ConsumerSide {
 
 #[cfg(not(loom))]
 const _: () = {
-    assert!(std::mem::size_of::<ProducerSide>() == 16);
+    assert!(std::mem::size_of::<ProducerSide>() == 40);
+    assert!(std::mem::offset_of!(ProducerSide, role) as u64 == field::PRODUCER - field::WRITE_POS);
+    assert!(std::mem::offset_of!(ProducerSide, end) as u64 == field::END - field::WRITE_POS);
+    assert!(std::mem::offset_of!(ProducerSide, closed) as u64 == field::CLOSED - field::WRITE_POS);
     assert!(std::mem::size_of::<ConsumerSide>() == 40);
     assert!(std::mem::offset_of!(ConsumerSide, reading) as u64 == field::READING - field::READ_POS);
     assert!(std::mem::offset_of!(ConsumerSide, lost) as u64 == field::LOST - field::READ_POS);
@@ -80,6 +93,8 @@ pub(crate) struct ProducerState {
     pub(super) claim: u64,
     /// `read_pos` as last loaded (lossless mode).
     pub(super) read_cache: u64,
+    /// The ring is closed (by this producer, or by a predecessor: read when claiming the role).
+    pub(super) closed: bool,
 }
 
 /// The consumer's private state.
@@ -236,7 +251,8 @@ impl<S: Slots> Core<S> {
                 self.capacity
             ));
         }
-        Ok(ProducerState { write, claim: claim.max(write), read_cache: read })
+        let closed = self.is_closed();
+        Ok(ProducerState { write, claim: claim.max(write), read_cache: read, closed })
     }
 
     /// The consumer's state, from the segment. Fails if the positions are impossible. A
@@ -273,11 +289,15 @@ impl<S: Slots> Core<S> {
 
     /// Pushes as much of `src` as fits (all of it in overwrite mode, where only the last
     /// `capacity` elements of an oversized batch land and the rest count as written and lost).
-    /// Returns how many elements were consumed from `src`.
-    pub(crate) fn try_push(&self, st: &mut ProducerState, src: &[S::Elem]) -> usize {
+    /// Returns how many elements were consumed from `src`; [`Closed`] (nothing pushed) once
+    /// the ring is closed.
+    pub(crate) fn try_push(&self, st: &mut ProducerState, src: &[S::Elem]) -> std::result::Result<usize, Closed> {
+        if st.closed {
+            return Err(Closed);
+        }
         let len = self.count(src.len());
         if len == 0 {
-            return 0;
+            return Ok(0);
         }
         let cap = self.capacity;
         let (skip, n) = if self.overwrite {
@@ -293,7 +313,7 @@ impl<S: Slots> Core<S> {
             (0, (free.min(len as u64)) as usize)
         };
         if n == 0 {
-            return 0;
+            return Ok(0);
         }
         let first = st.write + skip as u64;
         let end = first + n as u64;
@@ -305,16 +325,62 @@ impl<S: Slots> Core<S> {
         self.p().write_pos.store(end, Release);
         st.write = end;
         self.data_ready().notify_all_asymmetric();
-        skip + n
+        Ok(skip + n)
+    }
+
+    /// Closes the ring (idempotent): stores the end position, then the `closed` flag (release),
+    /// then wakes every sleeper of both event counts unconditionally. Only the producer, the one
+    /// writer of `write_pos`, closes, so the end is exact: everything pushed before is delivered,
+    /// nothing after is accepted.
+    pub(crate) fn close(&self, st: &mut ProducerState) {
+        if !st.closed {
+            self.p().end.store(st.write, Relaxed);
+            self.p().closed.store(1, Release);
+            st.closed = true;
+        }
+        self.data_ready().notify_all_unconditionally();
+        self.space_ready().notify_all_unconditionally();
+    }
+
+    /// Whether the ring is closed (acquire: a consumer that sees it sees every element pushed
+    /// before the close).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.p().closed.load(Acquire) != 0
+    }
+
+    /// Whether the ring is closed and the consumer at `st` has passed everything pushed before.
+    pub(crate) fn finished(&self, st: &ConsumerState) -> bool {
+        self.left_before_end(st).is_err()
+    }
+
+    /// On the consumer's empty path: [`Closed`] if the ring is closed and the consumer has
+    /// passed everything pushed before the close; `Ok(true)` if it is closed with elements left
+    /// (which `write_pos`, reloaded, shows); `Ok(false)` while open.
+    fn left_before_end(&self, st: &ConsumerState) -> std::result::Result<bool, Closed> {
+        if !self.is_closed() {
+            return Ok(false);
+        }
+        let end = self.p().end.load(Relaxed);
+        if st.read >= end || self.p().write_pos.load(Acquire) <= st.read {
+            // The second test holds only in a corrupt segment (an end past `write_pos`): closed.
+            return Err(Closed);
+        }
+        Ok(true)
     }
 
     /// Copies up to `dst.len()` elements from the consumer's position into `dst`, skipping (and
     /// counting) elements overwritten before they could be copied intact. Advances the position
-    /// past what it returns if `consume`; otherwise only past what it skipped.
-    pub(crate) fn try_pop(&self, st: &mut ConsumerState, dst: &mut [S::Elem], consume: bool) -> usize {
+    /// past what it returns if `consume`; otherwise only past what it skipped. [`Closed`] when
+    /// the ring is closed and everything pushed before the close was passed.
+    pub(crate) fn try_pop(
+        &self,
+        st: &mut ConsumerState,
+        dst: &mut [S::Elem],
+        consume: bool,
+    ) -> std::result::Result<usize, Closed> {
         let len = self.count(dst.len());
         if len == 0 {
-            return 0;
+            return Ok(0);
         }
         let cap = self.capacity;
         loop {
@@ -322,9 +388,14 @@ impl<S: Slots> Core<S> {
             if avail(st.write_cache) < len as u64 {
                 st.write_cache = self.p().write_pos.load(Acquire);
             }
-            let avail = avail(st.write_cache);
+            let mut avail = avail(st.write_cache);
             if avail == 0 {
-                return 0;
+                // The empty path only: is the ring closed, and this the end?
+                if !self.left_before_end(st)? {
+                    return Ok(0);
+                }
+                st.write_cache = self.p().write_pos.load(Acquire);
+                avail = st.write_cache.saturating_sub(st.read);
             }
             // Lossless: never more than `capacity` (more would be a corrupt write_pos).
             // Overwrite: only the newest `capacity` can still be there.
@@ -356,7 +427,7 @@ impl<S: Slots> Core<S> {
                 }
             }
             if k > 0 {
-                return k as usize;
+                return Ok(k as usize);
             }
             // Everything copied was overwritten meanwhile: try again from the new position.
         }
@@ -388,31 +459,43 @@ impl<S: Slots> Core<S> {
     }
 
     /// Blocking [`try_push`](Self::try_push): waits until at least one element fits.
-    pub(crate) fn push(&self, st: &mut ProducerState, src: &[S::Elem], deadline: Deadline) -> Result<usize> {
-        if self.count(src.len()) == 0 {
-            return Ok(0);
+    pub(crate) fn push(
+        &self,
+        st: &mut ProducerState,
+        src: &[S::Elem],
+        deadline: Deadline,
+    ) -> Result<std::result::Result<usize, Closed>> {
+        if st.closed || self.count(src.len()) == 0 {
+            return Ok(self.try_push(st, src));
         }
-        self.space_ready().wait_until_asymmetric(deadline, || {
-            let n = self.try_push(st, src);
-            (n > 0).then_some(n)
+        self.space_ready().wait_until_asymmetric(deadline, || match self.try_push(st, src) {
+            Ok(0) => None,
+            done => Some(done),
         })
     }
 
-    /// Blocking [`try_pop`](Self::try_pop) (consuming): waits until at least one element arrives.
-    pub(crate) fn pop(&self, st: &mut ConsumerState, dst: &mut [S::Elem], deadline: Deadline) -> Result<usize> {
+    /// Blocking [`try_pop`](Self::try_pop) (consuming): waits until at least one element arrives,
+    /// or the ring is closed and drained.
+    pub(crate) fn pop(
+        &self,
+        st: &mut ConsumerState,
+        dst: &mut [S::Elem],
+        deadline: Deadline,
+    ) -> Result<std::result::Result<usize, Closed>> {
         if self.count(dst.len()) == 0 {
-            return Ok(0);
+            return Ok(Ok(0));
         }
-        self.data_ready().wait_until_asymmetric(deadline, || {
-            let n = self.try_pop(st, dst, true);
-            (n > 0).then_some(n)
+        self.data_ready().wait_until_asymmetric(deadline, || match self.try_pop(st, dst, true) {
+            Ok(0) => None,
+            done => Some(done),
         })
     }
 
     /// [`WaitSet`](crate::WaitSet) readiness of the consumer at the published `read_pos`: an
     /// element to pop.
     pub(crate) fn probe_data(&self) -> crate::sys::wait_set::Probe {
-        self.data_ready().probe(|| self.p().write_pos.load(Acquire) > self.c().read_pos.load(Acquire))
+        self.data_ready()
+            .probe(|| self.p().write_pos.load(Acquire) > self.c().read_pos.load(Acquire) || self.is_closed())
     }
 
     /// [`WaitSet`](crate::WaitSet) readiness of the producer at the published `write_pos`: room
@@ -461,7 +544,13 @@ impl<S: Slots> Core<S> {
 #[cfg(all(test, loom))]
 impl ProducerSide {
     pub(super) fn at(pos: u64) -> Self {
-        ProducerSide { write_pos: AtomicU64::new(pos), claim: AtomicU64::new(pos) }
+        ProducerSide {
+            write_pos: AtomicU64::new(pos),
+            claim: AtomicU64::new(pos),
+            role: AtomicU64::new(0),
+            end: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+        }
     }
 }
 

@@ -72,6 +72,23 @@
 //! missed + lost = written` once the reader has caught up ([`RingConsumer::lost_on_takeover`],
 //! [`Ring::total_lost`]).
 //!
+//! # Closing
+//!
+//! The producer closes the ring ([`RingProducer::close`]; ZeroIPC's `stream` end). It is the
+//! one writer of `write_pos`, so the close is exact with two stores: `end = write_pos`, then
+//! `closed = 1` (release), and then every sleeper of both event counts is woken
+//! unconditionally. From then on pushes fail with [`Error::Closed`] (the element is not pushed);
+//! the producer caches the flag, and a producer that claims the role later reads it. The
+//! consumer looks at the flag only on its empty path (no cost while data flows): finding it set
+//! (acquire, so every element pushed before is visible) and its position at `end`, it gets
+//! [`Error::Closed`] from [`pop`](RingConsumer::pop) and [`pop_bulk`](RingConsumer::pop_bulk)
+//! (and from the `try_` pops of `zipc::dynamic`, the C ABI and Python; the typed `try_` pops
+//! return `None`/0 and [`RingConsumer::is_finished`] says it is the end). Before that it
+//! receives everything pushed before the close — in overwrite mode, what was not overwritten,
+//! counting the rest as missed. Observers are unaffected. A producer killed between the two
+//! stores leaves the ring open: the close did not happen (`end` means nothing while `closed`
+//! is 0).
+//!
 //! # Layout
 //!
 //! ```text
@@ -79,6 +96,8 @@
 //! 0       8           u64 write_pos      producer line
 //! 8       8           u64 claim
 //! 16      8           u64 producer       role: pid << 40 | start time, 0 when free
+//! 24      8           u64 end            write_pos at the close (see Closing)
+//! 32      8           u64 closed         0 open, 1 closed (release-stored after end)
 //! 128     8           u64 read_pos       consumer line
 //! 136     8           u64 missed         elements the consumer skipped (overwrite mode)
 //! 144     8           u64 consumer       role
@@ -101,7 +120,7 @@ mod state;
 #[cfg(all(test, loom))]
 mod tests;
 
-pub(crate) use self::core::{ConsumerSide, ConsumerState, Core, ProducerState, Slots};
+pub(crate) use self::core::{Closed, ConsumerSide, ConsumerState, Core, ProducerSide, ProducerState, Slots};
 pub(crate) use shm::{byte_slots, claim_consumer, claim_producer, core_on, ByteSlots, ShmSlots};
 pub(crate) use state::inspect;
 pub use state::RingState;
@@ -322,8 +341,19 @@ impl<T: ShmType> Ring<T> {
         (self.core.last_n(&mut v) == 1).then_some(v[0])
     }
 
+    /// Whether the producer has closed the ring ([`RingProducer::close`]). Once it has, the
+    /// consumer still receives everything pushed before the close, then [`Error::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn closed(&self) -> Error {
+        Error::Closed { structure: self.name().to_owned() }
+    }
+
     /// Claims the producer role. Fails with [`Error::RoleTaken`] while another handle — in any
     /// process, this one included — holds it; the role of a process that died is taken over.
+    /// The role of a closed ring can be claimed, but nothing can be pushed.
     pub fn producer(&self) -> Result<RingProducer<T>> {
         let (state, claim) = claim_producer(&self.region, &self.core)?;
         Ok(RingProducer { ring: self.clone(), state, claim })
@@ -385,10 +415,41 @@ pub struct RingProducer<T: ShmType> {
 }
 
 impl<T: ShmType> RingProducer<T> {
-    /// Pushes one element if there is room (always, in overwrite mode). Never blocks.
+    /// Pushes one element if there is room (always, in overwrite mode, unless the ring is
+    /// closed). Never blocks. `false` if the ring is full or [closed](Self::close): the element
+    /// was not pushed.
     #[must_use = "a lossless ring may be full: check the result"]
     pub fn try_push(&mut self, value: T) -> bool {
-        self.ring.core.try_push(&mut self.state, std::slice::from_ref(&value)) == 1
+        self.ring.core.try_push(&mut self.state, std::slice::from_ref(&value)) == Ok(1)
+    }
+
+    /// Closes the ring: nothing more can be pushed ([`push`](Self::push) fails with
+    /// [`Error::Closed`], [`try_push`](Self::try_push) returns `false`), and the consumer, once
+    /// it has received every element pushed before the close, gets [`Error::Closed`] from its
+    /// blocking pops ([`RingConsumer::is_finished`] says so for the non-blocking ones). Wakes
+    /// every sleeper. Idempotent; a later producer of the ring finds it closed. Observers are
+    /// unaffected: [`Ring::get_last_n`] still returns the newest elements.
+    ///
+    /// ```no_run
+    /// # fn main() -> zipc::Result<()> {
+    /// use zipc::{Error, Ring, RingMode, Segment};
+    ///
+    /// let seg = Segment::create("/ring-close-doc", 1 << 20)?;
+    /// let ring = Ring::<u32>::create(&seg, "lines", 8, RingMode::Lossless)?;
+    /// let (mut tx, mut rx) = (ring.producer()?, ring.consumer()?);
+    /// tx.push(1, None)?;
+    /// tx.close();
+    /// assert!(matches!(tx.push(2, None), Err(Error::Closed { .. })));
+    /// assert_eq!(rx.pop(None)?, 1); // pushed before the close: delivered
+    /// assert!(matches!(rx.pop(None), Err(Error::Closed { .. }))); // then the end, no waiting
+    /// assert!(ring.is_closed() && rx.is_finished());
+    /// # Segment::unlink("/ring-close-doc") }
+    /// ```
+    ///
+    /// A producer killed in the middle of `close` (between storing the end and the flag) leaves
+    /// the ring open: the close did not happen, and a successor may push and close it.
+    pub fn close(&mut self) {
+        self.ring.core.close(&mut self.state);
     }
 
     /// Whether this producer took the role over from a process that died holding it.
@@ -398,21 +459,23 @@ impl<T: ShmType> RingProducer<T> {
 
     /// Pushes as many elements of `src` as there is room for, in one batch (one index update),
     /// and returns how many. In overwrite mode all of them count as pushed; of a batch longer
-    /// than the capacity only the last `capacity` elements are stored.
+    /// than the capacity only the last `capacity` elements are stored. 0 once the ring is closed.
     pub fn try_push_bulk(&mut self, src: &[T]) -> usize {
-        self.ring.core.try_push(&mut self.state, src)
+        self.ring.core.try_push(&mut self.state, src).unwrap_or(0)
     }
 
     /// Pushes one element, waiting for room at most `timeout` (`None`: forever);
-    /// [`Error::Timeout`] if the ring is still full then.
+    /// [`Error::Timeout`] if the ring is still full then, [`Error::Closed`] (not pushed) if it
+    /// is closed.
     pub fn push(&mut self, value: T, timeout: Option<Duration>) -> Result<()> {
         self.push_bulk(std::slice::from_ref(&value), timeout).map(|_| ())
     }
 
     /// Waits until at least one element of `src` fits, at most `timeout`, then pushes as many as
     /// fit and returns how many (0 only for an empty `src`). Loop to push everything.
+    /// [`Error::Closed`] (nothing pushed) if the ring is closed.
     pub fn push_bulk(&mut self, src: &[T], timeout: Option<Duration>) -> Result<usize> {
-        self.ring.core.push(&mut self.state, src, Deadline::after(timeout))
+        self.ring.core.push(&mut self.state, src, Deadline::after(timeout))?.map_err(|Closed| self.ring.closed())
     }
 }
 
@@ -454,37 +517,48 @@ impl<T: ShmType> RingConsumer<T> {
         self.claim.recovered
     }
 
-    /// Pops the oldest available element. Never blocks.
+    /// Pops the oldest available element. Never blocks. `None` if there is none now — or ever
+    /// again, if [`is_finished`](Self::is_finished).
     pub fn try_pop(&mut self) -> Option<T> {
         let mut v = [T::new_zeroed()];
-        (self.ring.core.try_pop(&mut self.state, &mut v, true) == 1).then_some(v[0])
+        (self.ring.core.try_pop(&mut self.state, &mut v, true) == Ok(1)).then_some(v[0])
     }
 
     /// Pops up to `dst.len()` elements in one batch (one index update) into the front of `dst`,
     /// oldest first, and returns how many. Never blocks.
     pub fn try_pop_bulk(&mut self, dst: &mut [T]) -> usize {
-        self.ring.core.try_pop(&mut self.state, dst, true)
+        self.ring.core.try_pop(&mut self.state, dst, true).unwrap_or(0)
     }
 
     /// Pops one element, waiting at most `timeout` (`None`: forever); [`Error::Timeout`] if the
-    /// ring is still empty then.
+    /// ring is still empty then; [`Error::Closed`] once the ring is closed and every element
+    /// pushed before the close was popped (at once: a pop waiting when the ring is closed wakes).
     pub fn pop(&mut self, timeout: Option<Duration>) -> Result<T> {
         let mut v = [T::new_zeroed()];
-        self.ring.core.pop(&mut self.state, &mut v, Deadline::after(timeout))?;
+        self.pop_bulk(&mut v, timeout)?;
         Ok(v[0])
     }
 
     /// Waits until at least one element is available, at most `timeout`, then pops up to
     /// `dst.len()` into the front of `dst` and returns how many (0 only for an empty `dst`).
+    /// [`Error::Closed`] as for [`pop`](Self::pop).
     pub fn pop_bulk(&mut self, dst: &mut [T], timeout: Option<Duration>) -> Result<usize> {
-        self.ring.core.pop(&mut self.state, dst, Deadline::after(timeout))
+        self.ring.core.pop(&mut self.state, dst, Deadline::after(timeout))?.map_err(|Closed| self.ring.closed())
     }
 
     /// The element [`try_pop`](Self::try_pop) would return next, without consuming it. Elements
     /// found overwritten on the way are skipped and counted as missed. Never blocks.
     pub fn peek(&mut self) -> Option<T> {
         let mut v = [T::new_zeroed()];
-        (self.ring.core.try_pop(&mut self.state, &mut v, false) == 1).then_some(v[0])
+        (self.ring.core.try_pop(&mut self.state, &mut v, false) == Ok(1)).then_some(v[0])
+    }
+
+    /// Whether the ring is closed and this consumer has passed every element pushed before the
+    /// close (delivered, or missed in overwrite mode): nothing will ever be popped again. Exact,
+    /// unlike [`Ring::is_closed`] followed by a pop, which could miss an element pushed just
+    /// before the close; the blocking pops return [`Error::Closed`] in this state.
+    pub fn is_finished(&self) -> bool {
+        self.ring.core.finished(&self.state)
     }
 
     /// Elements this ring's consumers have skipped since it was created because they were
@@ -548,9 +622,18 @@ impl<T: ShmType> crate::sys::wait_set::Readiness for RingProducer<T> {
 impl<T: ShmType> RingConsumer<T> {
     /// Pops the oldest available element, awaiting one: the `async` [`pop`](Self::pop).
     /// Cancellation-safe (an element is taken only in the poll that returns it).
+    /// [`Error::Closed`] as for [`pop`](Self::pop).
     pub async fn pop_async(&mut self) -> Result<T> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
-        crate::sys::reactor::retry(source, || Ok(self.try_pop())).await
+        crate::sys::reactor::retry(source, || {
+            let mut v = [T::new_zeroed()];
+            match self.ring.core.try_pop(&mut self.state, &mut v, true) {
+                Ok(1) => Ok(Some(v[0])),
+                Ok(_) => Ok(None),
+                Err(Closed) => Err(self.ring.closed()),
+            }
+        })
+        .await
     }
 }
 
@@ -558,8 +641,14 @@ impl<T: ShmType> RingConsumer<T> {
 impl<T: ShmType> RingProducer<T> {
     /// Pushes one element, awaiting room: the `async` [`push`](Self::push) (completes at once in
     /// overwrite mode). Cancellation-safe (pushed only in the poll that completes).
+    /// [`Error::Closed`] (not pushed) if the ring is closed.
     pub async fn push_async(&mut self, value: T) -> Result<()> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
-        crate::sys::reactor::retry(source, || Ok(self.try_push(value).then_some(()))).await
+        crate::sys::reactor::retry(source, || match self.ring.core.try_push(&mut self.state, &[value]) {
+            Ok(1) => Ok(Some(())),
+            Ok(_) => Ok(None),
+            Err(Closed) => Err(self.ring.closed()),
+        })
+        .await
     }
 }

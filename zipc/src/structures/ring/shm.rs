@@ -139,7 +139,7 @@ pub(crate) fn core_on<S: Slots>(
     // alive as long as the core, by the caller's contract); the header words are atomics.
     unsafe {
         Core::new(
-            ptr(field::WRITE_POS, 16).cast(),
+            ptr(field::WRITE_POS, std::mem::size_of::<ProducerSide>() as u64).cast(),
             ptr(field::READ_POS, std::mem::size_of::<ConsumerSide>() as u64).cast(),
             ptr(field::DATA_READY, 8).cast(),
             ptr(field::SPACE_READY, 8).cast(),

@@ -14,6 +14,8 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     let read_pos = word(field::READ_POS);
     let write_pos = word(field::WRITE_POS);
     let claim = word(field::CLAIM);
+    let closed = word(field::CLOSED) != 0;
+    let end = word(field::END);
     let capacity = desc.capacity;
     let overwrite = desc.flags & flags::RING_OVERWRITE != 0;
     if write_pos > MAX_POSITION {
@@ -31,6 +33,9 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     if claim < write_pos {
         problems.push(format!("claim {claim} is behind write_pos {write_pos}"));
     }
+    if closed && end != write_pos {
+        problems.push(format!("closed at end {end}, but write_pos is {write_pos}"));
+    }
     let waiters = |at: u64| region.u32_at(at + 4).load(Relaxed); // `u32 epoch, u32 waiters`
     RingState {
         overwrite,
@@ -41,6 +46,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         claim,
         missed,
         lost,
+        closed,
         producer: Holder::from_tag(word(field::PRODUCER)),
         consumer: Holder::from_tag(word(field::CONSUMER)),
         waiting_consumers: waiters(field::DATA_READY),
@@ -67,6 +73,8 @@ pub struct RingState {
     pub missed: u64,
     /// Elements lost to consumers that died mid-pop.
     pub lost: u64,
+    /// Closed by its producer: nothing more is pushed, the consumer drains what was.
+    pub closed: bool,
     /// The producer role's holder.
     pub producer: Option<Holder>,
     /// The consumer role's holder.
@@ -81,8 +89,9 @@ impl LiveState for RingState {
     fn report(&self, out: &mut Vec<String>) {
         let r = self;
         let mode = if r.overwrite { "overwrite" } else { "lossless" };
+        let closed = if r.closed { ", closed" } else { "" };
         out.push(format!(
-            "{mode} {} {}/{} ({})",
+            "{mode}{closed} {} {}/{} ({})",
             bar(r.len, r.capacity),
             r.len,
             r.capacity,
@@ -114,6 +123,7 @@ impl LiveState for RingState {
             ("claim", Json::U(r.claim)),
             ("missed", Json::U(r.missed)),
             ("lost", Json::U(r.lost)),
+            ("closed", Json::Bool(r.closed)),
             ("producer", opt_holder_json(&r.producer)),
             ("consumer", opt_holder_json(&r.consumer)),
             ("waiting_consumers", u(r.waiting_consumers)),

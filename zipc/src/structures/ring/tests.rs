@@ -78,17 +78,17 @@ fn loom_ring_lossless_blocking_exactly_once() {
         let r2 = r.clone();
         let mut tx = r.core.producer_state().unwrap();
         let producer = thread::spawn(move || {
-            r2.core.push(&mut tx, &[elem(0)], Deadline::after(None)).unwrap();
+            r2.core.push(&mut tx, &[elem(0)], Deadline::after(None)).unwrap().unwrap();
             let mut rest = &[elem(1), elem(2)][..];
             while !rest.is_empty() {
-                let n = r2.core.push(&mut tx, rest, Deadline::after(None)).unwrap();
+                let n = r2.core.push(&mut tx, rest, Deadline::after(None)).unwrap().unwrap();
                 rest = &rest[n..];
             }
         });
         let mut st = r.core.consumer_state().unwrap();
         for want in 0..3 {
             let mut v = [[0; 2]];
-            assert_eq!(r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap(), 1);
+            assert_eq!(r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap(), Ok(1));
             assert_eq!(seq_of(v[0]), want);
         }
         producer.join().unwrap();
@@ -104,19 +104,19 @@ fn loom_ring_consumer_takeover_skips_the_pop_in_flight() {
     loom::model(|| {
         let r = ring(2, false, 0);
         let mut tx = r.core.producer_state().unwrap();
-        assert_eq!(r.core.try_push(&mut tx, &[elem(0)]), 1);
+        assert_eq!(r.core.try_push(&mut tx, &[elem(0)]), Ok(1));
         r.core.c().reading.store(1, Relaxed); // the dead consumer's pop of position 0
         let r2 = r.clone();
         let producer = thread::spawn(move || {
             for seq in 1..3 {
-                r2.core.push(&mut tx, &[elem(seq)], Deadline::after(None)).unwrap();
+                r2.core.push(&mut tx, &[elem(seq)], Deadline::after(None)).unwrap().unwrap();
             }
         });
         let mut st = r.core.consumer_state().unwrap();
         assert_eq!(st.lost_on_takeover(), 1);
         for want in 1..3 {
             let mut v = [[0; 2]];
-            assert_eq!(r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap(), 1);
+            assert_eq!(r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap(), Ok(1));
             assert_eq!(seq_of(v[0]), want);
         }
         producer.join().unwrap();
@@ -136,7 +136,7 @@ fn loom_ring_lossless_bulk_wraps() {
             let all = [elem(0), elem(1), elem(2), elem(3)];
             let mut rest = &all[..];
             while !rest.is_empty() {
-                let n = r2.core.try_push(&mut tx, rest);
+                let n = r2.core.try_push(&mut tx, rest).unwrap();
                 rest = &rest[n..];
                 if n == 0 {
                     thread::yield_now();
@@ -147,7 +147,7 @@ fn loom_ring_lossless_bulk_wraps() {
         let mut got = Vec::new();
         while got.len() < 4 {
             let mut buf = [[0; 2]; 2];
-            let n = r.core.try_pop(&mut st, &mut buf, true);
+            let n = r.core.try_pop(&mut st, &mut buf, true).unwrap();
             got.extend(buf[..n].iter().map(|e| seq_of(*e)));
             if n == 0 {
                 thread::yield_now();
@@ -169,7 +169,7 @@ fn overwrite_model(trust_copies: bool, batch: usize) {
         let mut tx = r.core.producer_state().unwrap();
         let writer = thread::spawn(move || {
             for seq in 0..4 {
-                assert_eq!(r2.core.try_push(&mut tx, &[elem(seq)]), 1, "overwrite never refuses");
+                assert_eq!(r2.core.try_push(&mut tx, &[elem(seq)]), Ok(1), "overwrite never refuses");
             }
         });
         let mut st = r.core.consumer_state().unwrap();
@@ -177,7 +177,7 @@ fn overwrite_model(trust_copies: bool, batch: usize) {
         while delivered + st.missed < 4 {
             let before = st.missed;
             let mut buf = [[0; 2]; 2];
-            let n = r.core.try_pop(&mut st, &mut buf[..batch], true);
+            let n = r.core.try_pop(&mut st, &mut buf[..batch], true).unwrap();
             if n == 0 {
                 assert_eq!(next + (st.missed - before), st.read, "missed counts what was skipped");
                 next = st.read;
@@ -225,7 +225,7 @@ fn observer_model(trust_copies: bool) {
         let mut tx = r.core.producer_state().unwrap();
         let writer = thread::spawn(move || {
             for seq in 0..3 {
-                r2.core.try_push(&mut tx, &[elem(seq)]);
+                r2.core.try_push(&mut tx, &[elem(seq)]).unwrap();
             }
         });
         let mut buf = [[0; 2]; 2];
@@ -254,4 +254,87 @@ fn loom_ring_observer_last_n_is_intact() {
 #[should_panic]
 fn loom_ring_observer_without_validation_is_caught() {
     observer_model(true);
+}
+
+/// A producer pushes two elements into two slots and closes, racing a consumer that pops (with
+/// `try_pop`, or blocking) until `Closed`: every element sent is received exactly once (or, in
+/// overwrite mode, counted missed), in order; `Closed` comes only after all of them; a push
+/// after the close fails, and nothing is pushed.
+fn close_model(overwrite: bool, blocking: bool) {
+    loom::model(move || {
+        let r = ring(2, overwrite, 0);
+        let r2 = r.clone();
+        let mut tx = r.core.producer_state().unwrap();
+        // The producer pushes 0 and 1, then closes, racing the consumer; then a push fails.
+        let producer = thread::spawn(move || {
+            let mut sent = 0;
+            for seq in 0..2 {
+                if r2.core.try_push(&mut tx, &[elem(seq)]) == Ok(1) {
+                    sent += 1;
+                }
+            }
+            r2.core.close(&mut tx);
+            assert_eq!(r2.core.try_push(&mut tx, &[elem(9)]), Err(Closed), "a push after the close");
+            assert_eq!(r2.core.push(&mut tx, &[elem(9)], Deadline::after(None)).unwrap(), Err(Closed));
+            sent
+        });
+        let mut st = r.core.consumer_state().unwrap();
+        let mut got = Vec::new();
+        loop {
+            let mut v = [[0; 2]];
+            let res = if blocking {
+                r.core.pop(&mut st, &mut v, Deadline::after(None)).unwrap()
+            } else {
+                r.core.try_pop(&mut st, &mut v, true)
+            };
+            match res {
+                Ok(1) => got.push(seq_of(v[0])),
+                Ok(_) => thread::yield_now(),
+                Err(Closed) => break,
+            }
+        }
+        let sent = producer.join().unwrap();
+        // Closed only after everything sent: every element sent is received exactly once (in
+        // overwrite mode: received or counted missed), in order.
+        assert_eq!(got.len() as u64 + st.missed, sent);
+        assert!(got.windows(2).all(|w| w[1] > w[0]), "in order: {got:?}");
+        assert_eq!(got.last().copied(), sent.checked_sub(1), "the last element is delivered");
+        assert!(r.core.finished(&st));
+        let mut v = [[0; 2]];
+        assert_eq!(r.core.try_pop(&mut st, &mut v, true), Err(Closed), "closed stays closed");
+    });
+}
+
+#[test]
+fn loom_ring_close_delivers_everything_sent_before() {
+    close_model(false, false);
+}
+
+#[test]
+fn loom_ring_close_wakes_a_blocked_consumer() {
+    close_model(false, true);
+}
+
+#[test]
+fn loom_ring_close_overwrite_drains_then_closes() {
+    close_model(true, true);
+}
+
+/// A producer that takes the role of a closed ring over finds it closed: nothing is pushed.
+#[test]
+fn loom_ring_close_is_seen_by_a_successor() {
+    loom::model(|| {
+        let r = ring(2, false, 0);
+        let mut tx = r.core.producer_state().unwrap();
+        assert_eq!(r.core.try_push(&mut tx, &[elem(0)]), Ok(1));
+        r.core.close(&mut tx);
+        r.core.close(&mut tx); // idempotent
+        let mut successor = r.core.producer_state().unwrap();
+        assert_eq!(r.core.try_push(&mut successor, &[elem(1)]), Err(Closed));
+        let mut st = r.core.consumer_state().unwrap();
+        let mut v = [[0; 2]];
+        assert_eq!(r.core.try_pop(&mut st, &mut v, true), Ok(1));
+        assert_eq!(seq_of(v[0]), 0);
+        assert_eq!(r.core.try_pop(&mut st, &mut v, true), Err(Closed));
+    });
 }
