@@ -17,9 +17,25 @@ impl<E: Element> Raw<E> {
     /// Loads the shared indices into a new producer's state. A predecessor that died after
     /// stamping slots but before storing `tail` had those elements accepted (the consumer reads
     /// stamped slots): the new producer resumes after them. An unstamped write is overwritten.
+    ///
+    /// The consumer may even have popped such elements already: `head` is then past `tail` (by at
+    /// most the capacity), and every position in between is stamped. The new producer resumes
+    /// at `head` after checking those stamps.
     pub(crate) fn spsc_tx(&self) -> std::result::Result<TxState, Corrupt> {
         let mut tail = self.idx().tail.0.load(Acquire);
         let head = self.idx().head.0.head.load(Acquire);
+        let popped_ahead = head.wrapping_sub(tail);
+        if popped_ahead != 0 && popped_ahead <= self.cap {
+            for p in (0..popped_ahead).map(|i| tail.wrapping_add(i)) {
+                if self.seq(p).load(Acquire) != p.wrapping_add(1) {
+                    return Err(corrupt(
+                        "head",
+                        format!("head {head} is past tail {tail}, but position {p} between them was never pushed"),
+                    ));
+                }
+            }
+            tail = head;
+        }
         self.check_used(tail, head)?;
         for _ in 0..self.cap {
             if self.seq(tail).load(Acquire) != tail.wrapping_add(1) || tail.wrapping_sub(head) >= self.cap {

@@ -604,6 +604,26 @@ fn loom_queue_spsc_producer_takeover_keeps_a_stamped_element() {
     });
 }
 
+/// A producer killed after stamping a slot but before storing `tail`, whose element the consumer
+/// has already popped: `head` is past `tail`. The successor resumes at `head` (it must not
+/// refuse the queue as corrupt, nor write the consumed position again); its push arrives once.
+#[test]
+fn loom_queue_spsc_producer_takeover_after_the_consumer_popped_past_tail() {
+    loom::model(|| {
+        let q = heap(2, false);
+        // SAFETY: position START is free and nobody else produces.
+        unsafe { q.raw.0.spsc_put(START, 1u64.as_bytes().as_ptr()) };
+        let mut rx = q.raw.spsc_rx().unwrap();
+        assert_eq!(q.raw.spsc_try_pop(&mut rx).unwrap(), Some(1));
+        let q2 = q.clone();
+        let consumer = thread::spawn(move || pop_spin(|| q2.raw.spsc_try_pop(&mut rx)));
+        let mut tx = q.raw.spsc_tx().unwrap();
+        assert_eq!(tx.tail, START.wrapping_add(1));
+        push_spin(|| q.raw.spsc_try_push(&mut tx, 2));
+        assert_eq!(consumer.join().unwrap(), 2);
+    });
+}
+
 /// The same for an SPSC consumer: the successor skips the element in flight.
 #[test]
 fn loom_queue_spsc_consumer_takeover_counts_the_pop_in_flight() {
