@@ -80,6 +80,8 @@ fn is_timeout(e: &Error) -> bool {
 }
 
 /// The structure an exporter reads, holding its consumer role (a subscriber, for a topic).
+// One per exported stream, held for its life: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// A queue's consumer.
     Queue(DynConsumer),
