@@ -174,6 +174,7 @@ impl DynPublisher {
     /// [`send`](Self::send) fails; each subscriber receives everything published before, then
     /// [`Error::Closed`]. Wakes every sleeper.
     pub fn close_stream(&mut self) {
+        self.loaned = false;
         self.topic.core.close(&mut self.state);
     }
 
@@ -184,13 +185,14 @@ impl DynPublisher {
     /// Publishes the open loan. [`Error::Closed`] if the topic was closed since the loan (the
     /// slot is given back, nothing is published).
     pub fn send(&mut self) -> Result<()> {
+        if self.state.closed {
+            self.loaned = false;
+            return self.topic.closed(Err(Closed));
+        }
         if !self.loaned {
             return Err(Error::invalid(format!("send on topic {:?}", self.topic.name()), "no loan is open"));
         }
         self.loaned = false;
-        if self.state.closed {
-            return self.topic.closed(Err(Closed));
-        }
         self.topic.core.publish(&mut self.state);
         Ok(())
     }
