@@ -63,12 +63,13 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     let max_subscribers = desc.maximum.clamp(0, MAX_SUBSCRIBERS as i64) as u64;
     // Never read past the region, whatever the descriptor says.
     let fit = region.size().saturating_sub(RECORDS) / record::SIZE;
+    // The close before `write_pos`: once `closed` is seen, `write_pos` is the end.
+    let closed = word(header::CLOSED) != 0;
+    let end = word(header::END);
     let published = word(header::WRITE_POS);
     if published > MAX_POSITION {
         problems.push(format!("write_pos {published} is beyond {MAX_POSITION}"));
     }
-    let closed = word(header::CLOSED) != 0;
-    let end = word(header::END);
     if closed && end != published {
         problems.push(format!("closed at end {end}, but write_pos is {published}"));
     }
