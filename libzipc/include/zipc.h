@@ -379,8 +379,14 @@ uint64_t zipc_topic_history(const zipc_topic *t);
 int zipc_topic_is_lossy(const zipc_topic *t);
 uint64_t zipc_topic_published(const zipc_topic *t);
 uint64_t zipc_topic_released(const zipc_topic *t); /* dead subscribers' records freed */
+int zipc_topic_is_closed(const zipc_topic *t); /* 1 once the publisher closed the stream */
 zipc_status zipc_topic_open_publisher(const zipc_topic *t, zipc_topic_publisher **out);
 void zipc_topic_publisher_close(zipc_topic_publisher *p);
+/* Closing the stream (not the handle, which *_close frees): loans and sends then fail with
+ * ZIPC_ERR_CLOSED (an open loan is given back: its zipc_topic_send fails); each subscriber
+ * receives everything published before, then ZIPC_ERR_CLOSED from every receive. Wakes every
+ * sleeper; idempotent. Joining a closed topic works: the history, then ZIPC_ERR_CLOSED. */
+zipc_status zipc_topic_publisher_close_stream(zipc_topic_publisher *p);
 zipc_status zipc_topic_try_loan(zipc_topic_publisher *p, void **sample);
 zipc_status zipc_topic_loan(zipc_topic_publisher *p, int64_t timeout_ns, void **sample);
 zipc_status zipc_topic_send(zipc_topic_publisher *p);
@@ -389,6 +395,7 @@ zipc_status zipc_topic_try_send_copy(zipc_topic_publisher *p, const void *elem, 
 zipc_status zipc_topic_send_copy(zipc_topic_publisher *p, const void *elem, size_t size, int64_t timeout_ns);
 zipc_status zipc_topic_subscribe(const zipc_topic *t, zipc_topic_subscriber **out);
 void zipc_topic_subscriber_close(zipc_topic_subscriber *s);
+int zipc_topic_subscriber_is_finished(zipc_topic_subscriber *s); /* 1 at the end of a closed topic */
 zipc_status zipc_topic_try_receive(zipc_topic_subscriber *s, const void **sample);
 zipc_status zipc_topic_receive(zipc_topic_subscriber *s, int64_t timeout_ns, const void **sample);
 zipc_status zipc_topic_release(zipc_topic_subscriber *s);

@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use zipc::dynamic::{DynRing, ElementSpec};
+use zipc::dynamic::{DynRing, DynTopic, ElementSpec};
 use zipc::inspect::State;
-use zipc::{Atomic, Error, Ring, RingMode, Segment};
+use zipc::{Array, Atomic, Error, Lossless, Lossy, Ring, RingMode, Segment, Topic};
 use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
 
 /// Hang guard for children and test-side polls (never reached when things work).
@@ -228,4 +228,213 @@ fn ring_producer_process_closes_consumer_process_drains() {
         assert_eq!((st.waiting_consumers, st.producer, st.consumer), (0, None, None));
         assert!(ring.is_closed());
     }
+}
+
+fn topic_state(seg: &Segment, name: &str) -> zipc::inspect::TopicState {
+    match inspected(seg, name).0 {
+        State::Topic(t) => t,
+        other => panic!("topic state: {other:?}"),
+    }
+}
+
+#[test]
+fn topic_close_in_one_process() {
+    let (_name, seg) = segment("close-topic-one");
+    // Lossless, 4 slots, 3 subscribers, history 2.
+    let topic = Topic::<u64, Lossless>::create(&seg, "t", 4, 3, 2).unwrap();
+    let mut rx = topic.subscriber().unwrap();
+    let mut tx = topic.publisher().unwrap();
+    let mut loan = tx.loan(None).unwrap();
+    *loan = 0;
+    loan.send();
+    tx.send_copy(&1, None).unwrap();
+    assert!(tx.try_send_copy(&2));
+    assert!(!topic.is_closed() && !rx.is_finished());
+    assert_eq!(inspected(&seg, "t").2["closed"], false);
+
+    tx.close();
+    tx.close(); // idempotent
+    assert!(topic.is_closed());
+    assert!(is_closed_error(tx.send_copy(&9, None), "t"));
+    assert!(is_closed_error(tx.loan(Some(Duration::from_secs(1))).map(|_| ()), "t"));
+    assert!(tx.try_loan().is_none());
+    assert!(!tx.try_send_copy(&9));
+    assert_eq!(topic.published(), 3, "nothing published after the close");
+    let (st, text, json) = inspected(&seg, "t");
+    assert!(matches!(st, State::Topic(ref t) if t.closed), "{st:?}");
+    assert_eq!(json["closed"], true);
+    assert!(text.contains("lossless, closed, published 3"), "{text}");
+
+    // The subscriber drains, then gets Closed at once; so does one joining after the close,
+    // after its history.
+    assert_eq!(*rx.receive(None).unwrap(), 0);
+    assert_eq!(rx.try_receive().map(|s| *s), Some(1));
+    assert_eq!(rx.receive_copy(None).unwrap(), 2);
+    assert!(rx.is_finished());
+    assert!(is_closed_error(rx.receive(None).map(|_| ()), "t"));
+    assert!(is_closed_error(rx.receive_copy(Some(Duration::from_secs(1))), "t"));
+    assert!(rx.try_receive().is_none() && rx.try_receive_copy().is_none());
+    let mut late = topic.subscriber().unwrap();
+    assert!(!late.is_finished());
+    assert_eq!((late.receive_copy(None).unwrap(), late.receive_copy(None).unwrap()), (1, 2));
+    assert!(is_closed_error(late.receive_copy(None), "t"));
+
+    // The byte-level API: Closed from the try_ calls too; a later publisher finds it closed.
+    drop(tx);
+    let dt = DynTopic::open(&seg, "t", ElementSpec::new(8)).unwrap();
+    assert!(dt.is_closed());
+    let mut dsub = dt.subscriber().unwrap();
+    let mut one = [0u8; 8];
+    assert_eq!(dsub.receive_copy(&mut one, None).map(|()| u64::from_le_bytes(one)).unwrap(), 1);
+    dsub.try_receive_copy(&mut one).unwrap();
+    assert!(dsub.is_finished());
+    assert!(is_closed_error(dsub.try_receive_copy(&mut one), "t"));
+    assert!(is_closed_error(dsub.try_receive(), "t"));
+    assert!(is_closed_error(dsub.receive(None), "t"));
+    let mut dpub = dt.publisher().unwrap();
+    assert!(is_closed_error(dpub.try_loan(), "t"));
+    assert!(is_closed_error(dpub.loan(None), "t"));
+    assert!(is_closed_error(dpub.try_send_copy(&one), "t"));
+    assert!(is_closed_error(dpub.send_copy(&one, None), "t"));
+    assert!(is_closed_error(dpub.send(), "t"));
+    drop(dpub);
+    let mut tx = topic.publisher().unwrap();
+    assert!(is_closed_error(tx.send_copy(&9, None), "t"));
+    assert_eq!(topic.published(), 3);
+}
+
+/// A byte-level loan open when the topic is closed: its send fails with Closed and nothing is
+/// published (the slot is given back).
+#[test]
+fn topic_close_with_a_loan_open() {
+    let (_name, seg) = segment("close-topic-loan");
+    let topic = Topic::<u64, Lossless>::create(&seg, "t", 4, 1, 0).unwrap();
+    let mut rx = topic.subscriber().unwrap();
+    let dt = DynTopic::open(&seg, "t", ElementSpec::new(8)).unwrap();
+    let mut dpub = dt.publisher().unwrap();
+    dpub.send_copy(&7u64.to_le_bytes(), None).unwrap();
+    let at = dpub.try_loan().unwrap().expect("a free slot");
+    // SAFETY: the loan gives this publisher the slot's 8 bytes alone until send or unloan.
+    unsafe { at.as_ptr().cast::<u64>().write(8) };
+    dpub.close_stream();
+    assert!(is_closed_error(dpub.send(), "t"));
+    assert!(is_closed_error(dpub.send(), "t"));
+    assert_eq!(dt.published(), 1, "the loan was given back unpublished");
+    assert_eq!(rx.receive_copy(None).unwrap(), 7);
+    assert!(is_closed_error(rx.receive_copy(None), "t"));
+}
+
+/// Lossy: a subscriber that fell behind drains what was not overwritten, counting the rest as
+/// missed, then gets Closed.
+#[test]
+fn topic_close_lossy() {
+    let (_name, seg) = segment("close-topic-lossy");
+    let topic = Topic::<u64, Lossy>::create(&seg, "t", 2, 1, 0).unwrap();
+    let mut rx = topic.subscriber().unwrap();
+    let mut tx = topic.publisher().unwrap();
+    for v in 0..5 {
+        tx.send_copy(&v, None).unwrap();
+    }
+    tx.close();
+    assert!(is_closed_error(tx.send_copy(&9, None), "t"));
+    assert!(!tx.try_send_copy(&9));
+    let mut got = Vec::new();
+    loop {
+        match rx.receive_copy(None) {
+            Ok(v) => got.push(v),
+            Err(Error::Closed { .. }) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, [3, 4]);
+    assert_eq!((rx.received(), rx.missed()), (2, 3));
+    assert!(rx.is_finished());
+}
+
+/// A topic made before closing existed (the two words zero) is open.
+#[test]
+fn a_topic_with_zero_close_words_is_open() {
+    let (name, seg) = segment("close-topic-zero");
+    let topic = Topic::<u32, Lossless>::create(&seg, "t", 2, 1, 0).unwrap();
+    let base = seg.entry("t").unwrap().unwrap().offset;
+    assert_eq!(zipc_tests::peek(&name, base + zipc::topic::header::END, 16), vec![0; 16]);
+    assert!(!topic.is_closed());
+    assert!(topic.publisher().unwrap().try_send_copy(&1));
+}
+
+/// The subscriber processes: receive (in place or copied, alternately) with no timeout until
+/// `Closed`, in order, then store how many.
+fn topic_subscriber_child(args: &[String]) {
+    let seg = Segment::open(&args[0]).unwrap();
+    let topic = Topic::<u64, Lossless>::open(&seg, "t").unwrap();
+    let mut rx = topic.subscriber().unwrap();
+    let id: usize = args[2].parse().unwrap();
+    Atomic::<u32>::open(&seg, "joined").unwrap().fetch_add(1);
+    let mut next = 0u64;
+    loop {
+        let r = if next % 2 == 0 { rx.receive(None).map(|s| *s) } else { rx.receive_copy(None) };
+        match r {
+            Ok(v) => {
+                assert_eq!(v, next, "out of order");
+                next += 1;
+            }
+            Err(Error::Closed { .. }) => break,
+            Err(e) => panic!("receive: {e}"),
+        }
+    }
+    assert!(rx.is_finished());
+    Array::<u64>::open(&seg, "got").unwrap().set(id, next).unwrap();
+}
+
+/// The publisher process: publishes N (loans and copies), waits until both subscribers have
+/// taken everything and sleep in a receive with no timeout, then closes; a send after fails.
+fn topic_publisher_child(args: &[String]) {
+    let seg = Segment::open(&args[0]).unwrap();
+    let topic = Topic::<u64, Lossless>::open(&seg, "t").unwrap();
+    let mut tx = topic.publisher().unwrap();
+    for v in 0..N {
+        if v % 2 == 0 {
+            let mut loan = tx.loan(None).unwrap();
+            *loan = v;
+            loan.send();
+        } else {
+            tx.send_copy(&v, None).unwrap();
+        }
+    }
+    until("both subscribers to drain the topic and sleep", || {
+        let st = topic_state(&seg, "t");
+        st.waiting_subscribers == 2 && st.subscribers.iter().all(|s| s.cursor == N)
+    });
+    tx.close();
+    assert!(is_closed_error(tx.send_copy(&N, None), "t"));
+    assert!(!tx.try_send_copy(&N));
+    assert_eq!(topic.published(), N);
+}
+
+#[test]
+fn topic_publisher_process_closes_subscriber_processes_drain() {
+    const TEST: &str = "topic_publisher_process_closes_subscriber_processes_drain";
+    if let Some(args) = child_args(TEST) {
+        match args[1].as_str() {
+            "subscriber" => topic_subscriber_child(&args),
+            _ => topic_publisher_child(&args),
+        }
+        return;
+    }
+    let (name, seg) = segment("close-topic-procs");
+    let topic = Topic::<u64, Lossless>::create(&seg, "t", 64, 2, 0).unwrap();
+    let joined = Atomic::<u32>::create(&seg, "joined", 0).unwrap();
+    let got = Array::<u64>::create(&seg, "got", 2).unwrap();
+    let mut subs: Vec<_> = (0..2).map(|i| spawn_role(TEST, &[&name, "subscriber", &i.to_string()])).collect();
+    until("both subscribers to join", || joined.load() == 2);
+    let mut publisher = spawn_role(TEST, &[&name, "publisher", "-"]);
+    assert!(wait_bounded(&mut publisher, LIMIT), "the publisher failed");
+    for s in &mut subs {
+        assert!(wait_bounded(s, LIMIT), "a subscriber failed (or was never woken)");
+    }
+    assert_eq!((got.get(0), got.get(1)), (Some(N), Some(N)), "each subscriber received exactly N");
+    let st = topic_state(&seg, "t");
+    assert!(st.closed && st.published == N, "{st:?}");
+    assert_eq!((st.waiting_subscribers, st.subscribers.len(), st.publisher), (0, 0, None));
+    assert!(topic.is_closed());
 }

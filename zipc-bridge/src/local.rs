@@ -80,6 +80,8 @@ fn is_timeout(e: &Error) -> bool {
 }
 
 /// The structure an exporter reads, holding its consumer role (a subscriber, for a topic).
+// One per exported stream, held for its life: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// A queue's consumer.
     Queue(DynConsumer),
@@ -158,8 +160,12 @@ impl Source {
                 while (n + 1) * size <= buf.len() {
                     let missed = sub.missed();
                     let slot = &mut buf[n * size..(n + 1) * size];
-                    if !sub.try_receive_copy(slot)? {
-                        break;
+                    match sub.try_receive_copy(slot) {
+                        Ok(true) => {}
+                        // A closed topic's end: this batch is what was left; the next take
+                        // reports the close.
+                        Ok(false) | Err(Error::Closed { .. }) => break,
+                        Err(e) => return Err(e),
                     }
                     let index = sub.position().wrapping_sub(1);
                     if lossy && (sub.missed() != missed || index != first.wrapping_add(n as u64)) {

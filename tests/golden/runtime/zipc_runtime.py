@@ -343,8 +343,11 @@ _SIGNATURES = {
     "zipc_topic_is_lossy": (_INT, [_P]),
     "zipc_topic_published": (_U64, [_P]),
     "zipc_topic_released": (_U64, [_P]),
+    "zipc_topic_is_closed": (_INT, [_P]),
     "zipc_topic_open_publisher": (_ST, [_P, _PP]),
     "zipc_topic_publisher_close": (None, [_P]),
+    "zipc_topic_publisher_close_stream": (_ST, [_P]),
+    "zipc_topic_subscriber_is_finished": (_INT, [_P]),
     "zipc_topic_try_loan": (_ST, [_P, _PP]),
     "zipc_topic_loan": (_ST, [_P, _I64, _PP]),
     "zipc_topic_send": (_ST, [_P]),
@@ -1342,8 +1345,16 @@ class TopicPublisher(_Typed):
     _CLOSE = "zipc_topic_publisher_close"
 
     def try_send(self, value):
-        """Publishes a copy of `value` if there is space now (always, when lossy): True if sent."""
+        """Publishes a copy of `value` if there is space now (always, when lossy): True if sent.
+        Every send and loan raises ClosedError once the stream is closed (nothing is sent; a
+        loan's done() raises it too, and gives the slot back)."""
         return _send(self, "zipc_topic_try_send_copy", value) == OK
+
+    def close_stream(self):
+        """Closes the stream (not this handle: close() releases the role): sends raise
+        ClosedError from now on; each subscriber receives everything published before, then
+        ClosedError. Wakes every sleeper; idempotent."""
+        _call(_LIB.zipc_topic_publisher_close_stream(self._p()))
 
     def send(self, value, timeout=None):
         """Publishes a copy of `value`, waiting at most `timeout` seconds for space (lossy: never)."""
@@ -1369,8 +1380,15 @@ class TopicSubscriber(_Typed):
     _CLOSE = "zipc_topic_subscriber_close"
 
     def try_receive(self):
-        """A copy of the next sample, or None."""
+        """A copy of the next sample, or None. Every receive raises ClosedError once the stream is
+        closed and everything published before the close was received."""
         return _recv(self, "zipc_topic_try_receive_copy")
+
+    @property
+    def is_finished(self):
+        """True once the stream is closed and this subscriber has passed everything published
+        before."""
+        return bool(_LIB.zipc_topic_subscriber_is_finished(self._p()))
 
     def receive(self, timeout=None):
         """A copy of the next sample, waiting at most `timeout` seconds for one."""
@@ -1415,6 +1433,8 @@ class Topic(_Typed):
     lossy = property(lambda self: bool(_LIB.zipc_topic_is_lossy(self._p())))
     published = property(lambda self: _LIB.zipc_topic_published(self._p()))
     released = property(lambda self: _LIB.zipc_topic_released(self._p()))
+    is_closed = property(lambda self: bool(_LIB.zipc_topic_is_closed(self._p())),
+                         doc="True once the publisher closed the stream (close_stream()).")
 
     def publisher(self):
         return TopicPublisher(_open("zipc_topic_open_publisher", self._p()), self.dtype, self)

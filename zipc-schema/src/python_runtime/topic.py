@@ -49,8 +49,16 @@ class TopicPublisher(_Typed):
     _CLOSE = "zipc_topic_publisher_close"
 
     def try_send(self, value):
-        """Publishes a copy of `value` if there is space now (always, when lossy): True if sent."""
+        """Publishes a copy of `value` if there is space now (always, when lossy): True if sent.
+        Every send and loan raises ClosedError once the stream is closed (nothing is sent; a
+        loan's done() raises it too, and gives the slot back)."""
         return _send(self, "zipc_topic_try_send_copy", value) == OK
+
+    def close_stream(self):
+        """Closes the stream (not this handle: close() releases the role): sends raise
+        ClosedError from now on; each subscriber receives everything published before, then
+        ClosedError. Wakes every sleeper; idempotent."""
+        _call(_LIB.zipc_topic_publisher_close_stream(self._p()))
 
     def send(self, value, timeout=None):
         """Publishes a copy of `value`, waiting at most `timeout` seconds for space (lossy: never)."""
@@ -76,8 +84,15 @@ class TopicSubscriber(_Typed):
     _CLOSE = "zipc_topic_subscriber_close"
 
     def try_receive(self):
-        """A copy of the next sample, or None."""
+        """A copy of the next sample, or None. Every receive raises ClosedError once the stream is
+        closed and everything published before the close was received."""
         return _recv(self, "zipc_topic_try_receive_copy")
+
+    @property
+    def is_finished(self):
+        """True once the stream is closed and this subscriber has passed everything published
+        before."""
+        return bool(_LIB.zipc_topic_subscriber_is_finished(self._p()))
 
     def receive(self, timeout=None):
         """A copy of the next sample, waiting at most `timeout` seconds for one."""
@@ -122,6 +137,8 @@ class Topic(_Typed):
     lossy = property(lambda self: bool(_LIB.zipc_topic_is_lossy(self._p())))
     published = property(lambda self: _LIB.zipc_topic_published(self._p()))
     released = property(lambda self: _LIB.zipc_topic_released(self._p()))
+    is_closed = property(lambda self: bool(_LIB.zipc_topic_is_closed(self._p())),
+                         doc="True once the publisher closed the stream (close_stream()).")
 
     def publisher(self):
         return TopicPublisher(_open("zipc_topic_open_publisher", self._p()), self.dtype, self)

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::layout::Kind;
 use crate::segment::region::Region;
 use crate::segment::Segment;
-use crate::structures::topic::{self, ByteCore, Next, Params, PubState, SubState, LIVENESS_INTERVAL};
+use crate::structures::topic::{self, ByteCore, Closed, Next, Params, PubState, SubState, LIVENESS_INTERVAL};
 use crate::sys::futex::Deadline;
 use crate::sys::role;
 
@@ -77,6 +77,15 @@ impl DynTopic {
         self.core.released()
     }
 
+    /// Whether the publisher has closed the topic (see [`Publisher::close`](crate::Publisher::close)).
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn closed<T>(&self, r: std::result::Result<T, Closed>) -> Result<T> {
+        r.map_err(|Closed| Error::Closed { structure: self.name().to_owned() })
+    }
+
     /// Claims the publisher role ([`Error::RoleTaken`] while another handle holds it).
     pub fn publisher(&self) -> Result<DynPublisher> {
         let (state, claim) = topic::claim_publisher(&self.region, &self.core)?;
@@ -130,12 +139,15 @@ impl DynPublisher {
     /// Lossless: loans the next slot if every subscriber has released it, returning its payload
     /// (`elem_size` bytes, 8-aligned), which stays this publisher's until [`send`](Self::send) or
     /// [`unloan`](Self::unloan); `None` while the slowest subscriber is a capacity behind. A loan
-    /// already open is returned again.
+    /// already open is returned again. [`Error::Closed`] once the topic is closed, as for every
+    /// loan and send below.
     pub fn try_loan(&mut self) -> Result<Option<NonNull<u8>>> {
         self.topic.lossless("loan")?;
         if !self.loaned {
-            if self.topic.core.try_reserve(&mut self.state, true).is_err() {
-                return Ok(None);
+            match self.topic.core.try_reserve(&mut self.state, true) {
+                Ok(()) => {}
+                Err(b) if b.closed => return self.topic.closed(Err(Closed)),
+                Err(_) => return Ok(None),
             }
             self.loaned = true;
         }
@@ -146,18 +158,37 @@ impl DynPublisher {
     pub fn loan(&mut self, timeout: Option<Duration>) -> Result<NonNull<u8>> {
         self.topic.lossless("loan")?;
         if !self.loaned {
-            self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+            self.reserve(timeout)?;
             self.loaned = true;
         }
         Ok(self.payload())
+    }
+
+    fn reserve(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let r = self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+        self.topic.closed(r)
+    }
+
+    /// Closes the topic (idempotent; see [`Publisher::close`](crate::Publisher::close)): loans
+    /// and sends fail with [`Error::Closed`] from now on — a loan open now is given back, and its
+    /// [`send`](Self::send) fails; each subscriber receives everything published before, then
+    /// [`Error::Closed`]. Wakes every sleeper.
+    pub fn close_stream(&mut self) {
+        self.loaned = false;
+        self.topic.core.close(&mut self.state);
     }
 
     fn payload(&self) -> NonNull<u8> {
         self.topic.core.slots.payload(self.topic.core.slot(self.state.write))
     }
 
-    /// Publishes the open loan.
+    /// Publishes the open loan. [`Error::Closed`] if the topic was closed since the loan (the
+    /// slot is given back, nothing is published).
     pub fn send(&mut self) -> Result<()> {
+        if self.state.closed {
+            self.loaned = false;
+            return self.topic.closed(Err(Closed));
+        }
         if !self.loaned {
             return Err(Error::invalid(format!("send on topic {:?}", self.topic.name()), "no loan is open"));
         }
@@ -176,11 +207,15 @@ impl DynPublisher {
     pub fn send_copy(&mut self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
         one("send", self.topic.elem_size(), src.len())?;
         if self.topic.is_lossy() {
-            self.topic.core.write_lossy(&mut self.state, src);
-            return Ok(());
+            let r = self.topic.core.write_lossy(&mut self.state, src);
+            return self.topic.closed(r);
+        }
+        if self.state.closed {
+            self.loaned = false;
+            return self.topic.closed(Err(Closed));
         }
         if !self.loaned {
-            self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+            self.reserve(timeout)?;
         }
         self.write_reserved(src);
         Ok(())
@@ -190,8 +225,12 @@ impl DynPublisher {
     pub fn try_send_copy(&mut self, src: &[u8]) -> Result<bool> {
         one("send", self.topic.elem_size(), src.len())?;
         if self.topic.is_lossy() {
-            self.topic.core.write_lossy(&mut self.state, src);
-            return Ok(true);
+            let r = self.topic.core.write_lossy(&mut self.state, src);
+            return self.topic.closed(r).map(|()| true);
+        }
+        if self.state.closed {
+            self.loaned = false;
+            return self.topic.closed(Err(Closed));
         }
         if !self.loaned && self.topic.core.try_reserve(&mut self.state, true).is_err() {
             return Ok(false);
@@ -241,12 +280,15 @@ impl DynSubscriber {
     /// Lossless: the next sample, read in place: a pointer to its `elem_size` bytes that stay
     /// unchanged until [`release`](Self::release) (the publisher cannot reuse the slot before).
     /// `None` if nothing new is there. A sample already held is returned again.
+    /// [`Error::Closed`] once the topic is closed and everything published before the close was
+    /// received, as for every receive below.
     pub fn try_receive(&mut self) -> Result<Option<NonNull<u8>>> {
         self.topic.lossless("receive in place")?;
         if self.holding.is_none() {
             match self.topic.core.peek(&mut self.state) {
                 Next::Ready { slot } => self.holding = Some(slot),
                 Next::Empty => return Ok(None),
+                Next::Closed => return self.topic.closed(Err(Closed)),
             }
         }
         Ok(self.holding.map(|slot| self.topic.core.slots.payload(slot)))
@@ -256,7 +298,8 @@ impl DynSubscriber {
     pub fn receive(&mut self, timeout: Option<Duration>) -> Result<NonNull<u8>> {
         self.topic.lossless("receive in place")?;
         if self.holding.is_none() {
-            self.holding = Some(self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?);
+            let r = self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?;
+            self.holding = Some(self.topic.closed(r)?);
         }
         Ok(self.holding.map(|slot| self.topic.core.slots.payload(slot)).expect("held"))
     }
@@ -273,11 +316,15 @@ impl DynSubscriber {
     pub fn receive_copy(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> Result<()> {
         one("receive", self.topic.elem_size(), dst.len())?;
         if self.topic.is_lossy() {
-            return self.topic.core.copy(&mut self.state, dst, Deadline::after(timeout));
+            let r = self.topic.core.copy(&mut self.state, dst, Deadline::after(timeout))?;
+            return self.topic.closed(r);
         }
         let slot = match self.holding.take() {
             Some(slot) => slot,
-            None => self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?,
+            None => {
+                let r = self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?;
+                self.topic.closed(r)?
+            }
         };
         self.copy_out(slot, dst);
         Ok(())
@@ -287,13 +334,15 @@ impl DynSubscriber {
     pub fn try_receive_copy(&mut self, dst: &mut [u8]) -> Result<bool> {
         one("receive", self.topic.elem_size(), dst.len())?;
         if self.topic.is_lossy() {
-            return Ok(self.topic.core.try_copy(&mut self.state, dst));
+            let r = self.topic.core.try_copy(&mut self.state, dst);
+            return self.topic.closed(r);
         }
         let slot = match self.holding.take() {
             Some(slot) => slot,
             None => match self.topic.core.peek(&mut self.state) {
                 Next::Ready { slot } => slot,
                 Next::Empty => return Ok(false),
+                Next::Closed => return self.topic.closed(Err(Closed)),
             },
         };
         self.copy_out(slot, dst);
@@ -319,6 +368,12 @@ impl DynSubscriber {
     /// The position of the next sample this subscriber reads.
     pub fn position(&self) -> u64 {
         self.state.cursor
+    }
+
+    /// Whether the topic is closed and this subscriber has passed everything published before
+    /// the close (see [`Subscriber::is_finished`](crate::Subscriber::is_finished)).
+    pub fn is_finished(&self) -> bool {
+        self.topic.core.finished(&self.state)
     }
 }
 

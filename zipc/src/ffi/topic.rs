@@ -59,6 +59,12 @@ abi! {
         t.as_ref().map(|t| t.0.released())
     }
 
+    /// 1 if the publisher has closed the topic (`zipc_topic_publisher_close_stream`), 0 if it is
+    /// open (or for NULL).
+    unsafe fn zipc_topic_is_closed(t: *const TopicHandle) -> c_int {
+        t.as_ref().map(|t| c_int::from(t.0.is_closed()))
+    }
+
     /// Claims the publisher role of a topic.
     unsafe fn zipc_topic_open_publisher(t: *const TopicHandle, out: *mut *mut TopicPublisherHandle) -> Status {
         let (t, out) = (obj(t, "t")?, args::out(out, "out")?);
@@ -69,6 +75,25 @@ abi! {
     /// Closes a publisher, releasing the role (an open loan is given back; NULL is fine).
     unsafe fn zipc_topic_publisher_close(p: *mut TopicPublisherHandle) {
         free(p)
+    }
+
+    /// Closes the topic's stream (not the handle: `zipc_topic_publisher_close` frees that):
+    /// loans and sends return `ZIPC_ERR_CLOSED` from now on (a loan open now is given back:
+    /// `zipc_topic_send` fails), and each subscriber receives everything published before, then
+    /// `ZIPC_ERR_CLOSED` from its receives. Wakes every sleeper; idempotent.
+    unsafe fn zipc_topic_publisher_close_stream(p: *mut TopicPublisherHandle) -> Status {
+        let p = obj(p, "p")?;
+        p.0.with(|p| {
+            p.close_stream();
+            Ok(Status::Ok)
+        })
+    }
+
+    /// 1 if the topic is closed and this subscriber has passed everything published before the
+    /// close (every receive returns `ZIPC_ERR_CLOSED`), else 0 (also for NULL, or while another
+    /// thread uses the handle).
+    unsafe fn zipc_topic_subscriber_is_finished(s: *mut TopicSubscriberHandle) -> c_int {
+        s.as_ref().map(|s| s.0.with(|s| Ok(c_int::from(s.is_finished()))).unwrap_or(0))
     }
 
     /// Lossless: loans the next slot if every subscriber has released it: `*sample` points to its

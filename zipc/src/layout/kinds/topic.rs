@@ -74,6 +74,12 @@ pub mod header {
     pub const PUBLISHER: u64 = 128;
     /// `u64 publisher_takeovers`.
     pub const PUBLISHER_TAKEOVERS: u64 = 136;
+    /// `u64 end`: the publisher's position when it closed the topic (meaningful once `CLOSED`
+    /// is set).
+    pub const END: u64 = 144;
+    /// `u64 closed`: 0 while open (every topic made before closing existed reads so), 1 once
+    /// the publisher closed it.
+    pub const CLOSED: u64 = 152;
     /// `u64 write_pos`, alone on line 2.
     pub const WRITE_POS: u64 = 256;
 }

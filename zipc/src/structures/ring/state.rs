@@ -12,10 +12,11 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     let missed = word(field::MISSED);
     let lost = word(field::LOST);
     let read_pos = word(field::READ_POS);
-    let write_pos = word(field::WRITE_POS);
-    let claim = word(field::CLAIM);
+    // The close before `write_pos`: once `closed` is seen, `write_pos` is the end.
     let closed = word(field::CLOSED) != 0;
     let end = word(field::END);
+    let write_pos = word(field::WRITE_POS);
+    let claim = word(field::CLAIM);
     let capacity = desc.capacity;
     let overwrite = desc.flags & flags::RING_OVERWRITE != 0;
     if write_pos > MAX_POSITION {

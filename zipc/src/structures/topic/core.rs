@@ -18,6 +18,21 @@ pub(crate) struct PublisherLine {
     pub(crate) write_pos: AtomicU64,
 }
 
+/// The close (line 1, beside the publisher's role word): written once, by the publisher that
+/// closes; read by subscribers on their empty path only.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct CloseLine {
+    pub(crate) end: AtomicU64,
+    pub(crate) closed: AtomicU64,
+}
+
+/// What a send or a receive returns on a closed topic (the handles turn it into
+/// [`Error::Closed`](crate::Error::Closed) with the topic's name): a send, always; a receive,
+/// once the subscriber has received everything published before the close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Closed;
+
 /// Written only on slow paths: the floor (see *Joining* in the module docs), the two event counts
 /// and the count of dead subscribers released.
 #[repr(C)]
@@ -48,8 +63,9 @@ pub(crate) struct Record {
 
 #[cfg(not(loom))]
 const _: () = {
-    use crate::layout::kinds::topic::{control, record};
+    use crate::layout::kinds::topic::{control, header, record};
     assert!(std::mem::size_of::<PublisherLine>() == 8);
+    assert!(std::mem::offset_of!(CloseLine, closed) as u64 == header::CLOSED - header::END);
     assert!(std::mem::offset_of!(ControlLine, data_ready) as u64 == control::DATA_READY - control::FLOOR);
     assert!(std::mem::offset_of!(ControlLine, space_ready) as u64 == control::SPACE_READY - control::FLOOR);
     assert!(std::mem::offset_of!(ControlLine, released) as u64 == control::RELEASED - control::FLOOR);
@@ -90,6 +106,8 @@ pub(crate) struct PubState {
     /// Lossless: positions below this may be written without a scan (`min cursor + capacity`
     /// as last scanned).
     pub(crate) limit: u64,
+    /// The topic is closed (by this publisher, or a predecessor: read when claiming the role).
+    pub(crate) closed: bool,
 }
 
 /// A subscriber's private state.
@@ -119,6 +137,8 @@ impl SubState {
 pub(crate) struct Blocked {
     /// The record whose cursor holds the publisher back, if a subscriber's (not the history).
     pub(crate) laggard: Option<usize>,
+    /// Not blocked but closed: nothing may be written any more.
+    pub(crate) closed: bool,
 }
 
 /// What a subscriber found at its cursor.
@@ -128,12 +148,15 @@ pub(crate) enum Next {
     Ready { slot: usize },
     /// Nothing new yet.
     Empty,
+    /// The topic is closed and the cursor has passed everything published before the close.
+    Closed,
 }
 
 /// The topic algorithm over a header, records and slots that live wherever the owner put them:
 /// a segment in a build, the heap in a loom model.
 pub(crate) struct Core<S, L> {
     publisher: NonNull<PublisherLine>,
+    close: NonNull<CloseLine>,
     control: NonNull<ControlLine>,
     records: NonNull<u8>,
     record_stride: usize,
@@ -165,6 +188,7 @@ impl<S: Slots, L: Liveness> Core<S, L> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn new(
         publisher: NonNull<PublisherLine>,
+        close: NonNull<CloseLine>,
         control: NonNull<ControlLine>,
         records: NonNull<u8>,
         record_stride: usize,
@@ -176,12 +200,29 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         liveness: L,
     ) -> Self {
         assert!(capacity.is_power_of_two() && history < capacity && max_subscribers >= 1);
-        Core { publisher, control, records, record_stride, max_subscribers, slots, capacity, history, lossy, liveness }
+        Core {
+            publisher,
+            close,
+            control,
+            records,
+            record_stride,
+            max_subscribers,
+            slots,
+            capacity,
+            history,
+            lossy,
+            liveness,
+        }
     }
 
     fn p(&self) -> &PublisherLine {
         // SAFETY: valid while `self` lives (constructor contract).
         unsafe { self.publisher.as_ref() }
+    }
+
+    fn cl(&self) -> &CloseLine {
+        // SAFETY: as for `p`.
+        unsafe { self.close.as_ref() }
     }
 
     fn ctl(&self) -> &ControlLine {
@@ -253,7 +294,7 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         if write != start {
             self.p().write_pos.store(write, Release);
         }
-        Ok(PubState { write, limit: 0 })
+        Ok(PubState { write, limit: 0, closed: self.is_closed() })
     }
 
     /// The cursor of record `i` if it counts: owned, active. Loads owner, then active, then the
@@ -302,6 +343,10 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         if st.write < st.limit {
             return Ok(());
         }
+        // A closed publisher's limit is 0: the check costs nothing on the fast path.
+        if st.closed {
+            return Err(Blocked { laggard: None, closed: true });
+        }
         // At most one release per record.
         for _ in 0..=self.max_subscribers {
             let (_, laggard) = self.scan(st);
@@ -311,13 +356,13 @@ impl<S: Slots, L: Liveness> Core<S, L> {
             match laggard {
                 Some(i) if check_liveness => {
                     if !self.release_if_dead(i) {
-                        return Err(Blocked { laggard });
+                        return Err(Blocked { laggard, closed: false });
                     }
                 }
-                _ => return Err(Blocked { laggard }),
+                _ => return Err(Blocked { laggard, closed: false }),
             }
         }
-        Err(Blocked { laggard: None })
+        Err(Blocked { laggard: None, closed: false })
     }
 
     /// Frees record `i` if its owner is dead, counting it; returns whether the record no longer
@@ -371,9 +416,13 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         self.data_ready().notify_all_asymmetric();
     }
 
-    /// Lossy: writes one element (seqlock on the slot's sequence word) and publishes it.
+    /// Lossy: writes one element (seqlock on the slot's sequence word) and publishes it;
+    /// [`Closed`] (nothing written) once the topic is closed.
     #[inline]
-    pub(crate) fn write_lossy(&self, st: &mut PubState, src: &[S::Elem]) {
+    pub(crate) fn write_lossy(&self, st: &mut PubState, src: &[S::Elem]) -> std::result::Result<(), Closed> {
+        if st.closed {
+            return Err(Closed);
+        }
         let w = st.write;
         let seq = self.slots.seq(self.slot(w));
         // Announce the overwrite before making it: a reader that sees any byte of the new
@@ -385,6 +434,43 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         self.p().write_pos.store(w + 1, Release);
         st.write = w + 1;
         self.data_ready().notify_all_asymmetric();
+        Ok(())
+    }
+
+    /// Closes the topic (idempotent): stores the end position, then the `closed` flag
+    /// (release), then wakes every sleeper of both event counts unconditionally. Only the
+    /// publisher, the one writer of samples, closes: everything published before is delivered,
+    /// nothing after is accepted (a loan open at the close is given back unsent).
+    pub(crate) fn close(&self, st: &mut PubState) {
+        if !st.closed {
+            self.cl().end.store(st.write, Relaxed);
+            self.cl().closed.store(1, Release);
+            st.closed = true;
+            st.limit = 0;
+        }
+        self.data_ready().notify_all_unconditionally();
+        self.space_ready().notify_all_unconditionally();
+    }
+
+    /// Whether the topic is closed (acquire: a subscriber that sees it sees every sample
+    /// published before the close).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.cl().closed.load(Acquire) != 0
+    }
+
+    /// On a subscriber's empty path: whether it is at the end of a closed topic. `Some(true)`:
+    /// closed, everything before the end passed; `Some(false)`: closed with samples left (look
+    /// again: they are visible now); `None`: open.
+    fn at_end(&self, st: &SubState) -> Option<bool> {
+        if !self.is_closed() {
+            return None;
+        }
+        Some(st.cursor >= self.cl().end.load(Relaxed))
+    }
+
+    /// Whether the subscriber at `st` is at the end of a closed topic.
+    pub(crate) fn finished(&self, st: &SubState) -> bool {
+        self.at_end(st) == Some(true)
     }
 
     /// Lossless, blocking [`try_reserve`](Self::try_reserve): sleeps on `space_ready`, checking
@@ -395,17 +481,20 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         st: &mut PubState,
         deadline: Deadline,
         liveness_interval: std::time::Duration,
-    ) -> Result<()> {
+    ) -> Result<std::result::Result<(), Closed>> {
+        if st.closed {
+            return Ok(Err(Closed));
+        }
         if self.try_reserve(st, false).is_ok() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         loop {
             if self.try_reserve(st, true).is_ok() {
-                return Ok(());
+                return Ok(Ok(()));
             }
             let slice = deadline.capped(liveness_interval);
             match self.space_ready().wait_until_asymmetric(slice, || self.try_reserve(st, false).ok()) {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(Ok(())),
                 Err(crate::Error::Timeout) if !deadline.passed() => continue,
                 Err(e) => return Err(e),
             }
@@ -477,8 +566,10 @@ impl<S: Slots, L: Liveness> Core<S, L> {
 
     /// Lossless: what is at the cursor. A sequence number ahead of the cursor (a topic whose
     /// state another process corrupted) is skipped like a lossy lap and counted as missed.
+    /// On the empty path only, the close: [`Next::Closed`] at the end of a closed topic.
     #[inline]
     pub(crate) fn peek(&self, st: &mut SubState) -> Next {
+        let mut closed = false;
         loop {
             let c = st.cursor;
             let slot = self.slot(c);
@@ -487,7 +578,14 @@ impl<S: Slots, L: Liveness> Core<S, L> {
                 return Next::Ready { slot };
             }
             if seq <= c || seq & BUSY != 0 {
-                return Next::Empty;
+                // Nothing at the cursor. If the topic is closed with samples left, they are
+                // visible now: look once more (a second empty look is a corrupt topic: closed).
+                match self.at_end(st) {
+                    None => return Next::Empty,
+                    Some(false) if !closed => closed = true,
+                    Some(_) => return Next::Closed,
+                }
+                continue;
             }
             self.skip(st);
         }
@@ -517,7 +615,7 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         self.data_ready().probe(|| {
             let c = self.record(record).cursor.load(Acquire);
             let seq = self.slots.seq(self.slot(c)).load(Acquire);
-            seq == c + 1 || (seq > c && seq & BUSY == 0)
+            seq == c + 1 || (seq > c && seq & BUSY == 0) || self.is_closed()
         })
     }
 
@@ -531,8 +629,10 @@ impl<S: Slots, L: Liveness> Core<S, L> {
     }
 
     /// Lossy: copies the sample at the cursor into `dst` if one is there intact, skipping (and
-    /// counting) what was overwritten first. Returns whether a sample was copied.
-    pub(crate) fn try_copy(&self, st: &mut SubState, dst: &mut [S::Elem]) -> bool {
+    /// counting) what was overwritten first. Returns whether a sample was copied; [`Closed`] at
+    /// the end of a closed topic (checked on the empty path only, as [`peek`](Self::peek) does).
+    pub(crate) fn try_copy(&self, st: &mut SubState, dst: &mut [S::Elem]) -> std::result::Result<bool, Closed> {
+        let mut closed = false;
         loop {
             let c = st.cursor;
             let slot = self.slot(c);
@@ -540,7 +640,12 @@ impl<S: Slots, L: Liveness> Core<S, L> {
             let s1 = seq.load(Acquire);
             let pos = s1 & !BUSY;
             if pos <= c || (pos == c + 1 && s1 & BUSY != 0) {
-                return false;
+                match self.at_end(st) {
+                    None => return Ok(false),
+                    Some(false) if !closed => closed = true,
+                    Some(_) => return Err(Closed),
+                }
+                continue;
             }
             if pos == c + 1 {
                 self.slots.load(slot, dst);
@@ -548,7 +653,7 @@ impl<S: Slots, L: Liveness> Core<S, L> {
                 if seq.load(Relaxed) == s1 {
                     st.cursor = c + 1;
                     self.record(st.record).cursor.store(st.cursor, Release);
-                    return true;
+                    return Ok(true);
                 }
             }
             // Lapped, before or during the copy.
@@ -568,17 +673,31 @@ impl<S: Slots, L: Liveness> Core<S, L> {
         r.cursor.store(st.cursor, Release);
     }
 
-    /// Blocking [`peek`](Self::peek) (lossless).
-    pub(crate) fn wait_ready(&self, st: &mut SubState, deadline: Deadline) -> Result<usize> {
+    /// Blocking [`peek`](Self::peek) (lossless): the slot of the next sample, or [`Closed`].
+    pub(crate) fn wait_ready(
+        &self,
+        st: &mut SubState,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<usize, Closed>> {
         self.data_ready().wait_until_asymmetric(deadline, || match self.peek(st) {
-            Next::Ready { slot } => Some(slot),
+            Next::Ready { slot } => Some(Ok(slot)),
             Next::Empty => None,
+            Next::Closed => Some(Err(Closed)),
         })
     }
 
     /// Blocking [`try_copy`](Self::try_copy) (lossy).
-    pub(crate) fn copy(&self, st: &mut SubState, dst: &mut [S::Elem], deadline: Deadline) -> Result<()> {
-        self.data_ready().wait_until_asymmetric(deadline, || self.try_copy(st, dst).then_some(()))
+    pub(crate) fn copy(
+        &self,
+        st: &mut SubState,
+        dst: &mut [S::Elem],
+        deadline: Deadline,
+    ) -> Result<std::result::Result<(), Closed>> {
+        self.data_ready().wait_until_asymmetric(deadline, || match self.try_copy(st, dst) {
+            Ok(true) => Some(Ok(())),
+            Ok(false) => None,
+            Err(Closed) => Some(Err(Closed)),
+        })
     }
 }
 

@@ -111,6 +111,25 @@
 //! [`Queue`](crate::Queue) (MPSC) drained by the publishing process: a multi-publisher topic
 //! would put a compare-and-swap on the fast path and give up the in-place loan.
 //!
+//! # Closing
+//!
+//! The publisher closes the topic ([`Publisher::close`]; ZeroIPC's `stream` end). A topic has
+//! one publisher, the one writer of samples, so the close is exact with two stores, as a ring's:
+//! `end = write_pos`, then `closed = 1` (release), then every sleeper of both event counts is
+//! woken unconditionally. From then on loans and sends fail with [`Error::Closed`] (nothing is
+//! published: a byte-level loan open at the close is given back and its send fails; a typed
+//! [`Loan`] borrows the publisher, so none can be open). The publisher caches the flag (its
+//! cached limit drops to 0, so the check stays off the fast path), and a publisher that claims
+//! the role later reads it. A subscriber looks at the flag only when it finds nothing at its
+//! cursor; set (acquire: every sample published before is visible) with its cursor at `end`, it
+//! gets [`Error::Closed`] from [`receive`](Subscriber::receive) and
+//! [`receive_copy`](Subscriber::receive_copy) (and from the `try_` receives of `zipc::dynamic`,
+//! the C ABI and Python; the typed `try_` receives return `None` and
+//! [`Subscriber::is_finished`] says it is the end). Before that it receives everything
+//! published before the close (lossy: what was not overwritten, counting the rest as missed).
+//! Joining a closed topic is allowed: the joiner receives the history, then `Closed`. A
+//! publisher killed between the two stores leaves the topic open: the close did not happen.
+//!
 //! # Layout
 //!
 //! ```text
@@ -123,6 +142,8 @@
 //! 24            8                  u64 history
 //! 128           8                  u64 publisher             role: pid << 40 | start time
 //! 136           8                  u64 publisher_takeovers
+//! 144           8                  u64 end                   write_pos at the close
+//! 152           8                  u64 closed                0 open, 1 closed (see Closing)
 //! 256           8                  u64 write_pos             publisher line
 //! 384           8                  u64 floor                 control line (slow paths only)
 //! 392           8                  data_ready                event count
@@ -139,7 +160,7 @@ mod state;
 mod tests;
 
 pub(crate) use self::core::Slots;
-pub(crate) use self::core::{Next, PubState, SubState};
+pub(crate) use self::core::{Closed, Next, PubState, SubState};
 pub(crate) use shm::{byte_core, claim_publisher, ByteCore, Params, ShmCore};
 pub(crate) use state::inspect;
 pub use state::{SubscriberState, TopicState};
@@ -307,8 +328,19 @@ impl<T: ShmType, M: TopicMode> Topic<T, M> {
             .count() as u32
     }
 
+    /// Whether the publisher has closed the topic ([`Publisher::close`]). Subscribers still
+    /// receive everything published before the close, then [`Error::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn closed(&self) -> Error {
+        Error::Closed { structure: self.name().to_owned() }
+    }
+
     /// Claims the publisher role. Fails with [`Error::RoleTaken`] while another handle — in any
     /// process, this one included — holds it; the role of a process that died is taken over.
+    /// The role of a closed topic can be claimed, but nothing can be published.
     pub fn publisher(&self) -> Result<Publisher<T, M>> {
         let (state, claim) = claim_publisher(&self.region, &self.core)?;
         Ok(Publisher { topic: self.clone(), state, claim })
@@ -316,7 +348,8 @@ impl<T: ShmType, M: TopicMode> Topic<T, M> {
 
     /// Joins as a subscriber, starting at the newest [`history`](Self::history) samples. Fails
     /// with [`Error::SubscribersFull`] while `max_subscribers` live subscribers are joined (the
-    /// record of one whose process died is reclaimed).
+    /// record of one whose process died is reclaimed). Joining a closed topic is allowed: the
+    /// subscriber receives the history, then [`Error::Closed`].
     pub fn subscriber(&self) -> Result<Subscriber<T, M>> {
         match self.core.join() {
             Some(state) => Ok(Subscriber { topic: self.clone(), state }),
@@ -386,6 +419,35 @@ impl<T: ShmType, M: TopicMode> Publisher<T, M> {
     pub fn published(&self) -> u64 {
         self.state.write
     }
+
+    /// Closes the topic: nothing more can be published (loans, [`send_copy`](Self::send_copy)
+    /// fail with [`Error::Closed`], the `try_` calls return `None`/`false`), and each subscriber,
+    /// once it has received every sample published before the close, gets [`Error::Closed`]
+    /// from its blocking receives ([`Subscriber::is_finished`] says so for the non-blocking
+    /// ones). Wakes every sleeper. Idempotent; a later publisher of the topic finds it closed.
+    ///
+    /// ```no_run
+    /// # fn main() -> zipc::Result<()> {
+    /// use zipc::{Error, Lossless, Segment, Topic};
+    ///
+    /// let seg = Segment::create("/topic-close-doc", 1 << 20)?;
+    /// let topic = Topic::<u64, Lossless>::create(&seg, "ticks", 8, 2, 0)?;
+    /// let mut rx = topic.subscriber()?;
+    /// let mut tx = topic.publisher()?;
+    /// tx.send_copy(&1, None)?;
+    /// tx.close();
+    /// assert!(matches!(tx.send_copy(&2, None), Err(Error::Closed { .. })));
+    /// assert_eq!(*rx.receive(None)?, 1); // published before the close: delivered
+    /// assert!(matches!(rx.receive(None), Err(Error::Closed { .. }))); // then the end
+    /// assert!(topic.is_closed() && rx.is_finished());
+    /// # Segment::unlink("/topic-close-doc") }
+    /// ```
+    ///
+    /// A publisher killed in the middle of `close` (between storing the end and the flag)
+    /// leaves the topic open: the close did not happen, and a successor may publish and close.
+    pub fn close(&mut self) {
+        self.topic.core.close(&mut self.state);
+    }
 }
 
 impl<T: ShmType> Publisher<T, Lossless> {
@@ -399,10 +461,16 @@ impl<T: ShmType> Publisher<T, Lossless> {
     }
 
     /// Loans the next slot, waiting at most `timeout` (`None`: forever) for the slowest
-    /// subscriber to release it; [`Error::Timeout`] after that.
+    /// subscriber to release it; [`Error::Timeout`] after that, [`Error::Closed`] if the topic
+    /// is closed.
     pub fn loan(&mut self, timeout: Option<Duration>) -> Result<Loan<'_, T>> {
-        self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+        self.reserve(timeout)?;
         Ok(self.loan_reserved())
+    }
+
+    fn reserve(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let r = self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+        r.map_err(|Closed| self.topic.closed())
     }
 
     fn loan_reserved(&mut self) -> Loan<'_, T> {
@@ -414,22 +482,24 @@ impl<T: ShmType> Publisher<T, Lossless> {
 
 impl<T: ShmType, M: TopicMode> Publisher<T, M> {
     /// Publishes a copy of `value`. Lossless: waits at most `timeout` for space
-    /// ([`Error::Timeout`]); lossy: never waits.
+    /// ([`Error::Timeout`]); lossy: never waits. [`Error::Closed`] (not published) if the topic
+    /// is closed.
     pub fn send_copy(&mut self, value: &T, timeout: Option<Duration>) -> Result<()> {
         if M::FLAGS & flags::TOPIC_LOSSY != 0 {
-            self.topic.core.write_lossy(&mut self.state, std::slice::from_ref(value));
-            return Ok(());
+            let r = self.topic.core.write_lossy(&mut self.state, std::slice::from_ref(value));
+            return r.map_err(|Closed| self.topic.closed());
         }
-        self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+        let r = self.topic.core.reserve(&mut self.state, Deadline::after(timeout), LIVENESS_INTERVAL)?;
+        r.map_err(|Closed| self.topic.closed())?;
         self.write_reserved(value);
         Ok(())
     }
 
-    /// Publishes a copy of `value` if there is space now (always, in lossy mode).
+    /// Publishes a copy of `value` if there is space now (always, in lossy mode, unless the
+    /// topic is closed: then `false`, not published).
     pub fn try_send_copy(&mut self, value: &T) -> bool {
         if M::FLAGS & flags::TOPIC_LOSSY != 0 {
-            self.topic.core.write_lossy(&mut self.state, std::slice::from_ref(value));
-            return true;
+            return self.topic.core.write_lossy(&mut self.state, std::slice::from_ref(value)).is_ok();
         }
         if self.topic.core.try_reserve(&mut self.state, true).is_err() {
             return false;
@@ -551,34 +621,52 @@ impl<T: ShmType, M: TopicMode> Subscriber<T, M> {
         self.topic.core.holds(&self.state)
     }
 
-    /// Copies the next sample out, waiting at most `timeout` ([`Error::Timeout`]).
+    /// Copies the next sample out, waiting at most `timeout` ([`Error::Timeout`]);
+    /// [`Error::Closed`] once the topic is closed and every sample published before the close
+    /// was received (at once: a receive waiting when the topic is closed wakes).
     pub fn receive_copy(&mut self, timeout: Option<Duration>) -> Result<T> {
         let mut v = [T::new_zeroed()];
         let deadline = Deadline::after(timeout);
         if M::FLAGS & flags::TOPIC_LOSSY != 0 {
-            self.topic.core.copy(&mut self.state, &mut v, deadline)?;
+            let r = self.topic.core.copy(&mut self.state, &mut v, deadline)?;
+            r.map_err(|Closed| self.topic.closed())?;
         } else {
-            let slot = self.topic.core.wait_ready(&mut self.state, deadline)?;
+            let r = self.topic.core.wait_ready(&mut self.state, deadline)?;
+            let slot = r.map_err(|Closed| self.topic.closed())?;
             self.topic.core.slots.load(slot, &mut v);
             self.topic.core.release(&mut self.state);
         }
         Ok(v[0])
     }
 
-    /// Copies the next sample out if one is there.
+    /// Copies the next sample out if one is there. `None` if there is none now — or ever
+    /// again, if [`is_finished`](Self::is_finished).
     pub fn try_receive_copy(&mut self) -> Option<T> {
+        self.try_copy_or_closed().ok().flatten()
+    }
+
+    /// [`try_receive_copy`](Self::try_receive_copy), telling the end of a closed topic apart.
+    fn try_copy_or_closed(&mut self) -> std::result::Result<Option<T>, Closed> {
         let mut v = [T::new_zeroed()];
         if M::FLAGS & flags::TOPIC_LOSSY != 0 {
-            return self.topic.core.try_copy(&mut self.state, &mut v).then_some(v[0]);
+            return Ok(self.topic.core.try_copy(&mut self.state, &mut v)?.then_some(v[0]));
         }
         match self.topic.core.peek(&mut self.state) {
             Next::Ready { slot } => {
                 self.topic.core.slots.load(slot, &mut v);
                 self.topic.core.release(&mut self.state);
-                Some(v[0])
+                Ok(Some(v[0]))
             }
-            Next::Empty => None,
+            Next::Empty => Ok(None),
+            Next::Closed => Err(Closed),
         }
+    }
+
+    /// Whether the topic is closed and this subscriber has passed every sample published before
+    /// the close (received, or missed in lossy mode): nothing will ever be received again. The
+    /// blocking receives return [`Error::Closed`] in this state.
+    pub fn is_finished(&self) -> bool {
+        self.topic.core.finished(&self.state)
     }
 }
 
@@ -588,13 +676,15 @@ impl<T: ShmType> Subscriber<T, Lossless> {
     pub fn try_receive(&mut self) -> Option<Sample<'_, T>> {
         match self.topic.core.peek(&mut self.state) {
             Next::Ready { slot } => Some(self.sample(slot)),
-            Next::Empty => None,
+            Next::Empty | Next::Closed => None,
         }
     }
 
-    /// The next sample, read in place, waiting at most `timeout` ([`Error::Timeout`]).
+    /// The next sample, read in place, waiting at most `timeout` ([`Error::Timeout`]);
+    /// [`Error::Closed`] as for [`receive_copy`](Self::receive_copy).
     pub fn receive(&mut self, timeout: Option<Duration>) -> Result<Sample<'_, T>> {
-        let slot = self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?;
+        let r = self.topic.core.wait_ready(&mut self.state, Deadline::after(timeout))?;
+        let slot = r.map_err(|Closed| self.topic.closed())?;
         Ok(self.sample(slot))
     }
 
@@ -667,9 +757,10 @@ impl<T: ShmType, M: TopicMode> crate::sys::wait_set::Readiness for Subscriber<T,
 impl<T: ShmType, M: TopicMode> Subscriber<T, M> {
     /// Copies the next sample out, awaiting one: the `async` [`receive_copy`](Self::receive_copy).
     /// Cancellation-safe (a sample is taken only in the poll that returns it).
+    /// [`Error::Closed`] as for [`receive_copy`](Self::receive_copy).
     pub async fn receive_copy_async(&mut self) -> Result<T> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
-        crate::sys::reactor::retry(source, || Ok(self.try_receive_copy())).await
+        crate::sys::reactor::retry(source, || self.try_copy_or_closed().map_err(|Closed| self.topic.closed())).await
     }
 }
 
@@ -680,8 +771,10 @@ impl<T: ShmType> Subscriber<T, Lossless> {
     pub async fn receive_async(&mut self) -> Result<Sample<'_, T>> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
         loop {
-            if let Next::Ready { slot } = self.topic.core.peek(&mut self.state) {
-                return Ok(self.sample(slot));
+            match self.topic.core.peek(&mut self.state) {
+                Next::Ready { slot } => return Ok(self.sample(slot)),
+                Next::Closed => return Err(self.topic.closed()),
+                Next::Empty => {}
             }
             crate::sys::reactor::Ready::new(source.clone()).await?;
         }
@@ -709,8 +802,10 @@ impl<T: ShmType> Publisher<T, Lossless> {
     pub async fn loan_async(&mut self) -> Result<Loan<'_, T>> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
         loop {
-            if self.topic.core.try_reserve(&mut self.state, true).is_ok() {
-                return Ok(self.loan_reserved());
+            match self.topic.core.try_reserve(&mut self.state, true) {
+                Ok(()) => return Ok(self.loan_reserved()),
+                Err(b) if b.closed => return Err(self.topic.closed()),
+                Err(_) => {}
             }
             crate::sys::reactor::Ready::new(source.clone()).await?;
         }
@@ -718,8 +813,15 @@ impl<T: ShmType> Publisher<T, Lossless> {
 
     /// Publishes a copy of `value`, awaiting space: the `async` [`send_copy`](Self::send_copy).
     /// Cancellation-safe (published only in the poll that completes).
+    /// [`Error::Closed`] (not published) if the topic is closed.
     pub async fn send_copy_async(&mut self, value: &T) -> Result<()> {
         let source = crate::sys::wait_set::Readiness::wait_source(self);
-        crate::sys::reactor::retry(source, || Ok(self.try_send_copy(value).then_some(()))).await
+        crate::sys::reactor::retry(source, || {
+            if self.state.closed {
+                return Err(self.topic.closed());
+            }
+            Ok(self.try_send_copy(value).then_some(()))
+        })
+        .await
     }
 }

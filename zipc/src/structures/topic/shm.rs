@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::core::{ControlLine, Core, Liveness, PubState, PublisherLine, Slots};
+use super::core::{CloseLine, ControlLine, Core, Liveness, PubState, PublisherLine, Slots};
 use crate::error::{Error, Result};
 use crate::layout::kinds::topic::{control, header, record, slot_size, slots_offset, SEQ_SIZE};
 use crate::layout::{flags, StructureLayout};
@@ -237,6 +237,7 @@ pub(crate) fn core_on<S: Slots>(
     unsafe {
         Core::new(
             ptr(header::WRITE_POS, std::mem::size_of::<PublisherLine>() as u64).cast(),
+            ptr(header::END, std::mem::size_of::<CloseLine>() as u64).cast(),
             ptr(control::FLOOR, std::mem::size_of::<ControlLine>() as u64).cast(),
             ptr(slots_offset(0), records),
             record::SIZE as usize,

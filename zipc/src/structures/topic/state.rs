@@ -45,6 +45,8 @@ pub struct TopicState {
     pub publisher_takeovers: u64,
     /// Dead subscribers' records freed by survivors.
     pub released: u64,
+    /// Closed by its publisher: nothing more is published, subscribers drain what was.
+    pub closed: bool,
     /// The joined subscribers, in record order.
     pub subscribers: Vec<SubscriberState>,
     /// Subscribers asleep waiting for samples.
@@ -61,9 +63,15 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
     let max_subscribers = desc.maximum.clamp(0, MAX_SUBSCRIBERS as i64) as u64;
     // Never read past the region, whatever the descriptor says.
     let fit = region.size().saturating_sub(RECORDS) / record::SIZE;
+    // The close before `write_pos`: once `closed` is seen, `write_pos` is the end.
+    let closed = word(header::CLOSED) != 0;
+    let end = word(header::END);
     let published = word(header::WRITE_POS);
     if published > MAX_POSITION {
         problems.push(format!("write_pos {published} is beyond {MAX_POSITION}"));
+    }
+    if closed && end != published {
+        problems.push(format!("closed at end {end}, but write_pos is {published}"));
     }
     let mut subscribers = Vec::new();
     for i in 0..max_subscribers.min(fit) {
@@ -104,6 +112,7 @@ pub(crate) fn inspect(region: &Region, desc: &Descriptor, problems: &mut Vec<Str
         publisher: Holder::from_tag(word(header::PUBLISHER)),
         publisher_takeovers: word(header::PUBLISHER_TAKEOVERS),
         released: word(control::RELEASED),
+        closed,
         subscribers,
         waiting_subscribers: waiters(control::DATA_READY),
         waiting_publishers: waiters(control::SPACE_READY),
@@ -114,8 +123,9 @@ impl LiveState for TopicState {
     fn report(&self, out: &mut Vec<String>) {
         let t = self;
         let mode = if t.lossy { "lossy" } else { "lossless" };
+        let closed = if t.closed { ", closed" } else { "" };
         out.push(format!(
-            "{mode}, published {}; publisher {}{}; {} of {} subscribers, history {}",
+            "{mode}{closed}, published {}; publisher {}{}; {} of {} subscribers, history {}",
             t.published,
             holder(&t.publisher),
             if t.publisher_takeovers > 0 {
@@ -173,6 +183,7 @@ impl LiveState for TopicState {
             ("publisher", opt_holder_json(&t.publisher)),
             ("publisher_takeovers", Json::U(t.publisher_takeovers)),
             ("released", Json::U(t.released)),
+            ("closed", Json::Bool(t.closed)),
             ("subscribers", Json::A(subs)),
             ("waiting_subscribers", u(t.waiting_subscribers)),
             ("waiting_publishers", u(t.waiting_publishers)),

@@ -55,6 +55,7 @@ impl Liveness for Switches {
 
 struct Mem {
     p: PublisherLine,
+    close: CloseLine,
     c: ControlLine,
     records: Vec<Record>,
 }
@@ -73,6 +74,7 @@ impl Model {
         let z = || AtomicU64::new(0);
         let mem = Arc::new(Mem {
             p: PublisherLine { write_pos: z() },
+            close: CloseLine { end: z(), closed: z() },
             c: ControlLine { floor: z(), data_ready: EventCount::new(), space_ready: EventCount::new(), released: z() },
             records: (0..subscribers)
                 .map(|_| Record { owner: z(), cursor: z(), missed: z(), active: z(), joined: z() })
@@ -95,6 +97,7 @@ impl Model {
         unsafe {
             Core::new(
                 NonNull::from(&m.p),
+                NonNull::from(&m.close),
                 NonNull::from(&m.c),
                 NonNull::from(&m.records[0]).cast(),
                 std::mem::size_of::<Record>(),
@@ -110,7 +113,7 @@ impl Model {
 
     /// Publishes position `w` in place, waiting for space.
     fn publish_in_place(&self, core: &Core<Arc<HeapSlots>, Switches>, st: &mut PubState) {
-        core.reserve(st, Deadline::after(None), std::time::Duration::from_secs(1)).unwrap();
+        core.reserve(st, Deadline::after(None), std::time::Duration::from_secs(1)).unwrap().unwrap();
         let w = st.write;
         self.slots.cells[core.slot(w)].with_mut(|p| {
             // SAFETY: loom checks that nothing else accesses the cell meanwhile.
@@ -121,7 +124,7 @@ impl Model {
 
     /// Receives the next sample in place, returning its value and position.
     fn receive_in_place(&self, core: &Core<Arc<HeapSlots>, Switches>, st: &mut SubState) -> (u64, u64) {
-        let slot = core.wait_ready(st, Deadline::after(None)).unwrap();
+        let slot = core.wait_ready(st, Deadline::after(None)).unwrap().unwrap();
         let pos = st.cursor;
         // SAFETY: loom checks that nothing else writes the cell meanwhile.
         let v = self.slots.cells[slot].with(|p| unsafe { *p });
@@ -228,7 +231,7 @@ fn loom_topic_subscriber_leaving_with_a_loan() {
         let reader = {
             let m = m.clone();
             thread::spawn(move || {
-                let slot = sub_core.wait_ready(&mut sub, Deadline::after(None)).unwrap();
+                let slot = sub_core.wait_ready(&mut sub, Deadline::after(None)).unwrap().unwrap();
                 // SAFETY: loom checks the access.
                 let v = m.slots.cells[slot].with(|p| unsafe { *p });
                 assert_eq!(v, 0);
@@ -298,14 +301,14 @@ fn loom_topic_lossy_counts_every_skip() {
                 let core = m.core(0);
                 let mut st = core.publisher_state().unwrap();
                 for p in 0..4u64 {
-                    core.write_lossy(&mut st, &[[p, p ^ CHECK]]);
+                    core.write_lossy(&mut st, &[[p, p ^ CHECK]]).unwrap();
                 }
             })
         };
         let mut last = None;
         let mut take = |sub: &mut SubState| {
             let mut e = [[0u64; 2]];
-            if sub_core.try_copy(sub, &mut e) {
+            if sub_core.try_copy(sub, &mut e).unwrap() {
                 assert_eq!(e[0][1], e[0][0] ^ CHECK, "torn sample {:?}", e[0]);
                 assert!(last.is_none_or(|l| e[0][0] > l), "out of order");
                 assert_eq!(e[0][0], sub.cursor - 1, "a sample's value is its position");
@@ -338,5 +341,133 @@ fn loom_topic_successor_steps_over_a_stamped_slot() {
         let successor = core.publisher_state().unwrap();
         assert_eq!(successor.write, 2);
         assert_eq!(core.write_pos(), 2);
+    });
+}
+
+/// Lossless: the publisher publishes 2 samples through 2 slots in place and closes, racing a
+/// subscriber that receives (blocking) until `Closed`: it receives both exactly once, in order,
+/// and `Closed` only after them; a loan or a send after the close fails. (A topic has one
+/// publisher, so no publication can race the close from another writer: a publication is
+/// before the close in the publisher's own order, or refused.)
+#[test]
+fn loom_topic_close_delivers_everything_published_before() {
+    loom::model(|| {
+        let m = Model::new(2, 1, 0, false);
+        let core = m.core(1);
+        let mut sub = core.join().unwrap();
+        let reader = {
+            let m = m.clone();
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    match core.wait_ready(&mut sub, Deadline::after(None)).unwrap() {
+                        Ok(slot) => {
+                            let pos = sub.cursor;
+                            // SAFETY: loom checks that nothing else writes the cell meanwhile.
+                            let v = m.slots.cells[slot].with(|p| unsafe { *p });
+                            assert_eq!(v, pos * 10);
+                            got.push(pos);
+                            core.release(&mut sub);
+                        }
+                        Err(Closed) => break,
+                    }
+                }
+                assert_eq!(got, [0, 1], "everything published before the close, once, in order");
+                assert!(core.finished(&sub));
+                assert_eq!(core.peek(&mut sub), Next::Closed, "closed stays closed");
+                core.leave(&sub);
+            })
+        };
+        let core = m.core(0);
+        let mut st = core.publisher_state().unwrap();
+        for _ in 0..2 {
+            m.publish_in_place(&core, &mut st);
+        }
+        core.close(&mut st);
+        assert_eq!(core.try_reserve(&mut st, true), Err(Blocked { laggard: None, closed: true }));
+        let r = core.reserve(&mut st, Deadline::after(None), std::time::Duration::from_secs(1)).unwrap();
+        assert_eq!(r, Err(Closed));
+        reader.join().unwrap();
+        assert_eq!(core.write_pos(), 2, "nothing published after the close");
+    });
+}
+
+/// Lossy: 3 samples through 2 slots, then the close, racing a subscriber copying until
+/// `Closed`: what it receives is intact and in order, received + missed = published, and
+/// `Closed` comes only once it has caught up; a send after the close fails.
+#[test]
+fn loom_topic_close_lossy_drains_then_closes() {
+    loom::model(|| {
+        let m = Model::new(2, 1, 0, true);
+        let sub_core = m.core(1);
+        let mut sub = sub_core.join().unwrap();
+        let publisher = {
+            let m = m.clone();
+            thread::spawn(move || {
+                let core = m.core(0);
+                let mut st = core.publisher_state().unwrap();
+                for p in 0..3u64 {
+                    core.write_lossy(&mut st, &[[p, p ^ CHECK]]).unwrap();
+                }
+                core.close(&mut st);
+                assert_eq!(core.write_lossy(&mut st, &[[9, 9 ^ CHECK]]), Err(Closed));
+            })
+        };
+        let mut last = None;
+        loop {
+            let mut e = [[0u64; 2]];
+            match sub_core.copy(&mut sub, &mut e, Deadline::after(None)).unwrap() {
+                Ok(()) => {
+                    assert_eq!(e[0][1], e[0][0] ^ CHECK, "torn sample {:?}", e[0]);
+                    assert!(last.is_none_or(|l| e[0][0] > l), "out of order");
+                    last = Some(e[0][0]);
+                }
+                Err(Closed) => break,
+            }
+        }
+        publisher.join().unwrap();
+        assert_eq!(sub.cursor, 3);
+        assert_eq!(sub.received() + sub.missed, 3);
+        assert_eq!(last, Some(2), "the last sample is delivered");
+    });
+}
+
+/// A subscriber joining while the publisher publishes 2 samples and closes (history 1): it
+/// receives a contiguous run ending at the last sample, then `Closed`; joining a closed topic
+/// is allowed.
+#[test]
+fn loom_topic_close_racing_a_joiner() {
+    loom::model(|| {
+        let m = Model::new(2, 1, 1, false);
+        let joiner = {
+            let m = m.clone();
+            thread::spawn(move || {
+                let core = m.core(1);
+                let mut st = core.join().unwrap();
+                let first = st.cursor;
+                let mut next = first;
+                loop {
+                    match core.wait_ready(&mut st, Deadline::after(None)).unwrap() {
+                        Ok(slot) => {
+                            // SAFETY: loom checks the access.
+                            let v = m.slots.cells[slot].with(|p| unsafe { *p });
+                            assert_eq!((v, st.cursor), (next * 10, next));
+                            next += 1;
+                            core.release(&mut st);
+                        }
+                        Err(Closed) => break,
+                    }
+                }
+                assert_eq!(next, 2, "received up to the end");
+                core.leave(&st);
+            })
+        };
+        let core = m.core(0);
+        let mut st = core.publisher_state().unwrap();
+        for _ in 0..2 {
+            m.publish_in_place(&core, &mut st);
+        }
+        core.close(&mut st);
+        joiner.join().unwrap();
     });
 }
