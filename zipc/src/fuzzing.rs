@@ -301,6 +301,13 @@ fn ring<T: ShmType>(seg: &Segment, name: &str) {
         let _ = rx.pop(ZERO);
         let _ = (rx.missed(), rx.delivered());
     }
+    if let Ok(mut tx) = r.producer() {
+        tx.close();
+        let _ = (tx.try_push(T::new_zeroed()), tx.push(T::new_zeroed(), ZERO), r.is_closed());
+    }
+    if let Ok(mut rx) = r.consumer() {
+        let _ = (rx.try_pop(), rx.pop(ZERO), rx.try_pop_bulk(&mut buf), rx.is_finished());
+    }
 }
 
 fn topic<T: ShmType, M: TopicMode>(seg: &Segment, name: &str) -> Option<Topic<T, M>> {
@@ -318,6 +325,17 @@ fn topic<T: ShmType, M: TopicMode>(seg: &Segment, name: &str) -> Option<Topic<T,
     Some(t)
 }
 
+/// Closes the topic and runs every call against the closed topic.
+fn topic_close<T: ShmType, M: TopicMode>(t: &Topic<T, M>) {
+    if let Ok(mut tx) = t.publisher() {
+        tx.close();
+        let _ = (tx.try_send_copy(&T::new_zeroed()), tx.send_copy(&T::new_zeroed(), ZERO), t.is_closed());
+    }
+    if let Ok(mut rx) = t.subscriber() {
+        let _ = (rx.try_receive_copy(), rx.receive_copy(ZERO), rx.is_finished());
+    }
+}
+
 fn topic_lossless<T: ShmType>(seg: &Segment, name: &str) {
     let Some(t) = topic::<T, Lossless>(seg, name) else { return };
     if let Ok(mut tx) = t.publisher() {
@@ -331,10 +349,13 @@ fn topic_lossless<T: ShmType>(seg: &Segment, name: &str) {
         let _ = rx.try_receive().map(|s| *s);
         let _ = rx.receive(ZERO).map(|s| *s);
     }
+    topic_close(&t);
 }
 
 fn topic_lossy<T: ShmType>(seg: &Segment, name: &str) {
-    let _ = topic::<T, Lossy>(seg, name);
+    if let Some(t) = topic::<T, Lossy>(seg, name) {
+        topic_close(&t);
+    }
 }
 
 fn pool<T: ShmType>(seg: &Segment, name: &str) {
@@ -576,6 +597,7 @@ fn populate(seg: &Segment, variant: u32) -> Result<()> {
     otx.try_push_bulk(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]); // lapped: the oldest are overwritten
     let mut orx = over.consumer()?;
     orx.try_pop();
+    otx.close(); // closed with elements left
     std::mem::forget((rtx, otx, orx));
     let h = objects.try_acquire()?;
     objects.try_acquire()?;
