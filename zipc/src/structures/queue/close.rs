@@ -125,26 +125,35 @@ impl<E: Element> Raw<E> {
     /// On a multi-producer push's full path: whether a close has begun. The tail the producer
     /// read may be one a close moved (its slot looks full): the fence acquires the move, and with
     /// it `CLOSING`. A close found begun is finished first, so a refused push follows the close.
-    #[cold]
-    #[inline(never)]
+    /// Inlined: producers spinning on a full queue pay one load of a line they read anyway.
+    #[inline(always)]
     pub(super) fn mp_closed(&self) -> bool {
         fence(Acquire);
-        match self.idx().closed.load(Relaxed) {
-            OPEN => false,
-            CLOSED => true,
-            _ => {
-                self.settle_close();
-                true
-            }
+        let c = self.idx().closed.load(Relaxed);
+        c != OPEN && self.mp_closed_slow(c)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mp_closed_slow(&self, c: u64) -> bool {
+        if c != CLOSED {
+            self.settle_close();
         }
+        true
     }
 
     /// On a pop's empty path at `head`: whether the queue is closed and everything pushed before
     /// the close has been taken. `vyukov` (MPSC, MPMC): a close found begun is finished first.
+    /// Inlined like [`mp_closed`](Self::mp_closed), for consumers spinning on an empty queue.
+    #[inline(always)]
+    pub(super) fn drained(&self, head: u64, vyukov: bool) -> bool {
+        let c = self.idx().closed.load(Acquire);
+        c != OPEN && self.drained_slow(c, head, vyukov)
+    }
+
     #[cold]
     #[inline(never)]
-    pub(super) fn drained(&self, head: u64, vyukov: bool) -> bool {
-        let mut c = self.idx().closed.load(Acquire);
+    fn drained_slow(&self, mut c: u64, head: u64, vyukov: bool) -> bool {
         if c == CLOSING && vyukov {
             self.settle_close();
             c = CLOSED;
