@@ -88,6 +88,19 @@ pub fn role_command(test: &str, args: &[&str]) -> Command {
     c
 }
 
+/// How long [`until`] waits before it calls a wait hung (never reached when things work).
+pub const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Polls `cond`, which another thread or process makes true, every millisecond: a test-side
+/// hang guard, not a timing assumption — panics naming `what` after [`HANG_GUARD`].
+pub fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < HANG_GUARD, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Waits for `child` at most `limit` (a hang guard, not a timing assumption); kills it and panics
 /// if it is still running then. Returns whether it exited successfully.
 pub fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> bool {

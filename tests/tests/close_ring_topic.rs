@@ -6,12 +6,12 @@
 //! Every wait for another process goes through the segment (inspect's sleeper counts, an
 //! `Atomic`) with a generous hang guard; no sleep is a synchronisation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zipc::dynamic::{DynRing, DynTopic, ElementSpec};
 use zipc::inspect::State;
 use zipc::{Array, Atomic, Error, Lossless, Lossy, Ring, RingMode, Segment, Topic};
-use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
+use zipc_tests::{child_args, spawn_role, until, wait_bounded, ShmName};
 
 /// Hang guard for children and test-side polls (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -23,15 +23,6 @@ fn segment(tag: &str) -> (ShmName, Segment) {
     let name = ShmName::new(tag);
     let seg = Segment::create(&name, 1 << 20).unwrap();
     (name, seg)
-}
-
-/// Polls a condition that another process makes true, as a test-side hang guard.
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn is_closed_error<T: std::fmt::Debug>(r: zipc::Result<T>, structure: &str) -> bool {

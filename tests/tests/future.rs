@@ -16,19 +16,10 @@ use zipc::future::ELEM_SIZE_OFFSET;
 use zipc::inspect::State;
 use zipc::zerocopy::IntoBytes;
 use zipc::{Array, Atomic, Barrier, Error, Future, Mutex, Once, Segment, ShmType, Structure};
-use zipc_tests::{child_args, poke, spawn_role, wait_bounded, ShmName};
+use zipc_tests::{child_args, poke, spawn_role, until, wait_bounded, ShmName};
 
 /// Hang guard for children and test-side polls (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
-
-/// Polls a condition that another thread or process makes true, as a test-side hang guard.
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// The future's live state, as inspect reads it, with its report text and JSON.
 fn inspected(seg: &Segment, name: &str) -> (zipc::inspect::FutureState, String, serde_json::Value) {

@@ -10,22 +10,14 @@
 //! Every wait for another thread or process goes through the segment with a hang guard; no sleep
 //! is a synchronisation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zipc::inspect::State;
 use zipc::{Array, Atomic, Error, Mpmc, Mpsc, Policy, Queue, Segment, Spsc, WaitSet};
-use zipc_tests::{child_args, poke, spawn_role, wait_bounded, ShmName};
+use zipc_tests::{child_args, poke, spawn_role, until, wait_bounded, ShmName};
 
 /// Hang guard for children and test-side polls (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
-
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 fn is_closed<T: std::fmt::Debug>(r: zipc::Result<T>, name: &str) -> bool {
     match r {

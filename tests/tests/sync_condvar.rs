@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use zipc::inspect::State;
 use zipc::{Array, Atomic, Condvar, Error, Event, Mutex, MutexGuard, Segment, Structure};
-use zipc_tests::{child_args, spawn_role, wait_bounded, ShmName};
+use zipc_tests::{child_args, spawn_role, until, wait_bounded, ShmName};
 
 /// Hang guard for children and test-side polls (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -23,15 +23,6 @@ fn soak<T: From<u8> + std::ops::Mul<Output = T>>(n: T) -> T {
         n * T::from(20)
     } else {
         n
-    }
-}
-
-/// Polls a condition that another thread or process makes true, as a test-side hang guard.
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use zipc::mutex::{STATE_OFFSET, WORD_TID_MASK, WORD_WAITERS};
 use zipc::{Array, Atomic, Error, Mutex, Segment};
-use zipc_tests::{child_args, peek, spawn_role, wait_bounded, ShmName};
+use zipc_tests::{child_args, peek, spawn_role, until, wait_bounded, ShmName};
 
 /// Hang guard for children and waits (never reached when things work).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -30,15 +30,6 @@ fn entry_offset(seg: &Segment, name: &str) -> u64 {
 fn word(name: &ShmName, seg: &Segment, mutex: &str) -> u32 {
     let at = entry_offset(seg, mutex);
     u32::from_le_bytes(peek(name, at, 4).try_into().unwrap())
-}
-
-/// Polls a condition that another process makes true, as a test-side hang guard.
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]
