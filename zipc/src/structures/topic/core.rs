@@ -339,10 +339,18 @@ impl<S: Slots, L: Liveness> Core<S, L> {
     /// Lossless: whether position `st.write` may be written now (its slot released by every
     /// subscriber, and not one of the newest `history`). Scans only when the cached limit says
     /// no; releases the laggard if it is dead and `check_liveness` (a system call).
+    #[inline(always)]
     pub(crate) fn try_reserve(&self, st: &mut PubState, check_liveness: bool) -> std::result::Result<(), Blocked> {
         if st.write < st.limit {
             return Ok(());
         }
+        self.try_reserve_slow(st, check_liveness)
+    }
+
+    /// [`try_reserve`](Self::try_reserve) once the cached limit says no.
+    #[cold]
+    #[inline(never)]
+    fn try_reserve_slow(&self, st: &mut PubState, check_liveness: bool) -> std::result::Result<(), Blocked> {
         // A closed publisher's limit is 0: the check costs nothing on the fast path.
         if st.closed {
             return Err(Blocked { laggard: None, closed: true });
@@ -567,8 +575,28 @@ impl<S: Slots, L: Liveness> Core<S, L> {
     /// Lossless: what is at the cursor. A sequence number ahead of the cursor (a topic whose
     /// state another process corrupted) is skipped like a lossy lap and counted as missed.
     /// On the empty path only, the close: [`Next::Closed`] at the end of a closed topic.
-    #[inline]
+    ///
+    /// Inlined are the two cases a spinning subscriber meets: a sample there, and nothing there
+    /// on an open topic (one more load, of a line nobody writes until the close); the rest —
+    /// a lap, a close — is out of line.
+    #[inline(always)]
     pub(crate) fn peek(&self, st: &mut SubState) -> Next {
+        let c = st.cursor;
+        let slot = self.slot(c);
+        let seq = self.slots.seq(slot).load(Acquire);
+        if seq == c + 1 {
+            return Next::Ready { slot };
+        }
+        if (seq <= c || seq & BUSY != 0) && !self.is_closed() {
+            return Next::Empty;
+        }
+        self.peek_slow(st)
+    }
+
+    /// [`peek`](Self::peek) past its inlined cases.
+    #[cold]
+    #[inline(never)]
+    fn peek_slow(&self, st: &mut SubState) -> Next {
         let mut closed = false;
         loop {
             let c = st.cursor;

@@ -455,6 +455,7 @@ impl<T: ShmType> Publisher<T, Lossless> {
     /// [`send`](Loan::send) it. `None` while the slowest subscriber is a capacity behind (a dead
     /// one is released). The slot holds an older sample's bytes (or zeros): every bit pattern is
     /// a valid `T`, so there is nothing to initialise — no `loan_uninit` is needed.
+    #[inline]
     pub fn try_loan(&mut self) -> Option<Loan<'_, T>> {
         self.topic.core.try_reserve(&mut self.state, true).ok()?;
         Some(self.loan_reserved())
@@ -473,6 +474,7 @@ impl<T: ShmType> Publisher<T, Lossless> {
         r.map_err(|Closed| self.topic.closed())
     }
 
+    #[inline]
     fn loan_reserved(&mut self) -> Loan<'_, T> {
         let slot = self.topic.core.slot(self.state.write);
         let ptr = self.topic.core.slots.payload(slot);
@@ -537,6 +539,7 @@ pub struct Loan<'a, T: ShmType> {
 
 impl<T: ShmType> Loan<'_, T> {
     /// Publishes the sample: subscribers can receive it from now on.
+    #[inline]
     pub fn send(self) {
         self.publisher.topic.core.publish(&mut self.publisher.state);
     }
@@ -673,6 +676,7 @@ impl<T: ShmType, M: TopicMode> Subscriber<T, M> {
 impl<T: ShmType> Subscriber<T, Lossless> {
     /// The next sample, read in place, if one is there. It stays this subscriber's until the
     /// [`Sample`] drops (the publisher cannot reuse its slot until then).
+    #[inline]
     pub fn try_receive(&mut self) -> Option<Sample<'_, T>> {
         match self.topic.core.peek(&mut self.state) {
             Next::Ready { slot } => Some(self.sample(slot)),
@@ -688,6 +692,7 @@ impl<T: ShmType> Subscriber<T, Lossless> {
         Ok(self.sample(slot))
     }
 
+    #[inline]
     fn sample(&mut self, slot: usize) -> Sample<'_, T> {
         let ptr = self.topic.core.slots.payload(slot);
         Sample { subscriber: self, ptr }
@@ -735,6 +740,7 @@ impl<T: ShmType> Deref for Sample<'_, T> {
 }
 
 impl<T: ShmType> Drop for Sample<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.subscriber.topic.core.release(&mut self.subscriber.state);
     }
