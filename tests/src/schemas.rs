@@ -755,3 +755,35 @@ pub fn python_script(schema: &Schema<'_>, expect: &[Leaf], write: &[Leaf], acces
     }
     o
 }
+
+/// One structure declaration that must be refused: the file name the diagnostic names, the
+/// TOML lines after `name` and `kind`, where the one error must point (line, column), and a
+/// word its message must contain.
+pub type Refusal<'a> = (&'a str, &'a str, (usize, usize), &'a str);
+
+/// Parses each of `cases` as one `[[structures]]` entry named `name` of `kind`, and returns what
+/// went wrong: a case accepted, an error at another place or more than one, or a message without
+/// `FILE:LINE:COLUMN: error: ` and the expected word. Empty when every case is refused as said.
+pub fn refusals(name: &str, kind: &str, cases: &[Refusal<'_>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for &(file, extra, (line, column), needle) in cases {
+        let src = format!("[[structures]]\nname = \"{name}\"\nkind = \"{kind}\"\n{extra}");
+        let arena = zipc_schema::Arena::new();
+        let diags = match zipc_schema::Schema::parse(file, &src, &arena) {
+            Ok(_) => {
+                problems.push(format!("{file}: accepted"));
+                continue;
+            }
+            Err(d) => d,
+        };
+        let text = diags.to_string();
+        let positions: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+        if positions != [(line, column)] {
+            problems.push(format!("{file}: errors at {positions:?}, expected [({line}, {column})]:\n{text}"));
+        }
+        if !text.starts_with(&format!("{file}:{line}:{column}: error: ")) || !text.contains(needle) {
+            problems.push(format!("{file}: expected `{file}:{line}:{column}: error: ` mentioning {needle:?}:\n{text}"));
+        }
+    }
+    problems
+}

@@ -367,33 +367,14 @@ fn toml_future_rules() {
     assert_eq!((s.kind, s.capacity, s.flags, s.initial, s.maximum), (zipc::layout::Kind::Future, 0, 0, 0, 0));
     assert_eq!(s.elem.as_ref().map(|e| e.size()), Some(8));
 
-    let cases: &[(&str, &str, (usize, usize), &str)] = &[
+    let cases: &[zipc_tests::schemas::Refusal<'_>] = &[
         ("future_untyped.toml", "", (1, 1), "type"),
         ("future_capacity.toml", "type = \"u64\"\ncapacity = 4\n", (5, 1), "a future takes no parameters"),
         ("future_max_readers.toml", "type = \"u64\"\nmax_readers = 4\n", (5, 1), "max_readers"),
         ("future_manual_reset.toml", "type = \"u64\"\nmanual_reset = true\n", (5, 1), "manual_reset"),
         ("future_bad_type.toml", "type = \"u65\"\n", (4, 9), "u65"),
     ];
-    let mut problems = Vec::new();
-    for &(file, extra, (line, column), needle) in cases {
-        let src = format!("[[structures]]\nname = \"f\"\nkind = \"future\"\n{extra}");
-        let arena = zipc_schema::Arena::new();
-        let diags = match zipc_schema::Schema::parse(file, &src, &arena) {
-            Ok(_) => {
-                problems.push(format!("{file}: accepted"));
-                continue;
-            }
-            Err(d) => d,
-        };
-        let text = diags.to_string();
-        let positions: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
-        if positions != [(line, column)] {
-            problems.push(format!("{file}: errors at {positions:?}, expected [({line}, {column})]:\n{text}"));
-        }
-        if !text.starts_with(&format!("{file}:{line}:{column}: error: ")) || !text.contains(needle) {
-            problems.push(format!("{file}: expected `{file}:{line}:{column}: error: ` mentioning {needle:?}:\n{text}"));
-        }
-    }
+    let problems = zipc_tests::schemas::refusals("f", "future", cases);
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 

@@ -375,7 +375,7 @@ fn toml_rwlock_rules() {
     assert_eq!((s.kind, s.capacity, s.flags, s.initial, s.maximum), (zipc::layout::Kind::RwLock, 16, 0, 0, 0));
     assert!(s.elem.is_none());
 
-    let cases: &[(&str, &str, (usize, usize), &str)] = &[
+    let cases: &[zipc_tests::schemas::Refusal<'_>] = &[
         ("rw_missing.toml", "", (1, 1), "max_readers"),
         ("rw_zero.toml", "max_readers = 0\n", (4, 15), "at least 1"),
         ("rw_big.toml", "max_readers = 2000\n", (4, 15), "1 to 1024"),
@@ -385,26 +385,7 @@ fn toml_rwlock_rules() {
         ("rw_capacity.toml", "max_readers = 4\ncapacity = 4\n", (5, 1), "capacity"),
         ("rw_typed.toml", "max_readers = 4\ntype = \"u64\"\n", (5, 8), "type"),
     ];
-    let mut problems = Vec::new();
-    for &(file, extra, (line, column), needle) in cases {
-        let src = format!("[[structures]]\nname = \"rw\"\nkind = \"rwlock\"\n{extra}");
-        let arena = zipc_schema::Arena::new();
-        let diags = match zipc_schema::Schema::parse(file, &src, &arena) {
-            Ok(_) => {
-                problems.push(format!("{file}: accepted"));
-                continue;
-            }
-            Err(d) => d,
-        };
-        let text = diags.to_string();
-        let positions: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
-        if positions != [(line, column)] {
-            problems.push(format!("{file}: errors at {positions:?}, expected [({line}, {column})]:\n{text}"));
-        }
-        if !text.starts_with(&format!("{file}:{line}:{column}: error: ")) || !text.contains(needle) {
-            problems.push(format!("{file}: expected `{file}:{line}:{column}: error: ` mentioning {needle:?}:\n{text}"));
-        }
-    }
+    let problems = zipc_tests::schemas::refusals("rw", "rwlock", cases);
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
