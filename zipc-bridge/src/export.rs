@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
@@ -23,7 +23,7 @@ use zenoh::Wait;
 
 use crate::books::{Books, C};
 use crate::local::{Source, StreamInfo};
-use crate::wire::{before, Ack, Header};
+use crate::wire::{before, Ack, Header, ANNOUNCE_EVERY};
 use crate::{log, BridgeError};
 
 /// How long a worker waits at a time before it looks at the stop flag again.
@@ -181,12 +181,16 @@ impl Exporter {
         let mut replay: VecDeque<Sent> = VecDeque::new();
         let mut unacked = 0usize;
         let mut waiting = false;
+        // When the position was last announced; `None`: announce at once (an importer appeared
+        // or asked to resume).
+        let mut announced: Option<Instant> = None;
         while !stop.load(Relaxed) {
             if lossless && !matching.wait(Duration::ZERO) {
                 if !waiting {
                     waiting = true;
                     self.books.add(C::Paused, 1);
                 }
+                announced = None;
                 matching.wait(TICK);
                 continue;
             }
@@ -202,6 +206,7 @@ impl Exporter {
                     replay.pop_front();
                 }
                 if let Some(from) = resume {
+                    announced = None;
                     let floor = replay.front().map_or(from, |b| b.first);
                     for b in replay.iter().filter(|b| before(from, b.first.wrapping_add(u64::from(b.count)))) {
                         header.first = b.first;
@@ -219,10 +224,16 @@ impl Exporter {
                     continue;
                 }
             }
+            if announced.is_none_or(|at| at.elapsed() >= ANNOUNCE_EVERY) {
+                self.announce(&publisher, &mut header, &replay);
+                announced = Some(Instant::now());
+            }
             let (first, n) = self.source.take(&mut buf, TICK)?;
             if n == 0 {
                 continue;
             }
+            // Busy: the batches themselves say where the stream is.
+            announced = Some(Instant::now());
             let payload = ZBytes::from(buf[..n * size].to_vec());
             header.first = first;
             header.count = n as u32;
@@ -248,5 +259,19 @@ impl Exporter {
             }
         }
         Ok(())
+    }
+
+    /// Publishes an announcement (`wire.rs`): an empty batch saying the index of the next
+    /// element and the oldest one still held. It is how an importer learns of elements at the
+    /// end of the stream it never got — held by an exporter that died, or lost with a link —
+    /// when no later element comes to show the gap.
+    fn announce(&self, publisher: &zenoh::pubsub::Publisher<'_>, header: &mut Header, replay: &VecDeque<Sent>) {
+        let next = self.source.position();
+        header.first = next;
+        header.count = 0;
+        header.replay_floor = if self.info.lossy { next } else { replay.front().map_or(next, |b| b.first) };
+        if let Err(e) = publisher.put(ZBytes::new()).attachment(header.encode()).wait() {
+            log(&format!("stream {}: announcing the position failed: {e}", self.name));
+        }
     }
 }

@@ -19,6 +19,9 @@
 //!   *before* any element after the gap is written — and that move is the count of dropped
 //!   elements.
 //!
+//! An announcement (a batch of no elements, `wire.rs`) is handled the same way: it shows a gap
+//! at the end of the stream, which no later element would show if none comes.
+//!
 //! A kill at any instant leaves `base + position` equal to the index of the first element not
 //! yet written, so a restarted importer goes on exactly where the dead one stopped, and asks
 //! for the rest: delivered + dropped = sent, to the element, and nothing is dropped unless the

@@ -11,7 +11,7 @@
 //!   6   1  kind: 1 queue, 2 ring, 3 topic
 //!   7   1  flags: bit 0 lossy
 //!   8   4  elem_size
-//!  12   4  count (≥ 1)
+//!  12   4  count (0: an announcement, no payload)
 //!  16   8  fingerprint of the element's canonical layout (FORMAT.md)
 //!  24   8  incarnation: names one life of the exported structure
 //!  32   8  origin: the stream index the incarnation started at
@@ -28,6 +28,13 @@
 //!   8   8  incarnation the importer follows
 //!  16   8  next: the index of the first element the importer has not written
 //! ```
+//!
+//! A batch of no elements is an *announcement*: `first` is the index of the next element the
+//! exporter will send, and `replay_floor` the oldest it still holds. The exporter sends one when
+//! an importer appears and every [`ANNOUNCE_EVERY`] while it has nothing to send, so that an
+//! importer learns of elements at the end of the stream that it never received — sent by an
+//! exporter that died, or lost with a link — without waiting for a next element that may never
+//! come: it asks for them again or counts them as dropped, as for any batch.
 //!
 //! The stream index of an element is its position in the exported structure (the queue's read
 //! position, the topic subscriber's cursor, the ring's read position), which lives in the
@@ -48,6 +55,8 @@ pub const VERSION: u16 = 2;
 pub const FIXED_LEN: usize = 58;
 /// Bytes of an [`Ack`].
 pub const ACK_LEN: usize = 24;
+/// How often an idle exporter announces its position (an empty batch).
+pub const ANNOUNCE_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// Longest layout string accepted.
 pub const MAX_LAYOUT_LEN: usize = 4096;
 
@@ -175,8 +184,8 @@ impl Header {
             return bad(format!("unknown flags {:#04x}", attachment[7]));
         }
         let (elem_size, count) = (u32_at(8), u32_at(12));
-        if elem_size == 0 || count == 0 {
-            return bad(format!("{count} elements of {elem_size} bytes: both must be at least 1"));
+        if elem_size == 0 {
+            return bad(format!("{count} elements of 0 bytes: an element has at least 1"));
         }
         let layout_len = usize::from(u16_at(56));
         if layout_len > MAX_LAYOUT_LEN || FIXED_LEN + layout_len != attachment.len() {
@@ -297,7 +306,8 @@ mod tests {
         assert!(Header::decode(&bad, 48).unwrap_err().0.contains("kind"));
         let mut bad = good.clone();
         bad[12..16].copy_from_slice(&0u32.to_le_bytes());
-        assert!(Header::decode(&bad, 0).is_err(), "zero elements");
+        assert!(Header::decode(&bad, 48).is_err(), "an announcement carries no elements");
+        assert_eq!(Header::decode(&bad, 0).map(|h| h.count), Ok(0), "an announcement");
         let mut bad = good.clone();
         bad[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         bad[12..16].copy_from_slice(&u32::MAX.to_le_bytes());

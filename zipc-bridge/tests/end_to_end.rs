@@ -112,13 +112,36 @@ fn produce(seg: String, n: u64) -> std::thread::JoinHandle<()> {
 }
 
 /// Pops until the last value, `n - 1`, arrives; checks order; returns how many arrived. Calls
-/// `at(count)` after each element (the kill test restarts the importer from there).
-fn consume(seg: &str, n: u64, mut at: impl FnMut(u64)) -> u64 {
+/// `at(count)` after each element (the kill tests restart a bridge from there).
+fn consume(seg: &str, n: u64, at: impl FnMut(u64)) -> u64 {
+    consume_until(seg, n, || 0, at)
+}
+
+/// [`consume`], which also ends when what arrived and what `dropped()` says the importer
+/// counted as gaps make `n`: after an exporter died holding the last elements, no last value
+/// comes, and the importer learns of the gap from the restarted exporter's announcement.
+fn consume_until(seg: &str, n: u64, mut dropped: impl FnMut() -> u64, mut at: impl FnMut(u64)) -> u64 {
     let seg = Segment::open(seg).expect("segment B");
     let mut rx = Queue::<u64, Spsc>::open(&seg, "jobs").expect("queue").consumer().expect("consumer role");
     let (mut count, mut last) = (0u64, None::<u64>);
+    let mut progress = (Instant::now(), 0u64);
     loop {
-        let v = rx.pop(Some(STALL)).expect("elements keep arriving");
+        let v = match rx.pop(Some(Duration::from_millis(50))) {
+            Ok(v) => v,
+            Err(zipc::Error::Timeout) => {
+                let gaps = dropped();
+                if count + gaps == n {
+                    return count;
+                }
+                if gaps != progress.1 {
+                    progress = (Instant::now(), gaps);
+                }
+                assert!(progress.0.elapsed() < STALL, "elements keep arriving: {count} + {gaps} dropped of {n}");
+                continue;
+            }
+            Err(e) => panic!("popping: {e}"),
+        };
+        progress.0 = Instant::now();
         assert!(v < n, "value {v} was never sent");
         if let Some(l) = last {
             assert!(v > l, "out of order or repeated: {v} after {l}");
@@ -401,7 +424,9 @@ fn killing_and_restarting_the_exporter_keeps_the_books_exact() {
     let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &export);
     let producer = produce(a.name.to_string(), N);
     let mut restarted = false;
-    let received = consume(&b.name, N, |count| {
+    let mut books_b = None;
+    let dropped = || books_b.get_or_insert_with(|| b.books("jobs")).dropped(Role::Import);
+    let received = consume_until(&b.name, N, dropped, |count| {
         if count == N / 3 && !restarted {
             restarted = true;
             bridge_a.kill(); // the dead exporter held the queue's consumer role: taken over
@@ -427,6 +452,38 @@ fn killing_and_restarting_the_exporter_keeps_the_books_exact() {
     eprintln!(
         "exporter killed mid-stream: delivered {received}, dropped {dropped}, of which lost in A's queue {lost_in_a}"
     );
+}
+
+#[test]
+fn an_exporter_killed_holding_the_end_of_a_finished_stream_is_accounted_for() {
+    // The exporter takes the whole stream (the producer is done, queue A is empty) while the
+    // importing queue, 16 slots and nobody popping, holds the rest up on the link. The exporter
+    // dies with batches unacknowledged and no element is left to follow them: only the
+    // restarted exporter's announcement tells the importer where the stream ends.
+    const N: u64 = 200_000;
+    let a = Host::new("bridge-tail-a", &["jobs"]);
+    let b = Host::new("bridge-tail-b", &["jobs"]);
+    for (h, capacity) in [(&a, 4096), (&b, 16)] {
+        Queue::<u64, Spsc>::create(&Segment::create(&h.name, 1 << 20).expect("segment"), "jobs", capacity)
+            .expect("queue");
+    }
+    let prefix = format!("zipc-test/{}", a.name.trim_start_matches('/'));
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let export = ["--export", "jobs", "--listen", endpoint.as_str()];
+    let _bridge_b = BridgeProcess::start(&b.name, &prefix, &["--import", "jobs", "--connect", &endpoint]);
+    let mut bridge_a = BridgeProcess::start(&a.name, &prefix, &export);
+    produce(a.name.to_string(), N).join().expect("producer");
+    let seg_a = Segment::open(&a.name).expect("segment A");
+    let queue_a = Queue::<u64, Spsc>::open(&seg_a, "jobs").expect("queue");
+    zipc_tests::until("the exporter to take the whole stream", || queue_a.is_empty());
+    bridge_a.kill();
+    let _bridge_a = BridgeProcess::start(&a.name, &prefix, &export);
+    let mut books_b = None;
+    let dropped = || books_b.get_or_insert_with(|| b.books("jobs")).dropped(Role::Import);
+    let received = consume_until(&b.name, N, dropped, |_| {});
+    let dropped = b.books("jobs").dropped(Role::Import);
+    assert_eq!(received + dropped, N, "delivered {received} + dropped {dropped}");
+    eprintln!("exporter killed holding the end: delivered {received}, dropped {dropped}");
 }
 
 #[test]
