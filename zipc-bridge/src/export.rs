@@ -181,16 +181,17 @@ impl Exporter {
         let mut replay: VecDeque<Sent> = VecDeque::new();
         let mut unacked = 0usize;
         let mut waiting = false;
-        // When the position was last announced; `None`: announce at once (an importer appeared
-        // or asked to resume).
-        let mut announced: Option<Instant> = None;
+        // Whether to announce the position before the next take (an importer appeared, asked
+        // to resume, or the stream has been idle for ANNOUNCE_EVERY), and when it last was: the
+        // clock is read on the idle path only, never per batch.
+        let (mut announce, mut announced) = (true, Instant::now());
         while !stop.load(Relaxed) {
             if lossless && !matching.wait(Duration::ZERO) {
                 if !waiting {
                     waiting = true;
                     self.books.add(C::Paused, 1);
                 }
-                announced = None;
+                announce = true;
                 matching.wait(TICK);
                 continue;
             }
@@ -206,7 +207,7 @@ impl Exporter {
                     replay.pop_front();
                 }
                 if let Some(from) = resume {
-                    announced = None;
+                    announce = true;
                     let floor = replay.front().map_or(from, |b| b.first);
                     for b in replay.iter().filter(|b| before(from, b.first.wrapping_add(u64::from(b.count)))) {
                         header.first = b.first;
@@ -224,16 +225,15 @@ impl Exporter {
                     continue;
                 }
             }
-            if announced.is_none_or(|at| at.elapsed() >= ANNOUNCE_EVERY) {
+            if announce {
                 self.announce(&publisher, &mut header, &replay);
-                announced = Some(Instant::now());
+                (announce, announced) = (false, Instant::now());
             }
             let (first, n) = self.source.take(&mut buf, TICK)?;
             if n == 0 {
+                announce = announced.elapsed() >= ANNOUNCE_EVERY;
                 continue;
             }
-            // Busy: the batches themselves say where the stream is.
-            announced = Some(Instant::now());
             let payload = ZBytes::from(buf[..n * size].to_vec());
             header.first = first;
             header.count = n as u32;
